@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The test bed itself: tests/vm/run must return the guest command's exit
+ * status, run it in the same directory with a writable share, boot a
+ * kernel that offers the "tls" ULP, and kill a hung guest at its timeout.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "testutil.h"
+
+#define RUNNER "tests/vm/run"
+
+/* Run argv, capture up to cap-1 bytes of stdout+stderr; exit status or -1. */
+static int run_capture(char *const argv[], char *out, size_t cap)
+{
+	int p[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while ((n = read(p[0], out + len, cap - 1 - len)) > 0) {
+		len += n;
+		if (len == cap - 1)
+			len = 0;	/* keep the tail only */
+	}
+	out[len] = 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+FIXTURE(runner)
+{
+	char out[65536];
+};
+
+FIXTURE_SETUP(runner)
+{
+	if (access(RUNNER, X_OK))
+		SKIP(return, "run from the source tree (no %s)", RUNNER);
+}
+
+FIXTURE_TEARDOWN(runner)
+{
+}
+
+TEST_F_TIMEOUT(runner, status_is_returned, 300)
+{
+	char *argv[] = { RUNNER, "--", "sh", "-c", "exit 7", NULL };
+
+	ASSERT_EQ(7, run_capture(argv, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+}
+
+TEST_F_TIMEOUT(runner, false_fails, 300)
+{
+	char *argv[] = { RUNNER, "--", "false", NULL };
+
+	ASSERT_EQ(1, run_capture(argv, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+}
+
+TEST_F_TIMEOUT(runner, guest_has_tls_ulp_cwd_and_share, 300)
+{
+	char dir[] = "/tmp/ktls-share-XXXXXX", cmd[512], path[600], cwd[256];
+	char buf[64] = "";
+	char *argv[] = { RUNNER, "--share", dir, "--", "sh", "-c", cmd, NULL };
+	FILE *f;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_NE(NULL, getcwd(cwd, sizeof(cwd)));
+	snprintf(cmd, sizeof(cmd),
+		 "modprobe tls && grep -w tls /proc/sys/net/ipv4/tcp_available_ulp"
+		 " && test -x %s && uname -r > %s/release", RUNNER, dir);
+	ASSERT_EQ(0, run_capture(argv, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	ASSERT_NE(NULL, strstr(self->out, "tls"));
+	snprintf(path, sizeof(path), "%s/release", dir);
+	f = fopen(path, "re");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(buf, sizeof(buf), f));
+	fclose(f);
+	/* The guest runs a Debian kernel, not necessarily the host's. */
+	ASSERT_NE(NULL, strstr(buf, "-amd64"));
+	unlink(path);
+	rmdir(dir);
+}
+
+TEST_F_TIMEOUT(runner, hung_guest_is_killed, 300)
+{
+	char *argv[] = { RUNNER, "--timeout", "15", "--", "sleep", "600", NULL };
+
+	ASSERT_EQ(124, run_capture(argv, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	ASSERT_NE(NULL, strstr(self->out, "did not finish within 15s"));
+}
+
+/* Newer userspace: a debootstrapped trixie tree, our tree bound in. */
+TEST_F_TIMEOUT(runner, trixie_rootfs_sees_source_tree, 600)
+{
+	char *argv[] = { RUNNER, "--rootfs", "trixie", "--", "sh", "-c",
+		"grep -q '^13' /etc/debian_version && test -x /usr/sbin/tlshd"
+		" && test -x " RUNNER " && echo trixie-ok", NULL };
+
+	ASSERT_EQ(0, run_capture(argv, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	ASSERT_NE(NULL, strstr(self->out, "trixie-ok"));
+}
+
+TEST_HARNESS_MAIN
