@@ -27,6 +27,16 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(WARNFLAGS) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
 
+LIB_SRCS   := $(wildcard lib/*.c)
+LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/%.o)
+LIB_PIC    := $(LIB_SRCS:%.c=$(B)/pic/%.o)
+SONAME     := libktls.so.$(SOVERSION)
+LIBSO      := $(B)/$(SONAME)
+LIBA       := $(B)/libktls.a
+
+CTL_SRCS   := $(wildcard daemon/ktlsctl*.c daemon/ctl_*.c)
+CTL_OBJS   := $(CTL_SRCS:%.c=$(B)/%.o)
+
 HARNESS    := $(B)/kselftest/kselftest_harness.h
 TEST_CFLAGS = $(ALL_CFLAGS) -I$(B)/kselftest -Itests -Wno-missing-prototypes -Wno-unused-parameter
 
@@ -38,7 +48,35 @@ VM_BINS    := $(VM_SRCS:tests/%.c=$(B)/tests/%)
 .PHONY: all tests check demo install clean deps harness
 .DELETE_ON_ERROR:
 
-all:
+all: $(LIBSO) $(LIBA) $(B)/libktls.pc $(if $(CTL_SRCS),$(B)/ktlsctl)
+
+$(B)/pic/lib/%.o: lib/%.c lib/internal.h include/ktls.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(B)/lib/%.o: lib/%.c lib/internal.h include/ktls.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(LIBSO): $(LIB_PIC) lib/libktls.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libktls.map \
+		-Wl,-z,defs -Wl,-z,now -Wl,-z,relro $(LDFLAGS) -o $@ $(LIB_PIC) $(PKG_LIBS)
+	ln -sf $(SONAME) $(B)/libktls.so
+
+$(LIBA): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/libktls.pc: lib/libktls.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< >$@
+
+$(B)/daemon/%.o: daemon/%.c include/ktls.h $(wildcard daemon/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/ktlsctl: $(CTL_OBJS) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIBA) $(PKG_LIBS)
 
 deps:
 	@packaging/deps all --check 2>/dev/null || packaging/deps all
@@ -48,9 +86,10 @@ $(HARNESS):
 
 harness: $(HARNESS)
 
-$(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h)
+# Tests link the static library, so they may call internals (lib/*.h).
+$(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(PKG_LIBS) -lpthread
+	$(CC) $(TEST_CFLAGS) -Ilib -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
 
 tests: $(UNIT_BINS) $(VM_BINS)
 
@@ -79,6 +118,13 @@ demo: deps
 	fi
 
 install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 0644 include/ktls.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libktls.so
+	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(B)/libktls.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(if $(CTL_SRCS),install -m 0755 $(B)/ktlsctl $(DESTDIR)$(BINDIR)/)
 
 clean:
 	rm -rf $(B)

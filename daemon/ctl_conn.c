@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * ktlsctl connect / listen: a handshake through libktls, then stdin and
+ * stdout relayed over the socket with the kernel doing the record layer.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/tls.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ktls.h>
+
+#include "ctl.h"
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+#define REC_ALERT 21
+#define REC_HANDSHAKE 22
+#define REC_DATA 23
+
+struct opts {
+	const char *sni, *alpn, *ca, *crl, *cert, *key, *psk_id, *psk_file;
+	int version;
+	unsigned cipher, timeout;
+	int insecure, require_client, once, quiet;
+};
+
+static const struct option longopts[] = {
+	{ "sni", required_argument, NULL, 's' },
+	{ "alpn", required_argument, NULL, 'a' },
+	{ "ca", required_argument, NULL, 'C' },
+	{ "crl", required_argument, NULL, 'R' },
+	{ "insecure", no_argument, NULL, 'k' },
+	{ "cert", required_argument, NULL, 'c' },
+	{ "key", required_argument, NULL, 'K' },
+	{ "psk-identity", required_argument, NULL, 'i' },
+	{ "psk-file", required_argument, NULL, 'p' },
+	{ "tls-version", required_argument, NULL, 'V' },
+	{ "cipher", required_argument, NULL, 'x' },
+	{ "require-client-cert", no_argument, NULL, 'r' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "once", no_argument, NULL, '1' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->sni = optarg; break;
+		case 'a': o->alpn = optarg; break;
+		case 'C': o->ca = optarg; break;
+		case 'R': o->crl = optarg; break;
+		case 'k': o->insecure = 1; break;
+		case 'c': o->cert = optarg; break;
+		case 'K': o->key = optarg; break;
+		case 'i': o->psk_id = optarg; break;
+		case 'p': o->psk_file = optarg; break;
+		case 'r': o->require_client = 1; break;
+		case '1': o->once = 1; break;
+		case 'q': o->quiet = 1; break;
+		case 't': o->timeout = strtoul(optarg, NULL, 10); break;
+		case 'V':
+			if (!strcmp(optarg, "1.2"))
+				o->version = KTLS_TLS12;
+			else if (!strcmp(optarg, "1.3"))
+				o->version = KTLS_TLS13;
+			else
+				goto bad;
+			break;
+		case 'x':
+			o->cipher = ktls_cipher_from_name(optarg);
+			if (!o->cipher)
+				goto bad;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc - 1 || !!o->cert != !!o->key ||
+	    !!o->psk_id != !!o->psk_file)
+		return -1;
+	return 0;
+bad:
+	fprintf(stderr, "ktlsctl: bad value '%s'\n", optarg);
+	return -1;
+}
+
+/* The PSK file holds the key in hex (whitespace ignored). */
+static int read_psk(const char *path, unsigned char *key, size_t cap)
+{
+	FILE *f = fopen(path, "re");
+	size_t n = 0;
+	int c, hi = -1;
+
+	if (!f)
+		return -errno;
+	while ((c = fgetc(f)) != EOF) {
+		int v;
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v = (c | 0x20) - 'a' + 10;
+		else if (c == ' ' || c == '\n' || c == '\t' || c == '\r')
+			continue;
+		else
+			break;
+		if (hi < 0) {
+			hi = v;
+		} else if (n < cap) {
+			key[n++] = (unsigned char)(hi << 4 | v);
+			hi = -1;
+		} else {
+			break;
+		}
+	}
+	fclose(f);
+	return c == EOF && hi < 0 && n ? (int)n : -EINVAL;
+}
+
+static int make_config(const struct opts *o, enum ktls_role role,
+		       struct ktls_config **out)
+{
+	struct ktls_config *cfg;
+	unsigned char psk[64];
+	int ret, n;
+
+	ret = ktls_config_new(&cfg, role);
+	if (ret < 0)
+		return ret;
+	if (o->version)
+		ret = ktls_config_set_versions(cfg, o->version, o->version);
+	if (!ret && o->cipher)
+		ret = ktls_config_set_ciphers(cfg, o->cipher);
+	if (!ret && o->alpn)
+		ret = ktls_config_set_alpn(cfg, o->alpn);
+	if (!ret && o->timeout)
+		ret = ktls_config_set_timeout(cfg, o->timeout);
+	if (!ret && (o->ca || (role == KTLS_CLIENT && !o->insecure && !o->psk_id))) {
+		ret = ktls_config_set_ca_file(cfg, o->ca);
+		if (ret < 0)
+			fprintf(stderr, "ktlsctl: cannot load the trust store %s\n",
+				o->ca ? o->ca : "(system)");
+	}
+	if (!ret && o->crl)
+		ret = ktls_config_set_crl_file(cfg, o->crl);
+	if (!ret && o->cert) {
+		ret = ktls_config_add_cert(cfg, o->cert, o->key);
+		if (ret < 0)
+			fprintf(stderr, "ktlsctl: cannot load %s / %s\n", o->cert, o->key);
+	}
+	if (!ret && o->psk_id) {
+		n = read_psk(o->psk_file, psk, sizeof(psk));
+		if (n < 0) {
+			fprintf(stderr, "ktlsctl: %s: expected the PSK in hex\n",
+				o->psk_file);
+			ret = n;
+		} else {
+			ret = ktls_config_set_psk(cfg, o->psk_id, psk, n);
+		}
+		explicit_bzero(psk, sizeof(psk));
+	}
+	if (!ret)
+		ret = ktls_config_set_verify(cfg,
+			(o->insecure ? KTLS_VERIFY_NONE : 0) |
+			(o->require_client ? KTLS_VERIFY_REQUIRE_CLIENT : 0));
+	if (ret < 0) {
+		ktls_config_free(cfg);
+		return ret;
+	}
+	*out = cfg;
+	return 0;
+}
+
+static const char *offload_name(enum ktls_offload m)
+{
+	return m == KTLS_OFFLOAD_HW ? "nic" : m == KTLS_OFFLOAD_SW ? "sw" : "none";
+}
+
+static void print_info(const struct ktls_info *in)
+{
+	fprintf(stderr, "ktlsctl: TLS %s %s, group %s, signature %s, ALPN %s, "
+		"SNI %s, resumed %s, kTLS TX %s RX %s\n",
+		in->version == KTLS_TLS13 ? "1.3" : "1.2", in->cipher_name,
+		*in->group ? in->group : "-", *in->sigalg ? in->sigalg : "-",
+		*in->alpn ? in->alpn : "-", *in->sni ? in->sni : "-",
+		in->resumed ? "yes" : "no", offload_name(in->tx),
+		offload_name(in->rx));
+	if (in->peer_subject)
+		fprintf(stderr, "ktlsctl: peer %s, SHA-256 %s\n",
+			in->peer_subject, in->peer_sha256);
+}
+
+/* Send a TLS alert record through the kernel. */
+static int send_alert(int fd, unsigned char level, unsigned char desc)
+{
+	unsigned char body[2] = { level, desc };
+	char cbuf[CMSG_SPACE(sizeof(unsigned char))] = { 0 };
+	struct iovec iov = { body, sizeof(body) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_TLS;
+	cm->cmsg_type = TLS_SET_RECORD_TYPE;
+	cm->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+	*CMSG_DATA(cm) = REC_ALERT;
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) == 2 ? 0 : -errno;
+}
+
+/*
+ * Read one record's worth; returns bytes of application data, 0 at the
+ * peer's close, -EAGAIN for a record to skip, or -errno / -1 (alert).
+ */
+static ssize_t recv_record(int fd, void *buf, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(unsigned char))];
+	struct iovec iov = { buf, len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	unsigned char type = REC_DATA;
+	ssize_t n;
+
+	n = recvmsg(fd, &msg, 0);
+	if (n < 0)
+		return -errno;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (cm && cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
+		type = *CMSG_DATA(cm);
+	if (type == REC_DATA || n == 0)
+		return n;
+	if (type == REC_ALERT && n >= 2) {
+		const unsigned char *a = buf;
+
+		if (a[1] == 0)	/* close_notify */
+			return 0;
+		fprintf(stderr, "ktlsctl: the peer sent alert %u (level %u)\n",
+			a[1], a[0]);
+		return -EPROTO;
+	}
+	/* Post-handshake messages (tickets): nothing to do with them yet. */
+	return -EAGAIN;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf = (const char *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* stdin -> socket, socket -> stdout, until the peer closes. */
+static int relay(int fd)
+{
+	static char buf[1 << 16];
+	struct pollfd p[2] = { { .fd = 0, .events = POLLIN },
+			       { .fd = fd, .events = POLLIN } };
+	int in_open = 1;
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		if (in_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = read(0, buf, sizeof(buf));
+
+			if (n > 0) {
+				if (write_all(fd, buf, n))
+					return 1;
+			} else {
+				in_open = 0;
+				p[0].fd = -1;
+				send_alert(fd, 1, 0);
+				shutdown(fd, SHUT_WR);
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv_record(fd, buf, sizeof(buf));
+
+			if (n == -EAGAIN)
+				continue;
+			if (n < 0) {
+				if (n != -EPROTO)
+					fprintf(stderr, "ktlsctl: receive: %s\n",
+						strerror((int)-n));
+				return 1;
+			}
+			if (n == 0) {
+				if (in_open)
+					send_alert(fd, 1, 0);
+				return 0;
+			}
+			if (write_all(1, buf, n))
+				return 1;
+		}
+	}
+}
+
+static int serve_fd(int fd, const struct ktls_config *cfg,
+		    const struct opts *o, int client)
+{
+	struct ktls_session *s;
+	const void *early;
+	size_t n;
+	int ret;
+
+	ret = ktls_session_new(&s, cfg, fd);
+	if (ret < 0) {
+		fprintf(stderr, "ktlsctl: %s\n", ktls_strerror(ret));
+		return 1;
+	}
+	if (client && o->sni)
+		ret = ktls_session_set_server_name(s, o->sni);
+	if (!ret)
+		ret = ktls_session_handshake(s);
+	if (ret < 0) {
+		fprintf(stderr, "ktlsctl: %s\n", *ktls_session_error(s) ?
+			ktls_session_error(s) : ktls_strerror(ret));
+		ktls_session_free(s);
+		return 1;
+	}
+	if (!o->quiet)
+		print_info(ktls_session_info(s));
+	n = ktls_session_early_data(s, &early);
+	if (n && write_all(1, early, n))
+		ret = -EIO;
+	ktls_session_free(s);
+	return ret < 0 ? 1 : relay(fd);
+}
+
+/* "host:port", "[v6]:port" or, for listen, "port". */
+static int split_hostport(char *arg, char **host, char **port)
+{
+	char *c;
+
+	if (arg[0] == '[') {
+		c = strchr(arg, ']');
+		if (!c || c[1] != ':')
+			return -1;
+		*c = 0;
+		*host = arg + 1;
+		*port = c + 2;
+		return 0;
+	}
+	c = strrchr(arg, ':');
+	if (!c) {
+		*host = NULL;
+		*port = arg;
+		return 0;
+	}
+	*c = 0;
+	*host = arg;
+	*port = c + 1;
+	return 0;
+}
+
+int ctl_connect(int argc, char **argv)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	struct ktls_config *cfg;
+	char *host, *port;
+	struct opts o;
+	int fd = -1, ret, err;
+
+	if (parse_opts(argc, argv, &o) ||
+	    split_hostport(argv[optind], &host, &port) || !host) {
+		fprintf(stderr, "usage: ktlsctl connect HOST:PORT [options]\n");
+		return 2;
+	}
+	if (!o.sni && !o.psk_id)
+		o.sni = host;
+	err = getaddrinfo(host, port, &hints, &res);
+	if (err) {
+		fprintf(stderr, "ktlsctl: %s:%s: %s\n", host, port, gai_strerror(err));
+		return 1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && !connect(fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		fprintf(stderr, "ktlsctl: connect %s:%s: %s\n", host, port,
+			strerror(err));
+		return 1;
+	}
+	ret = make_config(&o, KTLS_CLIENT, &cfg);
+	if (ret < 0) {
+		fprintf(stderr, "ktlsctl: %s\n", ktls_strerror(ret));
+		close(fd);
+		return 1;
+	}
+	ret = serve_fd(fd, cfg, &o, 1);
+	close(fd);
+	ktls_config_free(cfg);
+	return ret;
+}
+
+int ctl_listen(int argc, char **argv)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE }, *res;
+	struct ktls_config *cfg;
+	char *host, *port;
+	struct opts o;
+	int lfd, fd, ret, one = 1, err;
+
+	if (parse_opts(argc, argv, &o) ||
+	    split_hostport(argv[optind], &host, &port) ||
+	    (!o.cert && !o.psk_id)) {
+		fprintf(stderr, "usage: ktlsctl listen [ADDR:]PORT --cert FILE "
+			"--key FILE [options] [--once]\n");
+		return 2;
+	}
+	err = getaddrinfo(host, port, &hints, &res);
+	if (err) {
+		fprintf(stderr, "ktlsctl: %s: %s\n", port, gai_strerror(err));
+		return 1;
+	}
+	lfd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, res->ai_addr, res->ai_addrlen) || listen(lfd, 16)) {
+		fprintf(stderr, "ktlsctl: listen on %s: %s\n", port, strerror(errno));
+		freeaddrinfo(res);
+		return 1;
+	}
+	freeaddrinfo(res);
+	ret = make_config(&o, KTLS_SERVER, &cfg);
+	if (ret < 0) {
+		fprintf(stderr, "ktlsctl: %s\n", ktls_strerror(ret));
+		close(lfd);
+		return 1;
+	}
+	do {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			ret = 1;
+			break;
+		}
+		ret = serve_fd(fd, cfg, &o, 0);
+		close(fd);
+	} while (!o.once);
+	close(lfd);
+	ktls_config_free(cfg);
+	return ret;
+}

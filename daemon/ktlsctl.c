@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* ktlsctl: the command-line face of libktls and (later) of ktlsd. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: ktlsctl probe [--json]\n"
+"       ktlsctl connect HOST:PORT [options]\n"
+"       ktlsctl listen [ADDR:]PORT --cert FILE --key FILE [options] [--once]\n"
+"options: --sni NAME  --alpn LIST  --ca FILE | --insecure  --crl FILE\n"
+"         --cert FILE --key FILE  --psk-identity ID --psk-file FILE\n"
+"         --tls-version 1.2|1.3  --cipher aes-128-gcm|aes-256-gcm|\n"
+"           chacha20-poly1305|aes-128-ccm  --require-client-cert\n"
+"         --timeout MS  --quiet\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "probe"))
+		return ctl_probe(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "connect"))
+		return ctl_connect(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "listen"))
+		return ctl_listen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "ktlsctl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

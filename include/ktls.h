@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libktls: TLS handshakes in userspace (GnuTLS), record layer in the kernel.
+ *
+ * Conventions for every function here: an int return is >= 0 on success
+ * and a negative errno value on failure; pointers returned by accessors
+ * stay valid until the object they came from is freed. Objects are not
+ * locked: use one from one thread at a time. A struct ktls_config may be
+ * shared read-only by many sessions once it is set up. The library never
+ * logs; ktls_session_error() gives the operator-facing message.
+ */
+#ifndef KTLS_H
+#define KTLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* TLS versions, as on the wire. */
+#define KTLS_TLS12	0x0303
+#define KTLS_TLS13	0x0304
+
+/* Record-layer ciphers the kernel can take (bit mask). */
+#define KTLS_CIPHER_AES_128_GCM		(1u << 0)
+#define KTLS_CIPHER_AES_256_GCM		(1u << 1)
+#define KTLS_CIPHER_CHACHA20_POLY1305	(1u << 2)
+#define KTLS_CIPHER_AES_128_CCM		(1u << 3)
+#define KTLS_CIPHER_ALL			0xfu
+
+/*
+ * Our own error codes (negative, beyond errno's range). Functions return
+ * them alongside plain -errno values; ktls_strerror() names both.
+ */
+enum {
+	KTLS_E_BASE = 4096,
+	KTLS_E_NO_KTLS,		/* the kernel has no TLS ULP */
+	KTLS_E_CIPHER,		/* the kernel cannot take the negotiated cipher */
+	KTLS_E_ALERT,		/* the peer sent a fatal alert */
+	KTLS_E_VERIFY,		/* the peer's certificate did not verify */
+	KTLS_E_HANDSHAKE,	/* any other handshake failure */
+	KTLS_E_CONFIG,		/* bad credentials, files or options */
+};
+
+/* Human description of a negative return value of this library. */
+const char *ktls_strerror(int err);
+
+/* ---- What the running kernel supports ---- */
+
+struct ktls_probe {
+	size_t size;		/* set by the caller: sizeof(struct ktls_probe) */
+	int ulp;		/* 0: TCP_ULP "tls" works; else the -errno seen */
+	unsigned tx12, rx12;	/* KTLS_CIPHER_* usable with TLS 1.2 */
+	unsigned tx13, rx13;	/* ... and with TLS 1.3 */
+	int rekey;		/* TLS 1.3 key update of an installed key */
+	char kernel[65];	/* uname -r */
+	char why[256];		/* when ulp != 0: what to do about it */
+};
+
+/*
+ * Find out what kernel TLS can do here, by trying it on a loopback socket
+ * pair. Returns 0 (even when kTLS is missing: see p->ulp and p->why), or
+ * -errno when the probe itself could not run (no loopback, no sockets).
+ */
+int ktls_probe(struct ktls_probe *p);
+
+/* ---- Configuration (credentials and policy), shared by sessions ---- */
+
+enum ktls_role { KTLS_CLIENT, KTLS_SERVER };
+
+struct ktls_config;
+
+/* A new configuration for one role. Returns 0 or -ENOMEM. */
+int ktls_config_new(struct ktls_config **cfg, enum ktls_role role);
+/* Release it; sessions made from it must be freed first. */
+void ktls_config_free(struct ktls_config *cfg);
+
+/* Trust anchors (PEM) for verifying the peer; and an optional CRL. */
+int ktls_config_set_ca_file(struct ktls_config *cfg, const char *path);
+int ktls_config_set_crl_file(struct ktls_config *cfg, const char *path);
+/*
+ * A certificate chain and its private key (PEM). A server may add several;
+ * the one matching the client's SNI is used. A client's is sent when the
+ * server asks for a client certificate.
+ */
+int ktls_config_add_cert(struct ktls_config *cfg, const char *cert_path,
+			 const char *key_path);
+/* A TLS 1.3 external PSK (the key as raw bytes). */
+int ktls_config_set_psk(struct ktls_config *cfg, const char *identity,
+			const void *key, size_t key_len);
+/* ALPN protocols offered (client) or accepted (server): "h2,http/1.1". */
+int ktls_config_set_alpn(struct ktls_config *cfg, const char *list);
+/* Allowed versions (KTLS_TLS12, KTLS_TLS13); default both. */
+int ktls_config_set_versions(struct ktls_config *cfg, int min, int max);
+/* Allowed ciphers (KTLS_CIPHER_*); default all that the kernel takes. */
+int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask);
+
+#define KTLS_VERIFY_NONE		(1u << 0) /* client: accept any server */
+#define KTLS_VERIFY_REQUIRE_CLIENT	(1u << 1) /* server: demand a cert */
+int ktls_config_set_verify(struct ktls_config *cfg, unsigned flags);
+/* Whole-handshake deadline for blocking handshakes; default 10 s. */
+int ktls_config_set_timeout(struct ktls_config *cfg, unsigned ms);
+
+/* ---- One handshake on one connected TCP socket ---- */
+
+struct ktls_session;
+
+/*
+ * A session over the connected TCP socket fd, which stays the caller's
+ * (never closed here). Returns 0, -ENOMEM, or -EINVAL.
+ */
+int ktls_session_new(struct ktls_session **s, const struct ktls_config *cfg,
+		     int fd);
+/* Client: the name sent as SNI and checked against the certificate. */
+int ktls_session_set_server_name(struct ktls_session *s, const char *name);
+
+/*
+ * Run the handshake and install the negotiated keys in the kernel (TX and
+ * RX). On a blocking socket it runs to the end (bounded by the timeout);
+ * on a non-blocking one it returns -EAGAIN when it must wait: poll for
+ * ktls_session_want() and call again. Returns 0 when the socket carries
+ * kTLS, else a -errno or KTLS_E_* error (ktls_session_error() explains).
+ * Nothing of the peer's application data is lost: what arrived with the
+ * handshake is kept for ktls_session_early_data().
+ */
+int ktls_session_handshake(struct ktls_session *s);
+
+#define KTLS_WANT_READ	1
+#define KTLS_WANT_WRITE	2
+int ktls_session_want(const struct ktls_session *s);
+
+/*
+ * Application data that the peer sent before the switch to kTLS and that
+ * the handshake already read: the caller must consume it before reading
+ * the socket. Sets *buf (owned by the session) and returns its length.
+ */
+size_t ktls_session_early_data(const struct ktls_session *s,
+			       const void **buf);
+
+enum ktls_offload { KTLS_OFFLOAD_NONE, KTLS_OFFLOAD_SW, KTLS_OFFLOAD_HW };
+
+struct ktls_info {
+	int version;		/* KTLS_TLS12 / KTLS_TLS13 */
+	unsigned cipher;	/* one KTLS_CIPHER_* bit */
+	const char *cipher_name, *group, *sigalg, *alpn, *sni;
+	const char *peer_subject;	/* NULL without a peer certificate */
+	char peer_sha256[65];		/* hex; empty without one */
+	int resumed;
+	enum ktls_offload tx, rx;
+};
+
+/* The negotiated parameters, valid after a successful handshake. */
+const struct ktls_info *ktls_session_info(const struct ktls_session *s);
+
+/* Operator-facing text for the session's last failure ("" if none). */
+const char *ktls_session_error(const struct ktls_session *s);
+
+/* Free the session and wipe its secrets. The socket is left open. */
+void ktls_session_free(struct ktls_session *s);
+
+/* Names: "aes-128-gcm" etc. for a KTLS_CIPHER_* bit; 0 if unknown. */
+const char *ktls_cipher_name(unsigned cipher);
+unsigned ktls_cipher_from_name(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

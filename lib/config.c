@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Credentials and policy, built once and shared read-only by sessions.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+KTLS_EXPORT int ktls_config_new(struct ktls_config **out, enum ktls_role role)
+{
+	struct ktls_config *cfg;
+	int ret;
+
+	if (!out || (role != KTLS_CLIENT && role != KTLS_SERVER))
+		return -EINVAL;
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	cfg->role = role;
+	cfg->vmin = KTLS_TLS12;
+	cfg->vmax = KTLS_TLS13;
+	cfg->ciphers = KTLS_CIPHER_ALL;
+	cfg->timeout_ms = 10000;
+	if (gnutls_certificate_allocate_credentials(&cfg->x509) < 0) {
+		free(cfg);
+		return -ENOMEM;
+	}
+	ret = config_update_priority(cfg);
+	if (ret < 0) {
+		ktls_config_free(cfg);
+		return ret;
+	}
+	*out = cfg;
+	return 0;
+}
+
+KTLS_EXPORT void ktls_config_free(struct ktls_config *cfg)
+{
+	if (!cfg)
+		return;
+	if (cfg->prio)
+		gnutls_priority_deinit(cfg->prio);
+	if (cfg->x509)
+		gnutls_certificate_free_credentials(cfg->x509);
+	if (cfg->psk_client)
+		gnutls_psk_free_client_credentials(cfg->psk_client);
+	if (cfg->psk_server)
+		gnutls_psk_free_server_credentials(cfg->psk_server);
+	if (cfg->psk_key.data) {
+		gnutls_memset(cfg->psk_key.data, 0, cfg->psk_key.size);
+		free(cfg->psk_key.data);
+	}
+	free(cfg->psk_identity);
+	free(cfg->alpn_buf);
+	free(cfg);
+}
+
+KTLS_EXPORT int ktls_config_set_ca_file(struct ktls_config *cfg, const char *path)
+{
+	int ret;
+
+	if (!cfg)
+		return -EINVAL;
+	/* NULL: the system's trust store. */
+	ret = path ? gnutls_certificate_set_x509_trust_file(cfg->x509, path,
+							     GNUTLS_X509_FMT_PEM)
+		   : gnutls_certificate_set_x509_system_trust(cfg->x509);
+	if (ret <= 0)
+		return ret == 0 || ret == GNUTLS_E_FILE_ERROR ? -ENOENT : -KTLS_E_CONFIG;
+	cfg->have_trust = 1;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_crl_file(struct ktls_config *cfg, const char *path)
+{
+	int ret;
+
+	if (!cfg || !path)
+		return -EINVAL;
+	ret = gnutls_certificate_set_x509_crl_file(cfg->x509, path,
+						   GNUTLS_X509_FMT_PEM);
+	if (ret < 0)
+		return ret == GNUTLS_E_FILE_ERROR ? -ENOENT : -KTLS_E_CONFIG;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_add_cert(struct ktls_config *cfg,
+				     const char *cert_path, const char *key_path)
+{
+	int ret;
+
+	if (!cfg || !cert_path || !key_path)
+		return -EINVAL;
+	ret = gnutls_certificate_set_x509_key_file2(cfg->x509, cert_path,
+						    key_path, GNUTLS_X509_FMT_PEM,
+						    NULL, 0);
+	if (ret < 0)
+		return ret == GNUTLS_E_FILE_ERROR ? -ENOENT : -KTLS_E_CONFIG;
+	cfg->have_cert = 1;
+	return 0;
+}
+
+static int psk_server_key(gnutls_session_t gs, const gnutls_datum_t *identity,
+			  gnutls_datum_t *key)
+{
+	const struct ktls_config *cfg = session_config(gs);
+
+	if (!cfg || !cfg->psk_identity ||
+	    identity->size != strlen(cfg->psk_identity) ||
+	    memcmp(identity->data, cfg->psk_identity, identity->size))
+		return -1;
+	key->data = gnutls_malloc(cfg->psk_key.size);
+	if (!key->data)
+		return -1;
+	memcpy(key->data, cfg->psk_key.data, cfg->psk_key.size);
+	key->size = cfg->psk_key.size;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_psk(struct ktls_config *cfg, const char *identity,
+				    const void *key, size_t key_len)
+{
+	gnutls_datum_t k = { (unsigned char *)key, (unsigned)key_len };
+
+	if (!cfg || !identity || !*identity || !key || !key_len ||
+	    key_len > 512 || cfg->psk_identity)
+		return -EINVAL;
+	cfg->psk_identity = strdup(identity);
+	cfg->psk_key.data = malloc(key_len);
+	if (!cfg->psk_identity || !cfg->psk_key.data)
+		return -ENOMEM;
+	memcpy(cfg->psk_key.data, key, key_len);
+	cfg->psk_key.size = key_len;
+	if (cfg->role == KTLS_CLIENT) {
+		if (gnutls_psk_allocate_client_credentials(&cfg->psk_client) < 0 ||
+		    gnutls_psk_set_client_credentials(cfg->psk_client, identity,
+						      &k, GNUTLS_PSK_KEY_RAW) < 0)
+			return -KTLS_E_CONFIG;
+	} else {
+		if (gnutls_psk_allocate_server_credentials(&cfg->psk_server) < 0)
+			return -ENOMEM;
+		gnutls_psk_set_server_credentials_function2(cfg->psk_server,
+							    psk_server_key);
+	}
+	return config_update_priority(cfg);
+}
+
+KTLS_EXPORT int ktls_config_set_alpn(struct ktls_config *cfg, const char *list)
+{
+	char *p, *tok, *save = NULL;
+
+	if (!cfg || !list)
+		return -EINVAL;
+	free(cfg->alpn_buf);
+	cfg->n_alpn = 0;
+	cfg->alpn_buf = strdup(list);
+	if (!cfg->alpn_buf)
+		return -ENOMEM;
+	for (p = cfg->alpn_buf; (tok = strtok_r(p, ",", &save)); p = NULL) {
+		size_t len = strlen(tok);
+
+		if (cfg->n_alpn == KTLS_ALPN_MAX || len == 0 || len > 255)
+			return -EINVAL;
+		cfg->alpn[cfg->n_alpn].data = (unsigned char *)tok;
+		cfg->alpn[cfg->n_alpn].size = len;
+		cfg->n_alpn++;
+	}
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_versions(struct ktls_config *cfg, int min, int max)
+{
+	if (!cfg || min > max || min < KTLS_TLS12 || max > KTLS_TLS13)
+		return -EINVAL;
+	cfg->vmin = min;
+	cfg->vmax = max;
+	return config_update_priority(cfg);
+}
+
+KTLS_EXPORT int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask)
+{
+	if (!cfg || !(mask & KTLS_CIPHER_ALL) || (mask & ~KTLS_CIPHER_ALL))
+		return -EINVAL;
+	cfg->ciphers = mask;
+	return config_update_priority(cfg);
+}
+
+KTLS_EXPORT int ktls_config_set_verify(struct ktls_config *cfg, unsigned flags)
+{
+	if (!cfg || (flags & ~(KTLS_VERIFY_NONE | KTLS_VERIFY_REQUIRE_CLIENT)))
+		return -EINVAL;
+	cfg->verify = flags;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_timeout(struct ktls_config *cfg, unsigned ms)
+{
+	if (!cfg || !ms)
+		return -EINVAL;
+	cfg->timeout_ms = ms;
+	return 0;
+}
+
+/*
+ * Start from the system's default priorities (keeping their order) and
+ * take away what the kernel's record layer cannot carry: non-AEAD and
+ * other ciphers, and versions other than TLS 1.2 and 1.3.
+ */
+int config_update_priority(struct ktls_config *cfg)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} ours[] = {
+		{ KTLS_CIPHER_AES_128_GCM, "AES-128-GCM" },
+		{ KTLS_CIPHER_AES_256_GCM, "AES-256-GCM" },
+		{ KTLS_CIPHER_CHACHA20_POLY1305, "CHACHA20-POLY1305" },
+		{ KTLS_CIPHER_AES_128_CCM, "AES-128-CCM" },
+	};
+	char buf[512];
+	const char *err;
+	gnutls_priority_t p;
+	size_t i;
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+		     "-VERS-ALL:%s%s"
+		     "-AES-128-CBC:-AES-256-CBC:-CAMELLIA-128-CBC:-CAMELLIA-256-CBC:"
+		     "-CAMELLIA-128-GCM:-CAMELLIA-256-GCM:-3DES-CBC:-ARCFOUR-128:"
+		     "-AES-256-CCM:-AES-128-CCM-8:-AES-256-CCM-8",
+		     cfg->vmax >= KTLS_TLS13 ? "+VERS-TLS1.3:" : "",
+		     cfg->vmin <= KTLS_TLS12 ? "+VERS-TLS1.2:" : "");
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (!(cfg->ciphers & ours[i].bit))
+			n += snprintf(buf + n, sizeof(buf) - n, ":-%s", ours[i].name);
+	if (cfg->psk_identity)
+		n += snprintf(buf + n, sizeof(buf) - n, ":+ECDHE-PSK:+DHE-PSK:+PSK");
+	if (n >= (int)sizeof(buf))
+		return -EOVERFLOW;
+	if (gnutls_priority_init2(&p, buf, &err, GNUTLS_PRIORITY_INIT_DEF_APPEND) < 0)
+		return -KTLS_E_CONFIG;
+	if (cfg->prio)
+		gnutls_priority_deinit(cfg->prio);
+	cfg->prio = p;
+	return 0;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libktls internals shared between lib/ files; nothing here is exported. */
+#ifndef KTLS_INTERNAL_H
+#define KTLS_INTERNAL_H
+
+#include <linux/tls.h>
+#include <stdint.h>
+
+#include <gnutls/gnutls.h>
+
+#include "ktls.h"
+
+#define KTLS_EXPORT __attribute__((visibility("default")))
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+/* Any of the crypto_info structs that setsockopt(SOL_TLS) takes. */
+union ktls_crypto_info {
+	struct tls_crypto_info info;
+	struct tls12_crypto_info_aes_gcm_128 gcm128;
+	struct tls12_crypto_info_aes_gcm_256 gcm256;
+	struct tls12_crypto_info_chacha20_poly1305 chacha;
+	struct tls12_crypto_info_aes_ccm_128 ccm128;
+};
+
+/* ---- keys.c: GnuTLS key material -> kernel structs; TLS 1.3 HKDF ---- */
+
+/* KTLS_CIPHER_* for a GnuTLS cipher, or 0 if the kernel cannot take it. */
+unsigned keys_cipher_from_gnutls(gnutls_cipher_algorithm_t alg);
+/* The kernel's TLS_CIPHER_* for a KTLS_CIPHER_* bit, or 0. */
+unsigned short keys_kernel_cipher(unsigned cipher);
+
+/*
+ * Fill ci for one direction from what gnutls_record_get_state() returns:
+ * the cipher key, its "IV" (TLS 1.3: the 12-byte write IV; TLS 1.2 AES:
+ * the 4-byte implicit salt; ChaCha20: the 12-byte IV) and the 8-byte
+ * big-endian record sequence number. version is KTLS_TLS12/KTLS_TLS13.
+ * For TLS 1.2 AES the explicit nonce (iv) continues from seq, as GnuTLS's
+ * did. ci is zeroed first, also on failure. Returns the size to pass to
+ * setsockopt(), -EINVAL for a bad version, length or NULL, -EOPNOTSUPP
+ * for a cipher value that is not exactly one known KTLS_CIPHER_* bit.
+ */
+int keys_crypto_info(union ktls_crypto_info *ci, int version, unsigned cipher,
+		     const uint8_t *key, size_t key_len,
+		     const uint8_t *iv, size_t iv_len, const uint8_t seq[8]);
+
+/*
+ * HKDF-Expand-Label of RFC 8446 section 7.1; 0, -EOPNOTSUPP for an unknown
+ * hash, -EINVAL past the label, context or length limits.
+ */
+int keys_hkdf_expand_label(gnutls_mac_algorithm_t mac,
+			   const uint8_t *secret, size_t secret_len,
+			   const char *label, const uint8_t *context,
+			   size_t context_len, uint8_t *out, size_t out_len);
+/* The hash of a TLS 1.3 cipher suite using this cipher. */
+gnutls_mac_algorithm_t keys_cipher_hash(unsigned cipher);
+/* TLS 1.3 write key and IV from a traffic secret ("key", "iv"). */
+int keys_traffic_key_iv(unsigned cipher, const uint8_t *secret,
+			size_t secret_len, uint8_t *key, size_t key_len,
+			uint8_t *iv, size_t iv_len);
+/*
+ * The next traffic secret after a KeyUpdate ("traffic upd"). out holds
+ * secret_len bytes and may be secret itself. Both functions return
+ * -EINVAL when secret_len is not the suite's hash length.
+ */
+#define KTLS_SECRET_MAX 48
+int keys_next_secret(unsigned cipher, const uint8_t *secret,
+		     size_t secret_len, uint8_t *out);
+
+/* ---- sockinfo.c: per-socket kTLS state ---- */
+
+/*
+ * How the kernel runs each direction of fd's TLS: KTLS_OFFLOAD_NONE,
+ * _SW or _HW. 0 or -errno.
+ */
+int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx);
+
+
+/* ---- config.c / session.c ---- */
+
+#define KTLS_ALPN_MAX 8
+
+struct ktls_config {
+	enum ktls_role role;
+	gnutls_certificate_credentials_t x509;
+	gnutls_psk_client_credentials_t psk_client;
+	gnutls_psk_server_credentials_t psk_server;
+	char *psk_identity;
+	gnutls_datum_t psk_key;
+	gnutls_datum_t alpn[KTLS_ALPN_MAX];
+	unsigned n_alpn;
+	char *alpn_buf;
+	int vmin, vmax;
+	unsigned ciphers;
+	unsigned verify;
+	unsigned timeout_ms;
+	int have_trust, have_cert;
+	gnutls_priority_t prio;
+};
+
+/* The configuration of the ktls_session behind a GnuTLS session. */
+const struct ktls_config *session_config(gnutls_session_t gs);
+
+/* Rebuild cfg->prio after a change of versions, ciphers or PSK. */
+int config_update_priority(struct ktls_config *cfg);
+
+#endif

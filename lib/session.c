@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The handshake engine: GnuTLS drives the handshake over the caller's TCP
+ * socket; when it completes, the negotiated keys go to the kernel and
+ * GnuTLS is done with the socket.
+ *
+ * GnuTLS reads through our pull function, which never reads past the end
+ * of the TLS record being received: whatever the peer sends after the
+ * handshake stays in the socket for the kernel, and the only application
+ * data we can hold is what GnuTLS already decrypted (returned to the caller
+ * as early data).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <gnutls/x509.h>
+
+#include "internal.h"
+
+enum state { S_NEW, S_HANDSHAKE, S_DONE, S_FAILED };
+
+struct ktls_session {
+	const struct ktls_config *cfg;
+	int fd;
+	enum state state;
+	gnutls_session_t gs;
+	char *server_name;
+	int blocking;
+	int64_t deadline_ms;
+	int timed_out;
+	int io_errno;		/* errno of the last failed send/recv */
+
+	size_t rec_left;	/* bytes of the current record not yet read */
+	unsigned char hdr[5];	/* a record header being read */
+	size_t hdr_got;
+
+	unsigned char *early;
+	size_t early_len;
+
+	struct ktls_info info;
+	char cipher_name[24], group[32], sigalg[48], alpn[256], sni[256];
+	char *peer_subject;
+	char error[512];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const struct ktls_config *session_config(gnutls_session_t gs)
+{
+	struct ktls_session *s = gnutls_session_get_ptr(gs);
+
+	return s ? s->cfg : NULL;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct ktls_session *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	s->state = S_FAILED;
+	return err;
+}
+
+/*
+ * Blocking sockets: wait for the socket within the handshake deadline, so
+ * that a silent peer cannot hold us longer than the timeout.
+ */
+static int wait_io(struct ktls_session *s, short events)
+{
+	struct pollfd pfd = { .fd = s->fd, .events = events };
+	int64_t left;
+	int n;
+
+	for (;;) {
+		left = s->deadline_ms - now_ms();
+		if (left <= 0) {
+			s->timed_out = 1;
+			return -1;
+		}
+		n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static ssize_t io_result(struct ktls_session *s, ssize_t n)
+{
+	if (n < 0) {
+		s->io_errno = errno;
+		gnutls_transport_set_errno(s->gs,
+			errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN :
+			errno == EINTR ? EINTR : EIO);
+	}
+	return n;
+}
+
+static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct ktls_session *s = ptr;
+	size_t want;
+	ssize_t n;
+
+	if (s->blocking && wait_io(s, POLLIN)) {
+		errno = s->timed_out ? ETIMEDOUT : errno;
+		return io_result(s, -1);
+	}
+	/* At a record boundary read only the header, then only its body. */
+	want = s->rec_left ? s->rec_left : sizeof(s->hdr) - s->hdr_got;
+	if (want > len)
+		want = len;
+	n = recv(s->fd, buf, want, MSG_DONTWAIT);
+	if (n < 0 && s->blocking && (errno == EAGAIN || errno == EWOULDBLOCK))
+		errno = EINTR;	/* spurious wake-up: GnuTLS retries */
+	if (n <= 0)
+		return io_result(s, n);
+	if (s->rec_left) {
+		s->rec_left -= n;
+	} else {
+		memcpy(s->hdr + s->hdr_got, buf, n);
+		s->hdr_got += n;
+		if (s->hdr_got == sizeof(s->hdr)) {
+			s->rec_left = (size_t)s->hdr[3] << 8 | s->hdr[4];
+			s->hdr_got = 0;
+		}
+	}
+	return n;
+}
+
+static ssize_t push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
+{
+	struct ktls_session *s = ptr;
+	ssize_t n;
+
+	if (s->blocking && wait_io(s, POLLOUT)) {
+		errno = s->timed_out ? ETIMEDOUT : errno;
+		return io_result(s, -1);
+	}
+	n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && s->blocking && (errno == EAGAIN || errno == EWOULDBLOCK))
+		errno = EINTR;
+	return io_result(s, n);
+}
+
+/* A TCP socket, connected, with no upper layer protocol yet. */
+static int check_socket(int fd)
+{
+	int v;
+	socklen_t len = sizeof(v);
+	char ulp[16] = "";
+	struct tcp_info ti;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len))
+		return -errno;
+	if (v != SOCK_STREAM)
+		return -EPROTOTYPE;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len))
+		return -errno;
+	if (v != IPPROTO_TCP)
+		return -EPROTONOSUPPORT;
+	len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return -errno;
+	if (ti.tcpi_state != 1 /* TCP_ESTABLISHED */)
+		return -ENOTCONN;
+	len = sizeof(ulp);
+	if (!getsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, &len) && ulp[0])
+		return -EALREADY;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_session_new(struct ktls_session **out,
+				 const struct ktls_config *cfg, int fd)
+{
+	struct ktls_session *s;
+	unsigned flags;
+	int ret;
+
+	if (!out || !cfg || fd < 0)
+		return -EINVAL;
+	ret = check_socket(fd);
+	if (ret < 0)
+		return ret;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = cfg;
+	s->fd = fd;
+
+	/*
+	 * Tickets stay off until records after the switch are handled
+	 * (resumption needs them read through the kernel).
+	 */
+	flags = (cfg->role == KTLS_SERVER ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+		GNUTLS_NO_SIGNAL | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS;
+	if (gnutls_init(&s->gs, flags) < 0)
+		goto nomem;
+	if (gnutls_priority_set(s->gs, cfg->prio) < 0 ||
+	    gnutls_credentials_set(s->gs, GNUTLS_CRD_CERTIFICATE, cfg->x509) < 0)
+		goto nomem;
+	if (cfg->psk_client &&
+	    gnutls_credentials_set(s->gs, GNUTLS_CRD_PSK, cfg->psk_client) < 0)
+		goto nomem;
+	if (cfg->psk_server &&
+	    gnutls_credentials_set(s->gs, GNUTLS_CRD_PSK, cfg->psk_server) < 0)
+		goto nomem;
+	if (cfg->n_alpn &&
+	    gnutls_alpn_set_protocols(s->gs, cfg->alpn, cfg->n_alpn, 0) < 0)
+		goto nomem;
+	if (cfg->role == KTLS_SERVER) {
+		if (cfg->verify & KTLS_VERIFY_REQUIRE_CLIENT) {
+			gnutls_certificate_server_set_request(s->gs, GNUTLS_CERT_REQUIRE);
+			gnutls_session_set_verify_cert(s->gs, NULL, 0);
+		}
+	} else if (!(cfg->verify & KTLS_VERIFY_NONE) && !cfg->psk_client) {
+		/* Chain only for now; set_server_name adds the name check. */
+		gnutls_session_set_verify_cert(s->gs, NULL, 0);
+	}
+	gnutls_session_set_ptr(s->gs, s);
+	gnutls_transport_set_ptr(s->gs, s);
+	gnutls_transport_set_pull_function(s->gs, pull);
+	gnutls_transport_set_push_function(s->gs, push);
+	*out = s;
+	return 0;
+nomem:
+	ktls_session_free(s);
+	return -ENOMEM;
+}
+
+static int is_ip_literal(const char *name)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, buf) == 1 ||
+	       inet_pton(AF_INET6, name, buf) == 1;
+}
+
+KTLS_EXPORT int ktls_session_set_server_name(struct ktls_session *s,
+					     const char *name)
+{
+	if (!s || !name || !*name || strlen(name) > 253 ||
+	    s->cfg->role != KTLS_CLIENT || s->state != S_NEW)
+		return -EINVAL;
+	free(s->server_name);
+	s->server_name = strdup(name);
+	if (!s->server_name)
+		return -ENOMEM;
+	/* SNI carries host names only (RFC 6066); IPs are still verified. */
+	if (!is_ip_literal(name) &&
+	    gnutls_server_name_set(s->gs, GNUTLS_NAME_DNS, name, strlen(name)) < 0)
+		return -EINVAL;
+	if (!(s->cfg->verify & KTLS_VERIFY_NONE) && !s->cfg->psk_client)
+		gnutls_session_set_verify_cert(s->gs, s->server_name, 0);
+	return 0;
+}
+
+KTLS_EXPORT int ktls_session_want(const struct ktls_session *s)
+{
+	if (!s || s->state != S_HANDSHAKE)
+		return 0;
+	return gnutls_record_get_direction(s->gs) ? KTLS_WANT_WRITE : KTLS_WANT_READ;
+}
+
+static int handshake_error(struct ktls_session *s, int gerr)
+{
+	gnutls_datum_t out = { NULL, 0 };
+	unsigned status;
+
+	switch (gerr) {
+	case GNUTLS_E_FATAL_ALERT_RECEIVED:
+		return fail(s, -KTLS_E_ALERT, "The peer aborted the handshake "
+			    "with the alert '%s'.",
+			    gnutls_alert_get_name(gnutls_alert_get(s->gs)));
+	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
+	case GNUTLS_E_CERTIFICATE_ERROR:
+		status = gnutls_session_get_verify_cert_status(s->gs);
+		if (gnutls_certificate_verification_status_print(status,
+				GNUTLS_CRT_X509, &out, 0) < 0)
+			out.data = NULL;
+		fail(s, -KTLS_E_VERIFY, "The peer's certificate did not verify: "
+		     "%s Check the trust store (CA file), the name asked for "
+		     "and the certificate's validity.",
+		     out.data ? (char *)out.data : "unknown reason.");
+		gnutls_free(out.data);
+		return -KTLS_E_VERIFY;
+	case GNUTLS_E_PULL_ERROR:
+	case GNUTLS_E_PUSH_ERROR:
+		if (s->timed_out)
+			return fail(s, -ETIMEDOUT, "The handshake did not finish "
+				    "within %u ms.", s->cfg->timeout_ms);
+		return fail(s, -(s->io_errno ? s->io_errno : EIO),
+			    "The connection failed during the handshake: %s.",
+			    strerror(s->io_errno ? s->io_errno : EIO));
+	case GNUTLS_E_PREMATURE_TERMINATION:
+	case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
+		return fail(s, -ECONNRESET, "The peer closed the connection "
+			    "during the handshake.");
+	case GNUTLS_E_NO_CERTIFICATE_FOUND:
+		return fail(s, -KTLS_E_VERIFY, "The peer sent no certificate, "
+			    "and one is required.");
+	case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+	case GNUTLS_E_NO_CIPHER_SUITES:
+	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
+	case GNUTLS_E_NO_COMMON_KEY_SHARE:
+		return fail(s, -KTLS_E_HANDSHAKE, "No common TLS parameters "
+			    "with the peer (%s): check the versions, ciphers and "
+			    "credentials on both sides.", gnutls_strerror(gerr));
+	}
+	return fail(s, -KTLS_E_HANDSHAKE, "The TLS handshake failed: %s.",
+		    gnutls_strerror(gerr));
+}
+
+/* Keep application data that GnuTLS already decrypted. */
+static int take_early_data(struct ktls_session *s)
+{
+	size_t pending;
+
+	while ((pending = gnutls_record_check_pending(s->gs)) > 0) {
+		unsigned char *p = realloc(s->early, s->early_len + pending);
+		ssize_t n;
+
+		if (!p)
+			return -ENOMEM;
+		s->early = p;
+		n = gnutls_record_recv(s->gs, p + s->early_len, pending);
+		if (n <= 0)
+			return -EIO;
+		s->early_len += n;
+	}
+	return 0;
+}
+
+static int install_dir(struct ktls_session *s, int read, int version,
+		       unsigned cipher)
+{
+	gnutls_datum_t iv, key;
+	unsigned char seq[8];
+	union ktls_crypto_info ci;
+	int size, ret = 0;
+
+	if (gnutls_record_get_state(s->gs, read, NULL, &iv, &key, seq) < 0)
+		return fail(s, -EIO, "GnuTLS gave no key material.");
+	size = keys_crypto_info(&ci, version, cipher, key.data, key.size,
+				iv.data, iv.size, seq);
+	if (size < 0) {
+		ret = fail(s, size, "Internal error mapping the %s key.",
+			   read ? "receive" : "send");
+		goto out;
+	}
+	if (setsockopt(s->fd, SOL_TLS, read ? TLS_RX : TLS_TX, &ci, size)) {
+		int e = errno;
+
+		if (e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP)
+			ret = fail(s, -KTLS_E_CIPHER, "The kernel (%s) refused "
+				   "%s for TLS %s: it lacks this cipher. Allow "
+				   "another cipher.", read ? "RX" : "TX",
+				   ktls_cipher_name(cipher),
+				   version == KTLS_TLS13 ? "1.3" : "1.2");
+		else
+			ret = fail(s, -e, "Installing the %s key failed: %s.",
+				   read ? "receive" : "send", strerror(e));
+	}
+out:
+	gnutls_memset(&ci, 0, sizeof(ci));
+	gnutls_memset(seq, 0, sizeof(seq));
+	return ret;
+}
+
+static void fill_info(struct ktls_session *s, int version, unsigned cipher)
+{
+	struct ktls_info *in = &s->info;
+	const gnutls_datum_t *peers;
+	unsigned n = 0;
+	gnutls_datum_t d;
+	size_t len;
+	const char *name;
+
+	in->version = version;
+	in->cipher = cipher;
+	snprintf(s->cipher_name, sizeof(s->cipher_name), "%s",
+		 ktls_cipher_name(cipher));
+	in->cipher_name = s->cipher_name;
+	name = gnutls_group_get_name(gnutls_group_get(s->gs));
+	snprintf(s->group, sizeof(s->group), "%s", name ? name : "");
+	in->group = s->group;
+	name = gnutls_sign_get_name(gnutls_sign_algorithm_get(s->gs));
+	snprintf(s->sigalg, sizeof(s->sigalg), "%s", name ? name : "");
+	in->sigalg = s->sigalg;
+	if (!gnutls_alpn_get_selected_protocol(s->gs, &d))
+		snprintf(s->alpn, sizeof(s->alpn), "%.*s", (int)d.size, d.data);
+	in->alpn = s->alpn;
+	if (s->cfg->role == KTLS_CLIENT) {
+		snprintf(s->sni, sizeof(s->sni), "%s",
+			 s->server_name ? s->server_name : "");
+	} else {
+		unsigned type;
+
+		len = sizeof(s->sni) - 1;
+		if (gnutls_server_name_get(s->gs, s->sni, &len, &type, 0) < 0)
+			s->sni[0] = 0;
+	}
+	in->sni = s->sni;
+	in->resumed = gnutls_session_is_resumed(s->gs);
+
+	peers = gnutls_certificate_get_peers(s->gs, &n);
+	if (peers && n) {
+		gnutls_x509_crt_t crt;
+		unsigned char md[32];
+		size_t i;
+
+		if (!gnutls_x509_crt_init(&crt)) {
+			if (!gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) &&
+			    !gnutls_x509_crt_get_dn3(crt, &d, 0)) {
+				s->peer_subject = strdup((char *)d.data);
+				gnutls_free(d.data);
+			}
+			gnutls_x509_crt_deinit(crt);
+		}
+		len = sizeof(md);
+		if (!gnutls_fingerprint(GNUTLS_DIG_SHA256, &peers[0], md, &len))
+			for (i = 0; i < len; i++)
+				snprintf(in->peer_sha256 + 2 * i, 3, "%02x", md[i]);
+	}
+	in->peer_subject = s->peer_subject;
+	in->tx = in->rx = KTLS_OFFLOAD_SW;
+	sockinfo_offload(s->fd, &in->tx, &in->rx);
+}
+
+static int finish(struct ktls_session *s)
+{
+	int version, ret;
+	unsigned cipher;
+
+	switch (gnutls_protocol_get_version(s->gs)) {
+	case GNUTLS_TLS1_2:
+		version = KTLS_TLS12;
+		break;
+	case GNUTLS_TLS1_3:
+		version = KTLS_TLS13;
+		break;
+	default:
+		return fail(s, -KTLS_E_HANDSHAKE, "Negotiated a TLS version "
+			    "the kernel cannot carry.");
+	}
+	cipher = keys_cipher_from_gnutls(gnutls_cipher_get(s->gs));
+	if (!cipher)
+		return fail(s, -KTLS_E_CIPHER, "Negotiated cipher %s, which "
+			    "kernel TLS cannot carry.",
+			    gnutls_cipher_get_name(gnutls_cipher_get(s->gs)));
+	ret = take_early_data(s);
+	if (ret < 0)
+		return fail(s, ret, "Reading data sent with the handshake failed.");
+
+	if (setsockopt(s->fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls"))) {
+		int e = errno;
+
+		gnutls_alert_send(s->gs, GNUTLS_AL_FATAL, GNUTLS_A_INTERNAL_ERROR);
+		if (e == ENOENT)
+			return fail(s, -KTLS_E_NO_KTLS, "The kernel has no TLS "
+				    "support: load the module (modprobe tls) or "
+				    "use a kernel built with CONFIG_TLS.");
+		return fail(s, -e, "Enabling kernel TLS on the socket failed: %s.",
+			    strerror(e));
+	}
+	ret = install_dir(s, 0, version, cipher);
+	if (!ret)
+		ret = install_dir(s, 1, version, cipher);
+	if (ret)
+		return ret;
+	fill_info(s, version, cipher);
+	s->state = S_DONE;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
+{
+	int fl, ret;
+
+	if (!s)
+		return -EINVAL;
+	switch (s->state) {
+	case S_DONE:
+		return 0;
+	case S_FAILED:
+		return -EINVAL;
+	case S_NEW:
+		if (s->cfg->role == KTLS_SERVER && !s->cfg->have_cert &&
+		    !s->cfg->psk_server)
+			return fail(s, -KTLS_E_CONFIG, "A server needs a "
+				    "certificate and key, or a PSK.");
+		if (s->cfg->role == KTLS_CLIENT && !s->cfg->have_trust &&
+		    !s->cfg->psk_client && !(s->cfg->verify & KTLS_VERIFY_NONE))
+			return fail(s, -KTLS_E_CONFIG, "No trust store to verify "
+				    "the server with: give a CA file.");
+		s->deadline_ms = now_ms() + s->cfg->timeout_ms;
+		s->state = S_HANDSHAKE;
+		break;
+	case S_HANDSHAKE:
+		break;
+	}
+	fl = fcntl(s->fd, F_GETFL);
+	s->blocking = fl >= 0 && !(fl & O_NONBLOCK);
+
+	do {
+		if (now_ms() >= s->deadline_ms) {
+			s->timed_out = 1;
+			return handshake_error(s, GNUTLS_E_PULL_ERROR);
+		}
+		ret = gnutls_handshake(s->gs);
+	} while (ret < 0 && !gnutls_error_is_fatal(ret) &&
+		 (s->blocking || ret != GNUTLS_E_AGAIN));
+	if (ret == GNUTLS_E_AGAIN)
+		return -EAGAIN;
+	if (ret < 0)
+		return handshake_error(s, ret);
+	return finish(s);
+}
+
+KTLS_EXPORT size_t ktls_session_early_data(const struct ktls_session *s,
+					   const void **buf)
+{
+	if (!s || !buf)
+		return 0;
+	*buf = s->early;
+	return s->early_len;
+}
+
+KTLS_EXPORT const struct ktls_info *ktls_session_info(const struct ktls_session *s)
+{
+	return s && s->state == S_DONE ? &s->info : NULL;
+}
+
+KTLS_EXPORT const char *ktls_session_error(const struct ktls_session *s)
+{
+	return s ? s->error : "";
+}
+
+KTLS_EXPORT void ktls_session_free(struct ktls_session *s)
+{
+	if (!s)
+		return;
+	if (s->gs)
+		gnutls_deinit(s->gs);	/* wipes GnuTLS's copies of the keys */
+	if (s->early) {
+		gnutls_memset(s->early, 0, s->early_len);
+		free(s->early);
+	}
+	free(s->server_name);
+	free(s->peer_subject);
+	gnutls_memset(s, 0, sizeof(*s));
+	free(s);
+}

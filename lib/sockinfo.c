@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Per-socket kTLS state, as the kernel reports it through sock_diag: the
+ * "tls" ULP's TLS_INFO_TXCONF / TLS_INFO_RXCONF say whether each direction
+ * is off, done in software or offloaded to the NIC. Nothing else tells SW
+ * from HW: getsockopt(SOL_TLS) returns the keys, not where they live.
+ *
+ * Before Linux 6.15 the kernel sends the whole ULP block (name and TLS
+ * details) only to requesters with CAP_NET_ADMIN; from 6.15 on, the TLS
+ * part goes to everyone. Without it we return -EPERM rather than guess.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+#define SOCKINFO_SEQ 0x6b746c73 /* any value; checked in the reply */
+
+/* What we found in the reply; conf values are TLS_CONF_*, 0 if absent. */
+struct sockinfo_tls {
+	int ulp_seen; /* INET_DIAG_ULP_INFO present */
+	int is_tls;   /* ... and its name is "tls" */
+	int tls_seen; /* INET_ULP_INFO_TLS present */
+	unsigned txconf, rxconf;
+};
+
+/* Walk the attributes in [buf, buf + len); calls fn for each. */
+static int sockinfo_attrs(const void *buf, size_t len, int (*fn)(const struct nlattr *, void *),
+			  void *arg)
+{
+	const unsigned char *p = buf;
+	int err;
+
+	while (len >= NLA_HDRLEN) {
+		const struct nlattr *a = (const struct nlattr *)p;
+		size_t step;
+
+		if (a->nla_len < NLA_HDRLEN || a->nla_len > len)
+			return -EPROTO;
+		err = fn(a, arg);
+		if (err)
+			return err;
+		step = NLA_ALIGN(a->nla_len);
+		if (step >= len)
+			break;
+		p += step;
+		len -= step;
+	}
+	return 0;
+}
+
+static const void *nla_payload(const struct nlattr *a)
+{
+	return (const unsigned char *)a + NLA_HDRLEN;
+}
+
+static size_t nla_payload_len(const struct nlattr *a)
+{
+	return a->nla_len - NLA_HDRLEN;
+}
+
+static int sockinfo_tls_attr(const struct nlattr *a, void *arg)
+{
+	struct sockinfo_tls *t = arg;
+	uint16_t v;
+
+	switch (a->nla_type & NLA_TYPE_MASK) {
+	case TLS_INFO_TXCONF:
+	case TLS_INFO_RXCONF:
+		if (nla_payload_len(a) < sizeof(v))
+			return -EPROTO;
+		memcpy(&v, nla_payload(a), sizeof(v));
+		if ((a->nla_type & NLA_TYPE_MASK) == TLS_INFO_TXCONF)
+			t->txconf = v;
+		else
+			t->rxconf = v;
+		break;
+	}
+	return 0;
+}
+
+static int sockinfo_ulp_attr(const struct nlattr *a, void *arg)
+{
+	struct sockinfo_tls *t = arg;
+	const char *name = nla_payload(a);
+	size_t len = nla_payload_len(a);
+
+	switch (a->nla_type & NLA_TYPE_MASK) {
+	case INET_ULP_INFO_NAME:
+		t->is_tls = len >= sizeof("tls") && !memcmp(name, "tls", 4);
+		break;
+	case INET_ULP_INFO_TLS:
+		t->tls_seen = 1;
+		return sockinfo_attrs(nla_payload(a), len, sockinfo_tls_attr, t);
+	}
+	return 0;
+}
+
+static int sockinfo_diag_attr(const struct nlattr *a, void *arg)
+{
+	struct sockinfo_tls *t = arg;
+
+	if ((a->nla_type & NLA_TYPE_MASK) != INET_DIAG_ULP_INFO)
+		return 0;
+	t->ulp_seen = 1;
+	return sockinfo_attrs(nla_payload(a), nla_payload_len(a), sockinfo_ulp_attr, t);
+}
+
+/* The sock_diag request that names exactly this socket. */
+static int sockinfo_request(int fd, int family, struct inet_diag_req_v2 *req)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	uint64_t cookie;
+	socklen_t clen = sizeof(cookie);
+
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen))
+		return -errno;
+	if (local.ss_family != family || peer.ss_family != family)
+		return -EINVAL;
+
+	memset(req, 0, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	/* The ULP's attributes ride along with INET_DIAG_INFO only. */
+	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	req->idiag_states = ~0u;
+	if (family == AF_INET) {
+		const struct sockaddr_in *l = (struct sockaddr_in *)&local;
+		const struct sockaddr_in *p = (struct sockaddr_in *)&peer;
+
+		req->id.idiag_sport = l->sin_port;
+		req->id.idiag_dport = p->sin_port;
+		memcpy(req->id.idiag_src, &l->sin_addr, sizeof(l->sin_addr));
+		memcpy(req->id.idiag_dst, &p->sin_addr, sizeof(p->sin_addr));
+	} else {
+		const struct sockaddr_in6 *l = (struct sockaddr_in6 *)&local;
+		const struct sockaddr_in6 *p = (struct sockaddr_in6 *)&peer;
+
+		req->id.idiag_sport = l->sin6_port;
+		req->id.idiag_dport = p->sin6_port;
+		memcpy(req->id.idiag_src, &l->sin6_addr, sizeof(l->sin6_addr));
+		memcpy(req->id.idiag_dst, &p->sin6_addr, sizeof(p->sin6_addr));
+		req->id.idiag_if = p->sin6_scope_id;
+	}
+	/* The cookie makes sure that we get this socket and no other. */
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &clen) || clen != sizeof(cookie)) {
+		req->id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+		req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	} else {
+		req->id.idiag_cookie[0] = (uint32_t)cookie;
+		req->id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	}
+	return 0;
+}
+
+/* Parse the kernel's one reply (in buf, len bytes) into t. */
+static int sockinfo_reply(const void *buf, size_t len, const struct inet_diag_req_v2 *req,
+			  struct sockinfo_tls *t)
+{
+	const struct nlmsghdr *nh = buf;
+	const struct inet_diag_msg *msg;
+	size_t hdr = NLMSG_LENGTH(sizeof(*msg));
+
+	if (len < sizeof(*nh) || nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > len ||
+	    nh->nlmsg_seq != SOCKINFO_SEQ)
+		return -EPROTO;
+	if (nh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+			return -EPROTO;
+		return e->error < 0 ? e->error : -EPROTO;
+	}
+	if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY || nh->nlmsg_len < hdr)
+		return -EPROTO;
+	msg = NLMSG_DATA(nh);
+	if (msg->id.idiag_sport != req->id.idiag_sport ||
+	    msg->id.idiag_dport != req->id.idiag_dport)
+		return -EPROTO;
+	if (nh->nlmsg_len <= NLMSG_ALIGN(hdr))
+		return 0;
+	return sockinfo_attrs((const unsigned char *)buf + NLMSG_ALIGN(hdr),
+			      nh->nlmsg_len - NLMSG_ALIGN(hdr), sockinfo_diag_attr, t);
+}
+
+/* Ask sock_diag about fd; fills t. 0 or -errno. */
+static int sockinfo_query(int fd, int family, struct sockinfo_tls *t)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	/* TCP_INFO, meminfo, congestion control and the ULP: a few hundred
+	 * bytes today; room for what later kernels add. */
+	long buf[8192 / sizeof(long)];
+	ssize_t n;
+	int nl, err;
+
+	memset(&msg, 0, sizeof(msg));
+	err = sockinfo_request(fd, family, &msg.req);
+	if (err)
+		return err;
+	msg.nh.nlmsg_len = sizeof(msg);
+	msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nh.nlmsg_flags = NLM_F_REQUEST;
+	msg.nh.nlmsg_seq = SOCKINFO_SEQ;
+
+	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return -errno;
+	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel)) !=
+	    (ssize_t)sizeof(msg)) {
+		err = -errno;
+		goto out;
+	}
+	do
+		n = recv(nl, buf, sizeof(buf), MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		err = -errno;
+		goto out;
+	}
+	if ((size_t)n > sizeof(buf)) {
+		err = -EMSGSIZE;
+		goto out;
+	}
+	err = sockinfo_reply(buf, n, &msg.req, t);
+out:
+	close(nl);
+	return err;
+}
+
+static int sockinfo_mode(unsigned conf, enum ktls_offload *mode)
+{
+	switch (conf) {
+	case TLS_CONF_BASE:
+		*mode = KTLS_OFFLOAD_NONE;
+		return 0;
+	case TLS_CONF_SW:
+		*mode = KTLS_OFFLOAD_SW;
+		return 0;
+	case TLS_CONF_HW:
+	case TLS_CONF_HW_RECORD:
+		*mode = KTLS_OFFLOAD_HW;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+/*
+ * How the kernel runs each direction of fd's TLS. A TCP socket without
+ * the "tls" ULP gives NONE for both. Returns 0, or -errno: -EINVAL when
+ * fd is not a TCP socket over IPv4/IPv6, -ENOTSOCK / -EBADF from the
+ * kernel, -EPERM when the kernel withholds the details (before 6.15,
+ * without CAP_NET_ADMIN), -EPROTO on a reply we cannot read.
+ */
+int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx)
+{
+	struct sockinfo_tls t = {0};
+	char ulp[16] = "";
+	socklen_t len = sizeof(int);
+	int family, proto, err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len))
+		return -errno;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len))
+		return -errno;
+	if ((family != AF_INET && family != AF_INET6) || proto != IPPROTO_TCP)
+		return -EINVAL;
+
+	/* Cheap and unprivileged: most sockets end here. */
+	len = sizeof(ulp) - 1;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, &len))
+		return -errno;
+	ulp[len < sizeof(ulp) ? len : sizeof(ulp) - 1] = '\0';
+	if (strcmp(ulp, "tls")) {
+		*tx = *rx = KTLS_OFFLOAD_NONE;
+		return 0;
+	}
+
+	err = sockinfo_query(fd, family, &t);
+	if (err)
+		return err;
+	/* TCP_ULP said "tls": a missing block means the kernel withheld it. */
+	if (!t.ulp_seen || (t.is_tls && !t.tls_seen))
+		return -EPERM;
+	if (!t.is_tls)
+		return -EPROTO;
+	err = sockinfo_mode(t.txconf, tx);
+	if (!err)
+		err = sockinfo_mode(t.rxconf, rx);
+	return err;
+}

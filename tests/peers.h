@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Running real TLS peers (openssl, gnutls-cli/serv) from the tests: spawn
+ * with pipes, wait for a port, read until a marker, make a test cert.
+ */
+#ifndef KTLS_PEERS_H
+#define KTLS_PEERS_H
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "testutil.h"
+
+struct peer {
+	pid_t pid;
+	int in;		/* the peer's stdin */
+	int out;	/* the peer's stdout and stderr */
+};
+
+/* Start argv (searched in PATH) with its stdio on pipes. */
+static inline int peer_spawn(struct peer *p, char *const argv[])
+{
+	int in[2], out[2];
+
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+		return -errno;
+	p->pid = fork();
+	if (p->pid < 0)
+		return -errno;
+	if (p->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	p->in = in[1];
+	p->out = out[0];
+	return 0;
+}
+
+static inline void peer_stop(struct peer *p)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGTERM);
+		waitpid(p->pid, NULL, 0);
+	}
+	if (p->in >= 0)
+		close(p->in);
+	if (p->out >= 0)
+		close(p->out);
+	p->pid = -1;
+	p->in = p->out = -1;
+}
+
+/*
+ * Read the peer's output into buf until it contains marker or the time
+ * is up; returns 1 when found. buf keeps what was read.
+ */
+static inline int peer_expect(struct peer *p, const char *marker, char *buf,
+			      size_t cap, int timeout_ms)
+{
+	size_t len = strlen(buf);
+	struct pollfd pfd = { .fd = p->out, .events = POLLIN };
+
+	while (!strstr(buf, marker)) {
+		ssize_t n;
+
+		if (timeout_ms <= 0 || poll(&pfd, 1, 100) < 0)
+			return 0;
+		timeout_ms -= 100;
+		if (!(pfd.revents & (POLLIN | POLLHUP)))
+			continue;
+		if (len + 1 >= cap)
+			len = 0;	/* keep looking in fresh space */
+		n = read(p->out, buf + len, cap - 1 - len);
+		if (n <= 0)
+			return 0;
+		len += n;
+		buf[len] = 0;
+	}
+	return 1;
+}
+
+/* A free loopback port (bound then released). */
+static inline int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !getsockname(fd, (struct sockaddr *)&sa, &len))
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* Connect to 127.0.0.1:port, retrying while the server starts. */
+static inline int connect_retry(int port, int timeout_ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (; timeout_ms > 0; timeout_ms -= 50) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return -errno;
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		close(fd);
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* A listening socket on 127.0.0.1; *port gets its number. */
+static inline int listen_any(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(fd, 4) || getsockname(fd, (struct sockaddr *)&sa, &len))
+		return -1;
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+#define TEST_CERT_DIR "/tmp/ktls-test-certs"
+#define TEST_CERT TEST_CERT_DIR "/cert.pem"
+#define TEST_KEY TEST_CERT_DIR "/key.pem"
+
+/* A self-signed P-256 certificate for localhost and 127.0.0.1. */
+static inline int make_test_cert(void)
+{
+	if (!access(TEST_CERT, R_OK) && !access(TEST_KEY, R_OK))
+		return 0;
+	mkdir(TEST_CERT_DIR, 0700);
+	return system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+		      " -nodes -days 2 -subj /CN=localhost"
+		      " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
+		      " -keyout " TEST_KEY " -out " TEST_CERT " 2>/dev/null") ? -1 : 0;
+}
+
+#endif
