@@ -188,7 +188,16 @@ static int make_config(const struct opts *o, enum ktls_role role,
 
 static const char *offload_name(enum ktls_offload m)
 {
-	return m == KTLS_OFFLOAD_HW ? "nic" : m == KTLS_OFFLOAD_SW ? "sw" : "none";
+	switch (m) {
+	case KTLS_OFFLOAD_HW:
+		return "nic";
+	case KTLS_OFFLOAD_SW:
+		return "sw";
+	case KTLS_OFFLOAD_NONE:
+		return "none";
+	default:
+		return "unknown (needs CAP_NET_ADMIN before Linux 6.15)";
+	}
 }
 
 static void print_info(const struct ktls_info *in)

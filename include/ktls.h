@@ -57,13 +57,15 @@ struct ktls_probe {
 	unsigned tx13, rx13;	/* ... and with TLS 1.3 */
 	int rekey;		/* TLS 1.3 key update of an installed key */
 	char kernel[65];	/* uname -r */
-	char why[256];		/* when ulp != 0: what to do about it */
+	char why[256];		/* when kTLS is unusable: what to do about it */
 };
 
 /*
  * Find out what kernel TLS can do here, by trying it on a loopback socket
- * pair. Returns 0 (even when kTLS is missing: see p->ulp and p->why), or
- * -errno when the probe itself could not run (no loopback, no sockets).
+ * pair. Returns 0 (even when kTLS is missing: see p->ulp and p->why),
+ * -EINVAL for a NULL p or a p->size that does not reach ulp, or -errno
+ * when the probe itself could not run (no loopback, no sockets). Fields
+ * past p->size are left untouched.
  */
 int ktls_probe(struct ktls_probe *p);
 
@@ -140,7 +142,13 @@ int ktls_session_want(const struct ktls_session *s);
 size_t ktls_session_early_data(const struct ktls_session *s,
 			       const void **buf);
 
-enum ktls_offload { KTLS_OFFLOAD_NONE, KTLS_OFFLOAD_SW, KTLS_OFFLOAD_HW };
+/*
+ * Who does a direction's record crypto. UNKNOWN: the kernel would not say
+ * (before 6.15 it tells only processes with CAP_NET_ADMIN).
+ */
+enum ktls_offload {
+	KTLS_OFFLOAD_NONE, KTLS_OFFLOAD_SW, KTLS_OFFLOAD_HW, KTLS_OFFLOAD_UNKNOWN
+};
 
 struct ktls_info {
 	int version;		/* KTLS_TLS12 / KTLS_TLS13 */

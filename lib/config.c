@@ -68,8 +68,10 @@ KTLS_EXPORT int ktls_config_set_ca_file(struct ktls_config *cfg, const char *pat
 	ret = path ? gnutls_certificate_set_x509_trust_file(cfg->x509, path,
 							     GNUTLS_X509_FMT_PEM)
 		   : gnutls_certificate_set_x509_system_trust(cfg->x509);
-	if (ret <= 0)
-		return ret == 0 || ret == GNUTLS_E_FILE_ERROR ? -ENOENT : -KTLS_E_CONFIG;
+	if (ret == GNUTLS_E_FILE_ERROR)
+		return -ENOENT;
+	if (ret <= 0)	/* nothing usable in it */
+		return -KTLS_E_CONFIG;
 	cfg->have_trust = 1;
 	return 0;
 }
@@ -150,7 +152,7 @@ KTLS_EXPORT int ktls_config_set_psk(struct ktls_config *cfg, const char *identit
 
 KTLS_EXPORT int ktls_config_set_alpn(struct ktls_config *cfg, const char *list)
 {
-	char *p, *tok, *save = NULL;
+	char *tok, *end;
 
 	if (!cfg || !list)
 		return -EINVAL;
@@ -159,11 +161,18 @@ KTLS_EXPORT int ktls_config_set_alpn(struct ktls_config *cfg, const char *list)
 	cfg->alpn_buf = strdup(list);
 	if (!cfg->alpn_buf)
 		return -ENOMEM;
-	for (p = cfg->alpn_buf; (tok = strtok_r(p, ",", &save)); p = NULL) {
-		size_t len = strlen(tok);
+	/* Every comma-separated name must be 1..255 bytes: no empty ones. */
+	for (tok = cfg->alpn_buf; tok; tok = end) {
+		size_t len;
 
-		if (cfg->n_alpn == KTLS_ALPN_MAX || len == 0 || len > 255)
+		end = strchr(tok, ',');
+		if (end)
+			*end++ = 0;
+		len = strlen(tok);
+		if (cfg->n_alpn == KTLS_ALPN_MAX || len == 0 || len > 255) {
+			cfg->n_alpn = 0;
 			return -EINVAL;
+		}
 		cfg->alpn[cfg->n_alpn].data = (unsigned char *)tok;
 		cfg->alpn[cfg->n_alpn].size = len;
 		cfg->n_alpn++;

@@ -318,6 +318,7 @@ static int handshake_error(struct ktls_session *s, int gerr)
 		return fail(s, -ECONNRESET, "The peer closed the connection "
 			    "during the handshake.");
 	case GNUTLS_E_NO_CERTIFICATE_FOUND:
+	case GNUTLS_E_CERTIFICATE_REQUIRED:
 		return fail(s, -KTLS_E_VERIFY, "The peer sent no certificate, "
 			    "and one is required.");
 	case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
@@ -325,10 +326,10 @@ static int handshake_error(struct ktls_session *s, int gerr)
 	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
 	case GNUTLS_E_NO_COMMON_KEY_SHARE:
 		return fail(s, -KTLS_E_HANDSHAKE, "No common TLS parameters "
-			    "with the peer (%s): check the versions, ciphers and "
-			    "credentials on both sides.", gnutls_strerror(gerr));
+			    "with the peer: check the versions, ciphers and "
+			    "credentials on both sides. (%s)", gnutls_strerror(gerr));
 	}
-	return fail(s, -KTLS_E_HANDSHAKE, "The TLS handshake failed: %s.",
+	return fail(s, -KTLS_E_HANDSHAKE, "The TLS handshake failed: %s",
 		    gnutls_strerror(gerr));
 }
 
@@ -444,8 +445,8 @@ static void fill_info(struct ktls_session *s, int version, unsigned cipher)
 				snprintf(in->peer_sha256 + 2 * i, 3, "%02x", md[i]);
 	}
 	in->peer_subject = s->peer_subject;
-	in->tx = in->rx = KTLS_OFFLOAD_SW;
-	sockinfo_offload(s->fd, &in->tx, &in->rx);
+	if (sockinfo_offload(s->fd, &in->tx, &in->rx) < 0)
+		in->tx = in->rx = KTLS_OFFLOAD_UNKNOWN;
 }
 
 static int finish(struct ktls_session *s)
@@ -481,6 +482,11 @@ static int finish(struct ktls_session *s)
 			return fail(s, -KTLS_E_NO_KTLS, "The kernel has no TLS "
 				    "support: load the module (modprobe tls) or "
 				    "use a kernel built with CONFIG_TLS.");
+		if (e == ENOTCONN)
+			return fail(s, -ENOTCONN, "The peer closed its side of "
+				    "the connection right after the handshake; "
+				    "the kernel takes over established "
+				    "connections only.");
 		return fail(s, -e, "Enabling kernel TLS on the socket failed: %s.",
 			    strerror(e));
 	}

@@ -18,7 +18,8 @@
 struct peer {
 	pid_t pid;
 	int in;		/* the peer's stdin */
-	int out;	/* the peer's stdout and stderr */
+	int out;	/* the peer's stdout (and stderr unless data_only) */
+	int data_only;	/* set before spawning: stderr to /dev/null */
 };
 
 /* Start argv (searched in PATH) with its stdio on pipes. */
@@ -32,9 +33,11 @@ static inline int peer_spawn(struct peer *p, char *const argv[])
 	if (p->pid < 0)
 		return -errno;
 	if (p->pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
 		dup2(in[0], 0);
 		dup2(out[1], 1);
-		dup2(out[1], 2);
+		dup2(p->data_only ? null : out[1], 2);
 		execvp(argv[0], argv);
 		_exit(127);
 	}

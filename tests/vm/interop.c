@@ -5,6 +5,8 @@
  * command-line tools on the other end. Every TLS version x cipher.
  */
 #include <linux/tls.h>
+#include <pthread.h>
+#include <sys/sendfile.h>
 
 #include <ktls.h>
 
@@ -26,11 +28,18 @@ FIXTURE_VARIANT(peer)
 	unsigned cipher;
 	const char *ossl;	/* OpenSSL cipher (1.2) or ciphersuite (1.3) */
 	const char *gnutls;	/* GnuTLS priority cipher name */
+	unsigned bulk_mib;	/* size of the bulk transfers in */
 };
 
+/*
+ * Bulk transfers are 64 MiB in and 32 MiB out for AES-GCM-128 (the common
+ * case) and a quarter of that for the others: under emulation every MiB
+ * costs, and the code path is the same for all ciphers.
+ */
 #define V(name, ver, c, o, g)					\
 	FIXTURE_VARIANT_ADD(peer, name)				\
-	{ .version = ver, .cipher = c, .ossl = o, .gnutls = g }
+	{ .version = ver, .cipher = c, .ossl = o, .gnutls = g,	\
+	  .bulk_mib = c == KTLS_CIPHER_AES_128_GCM ? 64 : 16 }
 
 V(12_aes_gcm_128, KTLS_TLS12, KTLS_CIPHER_AES_128_GCM,
   "ECDHE-ECDSA-AES128-GCM-SHA256", "AES-128-GCM");
@@ -120,6 +129,34 @@ static void client_config(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ktls_config_set_ciphers(self->cfg, variant->cipher));
 }
 
+/*
+ * Connect to the peer's server and hand the socket to the kernel; 0 when
+ * the test was skipped (a failed assertion leaves the test directly).
+ */
+static int client_handshake(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(peer) *self,
+			    const FIXTURE_VARIANT(peer) *variant)
+{
+	const struct ktls_info *info;
+	int ret;
+
+	client_config(_metadata, self, variant);
+	self->fd = connect_retry(self->port, 10000);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ktls_session_new(&self->s, self->cfg, self->fd));
+	ASSERT_EQ(0, ktls_session_set_server_name(self->s, "localhost"));
+	ret = ktls_session_handshake(self->s);
+	if (!ktls_ready(_metadata, ret))
+		return 0;
+	ASSERT_EQ(0, ret) TH_LOG("%s", ktls_session_error(self->s));
+	info = ktls_session_info(self->s);
+	CHECK_INFO(self->s);
+	ASSERT_NE(NULL, info->peer_subject);
+	ASSERT_NE(NULL, strstr(info->peer_subject, "CN=localhost"));
+	ASSERT_EQ(64, (int)strlen(info->peer_sha256));
+	return 1;
+}
+
 /* Our client, the peer's server echoing lines reversed (-rev) or as is. */
 static void client_exchange(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(peer) *self,
@@ -129,22 +166,9 @@ static void client_exchange(struct __test_metadata *_metadata,
 	static const char msg[] = "hello kernel tls\n";
 	char buf[256] = "";
 	ssize_t n, got = 0;
-	int ret;
 
-	self->fd = connect_retry(self->port, 10000);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ktls_session_new(&self->s, self->cfg, self->fd));
-	ASSERT_EQ(0, ktls_session_set_server_name(self->s, "localhost"));
-	ret = ktls_session_handshake(self->s);
-	if (!ktls_ready(_metadata, ret))
+	if (!client_handshake(_metadata, self, variant))
 		return;
-	ASSERT_EQ(0, ret) TH_LOG("%s", ktls_session_error(self->s));
-	CHECK_INFO(self->s);
-	ASSERT_NE(NULL, ktls_session_info(self->s)->peer_subject);
-	ASSERT_NE(NULL, strstr(ktls_session_info(self->s)->peer_subject,
-			       "CN=localhost"));
-	ASSERT_EQ(64, (int)strlen(ktls_session_info(self->s)->peer_sha256));
-
 	ASSERT_EQ((ssize_t)strlen(msg), send(self->fd, msg, strlen(msg), 0));
 	while (got < (ssize_t)strlen(expect)) {
 		n = ktls_read(self->fd, buf + got, sizeof(buf) - 1 - got);
@@ -166,7 +190,6 @@ TEST_F_TIMEOUT(peer, client_vs_openssl_s_server, 120)
 
 	snprintf(port, sizeof(port), "127.0.0.1:%d", self->port);
 	ASSERT_EQ(0, peer_spawn(&self->p, argv));
-	client_config(_metadata, self, variant);
 	client_exchange(_metadata, self, variant, "slt lenrek olleh\n");
 }
 
@@ -181,7 +204,6 @@ TEST_F_TIMEOUT(peer, client_vs_gnutls_serv, 120)
 	snprintf(prio, sizeof(prio), "NORMAL:-VERS-ALL:+VERS-TLS1.%d:-CIPHER-ALL:+%s",
 		 variant->version == KTLS_TLS13 ? 3 : 2, variant->gnutls);
 	ASSERT_EQ(0, peer_spawn(&self->p, argv));
-	client_config(_metadata, self, variant);
 	client_exchange(_metadata, self, variant, "hello kernel tls\n");
 }
 
@@ -255,6 +277,252 @@ TEST_F_TIMEOUT(peer, server_vs_gnutls_cli, 120)
 		 variant->version == KTLS_TLS13 ? 3 : 2, variant->gnutls);
 	ASSERT_EQ(0, peer_spawn(&self->p, argv));
 	server_exchange(_metadata, self, variant);
+}
+
+/* ---- bulk data, 1-byte writes and close_notify ---- */
+
+#define BULK_IN ((size_t)variant->bulk_mib << 20)	/* the peer sends */
+#define BULK_OUT (BULK_IN / 2)				/* we send, by sendfile() */
+
+struct feeder {
+	int fd;			/* write the pattern here */
+	int file;		/* or sendfile() this file, if >= 0 */
+	size_t len;
+	uint64_t seed;
+	size_t done;
+};
+
+static void *feed(void *arg)
+{
+	static __thread unsigned char buf[1 << 16];
+	struct feeder *f = arg;
+	off_t off = 0;
+
+	if (f->file >= 0) {
+		while ((size_t)off < f->len)
+			if (sendfile(f->fd, f->file, &off, f->len - off) <= 0)
+				break;
+		f->done = off;
+		return NULL;
+	}
+	while (f->done < f->len) {
+		size_t n = f->len - f->done < sizeof(buf) ? f->len - f->done
+							  : sizeof(buf);
+
+		fill_pattern(buf, n, f->seed, f->done);
+		if (write_full(f->fd, buf, n) != (ssize_t)n)
+			break;
+		f->done += n;
+	}
+	return NULL;
+}
+
+/* A temporary file holding len bytes of the pattern. */
+static int pattern_file(size_t len, uint64_t seed)
+{
+	char path[] = "/tmp/ktls-bulk-XXXXXX";
+	unsigned char buf[1 << 16];
+	size_t off;
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	for (off = 0; off < len; off += sizeof(buf)) {
+		fill_pattern(buf, sizeof(buf), seed, off);
+		if (write_full(fd, buf, sizeof(buf)) != sizeof(buf))
+			return -1;
+	}
+	return fd;
+}
+
+/* Read len bytes with rd() and check them against the pattern. */
+static long long drain_check(ssize_t (*rd)(int, char *, size_t), int fd,
+			     size_t len, uint64_t seed, size_t *got)
+{
+	static char buf[1 << 16];
+	long long bad = -1;
+
+	*got = 0;
+	while (*got < len) {
+		ssize_t n = rd(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		if (bad < 0)
+			bad = check_pattern(buf, n, seed, *got);
+		*got += n;
+	}
+	return bad;
+}
+
+static ssize_t plain_read(int fd, char *buf, size_t len)
+{
+	return read(fd, buf, len);
+}
+
+/* Send a TLS alert record through the kernel (close_notify: 1, 0). */
+static int ktls_send_alert_record(int fd, unsigned char level,
+				  unsigned char desc)
+{
+	unsigned char body[2] = { level, desc };
+	char cbuf[CMSG_SPACE(sizeof(unsigned char))] = { 0 };
+	struct iovec iov = { body, sizeof(body) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_TLS;
+	cm->cmsg_type = TLS_SET_RECORD_TYPE;
+	cm->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+	*CMSG_DATA(cm) = 21;
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) == 2 ? 0 : -1;
+}
+
+/* The next record is the peer's close_notify alert (or a plain EOF). */
+static int expect_close_notify(int fd)
+{
+	char buf[64], cbuf[CMSG_SPACE(sizeof(unsigned char))];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	do {
+		msg.msg_controllen = sizeof(cbuf);
+		n = recvmsg(fd, &msg, 0);
+		if (n < 0)
+			return -1;
+		cm = CMSG_FIRSTHDR(&msg);
+	} while (n > 0 && cm && *CMSG_DATA(cm) == 22);	/* tickets */
+	if (n == 0)
+		return 0;
+	return cm && *CMSG_DATA(cm) == 21 && n == 2 && buf[1] == 0 ? 1 : -1;
+}
+
+/*
+ * Our client against openssl s_server: 32 MiB out by sendfile() (s_server
+ * prints what it receives), 64 MiB in (what s_server reads from its
+ * stdin), then close_notify both ways.
+ */
+TEST_F_TIMEOUT(peer, client_bulk_and_close_notify_openssl, 600)
+{
+	struct feeder snd = { .file = -1, .len = BULK_OUT, .seed = 41 };
+	struct feeder rcv = { .file = -1, .len = BULK_IN, .seed = 42 };
+	pthread_t th;
+	char port[32];
+	char *argv[] = { "openssl", "s_server", "-accept", port, "-quiet",
+		"-naccept", "1", "-cert", TEST_CERT, "-key", TEST_KEY,
+		variant->version == KTLS_TLS13 ? "-tls1_3" : "-tls1_2",
+		variant->version == KTLS_TLS13 ? "-ciphersuites" : "-cipher",
+		(char *)variant->ossl, NULL };
+	size_t got;
+
+	snprintf(port, sizeof(port), "127.0.0.1:%d", self->port);
+	self->p.data_only = 1;
+	ASSERT_EQ(0, peer_spawn(&self->p, argv));
+	if (!client_handshake(_metadata, self, variant))
+		return;
+
+	snd.fd = self->fd;
+	snd.file = pattern_file(BULK_OUT, 41);
+	ASSERT_LE(0, snd.file);
+	ASSERT_EQ(0, pthread_create(&th, NULL, feed, &snd));
+	ASSERT_EQ(-1, drain_check(plain_read, self->p.out, BULK_OUT, 41, &got));
+	ASSERT_EQ(BULK_OUT, got);
+	pthread_join(th, NULL);
+	ASSERT_EQ(BULK_OUT, snd.done);
+	close(snd.file);
+
+	rcv.fd = self->p.in;
+	ASSERT_EQ(0, pthread_create(&th, NULL, feed, &rcv));
+	ASSERT_EQ(-1, drain_check(ktls_read, self->fd, BULK_IN, 42, &got));
+	ASSERT_EQ(BULK_IN, got);
+	pthread_join(th, NULL);
+
+	ASSERT_EQ(0, ktls_send_alert_record(self->fd, 1, 0));
+	ASSERT_LE(0, expect_close_notify(self->fd));
+}
+
+/* 1,000 one-byte records to openssl s_server, which prints them. */
+TEST_F_TIMEOUT(peer, client_one_byte_writes_openssl, 300)
+{
+	char port[32];
+	char *argv[] = { "openssl", "s_server", "-accept", port, "-quiet",
+		"-naccept", "1", "-cert", TEST_CERT, "-key", TEST_KEY,
+		variant->version == KTLS_TLS13 ? "-tls1_3" : "-tls1_2",
+		variant->version == KTLS_TLS13 ? "-ciphersuites" : "-cipher",
+		(char *)variant->ossl, NULL };
+	unsigned char msg[1000];
+	size_t i, got;
+
+	snprintf(port, sizeof(port), "127.0.0.1:%d", self->port);
+	self->p.data_only = 1;
+	ASSERT_EQ(0, peer_spawn(&self->p, argv));
+	if (!client_handshake(_metadata, self, variant))
+		return;
+	fill_pattern(msg, sizeof(msg), 43, 0);
+	for (i = 0; i < sizeof(msg); i++)
+		ASSERT_EQ(1, send(self->fd, &msg[i], 1, 0));
+	ASSERT_EQ(-1, drain_check(plain_read, self->p.out, sizeof(msg), 43, &got));
+	ASSERT_EQ(sizeof(msg), got);
+}
+
+/*
+ * Our server against openssl s_client: 64 MiB in (s_client's stdin), 32 MiB
+ * out by sendfile() (s_client's stdout), then our close_notify.
+ */
+TEST_F_TIMEOUT(peer, server_bulk_openssl, 600)
+{
+	struct feeder snd = { .file = -1, .len = BULK_OUT, .seed = 51 };
+	struct feeder rcv = { .file = -1, .len = BULK_IN, .seed = 52 };
+	pthread_t th;
+	char port[32];
+	char *argv[] = { "openssl", "s_client", "-connect", port, "-quiet",
+		"-CAfile", TEST_CERT, "-verify_return_error",
+		variant->version == KTLS_TLS13 ? "-tls1_3" : "-tls1_2",
+		variant->version == KTLS_TLS13 ? "-ciphersuites" : "-cipher",
+		(char *)variant->ossl, NULL };
+	size_t got;
+	int ret;
+
+	self->lfd = listen_any(&self->port);
+	ASSERT_LE(0, self->lfd);
+	snprintf(port, sizeof(port), "127.0.0.1:%d", self->port);
+	self->p.data_only = 1;
+	ASSERT_EQ(0, peer_spawn(&self->p, argv));
+	self->fd = accept4(self->lfd, NULL, NULL, SOCK_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ktls_config_new(&self->cfg, KTLS_SERVER));
+	ASSERT_EQ(0, ktls_config_add_cert(self->cfg, TEST_CERT, TEST_KEY));
+	ASSERT_EQ(0, ktls_config_set_versions(self->cfg, variant->version,
+					      variant->version));
+	ASSERT_EQ(0, ktls_config_set_ciphers(self->cfg, variant->cipher));
+	ASSERT_EQ(0, ktls_session_new(&self->s, self->cfg, self->fd));
+	ret = ktls_session_handshake(self->s);
+	if (!ktls_ready(_metadata, ret))
+		return;
+	ASSERT_EQ(0, ret) TH_LOG("%s", ktls_session_error(self->s));
+	CHECK_INFO(self->s);
+
+	rcv.fd = self->p.in;
+	ASSERT_EQ(0, pthread_create(&th, NULL, feed, &rcv));
+	ASSERT_EQ(-1, drain_check(ktls_read, self->fd, BULK_IN, 52, &got));
+	ASSERT_EQ(BULK_IN, got);
+	pthread_join(th, NULL);
+
+	snd.fd = self->fd;
+	snd.file = pattern_file(BULK_OUT, 51);
+	ASSERT_LE(0, snd.file);
+	ASSERT_EQ(0, pthread_create(&th, NULL, feed, &snd));
+	ASSERT_EQ(-1, drain_check(plain_read, self->p.out, BULK_OUT, 51, &got));
+	ASSERT_EQ(BULK_OUT, got);
+	pthread_join(th, NULL);
+	close(snd.file);
+	ASSERT_EQ(0, ktls_send_alert_record(self->fd, 1, 0));
 }
 
 TEST_HARNESS_MAIN
