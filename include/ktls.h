@@ -43,6 +43,7 @@ enum {
 	KTLS_E_VERIFY,		/* the peer's certificate did not verify */
 	KTLS_E_HANDSHAKE,	/* any other handshake failure */
 	KTLS_E_CONFIG,		/* bad credentials, files or options */
+	KTLS_E_REKEY,		/* the peer updated its keys; this kernel cannot follow */
 };
 
 /* Human description of a negative return value of this library. */
@@ -168,6 +169,31 @@ const char *ktls_session_error(const struct ktls_session *s);
 
 /* Free the session and wipe its secrets. The socket is left open. */
 void ktls_session_free(struct ktls_session *s);
+
+/* ---- After the switch: records through the kernel ---- */
+
+/*
+ * Receive application data on the session's socket once kTLS is installed.
+ * Records that are not application data are handled here: the peer's
+ * close_notify answers with ours and returns 0 (end of file; a plain TCP
+ * EOF also returns 0); a fatal alert returns -KTLS_E_ALERT and, if alert is
+ * not NULL, stores its description (RFC 8446 AlertDescription) there;
+ * post-handshake messages (NewSessionTicket) are consumed. A KeyUpdate that
+ * this kernel cannot follow returns -KTLS_E_REKEY after sending a fatal
+ * alert: no byte after it is ever returned. flags: as recv() (MSG_DONTWAIT;
+ * -EAGAIN then). Returns the number of bytes, 0, or a negative error.
+ */
+ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len, int flags,
+		  int *alert);
+
+/* Send an alert record (level 1 warning, 2 fatal); 0 or -errno. */
+int ktls_send_alert(struct ktls_session *s, int level, int desc);
+
+/*
+ * Close the TLS connection cleanly: send close_notify, then shut down the
+ * sending side of the socket (the fd stays open). 0 or -errno.
+ */
+int ktls_close_notify(struct ktls_session *s);
 
 /* Names: "aes-128-gcm" etc. for a KTLS_CIPHER_* bit; 0 if unknown. */
 const char *ktls_cipher_name(unsigned cipher);

@@ -9,6 +9,23 @@
 
 #include "internal.h"
 
+/*
+ * Never negotiate what the running kernel could not install. Without kTLS
+ * at all nothing is taken away: the handshake then ends with the clearer
+ * "no TLS support in the kernel" error.
+ */
+static void kernel_ciphers(struct ktls_config *cfg)
+{
+	struct ktls_probe p = { .size = sizeof(p) };
+
+	if (ktls_probe(&p) || p.ulp)
+		return;
+	if (p.tx12 & p.rx12)
+		cfg->kernel12 = p.tx12 & p.rx12;
+	if (p.tx13 & p.rx13)
+		cfg->kernel13 = p.tx13 & p.rx13;
+}
+
 KTLS_EXPORT int ktls_config_new(struct ktls_config **out, enum ktls_role role)
 {
 	struct ktls_config *cfg;
@@ -24,6 +41,8 @@ KTLS_EXPORT int ktls_config_new(struct ktls_config **out, enum ktls_role role)
 	cfg->vmax = KTLS_TLS13;
 	cfg->ciphers = KTLS_CIPHER_ALL;
 	cfg->timeout_ms = 10000;
+	cfg->kernel12 = cfg->kernel13 = KTLS_CIPHER_ALL;
+	kernel_ciphers(cfg);
 	if (gnutls_certificate_allocate_credentials(&cfg->x509) < 0) {
 		free(cfg);
 		return -ENOMEM;
@@ -229,11 +248,17 @@ int config_update_priority(struct ktls_config *cfg)
 		{ KTLS_CIPHER_CHACHA20_POLY1305, "CHACHA20-POLY1305" },
 		{ KTLS_CIPHER_AES_128_CCM, "AES-128-CCM" },
 	};
+	unsigned usable = cfg->ciphers;
 	char buf[512];
 	const char *err;
 	gnutls_priority_t p;
 	size_t i;
 	int n;
+
+	if (cfg->vmin <= KTLS_TLS12 && (usable & cfg->kernel12))
+		usable &= cfg->kernel12;
+	if (cfg->vmax >= KTLS_TLS13 && (usable & cfg->kernel13))
+		usable &= cfg->kernel13;
 
 	n = snprintf(buf, sizeof(buf),
 		     "-VERS-ALL:%s%s"
@@ -243,7 +268,7 @@ int config_update_priority(struct ktls_config *cfg)
 		     cfg->vmax >= KTLS_TLS13 ? "+VERS-TLS1.3:" : "",
 		     cfg->vmin <= KTLS_TLS12 ? "+VERS-TLS1.2:" : "");
 	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-		if (!(cfg->ciphers & ours[i].bit))
+		if (!(usable & ours[i].bit))
 			n += snprintf(buf + n, sizeof(buf) - n, ":-%s", ours[i].name);
 	if (cfg->psk_identity)
 		n += snprintf(buf + n, sizeof(buf) - n, ":+ECDHE-PSK:+DHE-PSK:+PSK");

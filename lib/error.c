@@ -20,6 +20,8 @@ KTLS_EXPORT const char *ktls_strerror(int err)
 		return "the TLS handshake failed";
 	case KTLS_E_CONFIG:
 		return "invalid TLS configuration";
+	case KTLS_E_REKEY:
+		return "the peer updated its TLS keys, which this kernel cannot follow";
 	}
 	return strerror(err < 0 ? -err : err);
 }

@@ -94,6 +94,7 @@ struct ktls_config {
 	char *alpn_buf;
 	int vmin, vmax;
 	unsigned ciphers;
+	unsigned kernel12, kernel13;	/* what the kernel takes both ways */
 	unsigned verify;
 	unsigned timeout_ms;
 	int have_trust, have_cert;
@@ -102,6 +103,10 @@ struct ktls_config {
 
 /* The configuration of the ktls_session behind a GnuTLS session. */
 const struct ktls_config *session_config(gnutls_session_t gs);
+
+/* The socket and negotiated version of an installed session (-1/0 before). */
+int session_fd(const struct ktls_session *s);
+int session_version(const struct ktls_session *s);
 
 /* Rebuild cfg->prio after a change of versions, ciphers or PSK. */
 int config_update_priority(struct ktls_config *cfg);

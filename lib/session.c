@@ -544,6 +544,16 @@ KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
 	return finish(s);
 }
 
+int session_fd(const struct ktls_session *s)
+{
+	return s && s->state == S_DONE ? s->fd : -1;
+}
+
+int session_version(const struct ktls_session *s)
+{
+	return s && s->state == S_DONE ? s->info.version : 0;
+}
+
 KTLS_EXPORT size_t ktls_session_early_data(const struct ktls_session *s,
 					   const void **buf)
 {

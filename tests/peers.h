@@ -7,6 +7,8 @@
 #define KTLS_PEERS_H
 
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -128,6 +130,43 @@ static inline int connect_retry(int port, int timeout_ms)
 	return -ETIMEDOUT;
 }
 
+/*
+ * Wait until something listens on TCP port (IPv4 or IPv6), without
+ * connecting: a server started with "accept one connection" must not see
+ * a probe. Reads /proc/net/tcp{,6}. 0, or -ETIMEDOUT.
+ */
+static inline int wait_listen(int port, int timeout_ms)
+{
+	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	char line[512];
+	unsigned lport, state;
+	size_t i;
+
+	for (; timeout_ms > 0; timeout_ms -= 50) {
+		for (i = 0; i < 2; i++) {
+			FILE *f = fopen(files[i], "re");
+
+			while (f && fgets(line, sizeof(line), f)) {
+				char *c = strchr(line, ':');
+
+				/* "sl: local_addr:port rem_addr:port st ..." */
+				if (!c || !(c = strchr(c + 1, ':')) ||
+				    sscanf(c + 1, "%x %*s %x", &lport, &state) != 2)
+					continue;
+				if ((int)lport == port && state == 0x0A) {
+					fclose(f);
+					return 0;
+				}
+			}
+			if (f)
+				fclose(f);
+		}
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
 /* A listening socket on 127.0.0.1; *port gets its number. */
 static inline int listen_any(int *port)
 {
@@ -141,6 +180,47 @@ static inline int listen_any(int *port)
 		return -1;
 	*port = ntohs(sa.sin_port);
 	return fd;
+}
+
+/*
+ * Wait up to timeout_ms for the peer to exit; its exit status, 128+signal,
+ * or -1 if it is still running (then it is left to peer_stop()).
+ */
+static inline int peer_wait(struct peer *p, int timeout_ms)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int status;
+
+	for (; timeout_ms > 0; timeout_ms -= 20) {
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+		if (r == p->pid) {
+			p->pid = -1;
+			return WIFEXITED(status) ? WEXITSTATUS(status)
+						 : 128 + WTERMSIG(status);
+		}
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/* build/ktlsctl, found from the test binary (build/tests/vm/NAME). */
+static inline int ktlsctl_path(char *path, size_t size)
+{
+	char self[PATH_MAX];
+	const char *env = getenv("KTLSCTL");
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(path, size, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	snprintf(path, size, "%s/../../ktlsctl", dirname(self));
+	return 0;
 }
 
 #define TEST_CERT_DIR "/tmp/ktls-test-certs"

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
-#include "testutil.h"
+#include "peers.h"
 
 #include "internal.h"
 
@@ -346,25 +346,6 @@ TEST(sockinfo_ipv6)
 }
 
 /* ---- ktlsctl probe ---- */
-
-/* build/ktlsctl, found from this binary (build/tests/vm/probe). */
-static int ktlsctl_path(char *path, size_t size)
-{
-	char self[PATH_MAX];
-	const char *env = getenv("KTLSCTL");
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(path, size, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return -errno;
-	self[n] = '\0';
-	snprintf(path, size, "%s/../../ktlsctl", dirname(self));
-	return 0;
-}
 
 /* Run argv, collect stdout into out (NUL-terminated); the exit status. */
 static int run(char *const argv[], const char *in, char *out, size_t size)
