@@ -45,6 +45,15 @@ VM_SRCS    := $(wildcard tests/vm/*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(B)/tests/%)
 VM_BINS    := $(VM_SRCS:tests/%.c=$(B)/tests/%)
 
+# Quiet unless V=1.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
 .PHONY: all tests check demo install clean deps harness
 .DELETE_ON_ERROR:
 
@@ -52,31 +61,37 @@ all: $(LIBSO) $(LIBA) $(B)/libktls.pc $(if $(CTL_SRCS),$(B)/ktlsctl)
 
 $(B)/pic/lib/%.o: lib/%.c lib/internal.h include/ktls.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(B)/lib/%.o: lib/%.c lib/internal.h include/ktls.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 $(LIBSO): $(LIB_PIC) lib/libktls.map
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libktls.map \
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libktls.map \
 		-Wl,-z,defs -Wl,-z,now -Wl,-z,relro $(LDFLAGS) -o $@ $(LIB_PIC) $(PKG_LIBS)
-	ln -sf $(SONAME) $(B)/libktls.so
+	$(Q)ln -sf $(SONAME) $(B)/libktls.so
 
 $(LIBA): $(LIB_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 $(B)/libktls.pc: lib/libktls.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< >$@
 
 $(B)/daemon/%.o: daemon/%.c include/ktls.h $(wildcard daemon/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/ktlsctl: $(CTL_OBJS) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIBA) $(PKG_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIBA) $(PKG_LIBS)
 
 deps:
 	@packaging/deps all --check 2>/dev/null || packaging/deps all
@@ -89,7 +104,8 @@ harness: $(HARNESS)
 # Tests link the static library, so they may call internals (lib/*.h).
 $(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -Ilib -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
+	$(call say,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) -Ilib -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
 
 tests: $(UNIT_BINS) $(VM_BINS)
 
@@ -97,18 +113,19 @@ EXAMPLES := $(B)/examples/raw-ktls-demo
 
 $(B)/examples/%: examples/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $<
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
 
 all: $(EXAMPLES)
 
 check: deps
-	$(MAKE) all tests
+	@$(MAKE) --no-print-directory all tests
 	tests/check $(B) "$(KERNELS)"
 
 # Until the daemon's own demo exists: kTLS with hand-set keys, in the VM
 # when this kernel lacks kTLS.
 demo: deps
-	$(MAKE) all
+	@$(MAKE) --no-print-directory all
 	@if $(B)/examples/raw-ktls-demo --probe; then \
 		$(B)/examples/raw-ktls-demo; \
 	else \

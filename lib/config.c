@@ -239,20 +239,11 @@ KTLS_EXPORT int ktls_config_set_timeout(struct ktls_config *cfg, unsigned ms)
  */
 int config_update_priority(struct ktls_config *cfg)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} ours[] = {
-		{ KTLS_CIPHER_AES_128_GCM, "AES-128-GCM" },
-		{ KTLS_CIPHER_AES_256_GCM, "AES-256-GCM" },
-		{ KTLS_CIPHER_CHACHA20_POLY1305, "CHACHA20-POLY1305" },
-		{ KTLS_CIPHER_AES_128_CCM, "AES-128-CCM" },
-	};
 	unsigned usable = cfg->ciphers;
 	char buf[512];
 	const char *err;
 	gnutls_priority_t p;
-	size_t i;
+	unsigned bit;
 	int n;
 
 	if (cfg->vmin <= KTLS_TLS12 && (usable & cfg->kernel12))
@@ -267,9 +258,10 @@ int config_update_priority(struct ktls_config *cfg)
 		     "-AES-256-CCM:-AES-128-CCM-8:-AES-256-CCM-8",
 		     cfg->vmax >= KTLS_TLS13 ? "+VERS-TLS1.3:" : "",
 		     cfg->vmin <= KTLS_TLS12 ? "+VERS-TLS1.2:" : "");
-	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-		if (!(usable & ours[i].bit))
-			n += snprintf(buf + n, sizeof(buf) - n, ":-%s", ours[i].name);
+	for (bit = 1; bit & KTLS_CIPHER_ALL; bit <<= 1)
+		if (!(usable & bit))
+			n += snprintf(buf + n, sizeof(buf) - n, ":-%s",
+				      keys_cipher_prio(bit));
 	if (cfg->psk_identity)
 		n += snprintf(buf + n, sizeof(buf) - n, ":+ECDHE-PSK:+DHE-PSK:+PSK");
 	if (n >= (int)sizeof(buf))

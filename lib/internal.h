@@ -31,6 +31,10 @@ union ktls_crypto_info {
 unsigned keys_cipher_from_gnutls(gnutls_cipher_algorithm_t alg);
 /* The kernel's TLS_CIPHER_* for a KTLS_CIPHER_* bit, or 0. */
 unsigned short keys_kernel_cipher(unsigned cipher);
+/* The size of its crypto_info struct, or 0 for an unknown cipher. */
+size_t keys_crypto_info_size(unsigned cipher);
+/* Its name in a GnuTLS priority string ("AES-128-GCM"), or NULL. */
+const char *keys_cipher_prio(unsigned cipher);
 
 /*
  * Fill ci for one direction from what gnutls_record_get_state() returns:

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gnutls/crypto.h>
 
@@ -52,6 +53,8 @@ KEYS_LAYOUT_CHECK(tls12_crypto_info_aes_ccm_128);
 
 struct keys_cipher {
 	unsigned cipher;		/* KTLS_CIPHER_* */
+	const char *name;		/* ours, as in ktlsctl --cipher */
+	const char *prio;		/* in a GnuTLS priority string */
 	unsigned short type;		/* the kernel's TLS_CIPHER_* */
 	gnutls_cipher_algorithm_t alg;
 	gnutls_mac_algorithm_t hash;	/* of the TLS 1.3 suite */
@@ -61,16 +64,20 @@ struct keys_cipher {
 };
 
 static const struct keys_cipher keys_ciphers[] = {
-	{ KTLS_CIPHER_AES_128_GCM, TLS_CIPHER_AES_GCM_128,
+	{ KTLS_CIPHER_AES_128_GCM, "aes-128-gcm", "AES-128-GCM",
+	  TLS_CIPHER_AES_GCM_128,
 	  GNUTLS_CIPHER_AES_128_GCM, GNUTLS_MAC_SHA256,
 	  KEYS_LAYOUT(tls12_crypto_info_aes_gcm_128) },
-	{ KTLS_CIPHER_AES_256_GCM, TLS_CIPHER_AES_GCM_256,
+	{ KTLS_CIPHER_AES_256_GCM, "aes-256-gcm", "AES-256-GCM",
+	  TLS_CIPHER_AES_GCM_256,
 	  GNUTLS_CIPHER_AES_256_GCM, GNUTLS_MAC_SHA384,
 	  KEYS_LAYOUT(tls12_crypto_info_aes_gcm_256) },
-	{ KTLS_CIPHER_CHACHA20_POLY1305, TLS_CIPHER_CHACHA20_POLY1305,
+	{ KTLS_CIPHER_CHACHA20_POLY1305, "chacha20-poly1305", "CHACHA20-POLY1305",
+	  TLS_CIPHER_CHACHA20_POLY1305,
 	  GNUTLS_CIPHER_CHACHA20_POLY1305, GNUTLS_MAC_SHA256,
 	  KEYS_LAYOUT(tls12_crypto_info_chacha20_poly1305) },
-	{ KTLS_CIPHER_AES_128_CCM, TLS_CIPHER_AES_CCM_128,
+	{ KTLS_CIPHER_AES_128_CCM, "aes-128-ccm", "AES-128-CCM",
+	  TLS_CIPHER_AES_CCM_128,
 	  GNUTLS_CIPHER_AES_128_CCM, GNUTLS_MAC_SHA256,
 	  KEYS_LAYOUT(tls12_crypto_info_aes_ccm_128) },
 };
@@ -117,6 +124,37 @@ unsigned short keys_kernel_cipher(unsigned cipher)
 	const struct keys_cipher *c = keys_find(cipher);
 
 	return c ? c->type : 0;
+}
+
+KTLS_EXPORT const char *ktls_cipher_name(unsigned cipher)
+{
+	const struct keys_cipher *c = keys_find(cipher);
+
+	return c ? c->name : NULL;
+}
+
+KTLS_EXPORT unsigned ktls_cipher_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < KEYS_NCIPHERS; i++)
+		if (!strcasecmp(keys_ciphers[i].name, name))
+			return keys_ciphers[i].cipher;
+	return 0;
+}
+
+const char *keys_cipher_prio(unsigned cipher)
+{
+	const struct keys_cipher *c = keys_find(cipher);
+
+	return c ? c->prio : NULL;
+}
+
+size_t keys_crypto_info_size(unsigned cipher)
+{
+	const struct keys_cipher *c = keys_find(cipher);
+
+	return c ? c->size : 0;
 }
 
 gnutls_mac_algorithm_t keys_cipher_hash(unsigned cipher)

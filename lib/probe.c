@@ -20,27 +20,6 @@
 
 #include "internal.h"
 
-struct probe_cipher {
-	unsigned bit;	     /* KTLS_CIPHER_* */
-	unsigned short type; /* the kernel's TLS_CIPHER_* */
-	socklen_t size;	     /* its crypto_info struct */
-};
-
-/* clang-format off */
-static const struct probe_cipher probe_ciphers[] = {
-	{ KTLS_CIPHER_AES_128_GCM, TLS_CIPHER_AES_GCM_128,
-	  sizeof(struct tls12_crypto_info_aes_gcm_128) },
-	{ KTLS_CIPHER_AES_256_GCM, TLS_CIPHER_AES_GCM_256,
-	  sizeof(struct tls12_crypto_info_aes_gcm_256) },
-	{ KTLS_CIPHER_CHACHA20_POLY1305, TLS_CIPHER_CHACHA20_POLY1305,
-	  sizeof(struct tls12_crypto_info_chacha20_poly1305) },
-	{ KTLS_CIPHER_AES_128_CCM, TLS_CIPHER_AES_CCM_128,
-	  sizeof(struct tls12_crypto_info_aes_ccm_128) },
-};
-/* clang-format on */
-
-#define N_CIPHERS (sizeof(probe_ciphers) / sizeof(probe_ciphers[0]))
-
 /* A listening socket on 127.0.0.1 and its address; -errno on failure. */
 static int probe_listen(struct sockaddr_in *sa)
 {
@@ -100,7 +79,7 @@ static int probe_set_ulp(int fd)
 }
 
 /* Install dummy keys for one direction; 0 or -errno. */
-static int probe_install(int fd, int dir, unsigned short version, const struct probe_cipher *c,
+static int probe_install(int fd, int dir, unsigned short version, unsigned cipher,
 			 unsigned char fill)
 {
 	union ktls_crypto_info ci;
@@ -108,8 +87,8 @@ static int probe_install(int fd, int dir, unsigned short version, const struct p
 	/* Any bytes will do: nothing is ever sent with these keys. */
 	memset(&ci, fill, sizeof(ci));
 	ci.info.version = version;
-	ci.info.cipher_type = c->type;
-	if (setsockopt(fd, SOL_TLS, dir, &ci, c->size))
+	ci.info.cipher_type = keys_kernel_cipher(cipher);
+	if (setsockopt(fd, SOL_TLS, dir, &ci, keys_crypto_info_size(cipher)))
 		return -errno;
 	return 0;
 }
@@ -207,7 +186,7 @@ static void probe_explain(struct ktls_probe *r, int err)
  * (TLS 1.3, once) a second TX to see whether the kernel takes a new key.
  */
 static int probe_one(int lfd, const struct sockaddr_in *sa, struct ktls_probe *r,
-		     unsigned short version, const struct probe_cipher *c, int *rekey_tried)
+		     unsigned short version, unsigned cipher, int *rekey_tried)
 {
 	unsigned *tx = version == TLS_1_2_VERSION ? &r->tx12 : &r->tx13;
 	unsigned *rx = version == TLS_1_2_VERSION ? &r->rx12 : &r->rx13;
@@ -222,16 +201,16 @@ static int probe_one(int lfd, const struct sockaddr_in *sa, struct ktls_probe *r
 		r->ulp = err;
 		goto out;
 	}
-	if (!probe_install(fd[0], TLS_TX, version, c, 0x11)) {
-		*tx |= c->bit;
+	if (!probe_install(fd[0], TLS_TX, version, cipher, 0x11)) {
+		*tx |= cipher;
 		if (version == TLS_1_3_VERSION && !*rekey_tried) {
 			*rekey_tried = 1;
 			/* EBUSY before 6.14: a key, once set, stays. */
-			r->rekey = !probe_install(fd[0], TLS_TX, version, c, 0x22);
+			r->rekey = !probe_install(fd[0], TLS_TX, version, cipher, 0x22);
 		}
 	}
-	if (!probe_install(fd[0], TLS_RX, version, c, 0x33))
-		*rx |= c->bit;
+	if (!probe_install(fd[0], TLS_RX, version, cipher, 0x33))
+		*rx |= cipher;
 	err = 0;
 out:
 	probe_close(fd);
@@ -273,7 +252,8 @@ KTLS_EXPORT int ktls_probe(struct ktls_probe *p)
 	struct sockaddr_in sa;
 	struct utsname u;
 	int lfd, fd[2], err, rekey_tried = 0;
-	size_t v, c;
+	size_t v;
+	unsigned c;
 
 	if (!p || p->size < offsetof(struct ktls_probe, ulp) + sizeof(p->ulp))
 		return -EINVAL;
@@ -296,8 +276,8 @@ KTLS_EXPORT int ktls_probe(struct ktls_probe *p)
 	}
 
 	for (v = 0; v < sizeof(versions) / sizeof(versions[0]); v++)
-		for (c = 0; c < N_CIPHERS; c++) {
-			err = probe_one(lfd, &sa, &r, versions[v], &probe_ciphers[c], &rekey_tried);
+		for (c = 1; c & KTLS_CIPHER_ALL; c <<= 1) {
+			err = probe_one(lfd, &sa, &r, versions[v], c, &rekey_tried);
 			if (err)
 				goto out;
 		}

@@ -207,23 +207,13 @@ TEST_F_TIMEOUT(peer, client_vs_gnutls_serv, 120)
 	client_exchange(_metadata, self, variant, "hello kernel tls\n");
 }
 
-/* Our server; the peer's client sends "ping", we answer "pong". */
-static void server_exchange(struct __test_metadata *_metadata,
+/* Accept the peer's client and hand the socket to the kernel as server. */
+static int server_handshake(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(peer) *self,
 			    const FIXTURE_VARIANT(peer) *variant)
 {
-	char buf[256] = "";
-	const void *early;
-	size_t have;
-	ssize_t n;
 	int ret;
 
-	/*
-	 * The client has its line before the handshake, so it sends it right
-	 * behind its last flight (TLS 1.3: with its Finished): it may arrive
-	 * before the keys are in the kernel, and must not be lost.
-	 */
-	ASSERT_EQ(5, write(self->p.in, "ping\n", 5));
 	self->fd = accept4(self->lfd, NULL, NULL, SOCK_CLOEXEC);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ktls_config_new(&self->cfg, KTLS_SERVER));
@@ -234,9 +224,30 @@ static void server_exchange(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ktls_session_new(&self->s, self->cfg, self->fd));
 	ret = ktls_session_handshake(self->s);
 	if (!ktls_ready(_metadata, ret))
-		return;
+		return 0;
 	ASSERT_EQ(0, ret) TH_LOG("%s", ktls_session_error(self->s));
 	CHECK_INFO(self->s);
+	return 1;
+}
+
+/* Our server; the peer's client sends "ping", we answer "pong". */
+static void server_exchange(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(peer) *self,
+			    const FIXTURE_VARIANT(peer) *variant)
+{
+	char buf[256] = "";
+	const void *early;
+	size_t have;
+	ssize_t n;
+
+	/*
+	 * The client has its line before the handshake, so it sends it right
+	 * behind its last flight (TLS 1.3: with its Finished): it may arrive
+	 * before the keys are in the kernel, and must not be lost.
+	 */
+	ASSERT_EQ(5, write(self->p.in, "ping\n", 5));
+	if (!server_handshake(_metadata, self, variant))
+		return;
 
 	have = ktls_session_early_data(self->s, &early);
 	memcpy(buf, early, have);
@@ -491,26 +502,14 @@ TEST_F_TIMEOUT(peer, server_bulk_openssl, 600)
 		variant->version == KTLS_TLS13 ? "-ciphersuites" : "-cipher",
 		(char *)variant->ossl, NULL };
 	size_t got;
-	int ret;
 
 	self->lfd = listen_any(&self->port);
 	ASSERT_LE(0, self->lfd);
 	snprintf(port, sizeof(port), "127.0.0.1:%d", self->port);
 	self->p.data_only = 1;
 	ASSERT_EQ(0, peer_spawn(&self->p, argv));
-	self->fd = accept4(self->lfd, NULL, NULL, SOCK_CLOEXEC);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ktls_config_new(&self->cfg, KTLS_SERVER));
-	ASSERT_EQ(0, ktls_config_add_cert(self->cfg, TEST_CERT, TEST_KEY));
-	ASSERT_EQ(0, ktls_config_set_versions(self->cfg, variant->version,
-					      variant->version));
-	ASSERT_EQ(0, ktls_config_set_ciphers(self->cfg, variant->cipher));
-	ASSERT_EQ(0, ktls_session_new(&self->s, self->cfg, self->fd));
-	ret = ktls_session_handshake(self->s);
-	if (!ktls_ready(_metadata, ret))
+	if (!server_handshake(_metadata, self, variant))
 		return;
-	ASSERT_EQ(0, ret) TH_LOG("%s", ktls_session_error(self->s));
-	CHECK_INFO(self->s);
 
 	rcv.fd = self->p.in;
 	ASSERT_EQ(0, pthread_create(&th, NULL, feed, &rcv));
