@@ -57,7 +57,7 @@ endif
 .PHONY: all tests check demo install clean deps harness
 .DELETE_ON_ERROR:
 
-all: $(LIBSO) $(LIBA) $(B)/libktls.pc $(if $(CTL_SRCS),$(B)/ktlsctl)
+all: $(LIBSO) $(LIBA) $(if $(CTL_SRCS),$(B)/ktlsctl)
 
 $(B)/pic/lib/%.o: lib/%.c lib/internal.h include/ktls.h
 	@mkdir -p $(@D)
@@ -79,10 +79,6 @@ $(LIBA): $(LIB_OBJS)
 	$(call say,AR,$@)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
-
-$(B)/libktls.pc: lib/libktls.pc.in
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< >$@
 
 $(B)/daemon/%.o: daemon/%.c include/ktls.h $(wildcard daemon/*.h)
 	@mkdir -p $(@D)
@@ -140,7 +136,9 @@ install: all
 	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libktls.so
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
-	install -m 0644 $(B)/libktls.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		lib/libktls.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libktls.pc
 	$(if $(CTL_SRCS),install -m 0755 $(B)/ktlsctl $(DESTDIR)$(BINDIR)/)
 
 clean:
