@@ -283,10 +283,52 @@ KTLS_EXPORT int ktls_session_want(const struct ktls_session *s)
 	return gnutls_record_get_direction(s->gs) ? KTLS_WANT_WRITE : KTLS_WANT_READ;
 }
 
+/* The most specific alert for a certificate that did not verify. */
+static int verify_alert(unsigned status)
+{
+	if (status & GNUTLS_CERT_REVOKED)
+		return GNUTLS_A_CERTIFICATE_REVOKED;
+	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+		return GNUTLS_A_CERTIFICATE_EXPIRED;
+	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		return GNUTLS_A_UNKNOWN_CA;
+	return GNUTLS_A_BAD_CERTIFICATE;
+}
+
+/*
+ * Tell the peer why, as TLS wants, unless the connection itself is gone
+ * or the peer is the one who gave up.
+ */
+static void send_failure_alert(struct ktls_session *s, int gerr)
+{
+	switch (gerr) {
+	case GNUTLS_E_PULL_ERROR:
+	case GNUTLS_E_PUSH_ERROR:
+	case GNUTLS_E_PREMATURE_TERMINATION:
+	case GNUTLS_E_FATAL_ALERT_RECEIVED:
+		return;
+	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
+	case GNUTLS_E_CERTIFICATE_ERROR:
+		gnutls_alert_send(s->gs, GNUTLS_AL_FATAL,
+			verify_alert(gnutls_session_get_verify_cert_status(s->gs)));
+		return;
+	case GNUTLS_E_NO_CERTIFICATE_FOUND:
+	case GNUTLS_E_CERTIFICATE_REQUIRED:
+		gnutls_alert_send(s->gs, GNUTLS_AL_FATAL,
+				  gnutls_protocol_get_version(s->gs) == GNUTLS_TLS1_3 ?
+				  GNUTLS_A_CERTIFICATE_REQUIRED :
+				  GNUTLS_A_HANDSHAKE_FAILURE);
+		return;
+	}
+	gnutls_alert_send_appropriate(s->gs, gerr);
+}
+
 static int handshake_error(struct ktls_session *s, int gerr)
 {
 	gnutls_datum_t out = { NULL, 0 };
 	unsigned status;
+
+	send_failure_alert(s, gerr);
 
 	switch (gerr) {
 	case GNUTLS_E_FATAL_ALERT_RECEIVED:

@@ -457,14 +457,18 @@ FIXTURE_TEARDOWN(pair)
 #define ASSERT_PEER_CLOSED(ret, s)					\
 	ASSERT_FAILED(-ECONNRESET, ret, s,				\
 		      "closed the connection during the handshake")
+/* The failing end tells the other why, with a fatal alert. */
+#define ASSERT_PEER_ALERTED(ret, s)					\
+	ASSERT_FAILED(-KTLS_E_ALERT, ret, s,				\
+		      "aborted the handshake with the alert")
 
 /* After duo_run(): how each end ended. */
 #define ASSERT_CLIENT_FAILED(err, phrase)				\
 	ASSERT_FAILED(err, self->cret, self->cs, phrase)
 #define ASSERT_SERVER_FAILED(err, phrase)				\
 	ASSERT_FAILED(err, self->sret, self->ss, phrase)
-#define ASSERT_CLIENT_SAW_CLOSE() ASSERT_PEER_CLOSED(self->cret, self->cs)
-#define ASSERT_SERVER_SAW_CLOSE() ASSERT_PEER_CLOSED(self->sret, self->ss)
+#define ASSERT_CLIENT_SAW_ALERT() ASSERT_PEER_ALERTED(self->cret, self->cs)
+#define ASSERT_SERVER_SAW_ALERT() ASSERT_PEER_ALERTED(self->sret, self->ss)
 
 TEST_F(pair, untrusted_ca)
 {
@@ -475,7 +479,7 @@ TEST_F(pair, untrusted_ca)
 	duo_run(_metadata, self, "localhost");
 	ASSERT_CLIENT_FAILED(-KTLS_E_VERIFY, "certificate did not verify");
 	ASSERT_ERROR_HAS(self->cs, "issuer");
-	ASSERT_SERVER_SAW_CLOSE();
+	ASSERT_SERVER_SAW_ALERT();
 }
 
 TEST_F(pair, wrong_server_name)
@@ -483,7 +487,7 @@ TEST_F(pair, wrong_server_name)
 	duo_run(_metadata, self, "wrong.example");
 	ASSERT_CLIENT_FAILED(-KTLS_E_VERIFY, "certificate did not verify");
 	ASSERT_ERROR_HAS(self->cs, "does not match");
-	ASSERT_SERVER_SAW_CLOSE();
+	ASSERT_SERVER_SAW_ALERT();
 }
 
 /* An IP literal is not sent as SNI but is checked against the SAN IP. */
@@ -526,7 +530,7 @@ TEST_F(pair, mtls12_client_without_cert)
 	require_client_cert(_metadata, self, certs.cli, KTLS_TLS12);
 	duo_run(_metadata, self, "localhost");
 	ASSERT_SERVER_FAILED(-KTLS_E_VERIFY, "sent no certificate");
-	ASSERT_CLIENT_SAW_CLOSE();
+	ASSERT_CLIENT_SAW_ALERT();
 }
 
 /*
@@ -567,7 +571,7 @@ TEST_F(pair, mtls12_client_cert_forged)
 	ASSERT_EQ(0, ktls_config_add_cert(self->ccfg, certs.fake, certs.fake_key));
 	duo_run(_metadata, self, "localhost");
 	ASSERT_SERVER_FAILED(-KTLS_E_VERIFY, "certificate did not verify");
-	ASSERT_CLIENT_SAW_CLOSE();
+	ASSERT_CLIENT_SAW_ALERT();
 }
 
 /* Both ends PSK-only (no certificates at all), TLS 1.3; the server is "alice". */
@@ -606,7 +610,7 @@ TEST_F(pair, psk13_wrong_key)
 	duo_run(_metadata, self, NULL);
 	/* The binder in the ClientHello does not check out with our key. */
 	ASSERT_SERVER_FAILED(-KTLS_E_HANDSHAKE, "handshake failed: An illegal parameter");
-	ASSERT_CLIENT_SAW_CLOSE();
+	ASSERT_CLIENT_SAW_ALERT();
 }
 
 TEST_F(pair, psk13_unknown_identity)
@@ -614,7 +618,7 @@ TEST_F(pair, psk13_unknown_identity)
 	psk_configs(_metadata, self, "mallory", KEY1, KEY1);
 	duo_run(_metadata, self, NULL);
 	ASSERT_SERVER_FAILED(-KTLS_E_HANDSHAKE, "handshake failed: Error in password/key file");
-	ASSERT_CLIENT_SAW_CLOSE();
+	ASSERT_CLIENT_SAW_ALERT();
 	/* GnuTLS's text ends in a full stop already: no "..". */
 	EXPECT_EQ(NULL, strstr(ktls_session_error(self->ss), ".."))
 		TH_LOG("doubled full stop in \"%s\"", ktls_session_error(self->ss));
@@ -634,7 +638,7 @@ TEST_F(pair, no_common_version)
 	ASSERT_EQ(0, ktls_config_set_versions(self->scfg, KTLS_TLS13, KTLS_TLS13));
 	duo_run(_metadata, self, "localhost");
 	ASSERT_SERVER_FAILED(-KTLS_E_HANDSHAKE, "No common TLS parameters");
-	ASSERT_CLIENT_SAW_CLOSE();
+	ASSERT_CLIENT_SAW_ALERT();
 }
 
 TEST_F(pair, no_common_cipher)
@@ -643,7 +647,7 @@ TEST_F(pair, no_common_cipher)
 	ASSERT_EQ(0, ktls_config_set_ciphers(self->scfg, KTLS_CIPHER_AES_256_GCM));
 	duo_run(_metadata, self, "localhost");
 	ASSERT_SERVER_FAILED(-KTLS_E_HANDSHAKE, "No common TLS parameters");
-	ASSERT_CLIENT_SAW_CLOSE();
+	ASSERT_CLIENT_SAW_ALERT();
 }
 
 /* A blocking handshake with a peer that never answers, 500 ms allowed. */

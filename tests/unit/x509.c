@@ -252,31 +252,31 @@ static int host_has_ktls(void)
 	ASSERT_REACHED_INSTALL(self->sret, self->ss);			\
 } while (0)
 
-/* libktls sends no alert when it rejects: its peer sees only the close. */
-#define ASSERT_PEER_CLOSED(ret, s)					\
-	ASSERT_FAILED(-ECONNRESET, ret, s,				\
-		      "closed the connection during the handshake")
+/* The failing end tells the other why, with a fatal alert. */
+#define ASSERT_PEER_ALERTED(ret, s)					\
+	ASSERT_FAILED(-KTLS_E_ALERT, ret, s,				\
+		      "aborted the handshake with the alert")
 
 /* The client rejected the server's certificate, saying why. */
 #define ASSERT_CLIENT_REJECTED(why) do {				\
 	ASSERT_FAILED(-KTLS_E_VERIFY, self->cret, self->cs,		\
 		      "certificate did not verify");			\
 	ASSERT_ERROR_HAS(self->cs, why);				\
-	ASSERT_PEER_CLOSED(self->sret, self->ss);			\
+	ASSERT_PEER_ALERTED(self->sret, self->ss);			\
 } while (0)
 
 /*
  * The server rejected the client's certificate. In TLS 1.3 the client is
  * done before the server looks at its certificate and goes on to install
  * (see session.c, pair.mtls13_client_without_cert); in TLS 1.2 it waits
- * for the server's Finished and sees the close.
+ * for the server's Finished and gets its alert.
  */
 #define ASSERT_SERVER_REJECTED(why) do {				\
 	ASSERT_FAILED(-KTLS_E_VERIFY, self->sret, self->ss, why);	\
 	if (variant->version == KTLS_TLS13)				\
 		ASSERT_REACHED_INSTALL(self->cret, self->cs);		\
 	else								\
-		ASSERT_PEER_CLOSED(self->cret, self->cs);		\
+		ASSERT_PEER_ALERTED(self->cret, self->cs);		\
 } while (0)
 
 /* The server trusts only the root and demands a client certificate. */
