@@ -54,7 +54,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all tests check demo install clean deps harness
+.PHONY: all tests check demo bench install clean deps harness
 .DELETE_ON_ERROR:
 
 all: $(LIBSO) $(LIBA) $(if $(CTL_SRCS),$(B)/ktlsctl)
@@ -128,6 +128,26 @@ demo: deps
 		echo "this kernel has no kTLS: running the demo in a $(firstword $(KERNELS)) VM"; \
 		tests/vm/run --kernel $(firstword $(KERNELS)) -- \
 			sh -c 'modprobe -q aesni_intel; exec $(B)/examples/raw-ktls-demo'; \
+	fi
+
+# ---- make bench: the benchmark suite (QUICK=1: the short run CI does) ----
+BENCH := $(B)/bench/bench
+
+$(BENCH): tests/bench/bench.c $(wildcard tests/*.h) include/ktls.h $(LIBA)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBA) $(PKG_LIBS)
+
+# In the test VM when this kernel lacks kTLS; $(B)/bench is shared with it.
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH)
+	@if $(BENCH) probe 2>/dev/null; then \
+		QUICK=$(QUICK) tests/bench/run $(B)/bench; \
+	else \
+		echo "this kernel has no kTLS: running the benchmarks in a $(firstword $(KERNELS)) VM"; \
+		tests/bench/run --host-facts $(B)/bench && \
+		QUICK=$(QUICK) tests/vm/run --kernel $(firstword $(KERNELS)) \
+			--share $(B)/bench --timeout 3600 -- tests/bench/run $(B)/bench; \
 	fi
 
 install: all
