@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <linux/tls.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,13 +17,6 @@
 
 #include "ctl.h"
 
-#ifndef SOL_TLS
-#define SOL_TLS 282
-#endif
-
-#define REC_ALERT 21
-#define REC_HANDSHAKE 22
-#define REC_DATA 23
 
 struct opts {
 	const char *sni, *alpn, *ca, *crl, *cert, *key, *psk_id, *psk_file;
@@ -214,62 +206,6 @@ static void print_info(const struct ktls_info *in)
 			in->peer_subject, in->peer_sha256);
 }
 
-/* Send a TLS alert record through the kernel. */
-static int send_alert(int fd, unsigned char level, unsigned char desc)
-{
-	unsigned char body[2] = { level, desc };
-	char cbuf[CMSG_SPACE(sizeof(unsigned char))] = { 0 };
-	struct iovec iov = { body, sizeof(body) };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_TLS;
-	cm->cmsg_type = TLS_SET_RECORD_TYPE;
-	cm->cmsg_len = CMSG_LEN(sizeof(unsigned char));
-	*CMSG_DATA(cm) = REC_ALERT;
-	return sendmsg(fd, &msg, MSG_NOSIGNAL) == 2 ? 0 : -errno;
-}
-
-/*
- * Read one record's worth; returns bytes of application data, 0 at the
- * peer's close, -EAGAIN for a record to skip, or -errno / -1 (alert).
- */
-static ssize_t recv_record(int fd, void *buf, size_t len)
-{
-	char cbuf[CMSG_SPACE(sizeof(unsigned char))];
-	struct iovec iov = { buf, len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	unsigned char type = REC_DATA;
-	ssize_t n;
-
-	n = recvmsg(fd, &msg, 0);
-	if (n < 0)
-		return -errno;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (cm && cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
-		type = *CMSG_DATA(cm);
-	if (type == REC_DATA || n == 0)
-		return n;
-	if (type == REC_ALERT && n >= 2) {
-		const unsigned char *a = buf;
-
-		if (a[1] == 0)	/* close_notify */
-			return 0;
-		fprintf(stderr, "ktlsctl: the peer sent alert %u (level %u)\n",
-			a[1], a[0]);
-		return -EPROTO;
-	}
-	/* Post-handshake messages (tickets): nothing to do with them yet. */
-	return -EAGAIN;
-}
-
 static int write_all(int fd, const void *buf, size_t len)
 {
 	while (len) {
@@ -286,12 +222,12 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /* stdin -> socket, socket -> stdout, until the peer closes. */
-static int relay(int fd)
+static int relay(struct ktls_session *s, int fd)
 {
 	static char buf[1 << 16];
 	struct pollfd p[2] = { { .fd = 0, .events = POLLIN },
 			       { .fd = fd, .events = POLLIN } };
-	int in_open = 1;
+	int alert = -1;
 
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
@@ -299,34 +235,33 @@ static int relay(int fd)
 				continue;
 			return 1;
 		}
-		if (in_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(0, buf, sizeof(buf));
 
 			if (n > 0) {
 				if (write_all(fd, buf, n))
 					return 1;
 			} else {
-				in_open = 0;
-				p[0].fd = -1;
-				send_alert(fd, 1, 0);
-				shutdown(fd, SHUT_WR);
+				p[0].fd = -1;	/* stdin is done: so are we */
+				ktls_close_notify(s);
 			}
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = recv_record(fd, buf, sizeof(buf));
+			ssize_t n = ktls_recv(s, buf, sizeof(buf), MSG_DONTWAIT,
+					      &alert);
 
 			if (n == -EAGAIN)
 				continue;
-			if (n < 0) {
-				if (n != -EPROTO)
-					fprintf(stderr, "ktlsctl: receive: %s\n",
-						strerror((int)-n));
-				return 1;
-			}
-			if (n == 0) {
-				if (in_open)
-					send_alert(fd, 1, 0);
+			if (n == 0)	/* the peer closed; ours went back */
 				return 0;
+			if (n < 0) {
+				if (n == -KTLS_E_ALERT)
+					fprintf(stderr, "ktlsctl: the peer sent "
+						"the fatal alert %d\n", alert);
+				else
+					fprintf(stderr, "ktlsctl: receive: %s\n",
+						ktls_strerror((int)n));
+				return 1;
 			}
 			if (write_all(1, buf, n))
 				return 1;
@@ -360,10 +295,9 @@ static int serve_fd(int fd, const struct ktls_config *cfg,
 	if (!o->quiet)
 		print_info(ktls_session_info(s));
 	n = ktls_session_early_data(s, &early);
-	if (n && write_all(1, early, n))
-		ret = -EIO;
+	ret = n && write_all(1, early, n) ? 1 : relay(s, fd);
 	ktls_session_free(s);
-	return ret < 0 ? 1 : relay(fd);
+	return ret;
 }
 
 /* "host:port", "[v6]:port" or, for listen, "port". */

@@ -180,18 +180,33 @@ void ktls_session_free(struct ktls_session *s);
  * not NULL, stores its description (RFC 8446 AlertDescription) there;
  * post-handshake messages (NewSessionTicket) are consumed. A KeyUpdate that
  * this kernel cannot follow returns -KTLS_E_REKEY after sending a fatal
- * alert: no byte after it is ever returned. flags: as recv() (MSG_DONTWAIT;
- * -EAGAIN then). Returns the number of bytes, 0, or a negative error.
+ * alert: no byte after it is ever returned. flags: MSG_DONTWAIT (then
+ * -EAGAIN) and MSG_WAITALL, as for recv(). Returns the number of bytes, 0,
+ * or a negative error; besides those above: -EBADMSG (a record failed
+ * authentication; bad_record_mac is sent), -EMSGSIZE (record_overflow
+ * sent), -EPROTO (a message the peer must not send here, e.g. a ticket to
+ * a server; unexpected_message sent), -ECONNRESET (the stream ended inside
+ * a message), -ETIMEDOUT (a message split over records did not complete
+ * within 10 s), -EINVAL (bad arguments, or no kTLS installed). After any
+ * fatal alert, sent or received, our sending side is shut down; after the
+ * peer's close_notify or any fatal error every later call returns the same.
+ * TLS 1.2 renegotiation requests are refused with a no_renegotiation
+ * warning. Bytes of buf past the returned count may be overwritten.
  */
 ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len, int flags,
 		  int *alert);
 
-/* Send an alert record (level 1 warning, 2 fatal); 0 or -errno. */
+/*
+ * Send an alert record (level 1 warning, 2 fatal); 0, -EINVAL, -EPIPE once
+ * our side has closed (the kernel would drop the record), or -errno.
+ */
 int ktls_send_alert(struct ktls_session *s, int level, int desc);
 
 /*
  * Close the TLS connection cleanly: send close_notify, then shut down the
- * sending side of the socket (the fd stays open). 0 or -errno.
+ * sending side of the socket (the fd stays open). 0 or -errno; a second
+ * call returns 0 and sends nothing. Do not send() afterwards: the kernel
+ * reports success and drops the data.
  */
 int ktls_close_notify(struct ktls_session *s);
 

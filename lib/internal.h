@@ -111,6 +111,18 @@ const struct ktls_config *session_config(gnutls_session_t gs);
 /* The socket and negotiated version of an installed session (-1/0 before). */
 int session_fd(const struct ktls_session *s);
 int session_version(const struct ktls_session *s);
+enum ktls_role session_role(const struct ktls_session *s);
+
+/*
+ * How reading ended, kept for the session's life (record.c): after the
+ * peer's close_notify every read is an end of file, after a fatal error
+ * every read repeats it, whatever else the peer sends.
+ */
+struct ktls_rx_end {
+	int eof;
+	int err;
+};
+struct ktls_rx_end *session_rx_end(struct ktls_session *s);
 
 /* Rebuild cfg->prio after a change of versions, ciphers or PSK. */
 int config_update_priority(struct ktls_config *cfg);

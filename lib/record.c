@@ -26,8 +26,14 @@
  * CTL_WAIT_MS, even under MSG_DONTWAIT: returning -EAGAIN there would lose
  * our place in the stream.
  *
+ * After the peer's close_notify, or any fatal error, every later call
+ * returns the same end (the session remembers it): nothing the peer sends
+ * after a KeyUpdate we could not follow, or after an alert, is returned.
+ *
  * Whether this side has already closed (close_notify or a fatal alert sent)
- * is read from the TCP state, so that no path sends a second alert.
+ * is read from the TCP state, so that no path sends a second alert. This
+ * matters beyond tidiness: after shutdown(SHUT_WR), kTLS sendmsg() returns
+ * success and drops the record (seen on 6.1, 6.12 and 7.2).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -63,7 +69,7 @@ enum {
 
 #define CTL_CHUNK	512		/* local buffer for control messages */
 #define CTL_WAIT_MS	10000		/* for a message split over records */
-#define CTL_MAX		64		/* control messages per call, no data */
+#define CTL_MAX		64		/* control reads per call (warning floods) */
 /*
  * Largest post-handshake message we skip: a NewSessionTicket with a
  * 64 KiB ticket and 64 KiB of extensions still fits.
@@ -107,6 +113,8 @@ static ssize_t fatal(struct ktls_session *s, int desc, ssize_t ret)
 {
 	int fd = session_fd(s);
 
+	session_rx_end(s)->err = (int)ret;
+
 	if (can_send(fd) > 0) {
 		if (desc >= 0)
 			ktls_send_alert(s, AL_FATAL, desc);
@@ -128,12 +136,16 @@ KTLS_EXPORT int ktls_send_alert(struct ktls_session *s, int level, int desc)
 		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
 	};
 	struct cmsghdr *cm;
-	int fd = session_fd(s);
+	int fd = session_fd(s), ret;
 	ssize_t n;
 
 	if (fd < 0 || (level != AL_WARNING && level != AL_FATAL) ||
 	    desc < 0 || desc > 255)
 		return -EINVAL;
+	/* After shutdown(SHUT_WR) kTLS takes records and drops them. */
+	ret = can_send(fd);
+	if (ret <= 0)
+		return ret ? ret : -EPIPE;
 	memset(&cbuf, 0, sizeof(cbuf));
 	cm = CMSG_FIRSTHDR(&msg);
 	cm->cmsg_level = SOL_TLS;
@@ -244,6 +256,8 @@ static ssize_t on_alert(struct ktls_session *s, const unsigned char *a,
 	if (a[1] == AL_CLOSE_NOTIFY) {
 		/* The peer may be gone already: nothing to report then. */
 		ktls_close_notify(s);
+		/* Whatever the peer sends after it is ignored (RFC 8446, 6.1). */
+		session_rx_end(s)->eof = 1;
 		return 0;
 	}
 	/*
@@ -263,10 +277,12 @@ static ssize_t on_handshake(struct ktls_session *s, struct ctl *c)
 	size_t len = (size_t)c->hdr[1] << 16 | c->hdr[2] << 8 | c->hdr[3];
 	int tls13 = session_version(s) == KTLS_TLS13;
 
+	int client = session_role(s) == KTLS_CLIENT;
+
 	switch (c->hdr[0]) {
 	case HS_NEW_SESSION_TICKET:
 		/* In TLS 1.2 tickets come within the handshake only. */
-		if (!tls13)
+		if (!tls13 || !client)
 			break;
 		if (len > CTL_MAX_HS)
 			return fatal(s, AL_DECODE_ERROR, -EPROTO);
@@ -290,7 +306,7 @@ static ssize_t on_handshake(struct ktls_session *s, struct ctl *c)
 		 * TLS 1.2 renegotiation: refuse politely and carry on
 		 * (RFC 5246, 7.2.2); the peer decides whether to continue.
 		 */
-		if (tls13)
+		if (tls13 || client != (c->hdr[0] == HS_HELLO_REQUEST))
 			break;
 		if (c->hdr[0] == HS_HELLO_REQUEST ? len != 0 : len > CTL_MAX_HS)
 			return fatal(s, AL_DECODE_ERROR, -EPROTO);
@@ -354,6 +370,10 @@ KTLS_EXPORT ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len,
 	if (session_fd(s) < 0 || !buf || !len ||
 	    (flags & ~(MSG_DONTWAIT | MSG_WAITALL)))
 		return -EINVAL;
+	if (session_rx_end(s)->err)
+		return session_rx_end(s)->err;
+	if (session_rx_end(s)->eof)
+		return 0;
 	for (;;) {
 		if (!c.type) {
 			n = recv_record(session_fd(s), buf, len, flags, &type);
@@ -376,7 +396,7 @@ KTLS_EXPORT ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len,
 				      &type, &deadline);
 			if (n < 0)
 				return n;
-			if (!type)	/* the stream ended within a message */
+			if (!n && !type)	/* the stream ended within a message */
 				return -ECONNRESET;
 			/* Handshake messages may not be interleaved (5.1). */
 			if (type != c.type)

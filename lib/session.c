@@ -47,6 +47,7 @@ struct ktls_session {
 
 	unsigned char *early;
 	size_t early_len;
+	struct ktls_rx_end rx_end;
 
 	struct ktls_info info;
 	char cipher_name[24], group[32], sigalg[48], alpn[256], sni[256];
@@ -594,6 +595,16 @@ int session_fd(const struct ktls_session *s)
 int session_version(const struct ktls_session *s)
 {
 	return s && s->state == S_DONE ? s->info.version : 0;
+}
+
+enum ktls_role session_role(const struct ktls_session *s)
+{
+	return s->cfg->role;
+}
+
+struct ktls_rx_end *session_rx_end(struct ktls_session *s)
+{
+	return &s->rx_end;
 }
 
 KTLS_EXPORT size_t ktls_session_early_data(const struct ktls_session *s,
