@@ -136,6 +136,13 @@ int ktls_session_handshake(struct ktls_session *s);
 int ktls_session_want(const struct ktls_session *s);
 
 /*
+ * Non-blocking handshakes: milliseconds left before the configured
+ * deadline, to bound the caller's poll(); 0 once it has passed (the next
+ * ktls_session_handshake() returns -ETIMEDOUT); -1 before the first call.
+ */
+int ktls_session_time_left(const struct ktls_session *s);
+
+/*
  * Application data that the peer sent before the switch to kTLS and that
  * the handshake already read: the caller must consume it before reading
  * the socket. Sets *buf (owned by the session) and returns its length.

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -275,6 +276,18 @@ KTLS_EXPORT int ktls_session_set_server_name(struct ktls_session *s,
 	if (!(s->cfg->verify & KTLS_VERIFY_NONE) && !s->cfg->psk_client)
 		gnutls_session_set_verify_cert(s->gs, s->server_name, 0);
 	return 0;
+}
+
+KTLS_EXPORT int ktls_session_time_left(const struct ktls_session *s)
+{
+	int64_t left;
+
+	if (!s || s->state == S_NEW)
+		return -1;
+	if (s->state != S_HANDSHAKE)
+		return 0;
+	left = s->deadline_ms - now_ms();
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
 KTLS_EXPORT int ktls_session_want(const struct ktls_session *s)

@@ -215,28 +215,6 @@ static void trust_root(struct __test_metadata *_metadata, struct ktls_config *cf
 	ASSERT_EQ(0, ktls_config_set_ca_file(cfg, pki_path("root.pem")));
 }
 
-/* Whether TCP_ULP "tls" works here, tried once per process. */
-static int host_has_ktls(void)
-{
-	static int known = -1;
-	int fds[2];
-
-	if (known < 0 && !tcp_pair(fds)) {
-		known = !tcp_set_ulp_tls(fds[0]);
-		close(fds[0]);
-		close(fds[1]);
-	}
-	return known == 1;
-}
-
-#define ASSERT_ERROR_HAS(s, phrase)					\
-	ASSERT_NE(NULL, strstr(ktls_session_error(s), phrase))		\
-		TH_LOG("error text: \"%s\"", ktls_session_error(s))
-
-#define ASSERT_FAILED(err, ret, s, phrase) do {				\
-	ASSERT_EQ(err, ret) TH_LOG("%s", ktls_session_error(s));	\
-	ASSERT_ERROR_HAS(s, phrase);					\
-} while (0)
 
 /* A handshake that worked: installed, or stopped only by missing kTLS. */
 #define ASSERT_REACHED_INSTALL(ret, s) do {				\

@@ -4,7 +4,6 @@
  * both ways through the kernel's record layer, with openssl and GnuTLS's
  * command-line tools on the other end. Every TLS version x cipher.
  */
-#include <linux/tls.h>
 #include <pthread.h>
 #include <sys/sendfile.h>
 
@@ -79,28 +78,6 @@ FIXTURE_TEARDOWN(peer)
 		close(self->lfd);
 }
 
-/* Application data from a kTLS socket, skipping post-handshake records. */
-static ssize_t ktls_read(int fd, char *buf, size_t len)
-{
-	char cbuf[CMSG_SPACE(sizeof(unsigned char))];
-
-	for (;;) {
-		struct iovec iov = { buf, len };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-				      .msg_control = cbuf,
-				      .msg_controllen = sizeof(cbuf) };
-		struct cmsghdr *cm;
-		ssize_t n = recvmsg(fd, &msg, 0);
-
-		if (n <= 0)
-			return n;
-		cm = CMSG_FIRSTHDR(&msg);
-		if (!cm || cm->cmsg_type != TLS_GET_RECORD_TYPE ||
-		    *CMSG_DATA(cm) == 23)
-			return n;
-	}
-}
-
 static int ktls_ready(struct __test_metadata *_metadata, int ret)
 {
 	if (ret == -KTLS_E_NO_KTLS)
@@ -171,8 +148,8 @@ static void client_exchange(struct __test_metadata *_metadata,
 		return;
 	ASSERT_EQ((ssize_t)strlen(msg), send(self->fd, msg, strlen(msg), 0));
 	while (got < (ssize_t)strlen(expect)) {
-		n = ktls_read(self->fd, buf + got, sizeof(buf) - 1 - got);
-		ASSERT_LT(0, n) TH_LOG("read: %s", n ? strerror(errno) : "EOF");
+		n = ktls_recv(self->s, buf + got, sizeof(buf) - 1 - got, 0, NULL);
+		ASSERT_LT(0, n) TH_LOG("read: %s", n ? ktls_strerror(n) : "EOF");
 		got += n;
 	}
 	buf[got] = 0;
@@ -252,8 +229,8 @@ static void server_exchange(struct __test_metadata *_metadata,
 	have = ktls_session_early_data(self->s, &early);
 	memcpy(buf, early, have);
 	while (have < 5) {
-		n = ktls_read(self->fd, buf + have, sizeof(buf) - 1 - have);
-		ASSERT_LT(0, n) TH_LOG("read: %s", n ? strerror(errno) : "EOF");
+		n = ktls_recv(self->s, buf + have, sizeof(buf) - 1 - have, 0, NULL);
+		ASSERT_LT(0, n) TH_LOG("read: %s", n ? ktls_strerror(n) : "EOF");
 		have += n;
 	}
 	ASSERT_EQ(0, memcmp(buf, "ping\n", 5));
@@ -351,8 +328,8 @@ static int pattern_file(size_t len, uint64_t seed)
 	return fd;
 }
 
-/* Read len bytes with rd() and check them against the pattern. */
-static long long drain_check(ssize_t (*rd)(int, char *, size_t), int fd,
+/* Read len bytes with rd(ctx, ...) and check them against the pattern. */
+static long long drain_check(ssize_t (*rd)(void *, char *, size_t), void *ctx,
 			     size_t len, uint64_t seed, size_t *got)
 {
 	static char buf[1 << 16];
@@ -360,7 +337,7 @@ static long long drain_check(ssize_t (*rd)(int, char *, size_t), int fd,
 
 	*got = 0;
 	while (*got < len) {
-		ssize_t n = rd(fd, buf, sizeof(buf));
+		ssize_t n = rd(ctx, buf, sizeof(buf));
 
 		if (n <= 0)
 			break;
@@ -371,51 +348,16 @@ static long long drain_check(ssize_t (*rd)(int, char *, size_t), int fd,
 	return bad;
 }
 
-static ssize_t plain_read(int fd, char *buf, size_t len)
+/* From the peer's stdout pipe. */
+static ssize_t pipe_read(void *fd, char *buf, size_t len)
 {
-	return read(fd, buf, len);
+	return read(*(int *)fd, buf, len);
 }
 
-/* Send a TLS alert record through the kernel (close_notify: 1, 0). */
-static int ktls_send_alert_record(int fd, unsigned char level,
-				  unsigned char desc)
+/* From our kTLS socket, through the library. */
+static ssize_t session_read(void *s, char *buf, size_t len)
 {
-	unsigned char body[2] = { level, desc };
-	char cbuf[CMSG_SPACE(sizeof(unsigned char))] = { 0 };
-	struct iovec iov = { body, sizeof(body) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_TLS;
-	cm->cmsg_type = TLS_SET_RECORD_TYPE;
-	cm->cmsg_len = CMSG_LEN(sizeof(unsigned char));
-	*CMSG_DATA(cm) = 21;
-	return sendmsg(fd, &msg, MSG_NOSIGNAL) == 2 ? 0 : -1;
-}
-
-/* The next record is the peer's close_notify alert (or a plain EOF). */
-static int expect_close_notify(int fd)
-{
-	char buf[64], cbuf[CMSG_SPACE(sizeof(unsigned char))];
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	do {
-		msg.msg_controllen = sizeof(cbuf);
-		n = recvmsg(fd, &msg, 0);
-		if (n < 0)
-			return -1;
-		cm = CMSG_FIRSTHDR(&msg);
-	} while (n > 0 && cm && *CMSG_DATA(cm) == 22);	/* tickets */
-	if (n == 0)
-		return 0;
-	return cm && *CMSG_DATA(cm) == 21 && n == 2 && buf[1] == 0 ? 1 : -1;
+	return ktls_recv(s, buf, len, 0, NULL);
 }
 
 /*
@@ -446,7 +388,7 @@ TEST_F_TIMEOUT(peer, client_bulk_and_close_notify_openssl, 600)
 	snd.file = pattern_file(BULK_OUT, 41);
 	ASSERT_LE(0, snd.file);
 	ASSERT_EQ(0, pthread_create(&th, NULL, feed, &snd));
-	ASSERT_EQ(-1, drain_check(plain_read, self->p.out, BULK_OUT, 41, &got));
+	ASSERT_EQ(-1, drain_check(pipe_read, &self->p.out, BULK_OUT, 41, &got));
 	ASSERT_EQ(BULK_OUT, got);
 	pthread_join(th, NULL);
 	ASSERT_EQ(BULK_OUT, snd.done);
@@ -454,12 +396,13 @@ TEST_F_TIMEOUT(peer, client_bulk_and_close_notify_openssl, 600)
 
 	rcv.fd = self->p.in;
 	ASSERT_EQ(0, pthread_create(&th, NULL, feed, &rcv));
-	ASSERT_EQ(-1, drain_check(ktls_read, self->fd, BULK_IN, 42, &got));
+	ASSERT_EQ(-1, drain_check(session_read, self->s, BULK_IN, 42, &got));
 	ASSERT_EQ(BULK_IN, got);
 	pthread_join(th, NULL);
 
-	ASSERT_EQ(0, ktls_send_alert_record(self->fd, 1, 0));
-	ASSERT_LE(0, expect_close_notify(self->fd));
+	/* Ours, then s_server's in answer: the end of the stream. */
+	ASSERT_EQ(0, ktls_close_notify(self->s));
+	ASSERT_EQ(0, ktls_recv(self->s, self->out, sizeof(self->out), 0, NULL));
 }
 
 /* 1,000 one-byte records to openssl s_server, which prints them. */
@@ -482,7 +425,7 @@ TEST_F_TIMEOUT(peer, client_one_byte_writes_openssl, 300)
 	fill_pattern(msg, sizeof(msg), 43, 0);
 	for (i = 0; i < sizeof(msg); i++)
 		ASSERT_EQ(1, send(self->fd, &msg[i], 1, 0));
-	ASSERT_EQ(-1, drain_check(plain_read, self->p.out, sizeof(msg), 43, &got));
+	ASSERT_EQ(-1, drain_check(pipe_read, &self->p.out, sizeof(msg), 43, &got));
 	ASSERT_EQ(sizeof(msg), got);
 }
 
@@ -513,7 +456,7 @@ TEST_F_TIMEOUT(peer, server_bulk_openssl, 600)
 
 	rcv.fd = self->p.in;
 	ASSERT_EQ(0, pthread_create(&th, NULL, feed, &rcv));
-	ASSERT_EQ(-1, drain_check(ktls_read, self->fd, BULK_IN, 52, &got));
+	ASSERT_EQ(-1, drain_check(session_read, self->s, BULK_IN, 52, &got));
 	ASSERT_EQ(BULK_IN, got);
 	pthread_join(th, NULL);
 
@@ -521,11 +464,11 @@ TEST_F_TIMEOUT(peer, server_bulk_openssl, 600)
 	snd.file = pattern_file(BULK_OUT, 51);
 	ASSERT_LE(0, snd.file);
 	ASSERT_EQ(0, pthread_create(&th, NULL, feed, &snd));
-	ASSERT_EQ(-1, drain_check(plain_read, self->p.out, BULK_OUT, 51, &got));
+	ASSERT_EQ(-1, drain_check(pipe_read, &self->p.out, BULK_OUT, 51, &got));
 	ASSERT_EQ(BULK_OUT, got);
 	pthread_join(th, NULL);
 	close(snd.file);
-	ASSERT_EQ(0, ktls_send_alert_record(self->fd, 1, 0));
+	ASSERT_EQ(0, ktls_close_notify(self->s));
 }
 
 TEST_HARNESS_MAIN
