@@ -185,9 +185,10 @@ void ktls_session_free(struct ktls_session *s);
  * close_notify answers with ours and returns 0 (end of file; a plain TCP
  * EOF also returns 0); a fatal alert returns -KTLS_E_ALERT and, if alert is
  * not NULL, stores its description (RFC 8446 AlertDescription) there;
- * post-handshake messages (NewSessionTicket) are consumed. A KeyUpdate that
- * this kernel cannot follow returns -KTLS_E_REKEY after sending a fatal
- * alert: no byte after it is ever returned. flags: MSG_DONTWAIT (then
+ * post-handshake messages (NewSessionTicket) are consumed. A TLS 1.3
+ * KeyUpdate is followed (new receive key; ours too if the peer asks) where
+ * the kernel takes new keys (6.14+); elsewhere it returns -KTLS_E_REKEY
+ * after sending a fatal alert, and no byte after it is ever returned. flags: MSG_DONTWAIT (then
  * -EAGAIN) and MSG_WAITALL, as for recv(). Returns the number of bytes, 0,
  * or a negative error; besides those above: -EBADMSG (a record failed
  * authentication; bad_record_mac is sent), -EMSGSIZE (record_overflow
@@ -208,6 +209,15 @@ ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len, int flags,
  * our side has closed (the kernel would drop the record), or -errno.
  */
 int ktls_send_alert(struct ktls_session *s, int level, int desc);
+
+/*
+ * TLS 1.3: move our sending side to the next keys (KeyUpdate), asking the
+ * peer to do the same if request_peer. The peer's own KeyUpdates are
+ * followed inside ktls_recv(). Needs a kernel that takes new keys (6.14+;
+ * see ktls_probe's rekey): otherwise -KTLS_E_REKEY and nothing is sent.
+ * 0 or a negative error (the connection is then unusable).
+ */
+int ktls_key_update(struct ktls_session *s, int request_peer);
 
 /*
  * Close the TLS connection cleanly: send close_notify, then shut down the

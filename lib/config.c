@@ -24,6 +24,7 @@ static void kernel_ciphers(struct ktls_config *cfg)
 		cfg->kernel12 = p.tx12 & p.rx12;
 	if (p.tx13 & p.rx13)
 		cfg->kernel13 = p.tx13 & p.rx13;
+	cfg->kernel_rekey = p.rekey;
 }
 
 KTLS_EXPORT int ktls_config_new(struct ktls_config **out, enum ktls_role role)

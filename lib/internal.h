@@ -31,6 +31,8 @@ union ktls_crypto_info {
 unsigned keys_cipher_from_gnutls(gnutls_cipher_algorithm_t alg);
 /* The kernel's TLS_CIPHER_* for a KTLS_CIPHER_* bit, or 0. */
 unsigned short keys_kernel_cipher(unsigned cipher);
+/* Its key length in bytes, or 0 for an unknown cipher. */
+size_t keys_cipher_key_len(unsigned cipher);
 /* The size of its crypto_info struct, or 0 for an unknown cipher. */
 size_t keys_crypto_info_size(unsigned cipher);
 /* Its name in a GnuTLS priority string ("AES-128-GCM"), or NULL. */
@@ -99,6 +101,7 @@ struct ktls_config {
 	int vmin, vmax;
 	unsigned ciphers;
 	unsigned kernel12, kernel13;	/* what the kernel takes both ways */
+	int kernel_rekey;		/* it takes new TLS 1.3 keys */
 	unsigned verify;
 	unsigned timeout_ms;
 	int have_trust, have_cert;
@@ -123,6 +126,14 @@ struct ktls_rx_end {
 	int err;
 };
 struct ktls_rx_end *session_rx_end(struct ktls_session *s);
+
+/* Whether the kernel and the session can move to the next TLS 1.3 keys. */
+int session_can_rekey(const struct ktls_session *s);
+/*
+ * Advance one direction (read: RX) to the next traffic secret and install
+ * its key with sequence number 0. 0 or -errno.
+ */
+int session_rekey(struct ktls_session *s, int read);
 
 /* Rebuild cfg->prio after a change of versions, ciphers or PSK. */
 int config_update_priority(struct ktls_config *cfg);

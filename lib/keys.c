@@ -150,6 +150,13 @@ const char *keys_cipher_prio(unsigned cipher)
 	return c ? c->prio : NULL;
 }
 
+size_t keys_cipher_key_len(unsigned cipher)
+{
+	const struct keys_cipher *c = keys_find(cipher);
+
+	return c ? c->key_len : 0;
+}
+
 size_t keys_crypto_info_size(unsigned cipher)
 {
 	const struct keys_cipher *c = keys_find(cipher);

@@ -61,6 +61,7 @@ enum {
 	AL_UNEXPECTED_MESSAGE = 10,
 	AL_BAD_RECORD_MAC = 20,
 	AL_RECORD_OVERFLOW = 22,
+	AL_ILLEGAL_PARAMETER = 47,
 	AL_DECODE_ERROR = 50,
 	AL_INTERNAL_ERROR = 80,
 	AL_USER_CANCELED = 90,
@@ -84,6 +85,8 @@ struct ctl {
 	unsigned char hdr[4];	/* alert: level, description; handshake: type, length */
 	size_t got;		/* bytes of hdr so far */
 	size_t skip;		/* handshake body bytes still to consume */
+	int key_update;		/* the body is a KeyUpdate's request byte */
+	int request;		/* ... which said update_requested */
 };
 
 static int64_t now_ms(void)
@@ -123,14 +126,15 @@ static ssize_t fatal(struct ktls_session *s, int desc, ssize_t ret)
 	return ret;
 }
 
-KTLS_EXPORT int ktls_send_alert(struct ktls_session *s, int level, int desc)
+/* One record of the given type through the kernel; 0 or -errno. */
+static int send_record(struct ktls_session *s, unsigned char type,
+		       const void *body, size_t len)
 {
-	unsigned char body[2] = { (unsigned char)level, (unsigned char)desc };
 	union {
 		char buf[CMSG_SPACE(sizeof(unsigned char))];
 		struct cmsghdr align;
 	} cbuf;
-	struct iovec iov = { body, sizeof(body) };
+	struct iovec iov = { (void *)body, len };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
@@ -139,9 +143,6 @@ KTLS_EXPORT int ktls_send_alert(struct ktls_session *s, int level, int desc)
 	int fd = session_fd(s), ret;
 	ssize_t n;
 
-	if (fd < 0 || (level != AL_WARNING && level != AL_FATAL) ||
-	    desc < 0 || desc > 255)
-		return -EINVAL;
 	/* After shutdown(SHUT_WR) kTLS takes records and drops them. */
 	ret = can_send(fd);
 	if (ret <= 0)
@@ -151,13 +152,48 @@ KTLS_EXPORT int ktls_send_alert(struct ktls_session *s, int level, int desc)
 	cm->cmsg_level = SOL_TLS;
 	cm->cmsg_type = TLS_SET_RECORD_TYPE;
 	cm->cmsg_len = CMSG_LEN(sizeof(unsigned char));
-	*CMSG_DATA(cm) = REC_ALERT;
+	*CMSG_DATA(cm) = type;
 	do
 		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	return n == sizeof(body) ? 0 : -EIO;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+KTLS_EXPORT int ktls_send_alert(struct ktls_session *s, int level, int desc)
+{
+	unsigned char body[2] = { (unsigned char)level, (unsigned char)desc };
+
+	if (session_fd(s) < 0 || (level != AL_WARNING && level != AL_FATAL) ||
+	    desc < 0 || desc > 255)
+		return -EINVAL;
+	return send_record(s, REC_ALERT, body, sizeof(body));
+}
+
+/*
+ * Our KeyUpdate (RFC 8446, 4.6.3) under the current keys, then the next
+ * send key into the kernel: the peer switches when it reads the message.
+ */
+static int send_key_update(struct ktls_session *s, int request_peer)
+{
+	unsigned char msg[5] = { HS_KEY_UPDATE, 0, 0, 1, request_peer ? 1 : 0 };
+	int ret = send_record(s, REC_HANDSHAKE, msg, sizeof(msg));
+
+	return ret ? ret : session_rekey(s, 0);
+}
+
+KTLS_EXPORT int ktls_key_update(struct ktls_session *s, int request_peer)
+{
+	int ret;
+
+	if (session_fd(s) < 0)
+		return -EINVAL;
+	if (!session_can_rekey(s))
+		return -KTLS_E_REKEY;	/* nothing sent: the old keys go on */
+	ret = send_key_update(s, request_peer);
+	/* Half-way (message sent, key not taken) the connection is lost. */
+	return ret < 0 && ret != -EPIPE ? fatal(s, AL_INTERNAL_ERROR, ret) : ret;
 }
 
 KTLS_EXPORT int ktls_close_notify(struct ktls_session *s)
@@ -294,12 +330,16 @@ static ssize_t on_handshake(struct ktls_session *s, struct ctl *c)
 		if (len != 1)
 			return fatal(s, AL_DECODE_ERROR, -EPROTO);
 		/*
-		 * The peer did nothing wrong: we cannot install its new key.
-		 * internal_error says so; unexpected_message would blame the
-		 * peer. The body (update_requested or not) does not matter:
-		 * nothing after this message is read.
+		 * Before 6.14 the kernel cannot take the peer's new key. The
+		 * peer did nothing wrong: internal_error says so, where
+		 * unexpected_message would blame it. Nothing after this
+		 * message is read.
 		 */
-		return fatal(s, AL_INTERNAL_ERROR, -KTLS_E_REKEY);
+		if (!session_can_rekey(s))
+			return fatal(s, AL_INTERNAL_ERROR, -KTLS_E_REKEY);
+		c->skip = 1;
+		c->key_update = 1;
+		return MORE;
 	case HS_HELLO_REQUEST:
 	case HS_CLIENT_HELLO:
 		/*
@@ -315,6 +355,29 @@ static ssize_t on_handshake(struct ktls_session *s, struct ctl *c)
 		return MORE;
 	}
 	return fatal(s, AL_UNEXPECTED_MESSAGE, -EPROTO);
+}
+
+/*
+ * The peer's KeyUpdate, read whole: its next records use the next secret,
+ * so the kernel must have that key before we read on. If the peer asked,
+ * ours goes out too, before any more data of ours.
+ */
+static ssize_t on_key_update(struct ktls_session *s, int request)
+{
+	int ret;
+
+	if (request > 1)
+		return fatal(s, AL_ILLEGAL_PARAMETER, -EPROTO);
+	ret = session_rekey(s, 1);
+	if (ret)
+		return fatal(s, AL_INTERNAL_ERROR, -KTLS_E_REKEY);
+	/* Our side may have closed: then there is nothing to update. */
+	if (request && can_send(session_fd(s)) > 0) {
+		ret = send_key_update(s, 0);
+		if (ret)
+			return fatal(s, AL_INTERNAL_ERROR, -KTLS_E_REKEY);
+	}
+	return MORE;
 }
 
 /* Feed n bytes of one control record; MORE, or what ktls_recv returns. */
@@ -339,12 +402,22 @@ static ssize_t ctl_feed(struct ktls_session *s, struct ctl *c,
 			}
 		} else {
 			take = c->skip < n ? c->skip : n;
+			if (c->key_update)
+				c->request = p[0];
 			c->skip -= take;
 		}
 		p += take;
 		n -= take;
-		if (c->got == hlen && !c->skip)
+		if (c->got == hlen && !c->skip) {
+			int key_update = c->key_update, request = c->request;
+
 			memset(c, 0, sizeof(*c));
+			if (key_update) {
+				ret = on_key_update(s, request);
+				if (ret != MORE)
+					return ret;
+			}
+		}
 	}
 	return MORE;
 }

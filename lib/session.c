@@ -50,6 +50,10 @@ struct ktls_session {
 	size_t early_len;
 	struct ktls_rx_end rx_end;
 
+	/* TLS 1.3 application traffic secrets, for KeyUpdate; wiped on free. */
+	uint8_t secret_rx[KTLS_SECRET_MAX], secret_tx[KTLS_SECRET_MAX];
+	size_t secret_len;
+
 	struct ktls_info info;
 	char cipher_name[24], group[32], sigalg[48], alpn[256], sni[256];
 	char *peer_subject;
@@ -165,6 +169,22 @@ static ssize_t push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 	return io_result(s, n);
 }
 
+/* GnuTLS hands each new secret here; only the application ones are kept. */
+static int keep_secrets(gnutls_session_t gs, gnutls_record_encryption_level_t level,
+			const void *rd, const void *wr, size_t len)
+{
+	struct ktls_session *s = gnutls_session_get_ptr(gs);
+
+	if (level != GNUTLS_ENCRYPTION_LEVEL_APPLICATION || len > KTLS_SECRET_MAX)
+		return 0;
+	if (rd)
+		memcpy(s->secret_rx, rd, len);
+	if (wr)
+		memcpy(s->secret_tx, wr, len);
+	s->secret_len = len;
+	return 0;
+}
+
 /* A TCP socket, connected, with no upper layer protocol yet. */
 static int check_socket(int fd)
 {
@@ -241,6 +261,7 @@ KTLS_EXPORT int ktls_session_new(struct ktls_session **out,
 		gnutls_session_set_verify_cert(s->gs, NULL, 0);
 	}
 	gnutls_session_set_ptr(s->gs, s);
+	gnutls_handshake_set_secret_function(s->gs, keep_secrets);
 	gnutls_transport_set_ptr(s->gs, s);
 	gnutls_transport_set_pull_function(s->gs, pull);
 	gnutls_transport_set_push_function(s->gs, push);
@@ -618,6 +639,39 @@ enum ktls_role session_role(const struct ktls_session *s)
 struct ktls_rx_end *session_rx_end(struct ktls_session *s)
 {
 	return &s->rx_end;
+}
+
+int session_can_rekey(const struct ktls_session *s)
+{
+	return s->state == S_DONE && s->info.version == KTLS_TLS13 &&
+	       s->secret_len && s->cfg->kernel_rekey;
+}
+
+int session_rekey(struct ktls_session *s, int read)
+{
+	uint8_t *secret = read ? s->secret_rx : s->secret_tx;
+	unsigned cipher = s->info.cipher;
+	size_t klen = keys_cipher_key_len(cipher);
+	uint8_t key[32], iv[12], seq[8] = { 0 };
+	union ktls_crypto_info ci;
+	int ret, size = 0;
+
+	if (!session_can_rekey(s) || klen > sizeof(key))
+		return -EOPNOTSUPP;
+	ret = keys_next_secret(cipher, secret, s->secret_len, secret);
+	if (!ret)
+		ret = keys_traffic_key_iv(cipher, secret, s->secret_len, key, klen,
+					  iv, sizeof(iv));
+	if (!ret)
+		ret = size = keys_crypto_info(&ci, KTLS_TLS13, cipher, key, klen,
+					      iv, sizeof(iv), seq);
+	if (ret >= 0)
+		ret = setsockopt(s->fd, SOL_TLS, read ? TLS_RX : TLS_TX, &ci, size)
+			? -errno : 0;
+	gnutls_memset(key, 0, sizeof(key));
+	gnutls_memset(iv, 0, sizeof(iv));
+	gnutls_memset(&ci, 0, sizeof(ci));
+	return ret;
 }
 
 KTLS_EXPORT size_t ktls_session_early_data(const struct ktls_session *s,
