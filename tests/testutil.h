@@ -20,31 +20,6 @@
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
-/* Whether TCP_ULP "tls" works here, tried once per process. */
-static inline int host_has_ktls(void)
-{
-	static int known = -1;
-	int fds[2];
-
-	if (known < 0 && !tcp_pair(fds)) {
-		known = !tcp_set_ulp_tls(fds[0]);
-		close(fds[0]);
-		close(fds[1]);
-	}
-	return known == 1;
-}
-
-/* For libktls tests: the session's explanation of its failure says phrase. */
-#define ASSERT_ERROR_HAS(s, phrase)					\
-	ASSERT_NE(NULL, strstr(ktls_session_error(s), phrase))		\
-		TH_LOG("error text: \"%s\"", ktls_session_error(s))
-
-/* The end failed with err, and its explanation says phrase. */
-#define ASSERT_FAILED(err, ret, s, phrase) do {				\
-	ASSERT_EQ(err, ret) TH_LOG("%s", ktls_session_error(s));	\
-	ASSERT_ERROR_HAS(s, phrase);					\
-} while (0)
-
 #endif
 
 /*
