@@ -10,12 +10,12 @@
  */
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <time.h>
 
 #include <ktls.h>
 
 #include "kselftest_harness.h"
+#include "duo.h"
 #include "peers.h"
 
 /* ---- Throwaway certificates, made once by the parent process ---- */
@@ -92,14 +92,6 @@ static int set_nonblocking(int fd)
 }
 
 /* A handshake that worked: installed, or stopped only by missing kTLS. */
-#define ASSERT_REACHED_INSTALL(ret, s) do {				\
-	if (host_has_ktls()) {						\
-		ASSERT_EQ(0, ret) TH_LOG("%s", ktls_session_error(s));	\
-	} else {							\
-		ASSERT_FAILED(-KTLS_E_NO_KTLS, ret, s, "modprobe tls");	\
-	}								\
-} while (0)
-
 /* ---- Fresh configs, at most one session, no peer ---- */
 
 FIXTURE(single)
@@ -377,38 +369,13 @@ static void duo_sessions(struct __test_metadata *_metadata, FIXTURE_DATA(pair) *
 		ASSERT_EQ(0, ktls_session_set_server_name(d->cs, name));
 }
 
-/*
- * What an application does with a failed handshake is to close: the peer
- * then sees the end of the stream (SHUT_WR sends a FIN, not a RST, so it
- * still reads all that was sent before).
- */
-static int handshake_or_close(struct ktls_session *s, int fd)
-{
-	int ret = ktls_session_handshake(s);
-
-	if (ret)
-		shutdown(fd, SHUT_WR);
-	return ret;
-}
-
-static void *client_thread(void *arg)
-{
-	FIXTURE_DATA(pair) *d = arg;
-
-	d->cret = handshake_or_close(d->cs, d->fds[0]);
-	return NULL;
-}
-
 /* Client in a thread, server here; both results in d. */
 static void duo_run(struct __test_metadata *_metadata, FIXTURE_DATA(pair) *d,
 		    const char *name)
 {
-	pthread_t th;
-
 	duo_sessions(_metadata, d, name);
-	ASSERT_EQ(0, pthread_create(&th, NULL, client_thread, d));
-	d->sret = handshake_or_close(d->ss, d->fds[1]);
-	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, duo_handshake(d->cs, d->fds[0], &d->cret,
+				   d->ss, d->fds[1], &d->sret));
 }
 
 #define ASSERT_BOTH_REACHED_INSTALL(d) do {				\
@@ -434,10 +401,6 @@ FIXTURE_TEARDOWN(pair)
 #define ASSERT_PEER_CLOSED(ret, s)					\
 	ASSERT_FAILED(-ECONNRESET, ret, s,				\
 		      "closed the connection during the handshake")
-/* The failing end tells the other why, with a fatal alert. */
-#define ASSERT_PEER_ALERTED(ret, s)					\
-	ASSERT_FAILED(-KTLS_E_ALERT, ret, s,				\
-		      "aborted the handshake with the alert")
 
 /* After duo_run(): how each end ended. */
 #define ASSERT_CLIENT_FAILED(err, phrase)				\
