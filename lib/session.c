@@ -101,6 +101,7 @@ static int wait_io(struct ktls_session *s, short events)
 		left = s->deadline_ms - now_ms();
 		if (left <= 0) {
 			s->timed_out = 1;
+			errno = ETIMEDOUT;
 			return -1;
 		}
 		n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
@@ -128,10 +129,8 @@ static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	size_t want;
 	ssize_t n;
 
-	if (s->blocking && wait_io(s, POLLIN)) {
-		errno = s->timed_out ? ETIMEDOUT : errno;
+	if (s->blocking && wait_io(s, POLLIN))
 		return io_result(s, -1);
-	}
 	/* At a record boundary read only the header, then only its body. */
 	want = s->rec_left ? s->rec_left : sizeof(s->hdr) - s->hdr_got;
 	if (want > len)
@@ -159,10 +158,8 @@ static ssize_t push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 	struct ktls_session *s = ptr;
 	ssize_t n;
 
-	if (s->blocking && wait_io(s, POLLOUT)) {
-		errno = s->timed_out ? ETIMEDOUT : errno;
+	if (s->blocking && wait_io(s, POLLOUT))
 		return io_result(s, -1);
-	}
 	n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n < 0 && s->blocking && (errno == EAGAIN || errno == EWOULDBLOCK))
 		errno = EINTR;
