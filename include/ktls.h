@@ -120,6 +120,9 @@ int ktls_session_new(struct ktls_session **s, const struct ktls_config *cfg,
 /* Client: the name sent as SNI and checked against the certificate. */
 int ktls_session_set_server_name(struct ktls_session *s, const char *name);
 
+/* This session's ALPN list, in place of the configuration's. */
+int ktls_session_set_alpn(struct ktls_session *s, const char *list);
+
 /*
  * Run the handshake and install the negotiated keys in the kernel (TX and
  * RX). On a blocking socket it runs to the end (bounded by the timeout);
@@ -226,6 +229,82 @@ int ktls_key_update(struct ktls_session *s, int request_peer);
  * reports success and drops the data.
  */
 int ktls_close_notify(struct ktls_session *s);
+
+/* ---- Handing a connected socket to ktlsd (docs/handoff.md) ---- */
+
+/* Where ktlsd listens unless told otherwise ($KTLS_HANDOFF_SOCKET wins). */
+#define KTLS_HANDOFF_SOCKET "/run/ktlsd/handoff.sock"
+
+struct ktls_handoff;
+
+/*
+ * Connect to ktlsd's handoff socket: path, or $KTLS_HANDOFF_SOCKET, or
+ * KTLS_HANDOFF_SOCKET when both are NULL/unset. One connection carries
+ * any number of handoffs, one after another or many in flight. 0, or
+ * -errno of socket()/connect() (-ENOENT: ktlsd is not running there,
+ * -EACCES: not allowed to use its socket), -ENAMETOOLONG, -ENOMEM.
+ */
+int ktls_handoff_open(struct ktls_handoff **h, const char *path);
+/* Close the connection; replies still pending are lost. */
+void ktls_handoff_close(struct ktls_handoff *h);
+/* The connection's socket, to poll for POLLIN in an event loop. */
+int ktls_handoff_fd(const struct ktls_handoff *h);
+
+struct ktls_handoff_req {
+	size_t size;		/* sizeof(struct ktls_handoff_req) */
+	const char *profile;	/* a profile of ktlsd's configuration */
+	const char *server_name; /* client profiles: SNI and name to verify */
+	const char *alpn;	/* client profiles: protocols to offer */
+	unsigned timeout_ms;	/* 0: the profile's; may only shorten it */
+};
+
+/*
+ * Hand the connected TCP socket fd to ktlsd, which runs the handshake on
+ * it with the profile's credentials and installs kTLS; wait for the
+ * result. fd stays the caller's throughout (ktlsd works on a duplicate).
+ * On success *s is a session in the state ktls_session_handshake() leaves:
+ * ktls_session_info(), ktls_session_early_data(), ktls_recv(),
+ * ktls_key_update() and ktls_close_notify() work on it; free it with
+ * ktls_session_free() (fd is not closed). Returns 0, or the handshake's
+ * error (as ktls_session_handshake() would give it), -EBUSY when ktlsd
+ * has too many handshakes in flight, -EACCES when this process may not use
+ * the profile, -ENOENT for an unknown profile, -EPERM for an override the
+ * profile does not allow, -ECONNRESET when ktlsd went away, -EPROTO when
+ * it spoke nonsense; ktls_handoff_error() has ktlsd's message. -EINPROGRESS
+ * if non-blocking handoffs are still pending on h.
+ */
+int ktls_handoff(struct ktls_handoff *h, int fd,
+		 const struct ktls_handoff_req *req, struct ktls_session **s);
+
+/*
+ * The same for event loops: send the request and return at once with its
+ * id in *id (any of many may be in flight). Returns 0, -EAGAIN when the
+ * connection cannot take the request now (poll for POLLOUT and retry), or
+ * an error as above for a request that could not be sent.
+ */
+int ktls_handoff_submit(struct ktls_handoff *h, int fd,
+			const struct ktls_handoff_req *req, uint64_t *id);
+
+struct ktls_handoff_result {
+	uint64_t id;		/* as ktls_handoff_submit() gave it */
+	int fd;			/* the socket that request carried */
+	int status;		/* 0, or an error as ktls_handoff() returns */
+	struct ktls_session *session;	/* status 0: the caller's to free */
+};
+
+/*
+ * Collect one finished handoff without blocking, in whatever order they
+ * complete: 1 when *r was filled (r->status says how it went,
+ * ktls_handoff_error() has the message), 0 when none is ready (poll
+ * ktls_handoff_fd() for POLLIN), or a negative error for the connection
+ * itself (-ECONNRESET: ktlsd closed it; -EPROTO: a malformed reply), after
+ * which h is only good for closing.
+ */
+int ktls_handoff_result(struct ktls_handoff *h,
+			struct ktls_handoff_result *r);
+
+/* ktlsd's message for the last result or failure on h ("" if none). */
+const char *ktls_handoff_error(const struct ktls_handoff *h);
 
 /* Names: "aes-128-gcm" etc. for a KTLS_CIPHER_* bit; 0 if unknown. */
 const char *ktls_cipher_name(unsigned cipher);

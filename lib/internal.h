@@ -135,6 +135,27 @@ int session_can_rekey(const struct ktls_session *s);
  */
 int session_rekey(struct ktls_session *s, int read);
 
+/*
+ * TLS 1.3 traffic secrets of an installed session, for handing it over:
+ * sets *tx and *rx (the session's own, wiped when it is freed) and returns
+ * their length; 0 for TLS 1.2 or before the switch.
+ */
+int session_secrets(const struct ktls_session *s, const uint8_t **tx,
+		    const uint8_t **rx);
+/*
+ * A session in the installed state, built from ktlsd's reply for the
+ * socket fd. 0, -EPROTO (impossible values in the reply) or -ENOMEM.
+ */
+struct wire_reply;
+int session_adopt(struct ktls_session **s, int fd, const struct wire_reply *r);
+
+/*
+ * Split "h2,http/1.1" into at most KTLS_ALPN_MAX names pointing into *buf
+ * (a copy the caller frees, also on failure). 0, -EINVAL or -ENOMEM.
+ */
+int config_parse_alpn(const char *list, char **buf, gnutls_datum_t *out,
+		      unsigned *n);
+
 /* Rebuild cfg->prio after a change of versions, ciphers or PSK. */
 int config_update_priority(struct ktls_config *cfg);
 

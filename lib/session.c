@@ -28,11 +28,14 @@
 #include <gnutls/x509.h>
 
 #include "internal.h"
+#include "wire.h"
 
 enum state { S_NEW, S_HANDSHAKE, S_DONE, S_FAILED };
 
 struct ktls_session {
-	const struct ktls_config *cfg;
+	const struct ktls_config *cfg;	/* NULL for a handed-off session */
+	enum ktls_role role;
+	int kernel_rekey;
 	int fd;
 	enum state state;
 	gnutls_session_t gs;
@@ -226,6 +229,8 @@ KTLS_EXPORT int ktls_session_new(struct ktls_session **out,
 	if (!s)
 		return -ENOMEM;
 	s->cfg = cfg;
+	s->role = cfg->role;
+	s->kernel_rekey = cfg->kernel_rekey;
 	s->fd = fd;
 
 	/*
@@ -269,6 +274,22 @@ nomem:
 	return -ENOMEM;
 }
 
+KTLS_EXPORT int ktls_session_set_alpn(struct ktls_session *s, const char *list)
+{
+	gnutls_datum_t names[KTLS_ALPN_MAX];
+	char *buf = NULL;
+	unsigned n;
+	int ret;
+
+	if (!s || !list || s->state != S_NEW)
+		return -EINVAL;
+	ret = config_parse_alpn(list, &buf, names, &n);
+	if (!ret && gnutls_alpn_set_protocols(s->gs, names, n, 0) < 0)
+		ret = -ENOMEM;
+	free(buf);
+	return ret;
+}
+
 static int is_ip_literal(const char *name)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
@@ -281,7 +302,7 @@ KTLS_EXPORT int ktls_session_set_server_name(struct ktls_session *s,
 					     const char *name)
 {
 	if (!s || !name || !*name || strlen(name) > 253 ||
-	    s->cfg->role != KTLS_CLIENT || s->state != S_NEW)
+	    s->state != S_NEW || s->role != KTLS_CLIENT)
 		return -EINVAL;
 	free(s->server_name);
 	s->server_name = strdup(name);
@@ -630,7 +651,7 @@ int session_version(const struct ktls_session *s)
 
 enum ktls_role session_role(const struct ktls_session *s)
 {
-	return s->cfg->role;
+	return s->role;
 }
 
 struct ktls_rx_end *session_rx_end(struct ktls_session *s)
@@ -641,7 +662,89 @@ struct ktls_rx_end *session_rx_end(struct ktls_session *s)
 int session_can_rekey(const struct ktls_session *s)
 {
 	return s->state == S_DONE && s->info.version == KTLS_TLS13 &&
-	       s->secret_len && s->cfg->kernel_rekey;
+	       s->secret_len && s->kernel_rekey;
+}
+
+int session_secrets(const struct ktls_session *s, const uint8_t **tx,
+		    const uint8_t **rx)
+{
+	if (s->state != S_DONE || s->info.version != KTLS_TLS13)
+		return 0;
+	*tx = s->secret_tx;
+	*rx = s->secret_rx;
+	return s->secret_len;
+}
+
+static void copy_str(char *dst, size_t size, struct wire_str src)
+{
+	size_t n = src.len < size - 1 ? src.len : size - 1;
+
+	memcpy(dst, src.p, n);
+	dst[n] = 0;
+}
+
+int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
+{
+	struct ktls_session *s;
+	struct ktls_info *in;
+	size_t i;
+
+	if ((r->version != KTLS_TLS12 && r->version != KTLS_TLS13) ||
+	    !ktls_cipher_name(r->cipher) || r->secret_len > KTLS_SECRET_MAX ||
+	    r->offload_tx > KTLS_OFFLOAD_UNKNOWN ||
+	    r->offload_rx > KTLS_OFFLOAD_UNKNOWN)
+		return -EPROTO;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fd = fd;
+	s->role = r->role ? KTLS_SERVER : KTLS_CLIENT;
+	s->kernel_rekey = r->rekey;
+	s->state = S_DONE;
+	if (r->early_len) {
+		s->early = malloc(r->early_len);
+		if (!s->early)
+			goto nomem;
+		memcpy(s->early, r->early, r->early_len);
+		s->early_len = r->early_len;
+	}
+	if (r->secret_len) {
+		memcpy(s->secret_tx, r->secret_tx, r->secret_len);
+		memcpy(s->secret_rx, r->secret_rx, r->secret_len);
+		s->secret_len = r->secret_len;
+	}
+	in = &s->info;
+	in->version = r->version;
+	in->cipher = r->cipher;
+	snprintf(s->cipher_name, sizeof(s->cipher_name), "%s",
+		 ktls_cipher_name(r->cipher));
+	in->cipher_name = s->cipher_name;
+	copy_str(s->group, sizeof(s->group), r->group);
+	in->group = s->group;
+	copy_str(s->sigalg, sizeof(s->sigalg), r->sigalg);
+	in->sigalg = s->sigalg;
+	copy_str(s->alpn, sizeof(s->alpn), r->alpn);
+	in->alpn = s->alpn;
+	copy_str(s->sni, sizeof(s->sni), r->sni);
+	in->sni = s->sni;
+	if (r->peer_subject.len) {
+		s->peer_subject = strndup(r->peer_subject.p, r->peer_subject.len);
+		if (!s->peer_subject)
+			goto nomem;
+	}
+	in->peer_subject = s->peer_subject;
+	if (r->peer_sha256)
+		for (i = 0; i < 32; i++)
+			snprintf(in->peer_sha256 + 2 * i, 3, "%02x",
+				 r->peer_sha256[i]);
+	in->resumed = r->resumed;
+	in->tx = r->offload_tx;
+	in->rx = r->offload_rx;
+	*out = s;
+	return 0;
+nomem:
+	ktls_session_free(s);
+	return -ENOMEM;
 }
 
 int session_rekey(struct ktls_session *s, int read)

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The application's side of the handoff: send a connected TCP socket to
+ * ktlsd with a request, read back the result and turn it into a session.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "wire.h"
+
+/* Longest wait for a reply in ktls_handoff() when no timeout is given. */
+#define WAIT_DEFAULT_MS	(5 * 60 * 1000)
+
+struct pending {
+	uint64_t id;
+	int fd;
+};
+
+struct ktls_handoff {
+	int sock;
+	uint64_t next_id;
+	struct pending *pend;
+	size_t n_pend, cap_pend;
+	uint8_t *in;		/* replies being received; wiped as consumed */
+	size_t in_len;
+	int dead;		/* the connection failed: this error */
+	char error[WIRE_MSG_MAX + 1];
+};
+
+#define IN_CAP (WIRE_HDR_LEN + WIRE_REPLY_MAX)
+
+static int set_error(struct ktls_handoff *h, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int set_error(struct ktls_handoff *h, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(h->error, sizeof(h->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+KTLS_EXPORT int ktls_handoff_open(struct ktls_handoff **out, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ktls_handoff *h;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	if (!path)
+		path = getenv("KTLS_HANDOFF_SOCKET");
+	if (!path || !*path)
+		path = KTLS_HANDOFF_SOCKET;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->in = malloc(IN_CAP);
+	if (!h->in) {
+		free(h);
+		return -ENOMEM;
+	}
+	h->next_id = 1;
+	h->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (h->sock < 0 || connect(h->sock, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = -errno;
+		ktls_handoff_close(h);
+		return ret;
+	}
+	*out = h;
+	return 0;
+}
+
+KTLS_EXPORT void ktls_handoff_close(struct ktls_handoff *h)
+{
+	if (!h)
+		return;
+	if (h->sock >= 0)
+		close(h->sock);
+	gnutls_memset(h->in, 0, IN_CAP);
+	free(h->in);
+	free(h->pend);
+	free(h);
+}
+
+KTLS_EXPORT int ktls_handoff_fd(const struct ktls_handoff *h)
+{
+	return h ? h->sock : -1;
+}
+
+KTLS_EXPORT const char *ktls_handoff_error(const struct ktls_handoff *h)
+{
+	return h ? h->error : "";
+}
+
+static int encode(struct wire_buf *b, const struct ktls_handoff_req *req,
+		  uint64_t id)
+{
+	struct wire_req w = { .id = id };
+
+	if (!req || req->size < sizeof(size_t) + sizeof(char *) || !req->profile)
+		return -EINVAL;
+	w.profile = (struct wire_str){ req->profile, strlen(req->profile) };
+	/* Fields the caller's struct is too old to have are left out. */
+#define HAS(f) (req->size >= offsetof(struct ktls_handoff_req, f) + sizeof(req->f))
+	if (HAS(server_name) && req->server_name)
+		w.server_name = (struct wire_str){ req->server_name,
+						   strlen(req->server_name) };
+	if (HAS(alpn) && req->alpn)
+		w.alpn = (struct wire_str){ req->alpn, strlen(req->alpn) };
+	if (HAS(timeout_ms))
+		w.timeout_ms = req->timeout_ms;
+#undef HAS
+	if (!w.profile.len)
+		return -EINVAL;
+	return wire_encode_req(b, &w);
+}
+
+/* Send one message with fd attached to its first byte. */
+static int send_with_fd(struct ktls_handoff *h, const struct wire_buf *b,
+			int fd, int dontwait)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { b->p, b->len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	size_t off = 0;
+	ssize_t n;
+
+	memset(u.buf, 0, sizeof(u.buf));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	for (;;) {
+		n = sendmsg(h->sock, &msg, MSG_NOSIGNAL |
+			    (dontwait && !off ? MSG_DONTWAIT : 0));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && off) {
+			struct pollfd p = { .fd = h->sock, .events = POLLOUT };
+
+			poll(&p, 1, 1000);
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		off += n;
+		if (off == b->len)
+			return 0;
+		/* The rest goes without the fd: it went with the first byte. */
+		iov.iov_base = b->p + off;
+		iov.iov_len = b->len - off;
+		msg.msg_control = NULL;
+		msg.msg_controllen = 0;
+	}
+}
+
+static int add_pending(struct ktls_handoff *h, uint64_t id, int fd)
+{
+	if (h->n_pend == h->cap_pend) {
+		size_t cap = h->cap_pend ? 2 * h->cap_pend : 16;
+		struct pending *p = realloc(h->pend, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		h->pend = p;
+		h->cap_pend = cap;
+	}
+	h->pend[h->n_pend++] = (struct pending){ id, fd };
+	return 0;
+}
+
+static int submit(struct ktls_handoff *h, int fd,
+		  const struct ktls_handoff_req *req, uint64_t *id, int dontwait)
+{
+	struct wire_buf b = { 0 };
+	int ret;
+
+	if (!h || fd < 0 || !id)
+		return -EINVAL;
+	if (h->dead)
+		return h->dead;
+	h->error[0] = 0;
+	ret = add_pending(h, h->next_id, fd);
+	if (!ret)
+		ret = encode(&b, req, h->next_id);
+	if (ret == -EINVAL || ret == -EMSGSIZE)
+		set_error(h, ret, "Bad request: a missing profile, or a name "
+			  "longer than %d bytes.", WIRE_NAME_MAX);
+	if (!ret)
+		ret = send_with_fd(h, &b, fd, dontwait);
+	wire_buf_wipe_free(&b);
+	if (ret) {
+		h->n_pend--;
+		if (ret == -EPIPE || ret == -ECONNRESET)
+			return set_error(h, -ECONNRESET, "ktlsd closed the "
+					 "handoff connection.");
+		return ret;
+	}
+	*id = h->next_id++;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_handoff_submit(struct ktls_handoff *h, int fd,
+				    const struct ktls_handoff_req *req,
+				    uint64_t *id)
+{
+	return submit(h, fd, req, id, 1);
+}
+
+/* Take a complete reply off the front of h->in, if there is one. */
+static int take_reply(struct ktls_handoff *h, struct ktls_handoff_result *r)
+{
+	struct wire_reply w;
+	const char *why = "";
+	size_t i, total;
+	long len;
+	int ret;
+
+	if (h->in_len < WIRE_HDR_LEN)
+		return 0;
+	len = wire_check_header(h->in, WIRE_REPLY, WIRE_REPLY_MAX);
+	if (len < 0)
+		return set_error(h, -EPROTO, "ktlsd's reply has a bad header.");
+	total = WIRE_HDR_LEN + len;
+	if (h->in_len < total)
+		return 0;
+	ret = wire_decode_reply(h->in + WIRE_HDR_LEN, len, &w, &why);
+	if (ret)
+		return set_error(h, -EPROTO, "ktlsd's reply is malformed (%s).",
+				 why);
+	for (i = 0; i < h->n_pend; i++)
+		if (h->pend[i].id == w.id)
+			break;
+	if (i == h->n_pend)
+		return set_error(h, -EPROTO, "ktlsd replied to request %llu, "
+				 "which is not pending.",
+				 (unsigned long long)w.id);
+	memset(r, 0, sizeof(*r));
+	r->id = w.id;
+	r->fd = h->pend[i].fd;
+	h->pend[i] = h->pend[--h->n_pend];
+	r->status = w.status;
+	snprintf(h->error, sizeof(h->error), "%.*s", (int)w.message.len,
+		 w.message.p ? w.message.p : "");
+	if (!r->status) {
+		r->status = session_adopt(&r->session, r->fd, &w);
+		if (r->status)
+			set_error(h, r->status, "ktlsd's reply for request %llu "
+				  "could not be used.", (unsigned long long)w.id);
+	}
+	/* The reply held traffic secrets: wipe it as it leaves the buffer. */
+	memmove(h->in, h->in + total, h->in_len - total);
+	gnutls_memset(h->in + h->in_len - total, 0, total);
+	h->in_len -= total;
+	return 1;
+}
+
+KTLS_EXPORT int ktls_handoff_result(struct ktls_handoff *h,
+				    struct ktls_handoff_result *r)
+{
+	ssize_t n;
+	int ret;
+
+	if (!h || !r)
+		return -EINVAL;
+	if (h->dead)
+		return h->dead;
+	for (;;) {
+		ret = take_reply(h, r);
+		if (ret)
+			break;
+		n = recv(h->sock, h->in + h->in_len, IN_CAP - h->in_len,
+			 MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			ret = set_error(h, -ECONNRESET, "ktlsd closed the handoff "
+					"connection%s.", h->n_pend ?
+					" with handoffs pending" : "");
+			break;
+		}
+		h->in_len += n;
+	}
+	if (ret < 0)
+		h->dead = ret;
+	return ret;
+}
+
+KTLS_EXPORT int ktls_handoff(struct ktls_handoff *h, int fd,
+			     const struct ktls_handoff_req *req,
+			     struct ktls_session **s)
+{
+	struct ktls_handoff_result r;
+	struct pollfd p;
+	unsigned wait_ms;
+	uint64_t id;
+	int ret;
+
+	if (!h || !s)
+		return -EINVAL;
+	if (h->n_pend)
+		return -EINPROGRESS;
+	ret = submit(h, fd, req, &id, 0);
+	if (ret)
+		return ret;
+	wait_ms = req->size > offsetof(struct ktls_handoff_req, timeout_ms) &&
+		  req->timeout_ms ? req->timeout_ms + 5000 : WAIT_DEFAULT_MS;
+	for (;;) {
+		ret = ktls_handoff_result(h, &r);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			break;
+		p = (struct pollfd){ .fd = h->sock, .events = POLLIN };
+		ret = poll(&p, 1, wait_ms);
+		if (ret == 0) {
+			h->dead = set_error(h, -ETIMEDOUT, "ktlsd did not answer "
+					    "within %u ms.", wait_ms);
+			return h->dead;
+		}
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+	}
+	*s = r.session;
+	return r.status;
+}
