@@ -12,6 +12,7 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
 B          ?= build
 KERNELS    ?= trixie
 
@@ -23,6 +24,7 @@ CFLAGS     ?= -O2 -g
 WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
 CPPFLAGS   += -D_GNU_SOURCE -Iinclude
 PKGS       := gnutls
+DAEMON_PKGS := inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(WARNFLAGS) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
@@ -36,6 +38,12 @@ LIBA       := $(B)/libktls.a
 
 CTL_SRCS   := $(wildcard daemon/ktlsctl*.c daemon/ctl_*.c)
 CTL_OBJS   := $(CTL_SRCS:%.c=$(B)/%.o)
+
+# ktlsd: main.c plus everything else in daemon/, which tests link too.
+KTLSD_SRCS := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c))
+KTLSD_INT  := $(filter-out $(B)/daemon/main.o,$(KTLSD_SRCS:%.c=$(B)/%.o))
+KTLSD_A    := $(B)/libktlsd.a
+KTLSD_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lpthread
 
 HARNESS    := $(B)/kselftest/kselftest_harness.h
 TEST_CFLAGS = $(ALL_CFLAGS) -I$(B)/kselftest -Itests -Wno-missing-prototypes -Wno-unused-parameter
@@ -57,14 +65,14 @@ endif
 .PHONY: all tests check demo bench install clean deps harness
 .DELETE_ON_ERROR:
 
-all: $(LIBSO) $(LIBA) $(if $(CTL_SRCS),$(B)/ktlsctl)
+all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/main.c),$(B)/ktlsd)
 
-$(B)/pic/lib/%.o: lib/%.c lib/internal.h include/ktls.h
+$(B)/pic/lib/%.o: lib/%.c lib/internal.h lib/wire.h include/ktls.h
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
-$(B)/lib/%.o: lib/%.c lib/internal.h include/ktls.h
+$(B)/lib/%.o: lib/%.c lib/internal.h lib/wire.h include/ktls.h
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
@@ -80,14 +88,23 @@ $(LIBA): $(LIB_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/daemon/%.o: daemon/%.c include/ktls.h $(wildcard daemon/*.h)
+$(B)/daemon/%.o: daemon/%.c include/ktls.h lib/wire.h lib/internal.h $(wildcard daemon/*.h)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -c -o $@ $<
 
 $(B)/ktlsctl: $(CTL_OBJS) $(LIBA)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIBA) $(PKG_LIBS)
+
+$(KTLSD_A): $(KTLSD_INT)
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(B)/ktlsd: $(B)/daemon/main.o $(KTLSD_A) $(LIBA)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
 deps:
 	@packaging/deps all --check 2>/dev/null || packaging/deps all
@@ -97,20 +114,21 @@ $(HARNESS):
 
 harness: $(HARNESS)
 
-# Tests link the static library, so they may call internals (lib/*.h).
-$(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h) $(LIBA)
+# Tests link the static libraries, so they may call internals (lib/*.h,
+# daemon/*.h).
+$(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h) $(LIBA) $(KTLSD_A)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) -Ilib -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(TEST_CFLAGS) -Ilib -Idaemon -o $@ $< $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
 tests: $(UNIT_BINS) $(VM_BINS)
 
-EXAMPLES := $(B)/examples/raw-ktls-demo
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-$(B)/examples/%: examples/%.c
+$(B)/examples/%: examples/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
 
 all: $(EXAMPLES)
 
@@ -118,16 +136,15 @@ check: deps
 	@$(MAKE) --no-print-directory all tests
 	tests/check $(B) "$(KERNELS)"
 
-# Until the daemon's own demo exists: kTLS with hand-set keys, in the VM
-# when this kernel lacks kTLS.
+# ktlsd + the example file server + curl; in a VM when this kernel lacks kTLS.
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@if $(B)/examples/raw-ktls-demo --probe; then \
-		$(B)/examples/raw-ktls-demo; \
+		examples/demo $(B); \
 	else \
 		echo "this kernel has no kTLS: running the demo in a $(firstword $(KERNELS)) VM"; \
 		tests/vm/run --kernel $(firstword $(KERNELS)) -- \
-			sh -c 'modprobe -q aesni_intel; exec $(B)/examples/raw-ktls-demo'; \
+			sh -c 'modprobe -q aesni_intel; exec examples/demo $(B)'; \
 	fi
 
 # ---- make bench: the benchmark suite (QUICK=1: the short run CI does) ----
@@ -151,7 +168,7 @@ bench: deps
 	fi
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
 	install -m 0644 include/ktls.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libktls.so
@@ -159,7 +176,8 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		lib/libktls.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libktls.pc
-	$(if $(CTL_SRCS),install -m 0755 $(B)/ktlsctl $(DESTDIR)$(BINDIR)/)
+	install -m 0755 $(B)/ktlsctl $(DESTDIR)$(BINDIR)/
+	$(if $(wildcard daemon/main.c),install -m 0755 $(B)/ktlsd $(DESTDIR)$(SBINDIR)/)
 
 clean:
 	rm -rf $(B)

@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Front door 1: applications hand connected TCP sockets over a Unix
+ * stream socket (docs/handoff.md). Every message is size-checked before it
+ * is parsed, every received fd checked before it is used, and the sender
+ * is authorized by the credentials the kernel gives for the connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+
+#include "internal.h"
+#include "loop.h"
+#include "wire.h"
+
+/* A partial request must complete within this; then it is refused. */
+#define REQ_TIMEOUT_MS	10000
+/* Stop reading requests while this much reply is unsent. */
+#define OUT_HIGH	(256 * 1024)
+
+struct conn {
+	struct ev ev;			/* owned by one worker */
+	struct ktlsd *d;
+	atomic_int refs;		/* the owner's and one per job */
+	pthread_mutex_t lock;		/* fd, out and gone, for replies */
+	int gone;			/* closed: replies are dropped */
+	int closing;			/* close once out is flushed */
+	struct wire_buf out;
+	size_t out_off;
+	uid_t uid;
+	pid_t pid;
+	gid_t *gids;
+	size_t n_gids;
+	uint8_t in[WIRE_HDR_LEN + WIRE_REQ_MAX];
+	size_t in_len, want;		/* want: header, then whole message */
+	int in_fd;			/* arrived with the message's first byte */
+	int extra_fds;			/* more fds than one came: refuse */
+};
+
+struct listener {
+	struct ev ev;
+	struct ktlsd *d;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int unlink_at_exit;
+};
+
+static void conn_put(struct conn *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	if (c->in_fd >= 0)
+		close(c->in_fd);
+	wire_buf_wipe_free(&c->out);
+	pthread_mutex_destroy(&c->lock);
+	free(c->gids);
+	free(c);
+}
+
+static unsigned conn_events(const struct conn *c)
+{
+	unsigned ev = 0;
+
+	if (c->out_off < c->out.len)
+		ev |= EPOLLOUT;
+	if (!c->closing && c->out.len < OUT_HIGH)
+		ev |= EPOLLIN;
+	return ev;
+}
+
+/* On the owner's worker: stop polling, close, drop the owner's ref. */
+static void conn_close(struct conn *c)
+{
+	loop_remove(&c->ev);
+	pthread_mutex_lock(&c->lock);
+	c->gone = 1;
+	close(c->ev.fd);
+	c->ev.fd = -1;
+	pthread_mutex_unlock(&c->lock);
+	conn_put(c);
+}
+
+/* Under c->lock. 0 when all is sent, 1 when some waits, -errno. */
+static int flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->out_off < c->out.len) {
+		n = send(c->ev.fd, c->out.p + c->out_off,
+			 c->out.len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		if (n < 0)
+			return -errno;
+		c->out_off += n;
+	}
+	/* Replies carry traffic secrets: gone from memory once sent. */
+	gnutls_memset(c->out.p, 0, c->out.len);
+	c->out.len = c->out_off = 0;
+	return 0;
+}
+
+/* Queue an encoded message for c from any worker, and send what we can. */
+static void conn_send(struct conn *c, const struct wire_buf *m)
+{
+	struct wire_buf *o = &c->out;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->gone)
+		goto out;
+	if (o->cap - o->len < m->len) {
+		struct wire_buf bigger = { 0 };
+		size_t cap = o->cap ? o->cap : 4096;
+
+		while (cap - o->len < m->len)
+			cap *= 2;
+		bigger.p = malloc(cap);
+		if (!bigger.p) {
+			log_err("uid %u: out of memory for a reply; dropping "
+				"the connection", (unsigned)c->uid);
+			shutdown(c->ev.fd, SHUT_RDWR);
+			goto out;
+		}
+		bigger.cap = cap;
+		if (o->len)
+			memcpy(bigger.p, o->p, o->len);
+		bigger.len = o->len;
+		wire_buf_wipe_free(o);
+		*o = bigger;
+	}
+	memcpy(o->p + o->len, m->p, m->len);
+	o->len += m->len;
+	ret = flush(c);
+	if (ret < 0)
+		shutdown(c->ev.fd, SHUT_RDWR);	/* the owner sees it and closes */
+	else
+		loop_modify(&c->ev, conn_events(c));
+out:
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void reply_error(struct conn *c, uint64_t id, int status,
+			const char *msg)
+{
+	struct wire_reply r = { .id = id, .status = status };
+	struct wire_buf b = { 0 };
+
+	r.message = (struct wire_str){ msg, strlen(msg) };
+	if (!wire_encode_reply(&b, &r))
+		conn_send(c, &b);
+	wire_buf_wipe_free(&b);
+}
+
+static struct wire_str str(const char *s)
+{
+	return (struct wire_str){ s, s ? strlen(s) : 0 };
+}
+
+static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sscanf(hex + 2 * i, "%2hhx", &out[i]);
+}
+
+/* ---- Jobs: the handshake outcome goes back as a reply ---- */
+
+static void handoff_done(struct job *j, int status, const char *msg,
+			 const struct ktls_session *s)
+{
+	struct conn *c = j->owner;
+	struct wire_reply r = { .id = j->id, .status = status };
+	const struct ktls_info *in = status ? NULL : ktls_session_info(s);
+	struct wire_buf b = { 0 };
+	uint8_t sha[32];
+	const void *early;
+
+	if (!in) {
+		reply_error(c, j->id, status ? status : -EIO, msg);
+		conn_put(c);
+		return;
+	}
+	r.version = in->version;
+	r.cipher = in->cipher;
+	r.group = str(in->group);
+	r.sigalg = str(in->sigalg);
+	r.alpn = str(in->alpn);
+	r.sni = str(in->sni);
+	r.peer_subject = str(in->peer_subject);
+	if (in->peer_sha256[0]) {
+		hex_to_bytes(in->peer_sha256, sha, sizeof(sha));
+		r.peer_sha256 = sha;
+	}
+	r.resumed = in->resumed;
+	r.offload_tx = in->tx;
+	r.offload_rx = in->rx;
+	r.rekey = session_can_rekey(s);
+	r.role = j->p->role == KTLS_SERVER;
+	r.early_len = ktls_session_early_data(s, &early);
+	r.early = early;
+	r.secret_len = session_secrets(s, &r.secret_tx, &r.secret_rx);
+	if (wire_encode_reply(&b, &r))
+		reply_error(c, j->id, -EMSGSIZE, "The reply did not fit.");
+	else
+		conn_send(c, &b);
+	wire_buf_wipe_free(&b);
+	conn_put(c);
+}
+
+static int handoff_gone(struct job *j)
+{
+	struct conn *c = j->owner;
+	int gone;
+
+	pthread_mutex_lock(&c->lock);
+	gone = c->gone;
+	pthread_mutex_unlock(&c->lock);
+	return gone;
+}
+
+static const struct job_ops handoff_ops = {
+	.done = handoff_done,
+	.gone = handoff_gone,
+};
+
+/* ---- Requests ---- */
+
+/* What is wrong with a handed-over fd, as status and message; 0 if ok. */
+static int check_fd(int fd, const char **msg)
+{
+	struct stat st;
+	struct tcp_info ti;
+	char ulp[16] = "";
+	socklen_t len;
+	int v;
+
+	if (fstat(fd, &st) || !S_ISSOCK(st.st_mode)) {
+		*msg = "The descriptor is not a socket.";
+		return -ENOTSOCK;
+	}
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) ||
+	    (v != AF_INET && v != AF_INET6)) {
+		*msg = "The socket is not an IPv4 or IPv6 socket.";
+		return -EAFNOSUPPORT;
+	}
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) || v != SOCK_STREAM) {
+		*msg = "The socket is not a stream socket.";
+		return -EPROTOTYPE;
+	}
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) ||
+	    v != IPPROTO_TCP) {
+		*msg = "The socket is not TCP.";
+		return -EPROTONOSUPPORT;
+	}
+	len = sizeof(v);
+	if (!getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) && v) {
+		*msg = "The socket is listening; hand over an accepted or "
+		       "connected one.";
+		return -ENOTCONN;
+	}
+	len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ||
+	    ti.tcpi_state != 1 /* TCP_ESTABLISHED */) {
+		*msg = "The TCP connection is not established.";
+		return -ENOTCONN;
+	}
+	len = sizeof(ulp);
+	if (!getsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, &len) && ulp[0]) {
+		*msg = "The socket already has an upper-layer protocol "
+		       "(kTLS is installed on it already?).";
+		return -EALREADY;
+	}
+	return 0;
+}
+
+static int choose(struct job *j, const struct wire_req *rq, const char **msg)
+{
+	const struct profile *p = j->p;
+
+	if ((rq->server_name.len || rq->alpn.len) && p->role != KTLS_CLIENT) {
+		*msg = "Server name and ALPN overrides are for client profiles.";
+		return -EPERM;
+	}
+	if (rq->server_name.len && !(p->overrides & OVERRIDE_SNI)) {
+		*msg = "The profile does not allow overriding the server name.";
+		return -EPERM;
+	}
+	if (rq->alpn.len && !(p->overrides & OVERRIDE_ALPN)) {
+		*msg = "The profile does not allow overriding ALPN.";
+		return -EPERM;
+	}
+	if (rq->server_name.len)
+		snprintf(j->server_name, sizeof(j->server_name), "%.*s",
+			 (int)rq->server_name.len, rq->server_name.p);
+	else if (p->server_name)
+		snprintf(j->server_name, sizeof(j->server_name), "%s",
+			 p->server_name);
+	if (rq->alpn.len)
+		snprintf(j->alpn, sizeof(j->alpn), "%.*s", (int)rq->alpn.len,
+			 rq->alpn.p);
+	j->timeout_ms = p->timeout_ms;
+	if (rq->timeout_ms && rq->timeout_ms < j->timeout_ms)
+		j->timeout_ms = rq->timeout_ms;
+	return 0;
+}
+
+/* One well-formed request: refuse it with a reply, or start its job. */
+static void start(struct conn *c, const struct wire_req *rq, int fd)
+{
+	const char *msg = "";
+	struct job *j = NULL;
+	int ret;
+
+	if (fd < 0 || c->extra_fds) {
+		ret = -EBADF;
+		msg = fd < 0 ? "No descriptor came with the request." :
+			       "More than one descriptor came with the request.";
+		goto refuse;
+	}
+	ret = check_fd(fd, &msg);
+	if (ret)
+		goto refuse;
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		ret = -ENOMEM;
+		msg = "Out of memory.";
+		goto refuse;
+	}
+	j->id = rq->id;
+	j->uid = c->uid;
+	j->conf = ktlsd_conf(c->d);
+	j->p = conf_profile(j->conf, rq->profile.p, rq->profile.len);
+	if (!j->p) {
+		ret = -ENOENT;
+		msg = "No such profile.";
+		goto refuse;
+	}
+	if (!profile_allows(j->p, c->uid, c->gids, c->n_gids)) {
+		ret = -EACCES;
+		msg = "This user may not use the profile.";
+		goto refuse;
+	}
+	ret = choose(j, rq, &msg);
+	if (ret)
+		goto refuse;
+	j->ev.fd = fd;
+	j->ops = &handoff_ops;
+	j->owner = c;
+	atomic_fetch_add(&c->refs, 1);
+	ret = job_submit(c->d, j);
+	if (!ret)
+		return;
+	conn_put(c);
+	msg = ret == -EBUSY ? "Too many handshakes in flight; try again." :
+			      "ktlsd is shutting down.";
+refuse:
+	log_info("handoff from uid %u pid %d refused: %s", (unsigned)c->uid,
+		 (int)c->pid, msg);
+	if (j) {
+		if (j->conf)
+			conf_put(j->conf);
+		free(j);
+	}
+	if (fd >= 0)
+		close(fd);
+	reply_error(c, rq->id, ret, msg);
+}
+
+/* A malformed message: say why, then close once the reply is out. */
+static void protocol_error(struct conn *c, int status, const char *msg)
+{
+	log_info("handoff connection of uid %u pid %d: %s; closing it",
+		 (unsigned)c->uid, (int)c->pid, msg);
+	reply_error(c, 0, status, msg);
+	c->closing = 1;
+	if (c->in_fd >= 0) {
+		close(c->in_fd);
+		c->in_fd = -1;
+	}
+}
+
+static void take_fds(struct conn *c, struct msghdr *m)
+{
+	struct cmsghdr *cm;
+	size_t i, n;
+	int fd;
+
+	for (cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			/* Only the first, and only with a message's first byte. */
+			if (c->in_len == 0 && c->in_fd < 0) {
+				c->in_fd = fd;
+			} else {
+				close(fd);
+				c->extra_fds = 1;
+			}
+		}
+	}
+}
+
+/* Read up to the end of the current message. 1: progress, 0: EOF, -errno. */
+static int read_some(struct conn *c)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { c->in + c->in_len, c->want - c->in_len };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	ssize_t n;
+
+	n = recvmsg(c->ev.fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? -EAGAIN : -errno;
+	take_fds(c, &m);
+	if (m.msg_flags & MSG_CTRUNC)
+		c->extra_fds = 1;
+	if (n == 0)
+		return 0;
+	c->in_len += n;
+	return 1;
+}
+
+/* A whole message is in c->in: act on it and get ready for the next. */
+static void take_message(struct conn *c)
+{
+	struct wire_req rq;
+	const char *why = "";
+	char msg[128];
+	int ret, fd = c->in_fd;
+
+	ret = wire_decode_req(c->in + WIRE_HDR_LEN, c->in_len - WIRE_HDR_LEN,
+			      &rq, &why);
+	if (ret) {
+		snprintf(msg, sizeof(msg), "Malformed request: %s.", why);
+		protocol_error(c, ret, msg);
+		return;
+	}
+	c->in_fd = -1;
+	start(c, &rq, fd);
+	c->extra_fds = 0;
+	c->in_len = 0;
+	c->want = WIRE_HDR_LEN;
+	c->ev.deadline = 0;
+}
+
+static void conn_read(struct conn *c)
+{
+	long len;
+	int ret;
+
+	while (!c->closing && c->out.len < OUT_HIGH) {
+		ret = read_some(c);
+		if (ret == -EAGAIN)
+			return;
+		if (ret <= 0) {
+			if (c->in_len)
+				protocol_error(c, -EBADMSG, "Request truncated: "
+					       "the connection ended inside it.");
+			c->closing = 1;
+			return;
+		}
+		if (!c->ev.deadline)
+			c->ev.deadline = now_ms() + REQ_TIMEOUT_MS;
+		if (c->in_len < c->want)
+			continue;
+		if (c->want == WIRE_HDR_LEN) {
+			len = wire_check_header(c->in, WIRE_REQUEST, WIRE_REQ_MAX);
+			if (len < 0) {
+				protocol_error(c, (int)len,
+					len == -EMSGSIZE ? "Request too large." :
+					len == -EPROTONOSUPPORT ?
+					"Unknown protocol version; this ktlsd "
+					"speaks version 1." :
+					len == -EPROTO ? "Not a handoff request "
+					"(bad magic)." : "Bad message type.");
+				return;
+			}
+			c->want += len;
+			if (c->in_len < c->want)
+				continue;
+		}
+		take_message(c);
+	}
+}
+
+static void conn_handle(struct ev *e, unsigned events)
+{
+	struct conn *c = (struct conn *)e;
+	int ret = 0;
+
+	if (events & EV_EXIT) {
+		conn_close(c);
+		return;
+	}
+	if (events & EV_TIMEOUT) {
+		protocol_error(c, -EBADMSG, "Request truncated: the rest did "
+			       "not come in time.");
+	} else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		conn_read(c);
+	}
+	pthread_mutex_lock(&c->lock);
+	if (c->out_off < c->out.len)
+		ret = flush(c);
+	if (ret >= 0)
+		loop_modify(&c->ev, conn_events(c));
+	pthread_mutex_unlock(&c->lock);
+	/*
+	 * Closing: once our replies are out, or the peer is gone. Jobs in
+	 * flight still hold a reference and find the connection gone.
+	 */
+	if (ret < 0 || (c->closing && c->out_off == c->out.len) ||
+	    (events & EPOLLERR))
+		conn_close(c);
+}
+
+static int peer_groups(struct conn *c, int fd)
+{
+	socklen_t len = 64 * sizeof(gid_t);
+	gid_t *g;
+
+	for (;;) {
+		g = malloc(len);
+		if (!g)
+			return -ENOMEM;
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len))
+			break;
+		free(g);
+		if (errno != ERANGE)
+			return -errno;
+	}
+	c->gids = g;
+	c->n_gids = len / sizeof(gid_t);
+	return 0;
+}
+
+static void listener_handle(struct ev *e, unsigned events)
+{
+	struct listener *l = (struct listener *)e;
+	struct ucred cred;
+	socklen_t len;
+	struct conn *c;
+	int fd;
+
+	if (events & (EV_STOP | EV_EXIT)) {
+		loop_remove(e);
+		close(e->fd);
+		if (l->unlink_at_exit)
+			unlink(l->path);
+		free(l);
+		return;
+	}
+	while ((fd = accept4(e->fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		len = sizeof(cred);
+		c = calloc(1, sizeof(*c));
+		if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+		    peer_groups(c, fd)) {
+			log_warn("refusing a handoff connection: %m");
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->ev.fd = fd;
+		c->ev.handle = conn_handle;
+		c->d = l->d;
+		atomic_init(&c->refs, 1);
+		pthread_mutex_init(&c->lock, NULL);
+		c->uid = cred.uid;
+		c->pid = cred.pid;
+		c->in_fd = -1;
+		c->want = WIRE_HDR_LEN;
+		loop_add(l->d, NULL, &c->ev, EPOLLIN);
+	}
+	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		log_warn("accept on the handoff socket: %m");
+}
+
+/* A socket of ours to listen on: bound at path, mode and group set. */
+static int bind_path(struct listener *l, const struct conf *cf)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)], *slash;
+	int fd, probe;
+
+	if (strlen(cf->socket_path) >= sizeof(sa.sun_path)) {
+		log_err("socket path too long: %s", cf->socket_path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, cf->socket_path);
+	strcpy(dir, cf->socket_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			log_warn("creating %s: %m", dir);
+	}
+	/* A socket file left behind is reused, a live ktlsd is not. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && !connect(probe, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(probe);
+		log_err("%s: another ktlsd is serving this socket",
+			cf->socket_path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(cf->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(cf->socket_path, cf->socket_mode) ||
+	    (cf->socket_gid != (gid_t)-1 &&
+	     chown(cf->socket_path, (uid_t)-1, cf->socket_gid)) ||
+	    listen(fd, SOMAXCONN)) {
+		int e = errno;
+
+		log_err("listening on %s: %s", cf->socket_path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	l->unlink_at_exit = 1;
+	snprintf(l->path, sizeof(l->path), "%s", cf->socket_path);
+	return fd;
+}
+
+int handoff_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	int fd;
+
+	if (!l)
+		return -ENOMEM;
+	if (activated_fd >= 0) {
+		fd = activated_fd;
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)) {
+			free(l);
+			return -errno;
+		}
+	} else {
+		fd = bind_path(l, cf);
+		if (fd < 0) {
+			free(l);
+			return fd;
+		}
+	}
+	l->ev.fd = fd;
+	l->ev.handle = listener_handle;
+	l->d = d;
+	loop_add(d, NULL, &l->ev, EPOLLIN);
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ktlsd: what the daemon's files share. */
+#ifndef KTLSD_H
+#define KTLSD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <syslog.h>
+
+#include "ktls.h"
+
+#define KTLSD_CONFIG "/etc/ktlsd/ktlsd.conf"
+
+/* ---- config.c: the INI file -> profiles with loaded credentials ---- */
+
+#define OVERRIDE_SNI	(1u << 0)	/* requests may set the server name */
+#define OVERRIDE_ALPN	(1u << 1)	/* ... and the ALPN list */
+
+struct profile {
+	char *name;
+	enum ktls_role role;
+	struct ktls_config *cfg;	/* credentials and policy, read-only */
+	char *server_name;		/* client: default SNI, or NULL */
+	unsigned timeout_ms;
+	unsigned overrides;		/* OVERRIDE_* */
+	uid_t *uids;			/* who may use it, besides root */
+	size_t n_uids;
+	gid_t *gids;
+	size_t n_gids;
+};
+
+struct conf {
+	atomic_int refs;
+	char *path;
+	char *socket_path;
+	mode_t socket_mode;
+	gid_t socket_gid;		/* (gid_t)-1: leave the group alone */
+	unsigned workers;		/* 0: one per CPU */
+	unsigned max_inflight;		/* handshakes at once, all workers */
+	int log_syslog;
+	int log_level;			/* LOG_ERR .. LOG_DEBUG */
+	struct profile *profiles;
+	size_t n_profiles;
+};
+
+/*
+ * Parse path and load every profile's credentials. On success *out holds
+ * one reference. On failure returns a negative errno and writes a line
+ * naming the file, line and problem into err.
+ */
+int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
+struct conf *conf_get(struct conf *c);	/* another reference */
+void conf_put(struct conf *c);		/* the last one frees */
+const struct profile *conf_profile(const struct conf *c, const char *name,
+				   size_t len);
+/* Whether a process with these credentials may use p (root always may). */
+int profile_allows(const struct profile *p, uid_t uid,
+		   const gid_t *gids, size_t n_gids);
+
+/* ---- log.c ---- */
+
+void log_open(int to_stderr, int level);
+void log_set_level(int level);
+void log_msg(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+/* Log and abort: an invariant broke (systemd restarts us). */
+void fatal(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+/* ---- notify.c: the service manager's notification datagrams ---- */
+
+/* Send "READY=1" etc. to $NOTIFY_SOCKET if set; errors are ignored. */
+void notify(const char *state);
+/* Sockets passed by socket activation ($LISTEN_FDS for our pid), or 0. */
+int notify_listen_fds(void);
+
+#endif

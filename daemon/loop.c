@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Worker threads and handshake jobs. Each worker owns an epoll set and a
+ * list of what it polls; anything handed to a worker from another thread
+ * goes through its queue and eventfd. A job lives on one worker from the
+ * first ClientHello byte to the reply.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+struct worker {
+	struct ktlsd *d;
+	pthread_t tid;
+	int epfd, efd;
+	pthread_mutex_t qlock;
+	struct queued *queue;		/* handed over, not yet registered */
+	struct ev head;			/* what this worker polls */
+	int stop_seen;
+};
+
+/* An ev handed to a worker, with the events to register it for. */
+struct queued {
+	struct ev *e;
+	unsigned events;
+	struct queued *next;
+};
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct conf *ktlsd_conf(struct ktlsd *d)
+{
+	struct conf *c;
+
+	pthread_mutex_lock(&d->conf_lock);
+	c = conf_get(d->conf);
+	pthread_mutex_unlock(&d->conf_lock);
+	return c;
+}
+
+void ktlsd_set_conf(struct ktlsd *d, struct conf *c)
+{
+	struct conf *old;
+
+	pthread_mutex_lock(&d->conf_lock);
+	old = d->conf;
+	d->conf = c;
+	pthread_mutex_unlock(&d->conf_lock);
+	if (old)
+		conf_put(old);
+}
+
+static void list_add(struct worker *w, struct ev *e)
+{
+	e->w = w;
+	e->next = w->head.next;
+	e->prev = &w->head;
+	w->head.next->prev = e;
+	w->head.next = e;
+}
+
+static void list_del(struct ev *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->next = e->prev = NULL;
+}
+
+void loop_add(struct ktlsd *d, struct worker *w, struct ev *e, unsigned events)
+{
+	struct queued *q = malloc(sizeof(*q));
+	uint64_t one = 1;
+
+	if (!q)
+		fatal("out of memory queueing work");
+	if (!w)
+		w = &d->workers[atomic_fetch_add(&d->next_worker, 1) %
+				d->n_workers];
+	e->w = w;
+	q->e = e;
+	q->events = events;
+	pthread_mutex_lock(&w->qlock);
+	q->next = w->queue;
+	w->queue = q;
+	pthread_mutex_unlock(&w->qlock);
+	if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		fatal("waking worker: %m");
+}
+
+int loop_modify(struct ev *e, unsigned events)
+{
+	struct epoll_event ee = { .events = events, .data.ptr = e };
+
+	return epoll_ctl(e->w->epfd, EPOLL_CTL_MOD, e->fd, &ee) ? -errno : 0;
+}
+
+void loop_remove(struct ev *e)
+{
+	if (e->fd >= 0)
+		epoll_ctl(e->w->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+	if (e->next)
+		list_del(e);
+}
+
+static void take_queue(struct worker *w)
+{
+	struct queued *q, *next;
+	uint64_t n;
+
+	if (read(w->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		fatal("reading eventfd: %m");
+	pthread_mutex_lock(&w->qlock);
+	q = w->queue;
+	w->queue = NULL;
+	pthread_mutex_unlock(&w->qlock);
+	for (; q; q = next) {
+		struct epoll_event ee = { .events = q->events, .data.ptr = q->e };
+
+		next = q->next;
+		list_add(w, q->e);
+		if (q->e->fd >= 0 &&
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, q->e->fd, &ee))
+			/* Let the owner fail it at once rather than hang. */
+			q->e->deadline = 1;
+		free(q);
+	}
+}
+
+/* Fire what has reached its deadline; return ms until the next one. */
+static int run_timers(struct worker *w)
+{
+	int64_t now = now_ms(), next = now + 1000;
+	struct ev *e, *n;
+
+	for (e = w->head.next; e != &w->head; e = n) {
+		n = e->next;
+		if (!e->deadline)
+			continue;
+		if (e->deadline <= now) {
+			e->deadline = 0;
+			e->handle(e, EV_TIMEOUT);	/* may free e */
+		} else if (e->deadline < next) {
+			next = e->deadline;
+		}
+	}
+	return next - now;
+}
+
+/* Tell everything this worker polls about a stop (EV_STOP, EV_EXIT). */
+static void broadcast(struct worker *w, unsigned what)
+{
+	struct ev *e, *n;
+
+	for (e = w->head.next; e != &w->head; e = n) {
+		n = e->next;
+		e->handle(e, what);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event ev[64];
+	int i, n, wait = 1000;
+
+	for (;;) {
+		if (atomic_load(&w->d->stopping) && !w->stop_seen) {
+			w->stop_seen = 1;
+			broadcast(w, EV_STOP);
+		}
+		if (w->stop_seen && !atomic_load(&w->d->inflight)) {
+			take_queue(w);
+			broadcast(w, EV_EXIT);
+			break;
+		}
+		n = epoll_wait(w->epfd, ev, 64, wait);
+		if (n < 0 && errno != EINTR)
+			fatal("epoll_wait: %m");
+		for (i = 0; i < n; i++) {
+			struct ev *e = ev[i].data.ptr;
+
+			if (!e)
+				take_queue(w);
+			else
+				e->handle(e, ev[i].events);
+		}
+		wait = run_timers(w);
+	}
+	return NULL;
+}
+
+int loop_start(struct ktlsd *d, unsigned n)
+{
+	unsigned i;
+	int ret;
+
+	d->workers = calloc(n, sizeof(*d->workers));
+	if (!d->workers)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct worker *w = &d->workers[i];
+		struct epoll_event ee = { .events = EPOLLIN, .data.ptr = NULL };
+
+		w->d = d;
+		w->head.next = w->head.prev = &w->head;
+		pthread_mutex_init(&w->qlock, NULL);
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (w->epfd < 0 || w->efd < 0 ||
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->efd, &ee))
+			return -errno;
+	}
+	d->n_workers = n;
+	for (i = 0; i < n; i++) {
+		ret = pthread_create(&d->workers[i].tid, NULL, worker_main,
+				     &d->workers[i]);
+		if (ret)
+			fatal("starting worker %u: %s", i, strerror(ret));
+	}
+	return 0;
+}
+
+void loop_stop(struct ktlsd *d)
+{
+	unsigned i;
+	uint64_t one = 1;
+
+	atomic_store(&d->stopping, 1);
+	for (i = 0; i < d->n_workers; i++)
+		if (write(d->workers[i].efd, &one, sizeof(one)) < 0)
+			log_warn("waking worker %u: %m", i);
+	for (i = 0; i < d->n_workers; i++) {
+		pthread_join(d->workers[i].tid, NULL);
+		close(d->workers[i].epfd);
+		close(d->workers[i].efd);
+		pthread_mutex_destroy(&d->workers[i].qlock);
+	}
+	free(d->workers);
+	d->workers = NULL;
+	d->n_workers = 0;
+}
+
+/* ---- Handshake jobs ---- */
+
+static void peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+			port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+		}
+	}
+	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 host, port);
+}
+
+static unsigned want_events(const struct job *j)
+{
+	return ktls_session_want(j->s) == KTLS_WANT_WRITE ? EPOLLOUT : EPOLLIN;
+}
+
+static void job_finish(struct job *j, int status, const char *msg)
+{
+	const struct ktls_info *in = status ? NULL : ktls_session_info(j->s);
+	int64_t ms = now_ms() - j->start_ms;
+
+	loop_remove(&j->ev);
+	/* The file description is shared with the application's fd. */
+	if (j->fd_flags >= 0)
+		fcntl(j->ev.fd, F_SETFL, j->fd_flags);
+	if (in)
+		log_info("handshake %s profile %s uid %u: TLS %s %s in %lld ms",
+			 j->peer, j->p->name, (unsigned)j->uid,
+			 in->version == KTLS_TLS13 ? "1.3" : "1.2",
+			 in->cipher_name, (long long)ms);
+	else
+		log_info("handshake %s profile %s uid %u failed in %lld ms: %s",
+			 j->peer, j->p->name, (unsigned)j->uid, (long long)ms,
+			 msg);
+	/* Our copy goes before the reply: the application owns it next. */
+	close(j->ev.fd);
+	j->ev.fd = -1;
+	atomic_fetch_add(status ? &j->d->done_failed : &j->d->done_ok, 1);
+	j->ops->done(j, status, msg, j->s);
+	ktls_session_free(j->s);
+	conf_put(j->conf);
+	atomic_fetch_sub(&j->d->inflight, 1);
+	free(j);
+}
+
+static void job_step(struct job *j)
+{
+	int ret = ktls_session_handshake(j->s);
+
+	if (ret == -EAGAIN) {
+		if (loop_modify(&j->ev, want_events(j)))
+			job_finish(j, -EIO, "Polling the socket failed.");
+		return;
+	}
+	if (ret == -ETIMEDOUT)
+		job_finish(j, ret, "The handshake did not finish in time.");
+	else
+		job_finish(j, ret, ret ? ktls_session_error(j->s) : "");
+}
+
+static void job_handle(struct ev *e, unsigned events)
+{
+	struct job *j = (struct job *)e;
+	int64_t now = now_ms();
+
+	if (j->ops->gone(j)) {
+		job_finish(j, -ECANCELED, "The requester went away.");
+		return;
+	}
+	if (now >= j->end_ms) {
+		job_finish(j, -ETIMEDOUT, "The handshake did not finish in time.");
+		return;
+	}
+	/* Wake at least once a second to notice a requester that left. */
+	e->deadline = now + 1000 < j->end_ms ? now + 1000 : j->end_ms;
+	if (!(events & (EV_TIMEOUT | EV_STOP)))
+		job_step(j);
+}
+
+/* First call on the worker: set the session up. */
+static void job_begin(struct ev *e, unsigned events)
+{
+	struct job *j = (struct job *)e;
+	int ret;
+
+	(void)events;
+	e->handle = job_handle;
+	ret = ktls_session_new(&j->s, j->p->cfg, e->fd);
+	if (!ret && j->server_name[0])
+		ret = ktls_session_set_server_name(j->s, j->server_name);
+	if (!ret && j->alpn[0])
+		ret = ktls_session_set_alpn(j->s, j->alpn);
+	if (ret) {
+		job_finish(j, ret, ret == -ENOMEM ? "Out of memory." :
+			   "The socket or a request field was refused.");
+		return;
+	}
+	j->fd_flags = fcntl(e->fd, F_GETFL);
+	if (j->fd_flags < 0 || fcntl(e->fd, F_SETFL, j->fd_flags | O_NONBLOCK)) {
+		job_finish(j, -errno, "Making the socket non-blocking failed.");
+		return;
+	}
+	job_handle(e, 0);
+}
+
+int job_submit(struct ktlsd *d, struct job *j)
+{
+	unsigned max;
+
+	if (atomic_load(&d->stopping))
+		return -ESHUTDOWN;
+	max = j->conf->max_inflight;
+	if (atomic_fetch_add(&d->inflight, 1) >= max) {
+		atomic_fetch_sub(&d->inflight, 1);
+		atomic_fetch_add(&d->refused, 1);
+		return -EBUSY;
+	}
+	j->d = d;
+	j->fd_flags = -1;
+	j->start_ms = now_ms();
+	j->end_ms = j->start_ms + j->timeout_ms;
+	peer_name(j->ev.fd, j->peer, sizeof(j->peer));
+	j->ev.handle = job_begin;
+	j->ev.deadline = 1;	/* begin on the worker's first pass */
+	loop_add(d, NULL, &j->ev, EPOLLIN);
+	return 0;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ktlsd's engine: worker threads, each with its own epoll set, and the
+ * handshake jobs they run. Front doors (handoff.c, later the kernel's
+ * upcall) feed jobs in and get the outcome back through a callback.
+ */
+#ifndef KTLSD_LOOP_H
+#define KTLSD_LOOP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ktlsd.h"
+
+struct worker;
+
+/* Something a worker polls: a socket, with an optional deadline. */
+#define EV_TIMEOUT	(1u << 31)	/* passed to handle() at the deadline */
+#define EV_STOP		(1u << 30)	/* the daemon is draining: take no more */
+#define EV_EXIT		(1u << 29)	/* nothing in flight: close and free */
+struct ev {
+	int fd;
+	struct worker *w;
+	void (*handle)(struct ev *e, unsigned events);
+	int64_t deadline;		/* ms on CLOCK_MONOTONIC, 0: none */
+	struct ev *next, *prev;		/* the worker's list, or its queue */
+};
+
+struct ktlsd {
+	pthread_mutex_t conf_lock;
+	struct conf *conf;		/* current; take it with ktlsd_conf() */
+	unsigned n_workers;
+	struct worker *workers;
+	atomic_uint next_worker;
+	atomic_uint inflight;		/* handshakes queued or running */
+	atomic_int stopping;
+	atomic_ulong done_ok, done_failed, refused;
+};
+
+/* A reference to the configuration in force; conf_put() it. */
+struct conf *ktlsd_conf(struct ktlsd *d);
+/* Replace it (the old one lives on while jobs hold it). */
+void ktlsd_set_conf(struct ktlsd *d, struct conf *c);
+
+int64_t now_ms(void);
+
+/* Start n workers; 0 or -errno. */
+int loop_start(struct ktlsd *d, unsigned n);
+/*
+ * Drain: every polled ev gets EV_STOP, jobs run to their end, then every
+ * ev left gets EV_EXIT and the workers are joined.
+ */
+void loop_stop(struct ktlsd *d);
+
+/*
+ * Give e to a worker (w, or the next in turn when NULL): it registers e->fd
+ * for events and owns e from then on. Callable from any thread.
+ */
+void loop_add(struct ktlsd *d, struct worker *w, struct ev *e, unsigned events);
+/* Change the events of e, owned by the calling thread's worker or not. */
+int loop_modify(struct ev *e, unsigned events);
+/* On e's worker: stop polling e (the fd is not closed). */
+void loop_remove(struct ev *e);
+
+/* ---- Handshake jobs ---- */
+
+struct job;
+
+/* How a front door learns the outcome; called on the job's worker. */
+struct job_ops {
+	/*
+	 * status is 0 with s installed, or a negative error with msg. The
+	 * socket and s are freed after it returns.
+	 */
+	void (*done)(struct job *j, int status, const char *msg,
+		     const struct ktls_session *s);
+	/* Nonzero when whoever asked has gone: the job is dropped. */
+	int (*gone)(struct job *j);
+};
+
+struct job {
+	struct ev ev;			/* ev.fd: our copy of the TCP socket */
+	struct ktlsd *d;
+	const struct job_ops *ops;
+	void *owner;			/* the front door's */
+	uint64_t id;
+	struct conf *conf;		/* a reference, for p's lifetime */
+	const struct profile *p;
+	char server_name[256], alpn[256];
+	unsigned timeout_ms;
+	uid_t uid;
+	int fd_flags;			/* to restore before handing back */
+	int64_t start_ms, end_ms;
+	struct ktls_session *s;
+	char peer[64];
+};
+
+/*
+ * Admit a job: counts it against max_inflight, then queues it on the
+ * next worker. Returns 0, or -EBUSY / -ESHUTDOWN (the caller still owns j
+ * and replies itself).
+ */
+int job_submit(struct ktlsd *d, struct job *j);
+
+/* ---- handoff.c ---- */
+
+/*
+ * Listen for handoffs: on activated_fd if >= 0 (socket activation), else
+ * on the configured path, created with its mode and group. The listener
+ * closes (and unlinks its path) when the daemon drains. 0 or -errno.
+ */
+int handoff_open(struct ktlsd *d, const struct conf *c, int activated_fd);
+
+#endif

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * ktlsd: TLS handshakes for other processes' sockets, with the record
+ * layer left to the kernel. This file: flags, configuration, signals.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ktlsd [-f] [-t] [-v] [-c FILE]\n"
+		"  -c FILE  configuration (default %s)\n"
+		"  -f       stay in the foreground and log to stderr\n"
+		"  -t       check the configuration and credentials, then exit\n"
+		"  -v       log debugging detail too\n", KTLSD_CONFIG);
+}
+
+/* Enough descriptors for every handshake in flight and its requester. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
+static int log_level(const struct conf *c, int verbose)
+{
+	return verbose ? LOG_DEBUG : c->log_level;
+}
+
+static void reload(struct ktlsd *d, int verbose)
+{
+	struct conf *old = ktlsd_conf(d), *c;
+	char err[512];
+	struct timespec ts;
+	char state[64];
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	notify(state);
+	ret = conf_load(old->path, &c, err, sizeof(err));
+	if (ret) {
+		log_err("reload refused, the running configuration stays: %s",
+			err);
+	} else {
+		if (strcmp(c->socket_path, old->socket_path) ||
+		    c->workers != old->workers)
+			log_warn("reload: the socket and the worker count "
+				 "change only with a restart");
+		log_set_level(log_level(c, verbose));
+		ktlsd_set_conf(d, c);
+		log_info("reloaded %s: %zu profiles", c->path, c->n_profiles);
+	}
+	conf_put(old);
+	notify("READY=1");
+}
+
+static unsigned worker_count(const struct conf *c)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c->workers)
+		return c->workers;
+	return n > 0 ? (unsigned)n : 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = KTLSD_CONFIG;
+	int opt, fg = 0, test = 0, verbose = 0, sfd, nfds, ret;
+	struct ktlsd d = { .conf_lock = PTHREAD_MUTEX_INITIALIZER };
+	struct signalfd_siginfo si;
+	struct conf *c;
+	char err[512];
+	sigset_t set;
+
+	while ((opt = getopt(argc, argv, "c:ftvh")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'f': fg = 1; break;
+		case 't': test = 1; break;
+		case 'v': verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_open(1, verbose ? LOG_DEBUG : LOG_INFO);
+	ret = conf_load(path, &c, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (test) {
+		printf("%s: configuration OK, %zu profiles\n", path,
+		       c->n_profiles);
+		conf_put(c);
+		return 0;
+	}
+	if (!fg && daemon(0, 0)) {
+		log_err("daemon: %m");
+		return 1;
+	}
+	log_open(fg || !c->log_syslog, log_level(c, verbose));
+	/* Private keys live here: no core dumps, no ptrace by peers. */
+	prctl(PR_SET_DUMPABLE, 0);
+	raise_fd_limit();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);	/* workers inherit it */
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		fatal("signalfd: %m");
+
+	ktlsd_set_conf(&d, c);
+	ret = loop_start(&d, worker_count(c));
+	if (ret)
+		fatal("starting workers: %s", strerror(-ret));
+	nfds = notify_listen_fds();
+	ret = handoff_open(&d, c, nfds > 0 ? 3 : -1);
+	if (ret) {
+		loop_stop(&d);
+		ktlsd_set_conf(&d, NULL);
+		return 1;
+	}
+	log_info("ready: %zu profiles, %u workers, %s%s", c->n_profiles,
+		 d.n_workers, nfds > 0 ? "activated socket" : "socket ",
+		 nfds > 0 ? "" : c->socket_path);
+	notify("READY=1");
+
+	for (;;) {
+		if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+			if (errno == EINTR)
+				continue;
+			fatal("signalfd read: %m");
+		}
+		if (si.ssi_signo == SIGHUP)
+			reload(&d, verbose);
+		else
+			break;
+	}
+	log_info("draining %u handshakes in flight, then exiting",
+		 atomic_load(&d.inflight));
+	notify("STOPPING=1");
+	loop_stop(&d);
+	log_info("exiting: %lu handshakes done, %lu failed, %lu refused busy",
+		 atomic_load(&d.done_ok), atomic_load(&d.done_failed),
+		 atomic_load(&d.refused));
+	ktlsd_set_conf(&d, NULL);
+	close(sfd);
+	return 0;
+}

@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * daemon/config.c on the host: every field of a full file, the defaults,
+ * one test per way a file can be wrong (each must name the file and line
+ * and say what is wrong), who may use a profile, lookups and references.
+ * The built ktls_config is checked through lib/internal.h: a value parsed
+ * but never handed to libktls would otherwise pass unnoticed.
+ */
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "internal.h"
+#include "ktlsd.h"
+#include "peers.h"
+
+/* ---- Files every test shares, made once by the parent process ---- */
+
+static struct {
+	char dir[40];
+	char crl[80];			/* an empty CRL issued by TEST_CERT */
+	char other[80], other_key[80];	/* a second certificate and key */
+	pid_t owner;
+	int ok;
+} env;
+
+static void env_remove(void)
+{
+	char cmd[80];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", env.dir);
+	if (getpid() == env.owner && system(cmd))
+		fprintf(stderr, "# could not remove %s\n", env.dir);
+}
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd) ? -1 : 0;
+}
+
+static void __attribute__((constructor)) env_make(void)
+{
+	char tmpl[80];
+
+	strcpy(env.dir, "/tmp/ktlsd-config-XXXXXX");
+	if (!mkdtemp(env.dir))
+		return;
+	env.owner = getpid();
+	atexit(env_remove);
+	snprintf(env.crl, sizeof(env.crl), "%s/crl.pem", env.dir);
+	snprintf(env.other, sizeof(env.other), "%s/other.pem", env.dir);
+	snprintf(env.other_key, sizeof(env.other_key), "%s/other.key", env.dir);
+	snprintf(tmpl, sizeof(tmpl), "%s/crl.tmpl", env.dir);
+	env.ok = !make_test_cert() &&
+		 !run("printf 'crl_next_update = 2\\ncrl_number = 1\\n' >%s", tmpl) &&
+		 !run("certtool --generate-crl --load-ca-privkey %s"
+		      " --load-ca-certificate %s --template %s --outfile %s"
+		      " >/dev/null 2>&1", TEST_KEY, TEST_CERT, tmpl, env.crl) &&
+		 !run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+		      " -nodes -days 2 -subj /CN=other -keyout %s -out %s"
+		      " >/dev/null 2>&1", env.other_key, env.other);
+}
+
+/*
+ * Config text with placeholders: @CERT@ @KEY@ (tests/peers.h's pair),
+ * @OTHER@ @OTHER_KEY@, @CRL@, @DIR@ (the scratch directory) and @LONG@
+ * (300 letters, longer than inih's line buffer).
+ */
+static int expand(const char *in, char *out, size_t cap)
+{
+	static char lng[301];
+	const struct { const char *tag, *text; } subst[] = {
+		{ "@CERT@", TEST_CERT }, { "@KEY@", TEST_KEY },
+		{ "@OTHER@", env.other }, { "@OTHER_KEY@", env.other_key },
+		{ "@CRL@", env.crl }, { "@DIR@", env.dir }, { "@LONG@", lng },
+	};
+	size_t n = 0, i;
+
+	memset(lng, 'x', sizeof(lng) - 1);
+	while (*in) {
+		for (i = 0; i < sizeof(subst) / sizeof(subst[0]); i++)
+			if (!strncmp(in, subst[i].tag, strlen(subst[i].tag)))
+				break;
+		if (i < sizeof(subst) / sizeof(subst[0])) {
+			n += snprintf(out + n, cap - n, "%s", subst[i].text);
+			in += strlen(subst[i].tag);
+		} else if (n < cap) {
+			out[n++] = *in++;
+		}
+		if (n >= cap)
+			return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	char buf[8192];
+	FILE *f;
+
+	if (expand(text, buf, sizeof(buf)))
+		return -1;
+	f = fopen(path, "we");
+	if (!f)
+		return -1;
+	if (fputs(buf, f) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f) ? -1 : 0;
+}
+
+FIXTURE(conf)
+{
+	struct conf *c;
+	char path[96];
+	char err[512];
+};
+
+FIXTURE_SETUP(conf)
+{
+	ASSERT_TRUE(env.ok) TH_LOG("could not make test certificates");
+	/* Each test runs in its own process: the pid keeps files apart. */
+	snprintf(self->path, sizeof(self->path), "%s/t%d.conf", env.dir, getpid());
+}
+
+FIXTURE_TEARDOWN(conf)
+{
+	conf_put(self->c);
+	unlink(self->path);
+}
+
+/* Write the file and load it into self->c; conf_load()'s return. */
+static int load(FIXTURE_DATA(conf) *self, const char *text)
+{
+	if (write_file(self->path, text)) {
+		snprintf(self->err, sizeof(self->err), "cannot write %s", self->path);
+		return -EIO;
+	}
+	return conf_load(self->path, &self->c, self->err, sizeof(self->err));
+}
+
+#define ASSERT_LOADS(text) do {						\
+	int __r = load(self, text);					\
+	ASSERT_EQ(0, __r) TH_LOG("%s", self->err);			\
+	ASSERT_NE(NULL, self->c);					\
+} while (0)
+
+static const struct profile *profile(const struct conf *c, const char *name)
+{
+	return conf_profile(c, name, strlen(name));
+}
+
+/* ---- Files that load ---- */
+
+static const char full_text[] =
+	"# ktlsd's test configuration\n"
+	"[ktlsd]\n"
+	"socket = @DIR@/h.sock\n"
+	"socket_mode = 0640 ; octal\n"
+	"socket_group = 123\n"
+	"workers = 3\n"
+	"max_inflight = 77\n"
+	"log = stderr\n"
+	"log_level = debug\n"
+	"\n"
+	"[profile web]\n"
+	"role = server\n"
+	"certificate = @CERT@\n"
+	"key = @KEY@\n"
+	"certificate = @OTHER@\n"
+	"key = @OTHER_KEY@\n"
+	"ca = @CERT@\n"
+	"crl = @CRL@\n"
+	"client_certificate = require\n"
+	"alpn = h2, http/1.1\n"
+	"versions = 1.3\n"
+	"ciphers = aes-256-gcm,chacha20-poly1305\n"
+	"handshake_timeout = 2500\n"
+	"allow_users = root 1000, nobody\n"
+	"allow_groups = nogroup,4242\n"
+	"\n"
+	"[profile outbound]\n"
+	"role = client\n"
+	"ca = @OTHER@\n"
+	"server_name = backend.example\n"
+	"allow_override = sni alpn\n"
+	"versions = 1.2\n"
+	"verify = yes\n"
+	"\n"
+	"[profile psk.only_1]\n"
+	"role = server\n"
+	"psk_identity = id1\n"
+	"psk_key = 00112233445566778899AaBbCcDdEeFf\n"
+	"client_certificate = request\n";
+
+TEST_F(conf, full_file_daemon)
+{
+	ASSERT_LOADS(full_text);
+	ASSERT_STREQ(self->path, self->c->path);
+	ASSERT_NE((char *)self->path, self->c->path);
+	ASSERT_EQ(1, atomic_load(&self->c->refs));
+	ASSERT_NE(NULL, strstr(self->c->socket_path, "/h.sock"));
+	ASSERT_EQ(0, strncmp(self->c->socket_path, env.dir, strlen(env.dir)));
+	ASSERT_EQ(0640u, self->c->socket_mode);
+	ASSERT_EQ(123u, self->c->socket_gid);
+	ASSERT_EQ(3u, self->c->workers);
+	ASSERT_EQ(77u, self->c->max_inflight);
+	ASSERT_EQ(0, self->c->log_syslog);
+	ASSERT_EQ(LOG_DEBUG, self->c->log_level);
+	ASSERT_EQ(3u, self->c->n_profiles);
+}
+
+TEST_F(conf, full_file_server)
+{
+	const struct profile *p;
+	struct passwd *nobody = getpwnam("nobody");
+	struct group *nogroup = getgrnam("nogroup");
+
+	ASSERT_NE(NULL, nobody);
+	ASSERT_NE(NULL, nogroup);
+	ASSERT_LOADS(full_text);
+	p = profile(self->c, "web");
+	ASSERT_NE(NULL, p);
+	ASSERT_STREQ("web", p->name);
+	ASSERT_EQ(KTLS_SERVER, (int)p->role);
+	ASSERT_NULL(p->server_name);
+	ASSERT_EQ(2500u, p->timeout_ms);
+	ASSERT_EQ(0u, p->overrides);
+	ASSERT_EQ(3u, p->n_uids);
+	ASSERT_EQ(0u, p->uids[0]);
+	ASSERT_EQ(1000u, p->uids[1]);
+	ASSERT_EQ(nobody->pw_uid, p->uids[2]);
+	ASSERT_EQ(2u, p->n_gids);
+	ASSERT_EQ(nogroup->gr_gid, p->gids[0]);
+	ASSERT_EQ(4242u, p->gids[1]);
+
+	ASSERT_NE(NULL, p->cfg);
+	ASSERT_EQ(KTLS_SERVER, (int)p->cfg->role);
+	ASSERT_TRUE(p->cfg->have_cert);
+	ASSERT_TRUE(p->cfg->have_trust);
+	ASSERT_EQ(KTLS_VERIFY_REQUIRE_CLIENT, p->cfg->verify);
+	ASSERT_EQ(2u, p->cfg->n_alpn);
+	ASSERT_EQ(2u, p->cfg->alpn[0].size);
+	ASSERT_EQ(0, memcmp("h2", p->cfg->alpn[0].data, 2));
+	ASSERT_EQ(8u, p->cfg->alpn[1].size);
+	ASSERT_EQ(0, memcmp("http/1.1", p->cfg->alpn[1].data, 8));
+	ASSERT_EQ(KTLS_TLS13, p->cfg->vmin);
+	ASSERT_EQ(KTLS_TLS13, p->cfg->vmax);
+	ASSERT_EQ(KTLS_CIPHER_AES_256_GCM | KTLS_CIPHER_CHACHA20_POLY1305,
+		  p->cfg->ciphers);
+	ASSERT_EQ(2500u, p->cfg->timeout_ms);
+	ASSERT_NULL(p->cfg->psk_identity);
+}
+
+TEST_F(conf, full_file_client_and_psk)
+{
+	static const unsigned char key[16] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+		0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+	};
+	const struct profile *p;
+
+	ASSERT_LOADS(full_text);
+	p = profile(self->c, "outbound");
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(KTLS_CLIENT, (int)p->role);
+	ASSERT_STREQ("backend.example", p->server_name);
+	ASSERT_EQ(OVERRIDE_SNI | OVERRIDE_ALPN, p->overrides);
+	ASSERT_EQ(10000u, p->timeout_ms);
+	ASSERT_EQ(0u, p->n_uids);
+	ASSERT_EQ(0u, p->n_gids);
+	ASSERT_EQ(KTLS_CLIENT, (int)p->cfg->role);
+	ASSERT_EQ(0u, p->cfg->verify);
+	ASSERT_TRUE(p->cfg->have_trust);
+	ASSERT_FALSE(p->cfg->have_cert);
+	ASSERT_EQ(KTLS_TLS12, p->cfg->vmin);
+	ASSERT_EQ(KTLS_TLS12, p->cfg->vmax);
+	ASSERT_EQ(KTLS_CIPHER_ALL, p->cfg->ciphers);
+
+	p = profile(self->c, "psk.only_1");
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(KTLS_SERVER, (int)p->role);
+	ASSERT_FALSE(p->cfg->have_cert);
+	ASSERT_EQ(0u, p->cfg->verify);	/* "request" is "none" for now */
+	ASSERT_STREQ("id1", p->cfg->psk_identity);
+	ASSERT_EQ(sizeof(key), p->cfg->psk_key.size);
+	ASSERT_EQ(0, memcmp(key, p->cfg->psk_key.data, sizeof(key)));
+}
+
+TEST_F(conf, defaults)
+{
+	const struct profile *p;
+
+	/* No [ktlsd] at all: every daemon setting has its default. */
+	ASSERT_LOADS("[profile p]\nrole = client\nverify = no\n");
+	ASSERT_STREQ(KTLS_HANDOFF_SOCKET, self->c->socket_path);
+	ASSERT_EQ(0660u, self->c->socket_mode);
+	ASSERT_EQ((gid_t)-1, self->c->socket_gid);
+	ASSERT_EQ(0u, self->c->workers);
+	ASSERT_EQ(1024u, self->c->max_inflight);
+	ASSERT_EQ(1, self->c->log_syslog);
+	ASSERT_EQ(LOG_INFO, self->c->log_level);
+	ASSERT_EQ(1u, self->c->n_profiles);
+	p = &self->c->profiles[0];
+	ASSERT_STREQ("p", p->name);
+	ASSERT_EQ(KTLS_CLIENT, (int)p->role);
+	ASSERT_NULL(p->server_name);
+	ASSERT_EQ(10000u, p->timeout_ms);
+	ASSERT_EQ(0u, p->overrides);
+	ASSERT_EQ(0u, p->n_uids);
+	ASSERT_EQ(0u, p->n_gids);
+	ASSERT_EQ(KTLS_VERIFY_NONE, p->cfg->verify);
+	ASSERT_FALSE(p->cfg->have_trust);	/* verify = no: none loaded */
+	ASSERT_EQ(KTLS_TLS12, p->cfg->vmin);
+	ASSERT_EQ(KTLS_TLS13, p->cfg->vmax);
+	ASSERT_EQ(0u, p->cfg->n_alpn);
+}
+
+TEST_F(conf, empty_ktlsd_section_keeps_defaults)
+{
+	ASSERT_LOADS("[ktlsd]\n; everything commented out\n"
+		     "[profile p]\nrole = client\nverify = no\n");
+	ASSERT_EQ(0660u, self->c->socket_mode);
+	ASSERT_EQ(1024u, self->c->max_inflight);
+}
+
+/* Without ca, verify = no or a PSK, a client trusts the system's store. */
+TEST_F(conf, client_gets_system_trust)
+{
+	struct ktls_config *probe;
+	int ret;
+
+	ASSERT_EQ(0, ktls_config_new(&probe, KTLS_CLIENT));
+	ret = ktls_config_set_ca_file(probe, NULL);
+	ktls_config_free(probe);
+	if (ret)
+		SKIP(return, "no system trust store here: %s", ktls_strerror(ret));
+	ASSERT_LOADS("[profile p]\nrole = client\n");
+	ASSERT_TRUE(self->c->profiles[0].cfg->have_trust);
+	ASSERT_EQ(0u, self->c->profiles[0].cfg->verify);
+}
+
+TEST_F(conf, client_psk_needs_no_trust)
+{
+	ASSERT_LOADS("[profile p]\nrole = client\npsk_identity = me\n"
+		     "psk_key = 000102030405060708090a0b0c0d0e0f\n");
+	ASSERT_FALSE(self->c->profiles[0].cfg->have_trust);
+	ASSERT_STREQ("me", self->c->profiles[0].cfg->psk_identity);
+	ASSERT_EQ(16u, self->c->profiles[0].cfg->psk_key.size);
+}
+
+TEST_F(conf, ca_system_word)
+{
+	struct ktls_config *probe;
+	int ret;
+
+	ASSERT_EQ(0, ktls_config_new(&probe, KTLS_CLIENT));
+	ret = ktls_config_set_ca_file(probe, NULL);
+	ktls_config_free(probe);
+	if (ret)
+		SKIP(return, "no system trust store here: %s", ktls_strerror(ret));
+	ASSERT_LOADS("[profile p]\nrole = client\nca = system\nverify = no\n");
+	ASSERT_TRUE(self->c->profiles[0].cfg->have_trust);
+}
+
+/* A BOM, CRLF, both comment kinds, inline comments, lists over lines. */
+TEST_F(conf, syntax_variants)
+{
+	const struct profile *p;
+
+	ASSERT_LOADS("\xef\xbb\xbf; comment\r\n# another\r\n"
+		     "[profile x] ; trailing\r\n"
+		     "role = client ; inline\r\n"
+		     "verify=no\r\n"
+		     "allow_users = 10,\r\n"
+		     "  11\t12\r\n"
+		     "allow_users = 13\r\n"
+		     "ciphers = aes-128-ccm\n"
+		     "ciphers = aes-128-gcm\n");
+	p = profile(self->c, "x");
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(4u, p->n_uids);
+	ASSERT_EQ(10u, p->uids[0]);
+	ASSERT_EQ(11u, p->uids[1]);
+	ASSERT_EQ(12u, p->uids[2]);
+	ASSERT_EQ(13u, p->uids[3]);
+	ASSERT_EQ(KTLS_CIPHER_AES_128_CCM | KTLS_CIPHER_AES_128_GCM,
+		  p->cfg->ciphers);
+}
+
+/* A long comment is fine, and the lines after it are still counted right. */
+TEST_F(conf, long_comment_keeps_line_numbers)
+{
+	ASSERT_EQ(-EINVAL, load(self, "; @LONG@\n[profile a]\nrole = bogus\n"));
+	ASSERT_NE(NULL, strstr(self->err, ".conf:3: role: 'bogus'"))
+		TH_LOG("%s", self->err);
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS("; @LONG@\n[profile a]\nrole = client\nverify = no\n");
+}
+
+TEST_F(conf, profile_name_64_characters)
+{
+	const char *name = "a123456789b123456789c123456789d123456789"
+			   "e123456789f123456789.-_X";
+	char text[160];
+
+	ASSERT_EQ(64, (int)strlen(name));
+	snprintf(text, sizeof(text), "[profile %s]\nrole = client\nverify = no\n",
+		 name);
+	ASSERT_LOADS(text);
+	ASSERT_NE(NULL, profile(self->c, name));
+}
+
+TEST_F(conf, missing_file)
+{
+	snprintf(self->path, sizeof(self->path), "%s/absent.conf", env.dir);
+	ASSERT_EQ(-ENOENT, conf_load(self->path, &self->c, self->err,
+				     sizeof(self->err)));
+	ASSERT_NULL(self->c);
+	ASSERT_NE(NULL, strstr(self->err, self->path)) TH_LOG("%s", self->err);
+	ASSERT_NE(NULL, strstr(self->err, strerror(ENOENT)));
+}
+
+TEST_F(conf, bad_arguments)
+{
+	ASSERT_EQ(-EINVAL, conf_load(NULL, &self->c, self->err, sizeof(self->err)));
+	ASSERT_EQ(-EINVAL, conf_load(self->path, NULL, NULL, 0));
+	ASSERT_NULL(self->c);
+}
+
+/* A message that does not fit is cut, not overflowed; none is fine too. */
+TEST_F(conf, small_error_buffer)
+{
+	char tiny[8];
+
+	ASSERT_EQ(0, write_file(self->path, "[profile a]\nrole = peer\n"));
+	memset(tiny, 'z', sizeof(tiny));
+	ASSERT_EQ(-EINVAL, conf_load(self->path, &self->c, tiny, sizeof(tiny)));
+	ASSERT_EQ('\0', tiny[sizeof(tiny) - 1]);
+	ASSERT_EQ(-EINVAL, conf_load(self->path, &self->c, NULL, 0));
+	ASSERT_NULL(self->c);
+}
+
+/* ---- Lookups, permissions, references ---- */
+
+TEST_F(conf, profile_lookup_by_length)
+{
+	const char buf[] = { 'w', 'e', 'b', '2', 'x', 'y' };	/* no NUL */
+
+	ASSERT_LOADS("[profile web]\nrole = client\nverify = no\n"
+		     "[profile web2]\nrole = client\nverify = no\n"
+		     "[profile w]\nrole = client\nverify = no\n");
+	ASSERT_EQ(&self->c->profiles[0], conf_profile(self->c, buf, 3));
+	ASSERT_EQ(&self->c->profiles[1], conf_profile(self->c, buf, 4));
+	ASSERT_EQ(&self->c->profiles[2], conf_profile(self->c, buf, 1));
+	ASSERT_NULL(conf_profile(self->c, buf, 2));
+	ASSERT_NULL(conf_profile(self->c, buf, 5));
+	ASSERT_NULL(conf_profile(self->c, buf, 0));
+	ASSERT_NULL(conf_profile(self->c, "WEB", 3));
+	ASSERT_NULL(conf_profile(NULL, "web", 3));
+}
+
+TEST_F(conf, profile_allows)
+{
+	const gid_t listed[] = { 5, 4242 }, others[] = { 5, 6 };
+	const struct profile *open, *closed;
+	uid_t me = geteuid();
+
+	ASSERT_LOADS("[profile open]\nrole = client\nverify = no\n"
+		     "allow_users = 1000\nallow_groups = 4242\n"
+		     "[profile closed]\nrole = client\nverify = no\n");
+	open = profile(self->c, "open");
+	closed = profile(self->c, "closed");
+	ASSERT_TRUE(profile_allows(open, 0, NULL, 0));
+	ASSERT_TRUE(profile_allows(closed, 0, NULL, 0));
+	ASSERT_TRUE(profile_allows(open, 1000, NULL, 0));
+	ASSERT_TRUE(profile_allows(open, 2000, listed, 2));
+	ASSERT_FALSE(profile_allows(open, 2000, others, 2));
+	ASSERT_FALSE(profile_allows(open, 2000, listed, 1));
+	ASSERT_FALSE(profile_allows(open, 1001, NULL, 0));
+	ASSERT_FALSE(profile_allows(closed, 1000, listed, 2));
+	/* Our own uid may; as root, become someone else to tell it from 0. */
+	if (me == 0)
+		ASSERT_EQ(0, seteuid(4321));
+	ASSERT_TRUE(profile_allows(closed, geteuid(), NULL, 0));
+	ASSERT_FALSE(profile_allows(closed, geteuid() + 1, others, 2));
+	if (me == 0)
+		ASSERT_EQ(0, seteuid(0));
+}
+
+TEST_F(conf, references)
+{
+	struct conf *c;
+
+	ASSERT_LOADS("[profile p]\nrole = client\nverify = no\n");
+	c = self->c;
+	ASSERT_EQ(1, atomic_load(&c->refs));
+	ASSERT_EQ(c, conf_get(c));
+	ASSERT_EQ(c, conf_get(c));
+	ASSERT_EQ(3, atomic_load(&c->refs));
+	conf_put(c);
+	conf_put(c);
+	ASSERT_EQ(1, atomic_load(&c->refs));
+	ASSERT_STREQ("p", c->profiles[0].name);	/* still there */
+	conf_put(c);		/* the last: valgrind sees it freed */
+	self->c = NULL;
+	ASSERT_NULL(conf_get(NULL));
+	conf_put(NULL);
+}
+
+/* A second load of the same file is a separate object (SIGHUP reloads). */
+TEST_F(conf, reload_is_independent)
+{
+	struct conf *again = NULL;
+
+	ASSERT_LOADS("[profile p]\nrole = client\nverify = no\n");
+	ASSERT_EQ(0, conf_load(self->path, &again, self->err, sizeof(self->err)));
+	ASSERT_NE(self->c, again);
+	ASSERT_NE(self->c->profiles[0].cfg, again->profiles[0].cfg);
+	conf_put(again);
+	ASSERT_STREQ("p", self->c->profiles[0].name);
+}
+
+/* ---- Files that must not load: the error names file:line and why ---- */
+
+FIXTURE(bad)
+{
+	struct conf *c;
+	char path[96];
+	char err[512];
+};
+
+FIXTURE_VARIANT(bad)
+{
+	const char *text;
+	int ret;		/* conf_load()'s return */
+	int line;		/* in the message; 0: none */
+	const char *says;	/* and this in it */
+};
+
+FIXTURE_SETUP(bad)
+{
+	ASSERT_TRUE(env.ok) TH_LOG("could not make test certificates");
+	snprintf(self->path, sizeof(self->path), "%s/b%d.conf", env.dir, getpid());
+}
+
+FIXTURE_TEARDOWN(bad)
+{
+	conf_put(self->c);
+	unlink(self->path);
+}
+
+#define CLIENT "[profile a]\nrole = client\nverify = no\n"
+#define SERVER "[profile a]\nrole = server\n"
+
+#define BAD(name, txt, err, ln, word)					\
+	FIXTURE_VARIANT_ADD(bad, name) {				\
+		.text = txt, .ret = err, .line = ln, .says = word,	\
+	}
+
+/* The syntax */
+BAD(syntax_error, "[profile a]\nrole client\n", -EINVAL, 2, "syntax error");
+BAD(syntax_error_first, "[profile a]\ngarbage\nfoo = 1\n", -EINVAL, 2,
+    "syntax error");
+BAD(key_outside_section, "role = client\n" CLIENT, -EINVAL, 1,
+    "'role' outside any section");
+BAD(unknown_section, "[ktlsd]\n[profil a]\nrole = client\n", -EINVAL, 2,
+    "unknown section [profil a]");
+BAD(empty_unknown_section, CLIENT "[extra]\n", -EINVAL, 4,
+    "unknown section [extra]");
+BAD(unknown_key, CLIENT "alpn = h2\nfoo = 1\n", -EINVAL, 5,
+    "unknown key 'foo'");
+BAD(unknown_daemon_key, "[ktlsd]\nsockets = /x\n" CLIENT, -EINVAL, 2,
+    "unknown key 'sockets' in [ktlsd]");
+BAD(key_given_twice, CLIENT "role = server\n", -EINVAL, 4,
+    "'role' given twice (first on line 2)");
+BAD(empty_value, "[profile a]\nrole =\n", -EINVAL, 2, "'role' has no value");
+BAD(long_line, CLIENT "server_name = @LONG@\n", -EINVAL, 4, "line longer than");
+BAD(indented_header, CLIENT "  [profile b]\n", -EINVAL, 4,
+    "must start at the beginning");
+BAD(duplicate_ktlsd, "[ktlsd]\nworkers = 1\n[ktlsd]\n" CLIENT, -EINVAL, 3,
+    "duplicate [ktlsd] (first on line 1)");
+BAD(no_profile, "[ktlsd]\nworkers = 2\n", -EINVAL, 0, "no [profile NAME] section");
+BAD(empty_file, "", -EINVAL, 0, "no [profile NAME] section");
+
+/* [ktlsd] values */
+BAD(bad_octal_mode, "[ktlsd]\nsocket_mode = 0890\n" CLIENT, -EINVAL, 2,
+    "not an octal mode");
+BAD(mode_too_large, "[ktlsd]\nsocket_mode = 17777\n" CLIENT, -EINVAL, 2,
+    "not an octal mode");
+BAD(bad_number, "[ktlsd]\nworkers = many\n" CLIENT, -EINVAL, 2,
+    "workers: 'many' is not a number");
+BAD(negative_number, "[ktlsd]\nworkers = -1\n" CLIENT, -EINVAL, 2,
+    "not a number");
+BAD(max_inflight_zero, "[ktlsd]\nmax_inflight = 0\n" CLIENT, -EINVAL, 2,
+    "not a number from 1");
+BAD(socket_relative, "[ktlsd]\nsocket = run/h.sock\n" CLIENT, -EINVAL, 2,
+    "not an absolute path");
+BAD(socket_path_too_long, "[ktlsd]\nsocket = /run/0123456789012345678901234567"
+    "8901234567890123456789012345678901234567890123456789012345678901234567"
+    "8901234567890123456789\n" CLIENT, -EINVAL, 2, "longer than a Unix socket");
+BAD(unknown_socket_group, "[ktlsd]\nsocket_group = no-such-group-ktlsd\n" CLIENT,
+    -EINVAL, 2, "no such group 'no-such-group-ktlsd'");
+BAD(bad_log, "[ktlsd]\nlog = file\n" CLIENT, -EINVAL, 2,
+    "log: 'file' is not one of: stderr, syslog");
+BAD(bad_log_level, "[ktlsd]\nlog_level = loud\n" CLIENT, -EINVAL, 2,
+    "'loud' is not one of: err, warning");
+
+/* Profile headers */
+BAD(duplicate_profile, CLIENT "[profile a]\nrole = client\n", -EINVAL, 4,
+    "duplicate [profile a] (first on line 1)");
+BAD(profile_without_name, "[profile]\nrole = client\n", -EINVAL, 1,
+    "profile name ''");
+BAD(bad_profile_name, "[profile a/b]\nrole = client\n", -EINVAL, 1,
+    "profile name 'a/b'");
+BAD(profile_name_65, "[profile a123456789b123456789c123456789d123456789"
+    "e123456789f123456789.-_XY]\nrole = client\n", -EINVAL, 1, "profile name");
+BAD(empty_profile, "[profile a]\n", -EINVAL, 1, "has no role");
+BAD(no_role, "[profile a]\nverify = no\n", -EINVAL, 1, "has no role");
+
+/* Profile values */
+BAD(bad_role, "[profile a]\nrole = peer\n", -EINVAL, 2,
+    "role: 'peer' is not one of: server, client");
+BAD(key_without_certificate, SERVER "key = @KEY@\n", -EINVAL, 3,
+    "key without a certificate");
+BAD(key_twice, SERVER "certificate = @CERT@\nkey = @KEY@\nkey = @KEY@\n",
+    -EINVAL, 5, "key without a certificate");
+BAD(certificate_without_key, SERVER "certificate = @CERT@\nalpn = h2\n",
+    -EINVAL, 3, "certificate without a key");
+BAD(certificate_twice, SERVER "certificate = @CERT@\ncertificate = @OTHER@\n"
+    "key = @OTHER_KEY@\n", -EINVAL, 3, "certificate without a key");
+BAD(relative_certificate, SERVER "certificate = cert.pem\nkey = @KEY@\n",
+    -EINVAL, 3, "certificate: 'cert.pem' is not an absolute path");
+BAD(bad_psk_hex, SERVER "psk_identity = i\n"
+    "psk_key = 0011223344556677889900112233445g\n", -EINVAL, 4,
+    "not a hex string");
+BAD(odd_psk, SERVER "psk_identity = i\n"
+    "psk_key = 00112233445566778899001122334455f\n", -EINVAL, 4, "hex digits");
+BAD(short_psk, SERVER "psk_identity = i\n"
+    "psk_key = 001122334455667788990011223344\n", -EINVAL, 4, "32 to 128 hex");
+BAD(psk_key_alone, SERVER "psk_key = 00112233445566778899001122334455\n",
+    -EINVAL, 3, "psk_identity and psk_key go together");
+BAD(psk_identity_alone, CLIENT "psk_identity = i\n", -EINVAL, 4,
+    "psk_identity and psk_key go together");
+BAD(bad_client_certificate, SERVER "client_certificate = maybe\n", -EINVAL, 3,
+    "'maybe' is not one of: none, request, require");
+BAD(bad_verify, "[profile a]\nrole = client\nverify = off\n", -EINVAL, 3,
+    "'off' is not one of: yes, no");
+BAD(bad_version, CLIENT "versions = 1.2 1.1\n", -EINVAL, 4,
+    "versions: '1.1' is not one of");
+BAD(unknown_cipher, CLIENT "ciphers = aes-128-gcm rc4\n", -EINVAL, 4,
+    "unknown cipher 'rc4'");
+BAD(empty_list, CLIENT "alpn = ,\n", -EINVAL, 4, "alpn: the list is empty");
+BAD(timeout_too_short, CLIENT "handshake_timeout = 99\n", -EINVAL, 4,
+    "'99' is not a number from 100 to 600000");
+BAD(timeout_too_long, CLIENT "handshake_timeout = 600001\n", -EINVAL, 4,
+    "not a number from 100");
+BAD(bad_override, CLIENT "allow_override = sni,port\n", -EINVAL, 4,
+    "'port' is not one of: sni, alpn");
+BAD(bad_server_name, CLIENT "server_name = a b\n", -EINVAL, 4,
+    "not a host name");
+BAD(unknown_user, CLIENT "allow_users = 1000 no-such-user-ktlsd\n", -EINVAL, 4,
+    "no such user 'no-such-user-ktlsd'");
+BAD(unknown_group, CLIENT "allow_groups = no-such-group-ktlsd\n", -EINVAL, 4,
+    "no such group");
+BAD(uid_minus_one, CLIENT "allow_users = 4294967295\n", -EINVAL, 4,
+    "not a valid user id");
+BAD(uid_not_number, CLIENT "allow_users = 12ab\n", -EINVAL, 4,
+    "not a valid user id");
+
+/* What only the whole profile tells */
+BAD(server_without_credentials, "[ktlsd]\n" SERVER "alpn = h2\n", -EINVAL, 2,
+    "server profile 'a' needs a certificate and key, or a PSK");
+BAD(verify_on_server, SERVER "certificate = @CERT@\nkey = @KEY@\nverify = no\n",
+    -EINVAL, 5, "verify is for client profiles");
+BAD(server_name_on_server, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "server_name = x\n", -EINVAL, 5, "server_name is for client profiles");
+BAD(override_on_server, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "allow_override = alpn\n", -EINVAL, 5, "allow_override is for client profiles");
+BAD(client_certificate_on_client, CLIENT "client_certificate = none\n",
+    -EINVAL, 4, "client_certificate is for server profiles");
+BAD(require_without_ca, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "client_certificate = require\n", -EINVAL, 5, "needs a ca line");
+BAD(second_profile_bad, CLIENT "[profile b]\nrole = server\n", -EINVAL, 4,
+    "server profile 'b'");
+
+/* Credentials that do not load */
+BAD(certificate_missing, SERVER "certificate = @DIR@/nope.pem\nkey = @KEY@\n",
+    -ENOENT, 3, "/nope.pem: No such file");
+BAD(key_missing, SERVER "certificate = @CERT@\nkey = @DIR@/nope.key\n",
+    -ENOENT, 4, "/nope.key: No such file");
+BAD(key_of_other_certificate, SERVER "certificate = @CERT@\n"
+    "key = @OTHER_KEY@\n", -KTLS_E_CONFIG, 3, "with key");
+BAD(ca_missing, CLIENT "ca = @DIR@/ca.pem\n", -ENOENT, 4, "/ca.pem: ");
+BAD(ca_not_a_certificate, CLIENT "ca = @KEY@\n", -KTLS_E_CONFIG, 4, "key.pem: ");
+BAD(crl_missing, CLIENT "crl = @DIR@/crl0.pem\n", -ENOENT, 4, "/crl0.pem: ");
+
+TEST_F(bad, fails)
+{
+	char where[160];
+	int ret;
+
+	ASSERT_EQ(0, write_file(self->path, variant->text));
+	ret = conf_load(self->path, &self->c, self->err, sizeof(self->err));
+	ASSERT_EQ(variant->ret, ret) TH_LOG("%s", self->err);
+	ASSERT_NULL(self->c);
+	if (variant->line)
+		snprintf(where, sizeof(where), "%s:%d: ", self->path, variant->line);
+	else
+		snprintf(where, sizeof(where), "%s: ", self->path);
+	ASSERT_EQ(0, strncmp(where, self->err, strlen(where)))
+		TH_LOG("expected \"%s...\", got \"%s\"", where, self->err);
+	ASSERT_NE(NULL, strstr(self->err, variant->says))
+		TH_LOG("expected \"%s\" in \"%s\"", variant->says, self->err);
+}
+
+TEST_HARNESS_MAIN
