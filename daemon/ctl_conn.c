@@ -20,6 +20,8 @@
 
 struct opts {
 	const char *sni, *alpn, *ca, *crl, *cert, *key, *psk_id, *psk_file;
+	const char *profile, *handoff_path;
+	int handoff, sni_given;
 	int version;
 	unsigned cipher, timeout;
 	int insecure, require_client, once, quiet;
@@ -41,6 +43,8 @@ static const struct option longopts[] = {
 	{ "timeout", required_argument, NULL, 't' },
 	{ "once", no_argument, NULL, '1' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "handoff", optional_argument, NULL, 'H' },
+	{ "profile", required_argument, NULL, 'P' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -52,7 +56,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': o->sni = optarg; break;
+		case 's': o->sni = optarg; o->sni_given = 1; break;
+		case 'H': o->handoff = 1; o->handoff_path = optarg; break;
+		case 'P': o->profile = optarg; break;
 		case 'a': o->alpn = optarg; break;
 		case 'C': o->ca = optarg; break;
 		case 'R': o->crl = optarg; break;
@@ -83,7 +89,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind != argc - 1 || !!o->cert != !!o->key ||
-	    !!o->psk_id != !!o->psk_file)
+	    !!o->psk_id != !!o->psk_file || !!o->handoff != !!o->profile)
 		return -1;
 	return 0;
 bad:
@@ -269,6 +275,34 @@ static int relay(struct ktls_session *s, int fd)
 	}
 }
 
+/* ktlsd runs the handshake on fd with one of its profiles. */
+static int handoff(int fd, const struct opts *o, struct ktls_session **s)
+{
+	struct ktls_handoff_req req = {
+		.size = sizeof(req), .profile = o->profile,
+		.server_name = o->sni_given ? o->sni : NULL, .alpn = o->alpn,
+		.timeout_ms = o->timeout,
+	};
+	struct ktls_handoff *h;
+	int ret;
+
+	ret = ktls_handoff_open(&h, o->handoff_path);
+	if (ret < 0) {
+		fprintf(stderr, "ktlsctl: cannot reach ktlsd at %s: %s\n",
+			o->handoff_path ? o->handoff_path :
+			getenv("KTLS_HANDOFF_SOCKET") ?
+			getenv("KTLS_HANDOFF_SOCKET") : KTLS_HANDOFF_SOCKET,
+			strerror(-ret));
+		return ret;
+	}
+	ret = ktls_handoff(h, fd, &req, s);
+	if (ret < 0)
+		fprintf(stderr, "ktlsctl: handoff: %s\n", *ktls_handoff_error(h) ?
+			ktls_handoff_error(h) : ktls_strerror(ret));
+	ktls_handoff_close(h);
+	return ret;
+}
+
 static int serve_fd(int fd, const struct ktls_config *cfg,
 		    const struct opts *o, int client)
 {
@@ -277,6 +311,11 @@ static int serve_fd(int fd, const struct ktls_config *cfg,
 	size_t n;
 	int ret;
 
+	if (o->handoff) {
+		if (handoff(fd, o, &s) < 0)
+			return 1;
+		goto relay;
+	}
 	ret = ktls_session_new(&s, cfg, fd);
 	if (ret < 0) {
 		fprintf(stderr, "ktlsctl: %s\n", ktls_strerror(ret));
@@ -292,6 +331,7 @@ static int serve_fd(int fd, const struct ktls_config *cfg,
 		ktls_session_free(s);
 		return 1;
 	}
+relay:
 	if (!o->quiet)
 		print_info(ktls_session_info(s));
 	n = ktls_session_early_data(s, &early);
@@ -329,14 +369,16 @@ static int split_hostport(char *arg, char **host, char **port)
 int ctl_connect(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	struct ktls_config *cfg;
+	struct ktls_config *cfg = NULL;
 	char *host, *port;
 	struct opts o;
 	int fd = -1, ret, err;
 
 	if (parse_opts(argc, argv, &o) ||
 	    split_hostport(argv[optind], &host, &port) || !host) {
-		fprintf(stderr, "usage: ktlsctl connect HOST:PORT [options]\n");
+		fprintf(stderr, "usage: ktlsctl connect HOST:PORT [options]\n"
+			"       ktlsctl connect HOST:PORT --handoff[=SOCKET] "
+			"--profile NAME [--sni NAME] [--alpn LIST]\n");
 		return 2;
 	}
 	if (!o.sni && !o.psk_id)
@@ -361,7 +403,7 @@ int ctl_connect(int argc, char **argv)
 			strerror(err));
 		return 1;
 	}
-	ret = make_config(&o, KTLS_CLIENT, &cfg);
+	ret = o.handoff ? 0 : make_config(&o, KTLS_CLIENT, &cfg);
 	if (ret < 0) {
 		fprintf(stderr, "ktlsctl: %s\n", ktls_strerror(ret));
 		close(fd);
@@ -377,16 +419,18 @@ int ctl_listen(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE }, *res;
-	struct ktls_config *cfg;
+	struct ktls_config *cfg = NULL;
 	char *host, *port;
 	struct opts o;
 	int lfd, fd, ret, one = 1, err;
 
 	if (parse_opts(argc, argv, &o) ||
 	    split_hostport(argv[optind], &host, &port) ||
-	    (!o.cert && !o.psk_id)) {
+	    (!o.cert && !o.psk_id && !o.handoff)) {
 		fprintf(stderr, "usage: ktlsctl listen [ADDR:]PORT --cert FILE "
-			"--key FILE [options] [--once]\n");
+			"--key FILE [options] [--once]\n"
+			"       ktlsctl listen [ADDR:]PORT --handoff[=SOCKET] "
+			"--profile NAME [--once]\n");
 		return 2;
 	}
 	err = getaddrinfo(host, port, &hints, &res);
@@ -402,7 +446,7 @@ int ctl_listen(int argc, char **argv)
 		return 1;
 	}
 	freeaddrinfo(res);
-	ret = make_config(&o, KTLS_SERVER, &cfg);
+	ret = o.handoff ? 0 : make_config(&o, KTLS_SERVER, &cfg);
 	if (ret < 0) {
 		fprintf(stderr, "ktlsctl: %s\n", ktls_strerror(ret));
 		close(lfd);

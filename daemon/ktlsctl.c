@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* ktlsctl: the command-line face of libktls and (later) of ktlsd. */
+/* ktlsctl: the command-line face of libktls and of ktlsd. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +11,8 @@ static void usage(FILE *f)
 "usage: ktlsctl probe [--json]\n"
 "       ktlsctl connect HOST:PORT [options]\n"
 "       ktlsctl listen [ADDR:]PORT --cert FILE --key FILE [options] [--once]\n"
+"       ktlsctl connect|listen ... --handoff[=SOCKET] --profile NAME\n"
+"         (ktlsd runs the handshake with the profile's credentials)\n"
 "options: --sni NAME  --alpn LIST  --ca FILE | --insecure  --crl FILE\n"
 "         --cert FILE --key FILE  --psk-identity ID --psk-file FILE\n"
 "         --tls-version 1.2|1.3  --cipher aes-128-gcm|aes-256-gcm|\n"
