@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The handoff protocol: encoding and size-checked decoding, no I/O. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,230 +232,181 @@ static int next_field(const uint8_t **p, const uint8_t *end,
 	return tag;
 }
 
-static int take_str(struct wire_str *s, const uint8_t *v, size_t len,
-		    size_t limit)
-{
-	if (!len || len > limit || memchr(v, 0, len))
-		return -EBADMSG;
-	s->p = (const char *)v;
-	s->len = len;
-	return 0;
-}
+/* How to take one field: into which member, of what kind and size. */
+enum kind { K_INT, K_STR, K_BYTES };
 
-static int take_fixed(void *out, const uint8_t *v, size_t len, size_t want)
+struct spec {
+	uint16_t tag;
+	uint8_t kind;
+	uint16_t off;		/* the member: an integer, wire_str or pointer */
+	uint16_t len_off;	/* K_BYTES: its size_t length member, or 0 */
+	uint32_t min, max;	/* K_INT: both the size in bytes */
+	const char *name;
+};
+
+#define INT(t, type, m, n) \
+	{ t, K_INT, offsetof(type, m), 0, sizeof(((type *)0)->m), \
+	  sizeof(((type *)0)->m), n }
+#define STR(t, type, m, max, n) \
+	{ t, K_STR, offsetof(type, m), 0, 1, max, n }
+#define BYTES(t, type, m, lm, min, max, n) \
+	{ t, K_BYTES, offsetof(type, m), lm, min, max, n }
+
+static const struct spec req_specs[] = {
+	INT(WT_REQUEST_ID, struct wire_req, id, "request id"),
+	STR(WT_PROFILE, struct wire_req, profile, WIRE_NAME_MAX, "profile"),
+	STR(WT_SERVER_NAME, struct wire_req, server_name, WIRE_NAME_MAX,
+	    "server name"),
+	STR(WT_ALPN, struct wire_req, alpn, WIRE_NAME_MAX, "ALPN"),
+	INT(WT_TIMEOUT_MS, struct wire_req, timeout_ms, "timeout"),
+	{ 0 }
+};
+
+#define R struct wire_reply
+static const struct spec reply_specs[] = {
+	INT(WT_REQUEST_ID, R, id, "request id"),
+	INT(WT_STATUS, R, status, "status"),
+	STR(WT_MESSAGE, R, message, WIRE_MSG_MAX, "message"),
+	INT(WT_VERSION, R, version, "version"),
+	INT(WT_CIPHER, R, cipher, "cipher"),
+	STR(WT_GROUP, R, group, WIRE_NAME_MAX, "group"),
+	STR(WT_SIGALG, R, sigalg, WIRE_NAME_MAX, "signature algorithm"),
+	STR(WT_ALPN, R, alpn, WIRE_NAME_MAX, "ALPN"),
+	STR(WT_SNI, R, sni, WIRE_NAME_MAX, "SNI"),
+	STR(WT_PEER_SUBJECT, R, peer_subject, WIRE_MSG_MAX, "peer subject"),
+	BYTES(WT_PEER_SHA256, R, peer_sha256, 0, 32, 32, "peer fingerprint"),
+	INT(WT_RESUMED, R, resumed, "resumed"),
+	INT(WT_OFFLOAD, R, offload, "offload"),
+	BYTES(WT_EARLY_DATA, R, early, offsetof(R, early_len), 1,
+	      WIRE_REPLY_MAX, "early data"),
+	BYTES(WT_SECRET_TX, R, secret_tx, offsetof(R, secret_len), 32,
+	      KTLS_SECRET_MAX_WIRE, "send secret"),
+	BYTES(WT_SECRET_RX, R, secret_rx, offsetof(R, secret_rx_len), 32,
+	      KTLS_SECRET_MAX_WIRE, "receive secret"),
+	INT(WT_REKEY, R, rekey, "rekey"),
+	INT(WT_ROLE, R, role, "role"),
+	{ 0 }
+};
+#undef R
+
+static int take(const struct spec *sp, void *out, const uint8_t *v, size_t n)
 {
+	char *m = (char *)out + sp->off;
 	uint64_t x = 0;
 	size_t i;
 
-	if (len != want)
+	if (n < sp->min || n > sp->max)
 		return -EBADMSG;
-	for (i = 0; i < len; i++)
-		x = x << 8 | v[i];
-	switch (want) {
-	case 1: *(uint8_t *)out = x; break;
-	case 2: *(uint16_t *)out = x; break;
-	case 4: *(uint32_t *)out = x; break;
-	case 8: *(uint64_t *)out = x; break;
-	}
-	return 0;
-}
-
-/* Tags seen so far, to refuse duplicates (all mandatory tags are < 64). */
-static int once(uint64_t *seen, int tag)
-{
-	if (tag >= 64)
+	switch (sp->kind) {
+	case K_INT:
+		for (i = 0; i < n; i++)
+			x = x << 8 | v[i];
+		if (n == 1)
+			*(uint8_t *)m = x;
+		else if (n == 2)
+			*(uint16_t *)m = x;
+		else if (n == 4)
+			*(uint32_t *)m = x;
+		else
+			*(uint64_t *)m = x;
 		return 0;
-	if (*seen & (1ull << tag))
-		return -EBADMSG;
-	*seen |= 1ull << tag;
-	return 0;
+	case K_STR:
+		if (memchr(v, 0, n))
+			return -EBADMSG;
+		((struct wire_str *)m)->p = (const char *)v;
+		((struct wire_str *)m)->len = n;
+		return 0;
+	default:
+		*(const uint8_t **)m = v;
+		if (sp->len_off)
+			*(size_t *)((char *)out + sp->len_off) = n;
+		return 0;
+	}
 }
 
-static const char *tag_name(int tag)
+/*
+ * Walk a body and take every field by its spec; bit t of *seen is set for
+ * each tag t taken (all known tags are below 64). A duplicate, a field
+ * outside the body, an unknown mandatory tag or a bad value: -EBADMSG.
+ */
+static int decode(const uint8_t *body, size_t len, const struct spec *specs,
+		  void *out, uint64_t *seen, const char **why)
 {
-	static const char *const names[] = {
-		[WT_REQUEST_ID] = "request id", [WT_PROFILE] = "profile",
-		[WT_SERVER_NAME] = "server name", [WT_ALPN] = "ALPN",
-		[WT_TIMEOUT_MS] = "timeout", [WT_STATUS] = "status",
-		[WT_MESSAGE] = "message", [WT_VERSION] = "version",
-		[WT_CIPHER] = "cipher", [WT_GROUP] = "group",
-		[WT_SIGALG] = "signature algorithm", [WT_SNI] = "SNI",
-		[WT_PEER_SUBJECT] = "peer subject",
-		[WT_PEER_SHA256] = "peer fingerprint", [WT_RESUMED] = "resumed",
-		[WT_OFFLOAD] = "offload", [WT_EARLY_DATA] = "early data",
-		[WT_SECRET_TX] = "send secret", [WT_SECRET_RX] = "receive secret",
-		[WT_REKEY] = "rekey", [WT_ROLE] = "role",
-	};
+	const uint8_t *p = body, *end = body + len, *v;
+	const struct spec *sp;
+	size_t n;
+	int tag;
 
-	if (tag > 0 && (size_t)tag < sizeof(names) / sizeof(names[0]) &&
-	    names[tag])
-		return names[tag];
-	return "unknown field";
+	*seen = 0;
+	while ((tag = next_field(&p, end, &v, &n)) > 0) {
+		for (sp = specs; sp->tag && sp->tag != tag; sp++)
+			;
+		if (!sp->tag) {
+			if (tag & WT_TAG_OPTIONAL)
+				continue;
+			*why = "unknown field";
+			return -EBADMSG;
+		}
+		if ((*seen & (1ull << tag)) || take(sp, out, v, n)) {
+			*why = sp->name;
+			return -EBADMSG;
+		}
+		*seen |= 1ull << tag;
+	}
+	if (tag < 0)
+		*why = "truncated field";
+	return tag;
 }
+
+#define SEEN(t) (seen & (1ull << (t)))
 
 int wire_decode_req(const uint8_t *body, size_t len, struct wire_req *r,
 		    const char **why)
 {
-	const uint8_t *p = body, *end = body + len, *v;
-	uint64_t seen = 0;
-	size_t n;
-	int tag, ret = 0;
+	const char *dummy;
+	uint64_t seen;
+	int ret;
 
+	if (!why)
+		why = &dummy;
 	memset(r, 0, sizeof(*r));
-	while ((tag = next_field(&p, end, &v, &n)) > 0) {
-		ret = once(&seen, tag);
-		if (ret)
-			break;
-		switch (tag) {
-		case WT_REQUEST_ID:
-			ret = take_fixed(&r->id, v, n, 8);
-			break;
-		case WT_PROFILE:
-			ret = take_str(&r->profile, v, n, WIRE_NAME_MAX);
-			break;
-		case WT_SERVER_NAME:
-			ret = take_str(&r->server_name, v, n, WIRE_NAME_MAX);
-			break;
-		case WT_ALPN:
-			ret = take_str(&r->alpn, v, n, WIRE_NAME_MAX);
-			break;
-		case WT_TIMEOUT_MS:
-			ret = take_fixed(&r->timeout_ms, v, n, 4);
-			break;
-		default:
-			if (!(tag & WT_TAG_OPTIONAL))
-				ret = -EBADMSG;
-		}
-		if (ret)
-			break;
-	}
-	if (tag < 0) {
-		if (why)
-			*why = "truncated field";
-		return tag;
-	}
-	if (ret) {
-		if (why)
-			*why = tag_name(tag);
+	ret = decode(body, len, req_specs, r, &seen, why);
+	if (ret)
 		return ret;
-	}
-	if (!(seen & (1ull << WT_REQUEST_ID)) || !r->profile.len) {
-		if (why)
-			*why = !r->profile.len ? "profile (missing)" :
-						 "request id (missing)";
+	if (!SEEN(WT_PROFILE) || !SEEN(WT_REQUEST_ID)) {
+		*why = !SEEN(WT_PROFILE) ? "profile (missing)" :
+					   "request id (missing)";
 		return -EBADMSG;
 	}
-	return 0;
-}
-
-static int take_bytes(const uint8_t **out, size_t *out_len, const uint8_t *v,
-		      size_t n, size_t min, size_t max)
-{
-	if (n < min || n > max)
-		return -EBADMSG;
-	*out = v;
-	*out_len = n;
 	return 0;
 }
 
 int wire_decode_reply(const uint8_t *body, size_t len, struct wire_reply *r,
 		      const char **why)
 {
-	const uint8_t *p = body, *end = body + len, *v, *off = NULL;
-	uint64_t seen = 0;
-	size_t n, tx_len = 0, rx_len = 0, off_len;
-	uint32_t status = 0;
-	int tag, ret = 0;
+	const char *dummy;
+	uint64_t seen;
+	int ret;
 
+	if (!why)
+		why = &dummy;
 	memset(r, 0, sizeof(*r));
-	while ((tag = next_field(&p, end, &v, &n)) > 0) {
-		ret = once(&seen, tag);
-		if (ret)
-			break;
-		switch (tag) {
-		case WT_REQUEST_ID:
-			ret = take_fixed(&r->id, v, n, 8);
-			break;
-		case WT_STATUS:
-			ret = take_fixed(&status, v, n, 4);
-			r->status = (int32_t)status;
-			if (!ret && r->status > 0)
-				ret = -EBADMSG;
-			break;
-		case WT_MESSAGE:
-			ret = take_str(&r->message, v, n, WIRE_MSG_MAX);
-			break;
-		case WT_VERSION:
-			ret = take_fixed(&r->version, v, n, 2);
-			break;
-		case WT_CIPHER:
-			ret = take_fixed(&r->cipher, v, n, 4);
-			break;
-		case WT_GROUP:
-			ret = take_str(&r->group, v, n, WIRE_NAME_MAX);
-			break;
-		case WT_SIGALG:
-			ret = take_str(&r->sigalg, v, n, WIRE_NAME_MAX);
-			break;
-		case WT_ALPN:
-			ret = take_str(&r->alpn, v, n, WIRE_NAME_MAX);
-			break;
-		case WT_SNI:
-			ret = take_str(&r->sni, v, n, WIRE_NAME_MAX);
-			break;
-		case WT_PEER_SUBJECT:
-			ret = take_str(&r->peer_subject, v, n, WIRE_MSG_MAX);
-			break;
-		case WT_PEER_SHA256:
-			ret = take_bytes(&r->peer_sha256, &off_len, v, n, 32, 32);
-			break;
-		case WT_RESUMED:
-			ret = take_fixed(&r->resumed, v, n, 1);
-			break;
-		case WT_OFFLOAD:
-			ret = take_bytes(&off, &off_len, v, n, 2, 2);
-			break;
-		case WT_REKEY:
-			ret = take_fixed(&r->rekey, v, n, 1);
-			break;
-		case WT_ROLE:
-			ret = take_fixed(&r->role, v, n, 1);
-			if (!ret && r->role > 1)
-				ret = -EBADMSG;
-			break;
-		case WT_EARLY_DATA:
-			ret = take_bytes(&r->early, &r->early_len, v, n, 1,
-					 WIRE_REPLY_MAX);
-			break;
-		case WT_SECRET_TX:
-			ret = take_bytes(&r->secret_tx, &tx_len, v, n, 32, 48);
-			break;
-		case WT_SECRET_RX:
-			ret = take_bytes(&r->secret_rx, &rx_len, v, n, 32, 48);
-			break;
-		default:
-			if (!(tag & WT_TAG_OPTIONAL))
-				ret = -EBADMSG;
-		}
-		if (ret)
-			break;
-	}
-	if (tag < 0 || ret) {
-		if (why)
-			*why = tag < 0 ? "truncated field" : tag_name(tag);
-		return tag < 0 ? tag : ret;
-	}
-	if (off) {
-		r->offload_tx = off[0];
-		r->offload_rx = off[1];
-	}
-	if (!(seen & (1ull << WT_STATUS)) || !(seen & (1ull << WT_REQUEST_ID)) ||
-	    tx_len != rx_len) {
-		if (why)
-			*why = tx_len != rx_len ? "secrets of unequal length" :
-			       "status or request id (missing)";
+	ret = decode(body, len, reply_specs, r, &seen, why);
+	if (ret)
+		return ret;
+	if (r->status > 0 || r->role > 1) {
+		*why = r->status > 0 ? "status" : "role";
 		return -EBADMSG;
 	}
-	r->secret_len = tx_len;
+	if (!SEEN(WT_STATUS) || !SEEN(WT_REQUEST_ID)) {
+		*why = "status or request id (missing)";
+		return -EBADMSG;
+	}
+	if (r->secret_len != r->secret_rx_len) {
+		*why = "secrets of unequal length";
+		return -EBADMSG;
+	}
+	r->offload_tx = r->offload >> 8;
+	r->offload_rx = r->offload & 0xff;
 	return 0;
 }

@@ -74,7 +74,12 @@ struct wire_reply {
 	size_t early_len;
 	const uint8_t *secret_tx, *secret_rx;
 	size_t secret_len;
+	/* Decoding only: the raw offload field, the receive secret's length. */
+	uint16_t offload;
+	size_t secret_rx_len;
 };
+
+#define KTLS_SECRET_MAX_WIRE 48
 
 /* A growable output buffer; wipe_free() zeroes it before freeing. */
 struct wire_buf {
