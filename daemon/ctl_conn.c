@@ -4,6 +4,7 @@
  * stdout relayed over the socket with the kernel doing the record layer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
@@ -22,6 +23,8 @@ struct opts {
 	const char *sni, *alpn, *ca, *crl, *cert, *key, *psk_id, *psk_file;
 	const char *profile, *handoff_path;
 	int handoff, sni_given;
+	const char *session_file;	/* connect: resumption data in and out */
+	int tickets;			/* listen: issue session tickets */
 	int version;
 	unsigned cipher, timeout;
 	int insecure, require_client, once, quiet;
@@ -45,6 +48,8 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "handoff", optional_argument, NULL, 'H' },
 	{ "profile", required_argument, NULL, 'P' },
+	{ "tickets", no_argument, NULL, 'T' },
+	{ "session-file", required_argument, NULL, 'F' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -59,6 +64,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 's': o->sni = optarg; o->sni_given = 1; break;
 		case 'H': o->handoff = 1; o->handoff_path = optarg; break;
 		case 'P': o->profile = optarg; break;
+		case 'T': o->tickets = 1; break;
+		case 'F': o->session_file = optarg; break;
 		case 'a': o->alpn = optarg; break;
 		case 'C': o->ca = optarg; break;
 		case 'R': o->crl = optarg; break;
@@ -156,6 +163,8 @@ static int make_config(const struct opts *o, enum ktls_role role,
 	}
 	if (!ret && o->crl)
 		ret = ktls_config_set_crl_file(cfg, o->crl);
+	if (!ret && o->tickets)
+		ret = ktls_config_set_tickets(cfg, 1);
 	if (!ret && o->cert) {
 		ret = ktls_config_add_cert(cfg, o->cert, o->key);
 		if (ret < 0)
@@ -275,6 +284,71 @@ static int relay(struct ktls_session *s, int fd)
 	}
 }
 
+#define SESSION_MAX (1 << 16)	/* GnuTLS's packed sessions are ~1-2 KiB */
+
+/*
+ * --session-file: resume with what the file holds, if it exists; keep
+ * this connection's tickets either way. Data the library cannot use (old,
+ * or from another program) only costs a full handshake.
+ */
+static int load_session(struct ktls_session *s, const char *path)
+{
+	static unsigned char buf[SESSION_MAX];
+	ssize_t n = -1;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	} else if (errno != ENOENT) {
+		fprintf(stderr, "ktlsctl: %s: %s\n", path, strerror(errno));
+	}
+	ret = n > 0 ? ktls_session_set_resumption(s, buf, n) : -EINVAL;
+	explicit_bzero(buf, sizeof(buf));
+	if (ret == -EINVAL && n > 0)
+		fprintf(stderr, "ktlsctl: %s: unusable session data, ignored\n",
+			path);
+	if (ret == -EINVAL)
+		ret = ktls_session_set_resumption(s, NULL, 0);
+	return ret;
+}
+
+/*
+ * After the relay: the newest resumption data, if the server sent any,
+ * replaces the file (mode 0600: it holds a secret), atomically.
+ */
+static void save_session(const struct ktls_session *s, const char *path)
+{
+	static unsigned char buf[SESSION_MAX];
+	char tmp[4096];
+	size_t len = sizeof(buf);
+	int fd, ret;
+
+	ret = ktls_session_get_resumption(s, buf, &len);
+	if (ret == -EAGAIN || ret == -EOPNOTSUPP)
+		return;		/* no ticket came; ktlsd kept the session */
+	if (ret < 0) {
+		fprintf(stderr, "ktlsctl: no session data to save: %s\n",
+			ktls_strerror(ret));
+		return;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0 || write_all(fd, buf, len) || fsync(fd) ||
+	    rename(tmp, path)) {
+		fprintf(stderr, "ktlsctl: cannot save %s: %s\n", path,
+			strerror(errno));
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+out:
+	explicit_bzero(buf, sizeof(buf));
+}
+
 /* ktlsd runs the handshake on fd with one of its profiles. */
 static int handoff(int fd, const struct opts *o, struct ktls_session **s)
 {
@@ -323,6 +397,8 @@ static int serve_fd(int fd, const struct ktls_config *cfg,
 	}
 	if (client && o->sni)
 		ret = ktls_session_set_server_name(s, o->sni);
+	if (!ret && client && o->session_file)
+		ret = load_session(s, o->session_file);
 	if (!ret)
 		ret = ktls_session_handshake(s);
 	if (ret < 0) {
@@ -336,6 +412,8 @@ relay:
 		print_info(ktls_session_info(s));
 	n = ktls_session_early_data(s, &early);
 	ret = n && write_all(1, early, n) ? 1 : relay(s, fd);
+	if (client && o->session_file)
+		save_session(s, o->session_file);
 	ktls_session_free(s);
 	return ret;
 }
@@ -376,7 +454,8 @@ int ctl_connect(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o) ||
 	    split_hostport(argv[optind], &host, &port) || !host) {
-		fprintf(stderr, "usage: ktlsctl connect HOST:PORT [options]\n"
+		fprintf(stderr, "usage: ktlsctl connect HOST:PORT [options] "
+			"[--session-file FILE]\n"
 			"       ktlsctl connect HOST:PORT --handoff[=SOCKET] "
 			"--profile NAME [--sni NAME] [--alpn LIST]\n");
 		return 2;
@@ -428,7 +507,7 @@ int ctl_listen(int argc, char **argv)
 	    split_hostport(argv[optind], &host, &port) ||
 	    (!o.cert && !o.psk_id && !o.handoff)) {
 		fprintf(stderr, "usage: ktlsctl listen [ADDR:]PORT --cert FILE "
-			"--key FILE [options] [--once]\n"
+			"--key FILE [options] [--tickets] [--once]\n"
 			"       ktlsctl listen [ADDR:]PORT --handoff[=SOCKET] "
 			"--profile NAME [--once]\n");
 		return 2;

@@ -103,9 +103,32 @@ int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask);
 
 #define KTLS_VERIFY_NONE		(1u << 0) /* client: accept any server */
 #define KTLS_VERIFY_REQUIRE_CLIENT	(1u << 1) /* server: demand a cert */
+/* server: ask for a cert, verify it if one comes, go on without one */
+#define KTLS_VERIFY_REQUEST_CLIENT	(1u << 2)
 int ktls_config_set_verify(struct ktls_config *cfg, unsigned flags);
 /* Whole-handshake deadline for blocking handshakes; default 10 s. */
 int ktls_config_set_timeout(struct ktls_config *cfg, unsigned ms);
+
+/*
+ * Session resumption with tickets; off by default, set it before making
+ * sessions. A server issues tickets (TLS 1.2 and 1.3), sealed with keys
+ * GnuTLS derives from a random master key per 6-hour period, so they
+ * rotate by themselves; the master key lives in cfg only (wiped by
+ * ktls_config_free() or on = 0) and tickets from other processes do not
+ * resume. A client keeps the tickets of every session, as
+ * ktls_session_set_resumption(s, NULL, 0) does for one. 0, -EINVAL
+ * (cfg NULL), -ENOMEM.
+ */
+int ktls_config_set_tickets(struct ktls_config *cfg, int on);
+
+/*
+ * For ktls_send(): update our sending key (TLS 1.3 KeyUpdate) before more
+ * than bytes have gone out under one key; 0, the default, never. Sessions
+ * take it when they are made. Only where ktls_key_update() works (TLS 1.3,
+ * a kernel that takes new keys); elsewhere ktls_send() just sends. 0, or
+ * -EINVAL for a NULL cfg.
+ */
+int ktls_config_set_rekey_limit(struct ktls_config *cfg, uint64_t bytes);
 
 /* ---- One handshake on one connected TCP socket ---- */
 
@@ -122,6 +145,34 @@ int ktls_session_set_server_name(struct ktls_session *s, const char *name);
 
 /* This session's ALPN list, in place of the configuration's. */
 int ktls_session_set_alpn(struct ktls_session *s, const char *list);
+
+/*
+ * Client, before the handshake: offer to resume the session that data
+ * describes (from ktls_session_get_resumption(); copied here), and keep
+ * this connection's tickets for the next one. data NULL with len 0: none
+ * to resume, only keep the tickets. A server that declines gives a full
+ * handshake (ktls_info.resumed tells). 0, -EINVAL (s not a client before
+ * its handshake; or data GnuTLS cannot use, e.g. expired: s then keeps
+ * tickets and makes a full handshake), -ENOMEM.
+ */
+int ktls_session_set_resumption(struct ktls_session *s, const void *data,
+				size_t len);
+
+/*
+ * Client, after the handshake of a session that keeps tickets (see
+ * above, or ktls_config_set_tickets()): copy the data to resume it later
+ * into buf (*len bytes) and set *len to its length. TLS 1.2: ready after
+ * the handshake (a ticket, or a session ID for a server with a cache).
+ * TLS 1.3: tickets come after the handshake and ktls_recv() takes them
+ * from the stream, so read first; the latest one counts. The data holds
+ * a secret: keep it like a key, and use it once (RFC 8446, C.4). 0;
+ * -ENOSPC (buf NULL or too small; *len says how much is needed); -EAGAIN
+ * (TLS 1.3: no ticket read yet); -EINVAL (not a client after its
+ * handshake, or one that keeps no tickets); -EOPNOTSUPP (handed over by
+ * ktlsd); -ENOMEM; -EIO.
+ */
+int ktls_session_get_resumption(const struct ktls_session *s, void *buf,
+				size_t *len);
 
 /*
  * Run the handshake and install the negotiated keys in the kernel (TX and
@@ -188,7 +239,10 @@ void ktls_session_free(struct ktls_session *s);
  * close_notify answers with ours and returns 0 (end of file; a plain TCP
  * EOF also returns 0); a fatal alert returns -KTLS_E_ALERT and, if alert is
  * not NULL, stores its description (RFC 8446 AlertDescription) there;
- * post-handshake messages (NewSessionTicket) are consumed. A TLS 1.3
+ * post-handshake messages are consumed: a TLS 1.3 NewSessionTicket goes
+ * to GnuTLS when the session keeps tickets (ktls_session_get_resumption();
+ * one GnuTLS cannot parse is -EPROTO with decode_error, one that finds no
+ * memory is dropped), else it is skipped. A TLS 1.3
  * KeyUpdate is followed (new receive key; ours too if the peer asks) where
  * the kernel takes new keys (6.14+); elsewhere it returns -KTLS_E_REKEY
  * after sending a fatal alert, and no byte after it is ever returned. flags: MSG_DONTWAIT (then
@@ -206,6 +260,21 @@ void ktls_session_free(struct ktls_session *s);
  */
 ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len, int flags,
 		  int *alert);
+
+/*
+ * Send application data, like send(fd, buf, len, flags | MSG_NOSIGNAL),
+ * counting what goes out under the current key: with a rekey limit
+ * (ktls_config_set_rekey_limit()), our key is updated (ktls_key_update(),
+ * no request to the peer) before the count would pass it. Only bytes sent
+ * here count; every update of our key restarts the count. flags:
+ * MSG_DONTWAIT, MSG_MORE. Returns the bytes sent, which may be fewer than
+ * len (a full non-blocking socket, a signal), or a negative error: -EINVAL
+ * (bad arguments, or no kTLS installed), -EPIPE (our side is closed),
+ * -EAGAIN, the -errno of send(), or ktls_key_update()'s error when nothing
+ * was sent before it failed.
+ */
+ssize_t ktls_send(struct ktls_session *s, const void *buf, size_t len,
+		  int flags);
 
 /*
  * Send an alert record (level 1 warning, 2 fatal); 0, -EINVAL, -EPIPE once
@@ -305,6 +374,33 @@ int ktls_handoff_result(struct ktls_handoff *h,
 
 /* ktlsd's message for the last result or failure on h ("" if none). */
 const char *ktls_handoff_error(const struct ktls_handoff *h);
+
+/* ---- Credentials from memory (lib/config_mem.c) ---- */
+
+/*
+ * Like ktls_config_add_cert(), from buffers: a certificate chain (leaf
+ * first) and its private key, each PEM or DER (told apart by the PEM
+ * armour; keys PKCS#1, PKCS#8 or SEC1). The buffers stay the caller's,
+ * who should wipe the key. 0, -EINVAL, -ENOMEM or -KTLS_E_CONFIG (not a
+ * certificate or key GnuTLS can read).
+ */
+int ktls_config_add_cert_mem(struct ktls_config *cfg, const void *cert,
+			     size_t cert_len, const void *key, size_t key_len);
+
+/*
+ * Servers: find TLS 1.3 external PSKs by the identity the client offers,
+ * during the handshake. fn gets arg, the identity (NUL-terminated) and a
+ * buffer of *key_len bytes (KTLS_PSK_LOOKUP_MAX); it stores the key and
+ * its length and returns 0, or returns -errno to refuse the identity (the
+ * handshake then fails). fn runs on the thread that drives the handshake,
+ * once per handshake that offers a PSK. Instead of ktls_config_set_psk().
+ * 0, -EINVAL (a client configuration, or PSKs set already), -ENOMEM.
+ */
+#define KTLS_PSK_LOOKUP_MAX 512
+typedef int (*ktls_psk_lookup_fn)(void *arg, const char *identity,
+				  uint8_t *key, size_t *key_len);
+int ktls_config_set_psk_lookup(struct ktls_config *cfg, ktls_psk_lookup_fn fn,
+			       void *arg);
 
 /* Names: "aes-128-gcm" etc. for a KTLS_CIPHER_* bit; 0 if unknown. */
 const char *ktls_cipher_name(unsigned cipher);

@@ -27,6 +27,16 @@ static void kernel_ciphers(struct ktls_config *cfg)
 	cfg->kernel_rekey = p.rekey;
 }
 
+static void drop_ticket_key(struct ktls_config *cfg)
+{
+	if (!cfg->ticket_key.data)
+		return;
+	gnutls_memset(cfg->ticket_key.data, 0, cfg->ticket_key.size);
+	gnutls_free(cfg->ticket_key.data);
+	cfg->ticket_key.data = NULL;
+	cfg->ticket_key.size = 0;
+}
+
 KTLS_EXPORT int ktls_config_new(struct ktls_config **out, enum ktls_role role)
 {
 	struct ktls_config *cfg;
@@ -75,6 +85,7 @@ KTLS_EXPORT void ktls_config_free(struct ktls_config *cfg)
 	}
 	free(cfg->psk_identity);
 	free(cfg->alpn_buf);
+	drop_ticket_key(cfg);
 	free(cfg);
 }
 
@@ -225,7 +236,8 @@ KTLS_EXPORT int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask)
 
 KTLS_EXPORT int ktls_config_set_verify(struct ktls_config *cfg, unsigned flags)
 {
-	if (!cfg || (flags & ~(KTLS_VERIFY_NONE | KTLS_VERIFY_REQUIRE_CLIENT)))
+	if (!cfg || (flags & ~(KTLS_VERIFY_NONE | KTLS_VERIFY_REQUIRE_CLIENT |
+			       KTLS_VERIFY_REQUEST_CLIENT)))
 		return -EINVAL;
 	cfg->verify = flags;
 	return 0;
@@ -236,6 +248,39 @@ KTLS_EXPORT int ktls_config_set_timeout(struct ktls_config *cfg, unsigned ms)
 	if (!cfg || !ms)
 		return -EINVAL;
 	cfg->timeout_ms = ms;
+	return 0;
+}
+
+/*
+ * Servers: one random master key per configuration. GnuTLS (since 3.6.4;
+ * the derivation was fixed in 3.6.14, GNUTLS-SA-2020-06-03) does not seal
+ * tickets with it directly but with keys derived from it per time period
+ * (the gnutls_db_set_cache_expiration() period, 6 hours by default), so
+ * ticket keys rotate with no work here (GnuTLS's NEWS for 3.6.4). The key
+ * never leaves this process: tickets from another process, or from an
+ * earlier run, fall back to a full handshake.
+ */
+KTLS_EXPORT int ktls_config_set_tickets(struct ktls_config *cfg, int on)
+{
+	if (!cfg)
+		return -EINVAL;
+	if (cfg->role == KTLS_SERVER) {
+		if (!on)
+			drop_ticket_key(cfg);
+		else if (!cfg->ticket_key.data &&
+			 gnutls_session_ticket_key_generate(&cfg->ticket_key) < 0)
+			return -ENOMEM;
+	}
+	cfg->tickets = !!on;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_rekey_limit(struct ktls_config *cfg,
+					    uint64_t bytes)
+{
+	if (!cfg)
+		return -EINVAL;
+	cfg->rekey_limit = bytes;
 	return 0;
 }
 
@@ -269,7 +314,7 @@ int config_update_priority(struct ktls_config *cfg)
 		if (!(usable & bit))
 			n += snprintf(buf + n, sizeof(buf) - n, ":-%s",
 				      keys_cipher_prio(bit));
-	if (cfg->psk_identity)
+	if (cfg->psk_client || cfg->psk_server)
 		n += snprintf(buf + n, sizeof(buf) - n, ":+ECDHE-PSK:+DHE-PSK:+PSK");
 	if (n >= (int)sizeof(buf))
 		return -EOVERFLOW;

@@ -106,6 +106,11 @@ struct ktls_config {
 	unsigned timeout_ms;
 	int have_trust, have_cert;
 	gnutls_priority_t prio;
+	ktls_psk_lookup_fn psk_lookup;	/* servers: PSKs found by identity */
+	void *psk_lookup_arg;
+	int tickets;			/* ktls_config_set_tickets() */
+	gnutls_datum_t ticket_key;	/* servers: GnuTLS's master ticket key */
+	uint64_t rekey_limit;		/* ktls_send(): bytes per send key; 0 off */
 };
 
 /* The configuration of the ktls_session behind a GnuTLS session. */
@@ -127,6 +132,36 @@ struct ktls_rx_end {
 };
 struct ktls_rx_end *session_rx_end(struct ktls_session *s);
 
+/*
+ * A client that asked for resumption: TLS 1.3 tickets read after the
+ * switch go to GnuTLS (session_take_ticket), others are skipped.
+ */
+int session_wants_tickets(const struct ktls_session *s);
+/*
+ * Client, before the handshake: keep tickets from now on (the GnuTLS
+ * session is made again without GNUTLS_NO_TICKETS if it had it). 0,
+ * -EINVAL (not a client session that has not started) or -ENOMEM.
+ */
+int session_keep_tickets(struct ktls_session *s);
+/* The GnuTLS session; NULL for a session handed over by ktlsd. */
+gnutls_session_t session_gnutls(const struct ktls_session *s);
+/*
+ * Hand GnuTLS one whole NewSessionTicket message (header included) read
+ * through the kernel. 0, -ENOMEM, or -EPROTO when GnuTLS refused it.
+ */
+int session_take_ticket(struct ktls_session *s, const uint8_t *msg,
+			size_t len);
+
+/*
+ * ktls_send()'s count: bytes sent under the current send key, and the
+ * configured limit (0: none). session_rekey() of the send side zeroes it.
+ */
+struct ktls_tx_count {
+	uint64_t bytes;
+	uint64_t limit;
+};
+struct ktls_tx_count *session_tx_count(struct ktls_session *s);
+
 /* Whether the kernel and the session can move to the next TLS 1.3 keys. */
 int session_can_rekey(const struct ktls_session *s);
 /*
@@ -142,6 +177,12 @@ int session_rekey(struct ktls_session *s, int read);
  */
 int session_secrets(const struct ktls_session *s, const uint8_t **tx,
 		    const uint8_t **rx);
+/*
+ * The peer's certificate chain (DER, leaf first) after a successful
+ * handshake, owned by the session; NULL with *n = 0 when there is none.
+ */
+const gnutls_datum_t *session_peer_certs(const struct ktls_session *s,
+					 unsigned *n);
 /*
  * A session in the installed state, built from ktlsd's reply for the
  * socket fd. 0, -EPROTO (impossible values in the reply) or -ENOMEM.

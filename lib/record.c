@@ -38,7 +38,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -72,8 +74,10 @@ enum {
 #define CTL_WAIT_MS	10000		/* for a message split over records */
 #define CTL_MAX		64		/* control reads per call (warning floods) */
 /*
- * Largest post-handshake message we skip: a NewSessionTicket with a
- * 64 KiB ticket and 64 KiB of extensions still fits.
+ * Largest post-handshake message we take: a NewSessionTicket with a
+ * 64 KiB ticket and 64 KiB of extensions still fits. Tickets are skipped,
+ * except for a client that keeps them for resumption: then the message is
+ * collected whole, in memory, and handed to GnuTLS (resume.c).
  */
 #define CTL_MAX_HS	(1u << 18)
 
@@ -87,7 +91,19 @@ struct ctl {
 	size_t skip;		/* handshake body bytes still to consume */
 	int key_update;		/* the body is a KeyUpdate's request byte */
 	int request;		/* ... which said update_requested */
+	unsigned char *msg;	/* a ticket kept whole for GnuTLS, or NULL */
+	size_t msg_len;
 };
+
+/* Between messages, and at the end of ktls_recv(). */
+static void ctl_reset(struct ctl *c)
+{
+	if (c->msg) {
+		gnutls_memset(c->msg, 0, c->msg_len);
+		free(c->msg);
+	}
+	memset(c, 0, sizeof(*c));
+}
 
 static int64_t now_ms(void)
 {
@@ -194,6 +210,45 @@ KTLS_EXPORT int ktls_key_update(struct ktls_session *s, int request_peer)
 	ret = send_key_update(s, request_peer);
 	/* Half-way (message sent, key not taken) the connection is lost. */
 	return ret < 0 && ret != -EPIPE ? fatal(s, AL_INTERNAL_ERROR, ret) : ret;
+}
+
+KTLS_EXPORT ssize_t ktls_send(struct ktls_session *s, const void *buf,
+			      size_t len, int flags)
+{
+	struct ktls_tx_count *tx;
+	int fd = session_fd(s), ret;
+	size_t done = 0, chunk;
+	ssize_t n;
+
+	if (fd < 0 || (!buf && len) || (flags & ~(MSG_DONTWAIT | MSG_MORE)))
+		return -EINVAL;
+	/* After our close the kernel would take the data and drop it. */
+	ret = can_send(fd);
+	if (ret <= 0)
+		return ret ? ret : -EPIPE;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	tx = session_tx_count(s);
+	while (done < len) {
+		chunk = len - done;
+		if (tx->limit && session_can_rekey(s)) {
+			if (tx->bytes >= tx->limit) {
+				ret = ktls_key_update(s, 0);
+				if (ret < 0)
+					return done ? (ssize_t)done : ret;
+			}
+			if (chunk > tx->limit - tx->bytes)
+				chunk = tx->limit - tx->bytes;
+		}
+		n = send(fd, (const char *)buf + done, chunk, flags | MSG_NOSIGNAL);
+		if (n < 0)
+			return done ? (ssize_t)done : -errno;
+		done += n;
+		tx->bytes += n;
+		if ((size_t)n < chunk)
+			break;
+	}
+	return done;
 }
 
 KTLS_EXPORT int ktls_close_notify(struct ktls_session *s)
@@ -323,6 +378,14 @@ static ssize_t on_handshake(struct ktls_session *s, struct ctl *c)
 		if (len > CTL_MAX_HS)
 			return fatal(s, AL_DECODE_ERROR, -EPROTO);
 		c->skip = len;
+		/* Kept whole for GnuTLS; without memory it is skipped. */
+		if (session_wants_tickets(s)) {
+			c->msg = malloc(sizeof(c->hdr) + len);
+			if (c->msg) {
+				memcpy(c->msg, c->hdr, sizeof(c->hdr));
+				c->msg_len = sizeof(c->hdr);
+			}
+		}
 		return MORE;
 	case HS_KEY_UPDATE:
 		if (!tls13)
@@ -380,6 +443,21 @@ static ssize_t on_key_update(struct ktls_session *s, int request)
 	return MORE;
 }
 
+/*
+ * A whole TLS 1.3 ticket, for a client that wants resumption data. One
+ * GnuTLS cannot read is the peer's fault (decode_error); without memory
+ * the ticket is dropped, and the data goes on.
+ */
+static ssize_t on_ticket(struct ktls_session *s, const unsigned char *msg,
+			 size_t len)
+{
+	int ret = session_take_ticket(s, msg, len);
+
+	if (ret == -EPROTO)
+		return fatal(s, AL_DECODE_ERROR, -EPROTO);
+	return MORE;
+}
+
 /* Feed n bytes of one control record; MORE, or what ktls_recv returns. */
 static ssize_t ctl_feed(struct ktls_session *s, struct ctl *c,
 			unsigned char type, const unsigned char *p, size_t n,
@@ -404,6 +482,10 @@ static ssize_t ctl_feed(struct ktls_session *s, struct ctl *c,
 			take = c->skip < n ? c->skip : n;
 			if (c->key_update)
 				c->request = p[0];
+			if (c->msg) {
+				memcpy(c->msg + c->msg_len, p, take);
+				c->msg_len += take;
+			}
 			c->skip -= take;
 		}
 		p += take;
@@ -411,7 +493,10 @@ static ssize_t ctl_feed(struct ktls_session *s, struct ctl *c,
 		if (c->got == hlen && !c->skip) {
 			int key_update = c->key_update, request = c->request;
 
-			memset(c, 0, sizeof(*c));
+			ret = c->msg ? on_ticket(s, c->msg, c->msg_len) : MORE;
+			ctl_reset(c);
+			if (ret != MORE)
+				return ret;
 			if (key_update) {
 				ret = on_key_update(s, request);
 				if (ret != MORE)
@@ -430,25 +515,17 @@ static size_t ctl_need(const struct ctl *c)
 	return c->got < hlen ? hlen - c->got : c->skip;
 }
 
-KTLS_EXPORT ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len,
-			      int flags, int *alert)
+static ssize_t recv_loop(struct ktls_session *s, void *buf, size_t len,
+			 int flags, int *alert, struct ctl *c)
 {
 	unsigned char tmp[CTL_CHUNK], type;
-	struct ctl c = { 0 };
 	int64_t deadline = 0;
 	const void *p;
 	ssize_t n, ret;
 	int msgs = 0;
 
-	if (session_fd(s) < 0 || !buf || !len ||
-	    (flags & ~(MSG_DONTWAIT | MSG_WAITALL)))
-		return -EINVAL;
-	if (session_rx_end(s)->err)
-		return session_rx_end(s)->err;
-	if (session_rx_end(s)->eof)
-		return 0;
 	for (;;) {
-		if (!c.type) {
+		if (!c->type) {
 			n = recv_record(session_fd(s), buf, len, flags, &type);
 			if (n < 0)
 				return recv_error(s, n);
@@ -463,7 +540,7 @@ KTLS_EXPORT ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len,
 				return fatal(s, AL_UNEXPECTED_MESSAGE, -EPROTO);
 			p = buf;
 		} else {
-			size_t want = ctl_need(&c);
+			size_t want = ctl_need(c);
 
 			n = recv_rest(s, tmp, want < sizeof(tmp) ? want : sizeof(tmp),
 				      &type, &deadline);
@@ -472,7 +549,7 @@ KTLS_EXPORT ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len,
 			if (!n && !type)	/* the stream ended within a message */
 				return -ECONNRESET;
 			/* Handshake messages may not be interleaved (5.1). */
-			if (type != c.type)
+			if (type != c->type)
 				return fatal(s, AL_UNEXPECTED_MESSAGE, -EPROTO);
 			p = tmp;
 		}
@@ -481,8 +558,26 @@ KTLS_EXPORT ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len,
 		/* Empty alert or handshake records are not (RFC 8446, 5.1). */
 		if ((type != REC_ALERT && type != REC_HANDSHAKE) || !n)
 			return fatal(s, AL_UNEXPECTED_MESSAGE, -EPROTO);
-		ret = ctl_feed(s, &c, type, p, n, alert);
+		ret = ctl_feed(s, c, type, p, n, alert);
 		if (ret != MORE)
 			return ret;
 	}
+}
+
+KTLS_EXPORT ssize_t ktls_recv(struct ktls_session *s, void *buf, size_t len,
+			      int flags, int *alert)
+{
+	struct ctl c = { 0 };
+	ssize_t ret;
+
+	if (session_fd(s) < 0 || !buf || !len ||
+	    (flags & ~(MSG_DONTWAIT | MSG_WAITALL)))
+		return -EINVAL;
+	if (session_rx_end(s)->err)
+		return session_rx_end(s)->err;
+	if (session_rx_end(s)->eof)
+		return 0;
+	ret = recv_loop(s, buf, len, flags, alert, &c);
+	ctl_reset(&c);	/* a ticket cut short by an error */
+	return ret;
 }

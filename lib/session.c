@@ -40,9 +40,13 @@ struct ktls_session {
 	enum state state;
 	gnutls_session_t gs;
 	char *server_name;
+	char *alpn_list;	/* ktls_session_set_alpn()'s, or NULL */
+	int tickets;		/* client: keep tickets, for resumption */
+	struct ktls_tx_count tx;
 	int blocking;
 	int64_t deadline_ms;
 	int timed_out;
+	unsigned verify_status;	/* KTLS_VERIFY_REQUEST_CLIENT's verdict */
 	int io_errno;		/* errno of the last failed send/recv */
 
 	size_t rec_left;	/* bytes of the current record not yet read */
@@ -126,12 +130,28 @@ static ssize_t io_result(struct ktls_session *s, ssize_t n)
 	return n;
 }
 
+/*
+ * Once the kernel has the keys GnuTLS must never read or write the socket
+ * again: its bytes are kTLS's. Nothing here asks it to, but some GnuTLS
+ * calls would (gnutls_session_get_data2() waits for a TLS 1.3 ticket by
+ * reading): they get EAGAIN instead.
+ */
+static int switched(struct ktls_session *s)
+{
+	if (s->state != S_DONE)
+		return 0;
+	gnutls_transport_set_errno(s->gs, EAGAIN);
+	return 1;
+}
+
 static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct ktls_session *s = ptr;
 	size_t want;
 	ssize_t n;
 
+	if (switched(s))
+		return -1;
 	if (s->blocking && wait_io(s, POLLIN))
 		return io_result(s, -1);
 	/* At a record boundary read only the header, then only its body. */
@@ -161,6 +181,8 @@ static ssize_t push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 	struct ktls_session *s = ptr;
 	ssize_t n;
 
+	if (switched(s))
+		return -1;
 	if (s->blocking && wait_io(s, POLLOUT))
 		return io_result(s, -1);
 	n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -183,6 +205,32 @@ static int keep_secrets(gnutls_session_t gs, gnutls_record_encryption_level_t le
 		memcpy(s->secret_tx, wr, len);
 	s->secret_len = len;
 	return 0;
+}
+
+/*
+ * KTLS_VERIFY_REQUEST_CLIENT: a client may send no certificate; one that
+ * it sends must verify.
+ */
+static int verify_if_given(gnutls_session_t gs)
+{
+	struct ktls_session *s = gnutls_session_get_ptr(gs);
+	unsigned status = 0;
+	int ret = gnutls_certificate_verify_peers3(gs, NULL, &status);
+
+	if (ret == GNUTLS_E_NO_CERTIFICATE_FOUND)
+		return 0;
+	if (ret < 0)
+		status |= GNUTLS_CERT_INVALID;
+	s->verify_status = status;
+	return status ? GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
+}
+
+/* Why the peer's certificate failed, whichever check ran. */
+static unsigned verify_status(struct ktls_session *s)
+{
+	if (s->cfg && (s->cfg->verify & KTLS_VERIFY_REQUEST_CLIENT))
+		return s->verify_status;
+	return gnutls_session_get_verify_cert_status(s->gs);
 }
 
 /* A TCP socket, connected, with no upper layer protocol yet. */
@@ -213,11 +261,115 @@ static int check_socket(int fd)
 	return 0;
 }
 
+static int is_ip_literal(const char *name)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, buf) == 1 ||
+	       inet_pton(AF_INET6, name, buf) == 1;
+}
+
+/* The client's name: SNI and the name its certificate must carry. */
+static int apply_server_name(struct ktls_session *s, gnutls_session_t gs)
+{
+	const char *name = s->server_name;
+
+	/* SNI carries host names only (RFC 6066); IPs are still verified. */
+	if (!is_ip_literal(name) &&
+	    gnutls_server_name_set(gs, GNUTLS_NAME_DNS, name, strlen(name)) < 0)
+		return -EINVAL;
+	if (!(s->cfg->verify & KTLS_VERIFY_NONE) && !s->cfg->psk_client)
+		gnutls_session_set_verify_cert(gs, name, 0);
+	return 0;
+}
+
+static int apply_alpn(gnutls_session_t gs, const char *list)
+{
+	gnutls_datum_t names[KTLS_ALPN_MAX];
+	char *buf = NULL;
+	unsigned n;
+	int ret;
+
+	ret = config_parse_alpn(list, &buf, names, &n);
+	if (!ret && gnutls_alpn_set_protocols(gs, names, n, 0) < 0)
+		ret = -ENOMEM;
+	free(buf);
+	return ret;
+}
+
+/*
+ * A GnuTLS session for s, from its configuration and what was set on s so
+ * far. Tickets stay off unless this side uses them: a server that issues
+ * them, a client that asked for resumption.
+ */
+static int new_gnutls(struct ktls_session *s, gnutls_session_t *out)
+{
+	const struct ktls_config *cfg = s->cfg;
+	int issue = cfg->role == KTLS_SERVER && cfg->ticket_key.data;
+	gnutls_session_t gs;
+	unsigned flags;
+	int ret = -ENOMEM;
+
+	flags = (cfg->role == KTLS_SERVER ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+		GNUTLS_NO_SIGNAL | GNUTLS_NONBLOCK;
+	if (!issue && !s->tickets)
+		flags |= GNUTLS_NO_TICKETS;
+	if (gnutls_init(&gs, flags) < 0)
+		return -ENOMEM;
+	if (gnutls_priority_set(gs, cfg->prio) < 0 ||
+	    gnutls_credentials_set(gs, GNUTLS_CRD_CERTIFICATE, cfg->x509) < 0)
+		goto err;
+	if (cfg->psk_client &&
+	    gnutls_credentials_set(gs, GNUTLS_CRD_PSK, cfg->psk_client) < 0)
+		goto err;
+	if (cfg->psk_server &&
+	    gnutls_credentials_set(gs, GNUTLS_CRD_PSK, cfg->psk_server) < 0)
+		goto err;
+	if (cfg->n_alpn &&
+	    gnutls_alpn_set_protocols(gs, cfg->alpn, cfg->n_alpn, 0) < 0)
+		goto err;
+	/* GnuTLS sends TLS 1.3 tickets before gnutls_handshake() returns. */
+	if (issue && gnutls_session_ticket_enable_server(gs, &cfg->ticket_key) < 0)
+		goto err;
+	if (cfg->role == KTLS_SERVER) {
+		if (cfg->verify & KTLS_VERIFY_REQUIRE_CLIENT) {
+			gnutls_certificate_server_set_request(gs, GNUTLS_CERT_REQUIRE);
+			gnutls_session_set_verify_cert(gs, NULL, 0);
+		} else if (cfg->verify & KTLS_VERIFY_REQUEST_CLIENT) {
+			/* GnuTLS's own check would fail a client without one. */
+			gnutls_certificate_server_set_request(gs, GNUTLS_CERT_REQUEST);
+			gnutls_session_set_verify_function(gs, verify_if_given);
+		}
+	} else if (!(cfg->verify & KTLS_VERIFY_NONE) && !cfg->psk_client) {
+		/* Chain only for now; set_server_name adds the name check. */
+		gnutls_session_set_verify_cert(gs, NULL, 0);
+	}
+	if (s->server_name) {
+		ret = apply_server_name(s, gs);
+		if (ret)
+			goto err;
+	}
+	if (s->alpn_list) {
+		ret = apply_alpn(gs, s->alpn_list);
+		if (ret)
+			goto err;
+	}
+	gnutls_session_set_ptr(gs, s);
+	gnutls_handshake_set_secret_function(gs, keep_secrets);
+	gnutls_transport_set_ptr(gs, s);
+	gnutls_transport_set_pull_function(gs, pull);
+	gnutls_transport_set_push_function(gs, push);
+	*out = gs;
+	return 0;
+err:
+	gnutls_deinit(gs);
+	return ret;
+}
+
 KTLS_EXPORT int ktls_session_new(struct ktls_session **out,
 				 const struct ktls_config *cfg, int fd)
 {
 	struct ktls_session *s;
-	unsigned flags;
 	int ret;
 
 	if (!out || !cfg || fd < 0)
@@ -232,89 +384,83 @@ KTLS_EXPORT int ktls_session_new(struct ktls_session **out,
 	s->role = cfg->role;
 	s->kernel_rekey = cfg->kernel_rekey;
 	s->fd = fd;
-
-	/*
-	 * Tickets stay off until records after the switch are handled
-	 * (resumption needs them read through the kernel).
-	 */
-	flags = (cfg->role == KTLS_SERVER ? GNUTLS_SERVER : GNUTLS_CLIENT) |
-		GNUTLS_NO_SIGNAL | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS;
-	if (gnutls_init(&s->gs, flags) < 0)
-		goto nomem;
-	if (gnutls_priority_set(s->gs, cfg->prio) < 0 ||
-	    gnutls_credentials_set(s->gs, GNUTLS_CRD_CERTIFICATE, cfg->x509) < 0)
-		goto nomem;
-	if (cfg->psk_client &&
-	    gnutls_credentials_set(s->gs, GNUTLS_CRD_PSK, cfg->psk_client) < 0)
-		goto nomem;
-	if (cfg->psk_server &&
-	    gnutls_credentials_set(s->gs, GNUTLS_CRD_PSK, cfg->psk_server) < 0)
-		goto nomem;
-	if (cfg->n_alpn &&
-	    gnutls_alpn_set_protocols(s->gs, cfg->alpn, cfg->n_alpn, 0) < 0)
-		goto nomem;
-	if (cfg->role == KTLS_SERVER) {
-		if (cfg->verify & KTLS_VERIFY_REQUIRE_CLIENT) {
-			gnutls_certificate_server_set_request(s->gs, GNUTLS_CERT_REQUIRE);
-			gnutls_session_set_verify_cert(s->gs, NULL, 0);
-		}
-	} else if (!(cfg->verify & KTLS_VERIFY_NONE) && !cfg->psk_client) {
-		/* Chain only for now; set_server_name adds the name check. */
-		gnutls_session_set_verify_cert(s->gs, NULL, 0);
+	s->tickets = cfg->role == KTLS_CLIENT && cfg->tickets;
+	s->tx.limit = cfg->rekey_limit;
+	ret = new_gnutls(s, &s->gs);
+	if (ret) {
+		ktls_session_free(s);
+		return ret;
 	}
-	gnutls_session_set_ptr(s->gs, s);
-	gnutls_handshake_set_secret_function(s->gs, keep_secrets);
-	gnutls_transport_set_ptr(s->gs, s);
-	gnutls_transport_set_pull_function(s->gs, pull);
-	gnutls_transport_set_push_function(s->gs, push);
 	*out = s;
 	return 0;
-nomem:
-	ktls_session_free(s);
-	return -ENOMEM;
 }
 
 KTLS_EXPORT int ktls_session_set_alpn(struct ktls_session *s, const char *list)
 {
-	gnutls_datum_t names[KTLS_ALPN_MAX];
-	char *buf = NULL;
-	unsigned n;
+	char *copy;
 	int ret;
 
-	if (!s || !list || s->state != S_NEW)
+	if (!s || !list || s->state != S_NEW || !s->gs)
 		return -EINVAL;
-	ret = config_parse_alpn(list, &buf, names, &n);
-	if (!ret && gnutls_alpn_set_protocols(s->gs, names, n, 0) < 0)
-		ret = -ENOMEM;
-	free(buf);
-	return ret;
-}
-
-static int is_ip_literal(const char *name)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, name, buf) == 1 ||
-	       inet_pton(AF_INET6, name, buf) == 1;
+	ret = apply_alpn(s->gs, list);
+	if (ret)
+		return ret;
+	/* Kept in case the GnuTLS session must be made again. */
+	copy = strdup(list);
+	if (!copy)
+		return -ENOMEM;
+	free(s->alpn_list);
+	s->alpn_list = copy;
+	return 0;
 }
 
 KTLS_EXPORT int ktls_session_set_server_name(struct ktls_session *s,
 					     const char *name)
 {
 	if (!s || !name || !*name || strlen(name) > 253 ||
-	    s->state != S_NEW || s->role != KTLS_CLIENT)
+	    s->state != S_NEW || s->role != KTLS_CLIENT || !s->gs)
 		return -EINVAL;
 	free(s->server_name);
 	s->server_name = strdup(name);
 	if (!s->server_name)
 		return -ENOMEM;
-	/* SNI carries host names only (RFC 6066); IPs are still verified. */
-	if (!is_ip_literal(name) &&
-	    gnutls_server_name_set(s->gs, GNUTLS_NAME_DNS, name, strlen(name)) < 0)
+	return apply_server_name(s, s->gs);
+}
+
+int session_keep_tickets(struct ktls_session *s)
+{
+	gnutls_session_t gs;
+	int ret;
+
+	if (!s || !s->gs || s->state != S_NEW || s->role != KTLS_CLIENT)
 		return -EINVAL;
-	if (!(s->cfg->verify & KTLS_VERIFY_NONE) && !s->cfg->psk_client)
-		gnutls_session_set_verify_cert(s->gs, s->server_name, 0);
+	if (s->tickets)
+		return 0;
+	/* gnutls_init() flags are final: make the session again, untouched. */
+	s->tickets = 1;
+	ret = new_gnutls(s, &gs);
+	if (ret) {
+		s->tickets = 0;
+		return ret;
+	}
+	gnutls_deinit(s->gs);
+	s->gs = gs;
 	return 0;
+}
+
+int session_wants_tickets(const struct ktls_session *s)
+{
+	return s->tickets && s->gs && s->state == S_DONE;
+}
+
+gnutls_session_t session_gnutls(const struct ktls_session *s)
+{
+	return s->gs;
+}
+
+struct ktls_tx_count *session_tx_count(struct ktls_session *s)
+{
+	return &s->tx;
 }
 
 KTLS_EXPORT int ktls_session_time_left(const struct ktls_session *s)
@@ -363,7 +509,7 @@ static void send_failure_alert(struct ktls_session *s, int gerr)
 	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
 	case GNUTLS_E_CERTIFICATE_ERROR:
 		gnutls_alert_send(s->gs, GNUTLS_AL_FATAL,
-			verify_alert(gnutls_session_get_verify_cert_status(s->gs)));
+			verify_alert(verify_status(s)));
 		return;
 	case GNUTLS_E_NO_CERTIFICATE_FOUND:
 	case GNUTLS_E_CERTIFICATE_REQUIRED:
@@ -390,7 +536,7 @@ static int handshake_error(struct ktls_session *s, int gerr)
 			    gnutls_alert_get_name(gnutls_alert_get(s->gs)));
 	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
 	case GNUTLS_E_CERTIFICATE_ERROR:
-		status = gnutls_session_get_verify_cert_status(s->gs);
+		status = verify_status(s);
 		if (gnutls_certificate_verification_status_print(status,
 				GNUTLS_CRT_X509, &out, 0) < 0)
 			out.data = NULL;
@@ -675,6 +821,20 @@ int session_secrets(const struct ktls_session *s, const uint8_t **tx,
 	return s->secret_len;
 }
 
+const gnutls_datum_t *session_peer_certs(const struct ktls_session *s,
+					 unsigned *n)
+{
+	const gnutls_datum_t *certs;
+
+	*n = 0;
+	if (!s || !s->gs || s->state != S_DONE)
+		return NULL;
+	certs = gnutls_certificate_get_peers(s->gs, n);
+	if (!certs)
+		*n = 0;
+	return certs;
+}
+
 static void copy_str(char *dst, size_t size, struct wire_str src)
 {
 	size_t n = src.len < size - 1 ? src.len : size - 1;
@@ -768,6 +928,8 @@ int session_rekey(struct ktls_session *s, int read)
 	if (ret >= 0)
 		ret = setsockopt(s->fd, SOL_TLS, read ? TLS_RX : TLS_TX, &ci, size)
 			? -errno : 0;
+	if (!ret && !read)
+		s->tx.bytes = 0;
 	gnutls_memset(key, 0, sizeof(key));
 	gnutls_memset(iv, 0, sizeof(iv));
 	gnutls_memset(&ci, 0, sizeof(ci));
@@ -804,6 +966,7 @@ KTLS_EXPORT void ktls_session_free(struct ktls_session *s)
 		free(s->early);
 	}
 	free(s->server_name);
+	free(s->alpn_list);
 	free(s->peer_subject);
 	gnutls_memset(s, 0, sizeof(*s));
 	free(s);

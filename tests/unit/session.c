@@ -266,7 +266,7 @@ TEST_F(single, other_options_invalid)
 {
 	static const unsigned char key[16] = { 1 };
 
-	ASSERT_EQ(-EINVAL, ktls_config_set_verify(self->cfg, 1u << 2));
+	ASSERT_EQ(-EINVAL, ktls_config_set_verify(self->cfg, 1u << 3));
 	ASSERT_EQ(-EINVAL, ktls_config_set_timeout(self->cfg, 0));
 	ASSERT_EQ(-EINVAL, ktls_config_set_psk(self->cfg, "", key, sizeof(key)));
 	ASSERT_EQ(-EINVAL, ktls_config_set_psk(self->cfg, "id", key, 0));

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Credentials that come from memory rather than from files: what a daemon
+ * reads out of the kernel's keyrings when the kernel asks it for a
+ * handshake (the serials of a certificate, a private key or a PSK), and
+ * PSKs that can only be found once the peer has named one.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <gnutls/x509.h>
+
+#include "internal.h"
+
+/* PEM carries its own armour; anything else is taken as DER. */
+static gnutls_x509_crt_fmt_t guess_format(const void *p, size_t len)
+{
+	return memmem(p, len, "-----BEGIN", 10) ? GNUTLS_X509_FMT_PEM
+						 : GNUTLS_X509_FMT_DER;
+}
+
+KTLS_EXPORT int ktls_config_add_cert_mem(struct ktls_config *cfg,
+					 const void *cert, size_t cert_len,
+					 const void *key, size_t key_len)
+{
+	gnutls_datum_t c = { (unsigned char *)cert, (unsigned)cert_len };
+	gnutls_datum_t k = { (unsigned char *)key, (unsigned)key_len };
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_x509_privkey_t pk = NULL;
+	unsigned n = 0, i;
+	int ret;
+
+	if (!cfg || !cert || !cert_len || !key || !key_len ||
+	    cert_len > (1u << 24) || key_len > (1u << 24))
+		return -EINVAL;
+	ret = -KTLS_E_CONFIG;
+	if (gnutls_x509_crt_list_import2(&crts, &n, &c,
+					 guess_format(cert, cert_len), 0) < 0 || !n)
+		goto out;
+	if (gnutls_x509_privkey_init(&pk) < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* import2 takes PKCS#1, PKCS#8 and SEC1 keys, PEM or DER. */
+	if (gnutls_x509_privkey_import2(pk, &k, guess_format(key, key_len),
+					NULL, 0) < 0)
+		goto out;
+	/* The credentials keep copies; ours go below. */
+	if (gnutls_certificate_set_x509_key(cfg->x509, crts, n, pk) < 0)
+		goto out;
+	cfg->have_cert = 1;
+	ret = 0;
+out:
+	if (pk)
+		gnutls_x509_privkey_deinit(pk);
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	return ret;
+}
+
+/* GnuTLS asks for the key of the identity the client offered. */
+static int psk_lookup_key(gnutls_session_t gs, const gnutls_datum_t *identity,
+			  gnutls_datum_t *key)
+{
+	const struct ktls_config *cfg = session_config(gs);
+	uint8_t buf[KTLS_PSK_LOOKUP_MAX];
+	char name[256];
+	size_t len = sizeof(buf);
+	int ret = -1;
+
+	if (!cfg || !cfg->psk_lookup || identity->size >= sizeof(name) ||
+	    memchr(identity->data, 0, identity->size))
+		return -1;
+	memcpy(name, identity->data, identity->size);
+	name[identity->size] = 0;
+	if (cfg->psk_lookup(cfg->psk_lookup_arg, name, buf, &len) ||
+	    !len || len > sizeof(buf))
+		goto out;
+	key->data = gnutls_malloc(len);
+	if (!key->data)
+		goto out;
+	memcpy(key->data, buf, len);
+	key->size = len;
+	ret = 0;
+out:
+	gnutls_memset(buf, 0, sizeof(buf));
+	return ret;
+}
+
+KTLS_EXPORT int ktls_config_set_psk_lookup(struct ktls_config *cfg,
+					   ktls_psk_lookup_fn fn, void *arg)
+{
+	if (!cfg || !fn || cfg->role != KTLS_SERVER || cfg->psk_server)
+		return -EINVAL;
+	if (gnutls_psk_allocate_server_credentials(&cfg->psk_server) < 0)
+		return -ENOMEM;
+	cfg->psk_lookup = fn;
+	cfg->psk_lookup_arg = arg;
+	gnutls_psk_set_server_credentials_function2(cfg->psk_server,
+						    psk_lookup_key);
+	return config_update_priority(cfg);
+}
