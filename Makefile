@@ -24,7 +24,7 @@ CFLAGS     ?= -O2 -g
 WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
 CPPFLAGS   += -D_GNU_SOURCE -Iinclude
 PKGS       := gnutls
-DAEMON_PKGS := inih
+DAEMON_PKGS := inih libnl-genl-3.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(WARNFLAGS) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
@@ -43,7 +43,8 @@ CTL_OBJS   := $(CTL_SRCS:%.c=$(B)/%.o)
 KTLSD_SRCS := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c))
 KTLSD_INT  := $(filter-out $(B)/daemon/main.o,$(KTLSD_SRCS:%.c=$(B)/%.o))
 KTLSD_A    := $(B)/libktlsd.a
-KTLSD_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lpthread
+KTLSD_CFLAGS := $(shell pkg-config --cflags $(DAEMON_PKGS) 2>/dev/null)
+KTLSD_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lkeyutils -lpthread
 
 HARNESS    := $(B)/kselftest/kselftest_harness.h
 TEST_CFLAGS = $(ALL_CFLAGS) -I$(B)/kselftest -Itests -Wno-missing-prototypes -Wno-unused-parameter
@@ -91,7 +92,7 @@ $(LIBA): $(LIB_OBJS)
 $(B)/daemon/%.o: daemon/%.c include/ktls.h lib/wire.h lib/internal.h $(wildcard daemon/*.h)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(KTLSD_CFLAGS) -Ilib -c -o $@ $<
 
 $(B)/ktlsctl: $(CTL_OBJS) $(LIBA)
 	$(call say,LD,$@)

@@ -26,13 +26,14 @@
 #include <ini.h>
 
 #include "ktlsd.h"
+#include "upcall.h"
 
 #define PROFILE_NAME_MAX	64
 #define PSK_MIN			16
 #define PSK_MAX			64
 #define SEPARATORS		", \t"
 
-enum section { SECT_NONE, SECT_DAEMON, SECT_PROFILE };
+enum section { SECT_NONE, SECT_DAEMON, SECT_PROFILE, SECT_UPCALL };
 
 /* Keys of [profile NAME]; the values index profile_keys[] and seen[]. */
 enum {
@@ -44,8 +45,11 @@ enum {
 /* Keys of [ktlsd]. */
 enum {
 	D_SOCKET, D_MODE, D_GROUP, D_WORKERS, D_INFLIGHT, D_LOG, D_LEVEL,
-	D_COUNT
+	D_CONTROL, D_COUNT
 };
+
+/* Keys of [upcall]. */
+enum { U_ENABLE, U_TLSHD, U_CLIENT, U_SERVER, U_COUNT };
 
 struct pair {
 	char *cert, *key;
@@ -80,6 +84,7 @@ struct parse {
 	enum section sect;
 	int daemon_line;		/* of [ktlsd], 0 until seen */
 	int daemon_seen[D_COUNT];
+	int upcall_seen[U_COUNT];
 	struct conf *c;
 	struct draft *drafts;		/* parallel to c->profiles */
 	char *err;
@@ -330,6 +335,14 @@ static int set_log_level(struct parse *p, const char *value)
 	return 0;
 }
 
+static int set_control(struct parse *p, const char *value)
+{
+	if (strlen(value) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return bad(p, "control_socket: the path is longer than a Unix "
+			   "socket takes");
+	return set_path(p, "control_socket", value, &p->c->control_path);
+}
+
 static const struct key daemon_keys[D_COUNT] = {
 	[D_SOCKET]	= { "socket", set_socket, 0 },
 	[D_MODE]	= { "socket_mode", set_socket_mode, 0 },
@@ -338,6 +351,59 @@ static const struct key daemon_keys[D_COUNT] = {
 	[D_INFLIGHT]	= { "max_inflight", set_max_inflight, 0 },
 	[D_LOG]		= { "log", set_log, 0 },
 	[D_LEVEL]	= { "log_level", set_log_level, 0 },
+	[D_CONTROL]	= { "control_socket", set_control, 0 },
+};
+
+/* ---- [upcall]: the kernel's handshake requests (upcall.c) ---- */
+
+static int set_upcall_enable(struct parse *p, const char *value)
+{
+	static const char *const words[] = { "yes", "no", "auto", NULL };
+	int i = choose(p, "enable", value, words);
+
+	if (i < 0)
+		return i;
+	p->c->upcall->enable = i == 0 ? UPCALL_YES : i == 1 ? UPCALL_NO :
+				       UPCALL_AUTO;
+	return 0;
+}
+
+static int set_upcall_tlshd(struct parse *p, const char *value)
+{
+	return set_path(p, "tlshd_config", value, &p->c->upcall->tlshd_config);
+}
+
+static int set_upcall_profile(struct parse *p, const char *key,
+			      const char *value, char **out)
+{
+	char *s;
+
+	if (strpbrk(value, SEPARATORS))
+		return bad(p, "%s: '%s' is not a profile name", key, value);
+	s = strdup(value);
+	if (!s)
+		return oom(p);
+	*out = s;
+	return 0;
+}
+
+static int set_upcall_client(struct parse *p, const char *value)
+{
+	return set_upcall_profile(p, "client_profile", value,
+				  &p->c->upcall->client_profile);
+}
+
+static int set_upcall_server(struct parse *p, const char *value)
+{
+	return set_upcall_profile(p, "server_profile", value,
+				  &p->c->upcall->server_profile);
+}
+
+static const struct key upcall_keys[U_COUNT] = {
+	[U_ENABLE]	= { "enable", set_upcall_enable, 0 },
+	[U_TLSHD]	= { "tlshd_config", set_upcall_tlshd, 0 },
+	[U_CLIENT]	= { "client_profile", set_upcall_client, 0 },
+	[U_SERVER]	= { "server_profile", set_upcall_server, 0 },
 };
 
 /* ---- [profile NAME]: what one line can tell ---- */
@@ -665,10 +731,18 @@ static int begin_section(struct parse *p, const char *name)
 		p->sect = SECT_DAEMON;
 		return 0;
 	}
+	if (!strcmp(name, "upcall")) {
+		if (p->c->upcall->line)
+			return bad(p, "duplicate [upcall] (first on line %d)",
+				   p->c->upcall->line);
+		p->c->upcall->line = p->line;
+		p->sect = SECT_UPCALL;
+		return 0;
+	}
 	if (!strncmp(name, "profile", 7) && (!name[7] || isblank(name[7])))
 		return begin_profile(p, name + 7);
-	return bad(p, "unknown section [%s] (expected [ktlsd] or [profile NAME])",
-		   name);
+	return bad(p, "unknown section [%s] (expected [ktlsd], [upcall] or "
+		   "[profile NAME])", name);
 }
 
 /*
@@ -747,14 +821,25 @@ static int on_setting(void *user, const char *section, const char *name,
 		return 0;
 	if (p->sect == SECT_NONE)
 		return !bad(p, "'%s' outside any section", name);
-	keys = p->sect == SECT_DAEMON ? daemon_keys : profile_keys;
-	n = p->sect == SECT_DAEMON ? D_COUNT : P_COUNT;
-	seen = p->sect == SECT_DAEMON ? p->daemon_seen : cur_draft(p)->seen;
+	if (p->sect == SECT_DAEMON) {
+		keys = daemon_keys;
+		n = D_COUNT;
+		seen = p->daemon_seen;
+	} else if (p->sect == SECT_UPCALL) {
+		keys = upcall_keys;
+		n = U_COUNT;
+		seen = p->upcall_seen;
+	} else {
+		keys = profile_keys;
+		n = P_COUNT;
+		seen = cur_draft(p)->seen;
+	}
 	for (i = 0; i < n && strcmp(keys[i].name, name); i++)
 		;
 	if (i == n)
 		return !bad(p, "unknown key '%s' in %s", name,
-			    p->sect == SECT_DAEMON ? "[ktlsd]" : "a profile");
+			    p->sect == SECT_DAEMON ? "[ktlsd]" :
+			    p->sect == SECT_UPCALL ? "[upcall]" : "a profile");
 	if (seen[i] && !keys[i].repeat)
 		return !bad(p, "'%s' given twice (first on line %d)", name,
 			    seen[i]);
@@ -862,6 +947,10 @@ static int load_trust(struct parse *p, struct profile *pr,
 			return fail(p, d->seen[P_CRL], ret, "%s: %s", d->crl,
 				    ktls_strerror(ret));
 	}
+	/* The upcall builds configurations per request with the same trust. */
+	if ((d->ca && !(pr->ca = strdup(d->ca))) ||
+	    (d->crl && !(pr->crl = strdup(d->crl))))
+		return fail(p, d->line, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -984,8 +1073,12 @@ static void conf_free(struct conf *c)
 		free(pr->server_name);
 		free(pr->uids);
 		free(pr->gids);
+		free(pr->ca);
+		free(pr->crl);
 	}
 	free(c->profiles);
+	upcall_conf_free(c->upcall);
+	free(c->control_path);
 	free(c->socket_path);
 	free(c->path);
 	free(c);
@@ -1005,7 +1098,10 @@ static struct conf *conf_new(const char *path)
 	c->max_inflight = 1024;
 	c->log_syslog = 1;
 	c->log_level = LOG_INFO;
-	if (!c->path || !c->socket_path) {
+	c->control_path = strdup(KTLSD_CONTROL_SOCKET);
+	c->control_mode = 0600;
+	c->upcall = upcall_conf_new();
+	if (!c->path || !c->socket_path || !c->control_path || !c->upcall) {
 		conf_free(c);
 		return NULL;
 	}
@@ -1027,16 +1123,51 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	if (!p.c)
 		return fail(&p, 0, -ENOMEM, "out of memory");
 	ret = parse_file(&p);
-	if (!ret && !p.c->n_profiles)
+	/* With [upcall], the kernel's requests may be all there is to serve. */
+	if (!ret && !p.c->n_profiles && !p.c->upcall->line)
 		ret = fail(&p, 0, -EINVAL, "no [profile NAME] section");
 	for (i = 0; !ret && i < p.c->n_profiles; i++)
 		ret = build_profile(&p, &p.c->profiles[i], &p.drafts[i]);
 	drafts_free(&p);
+	if (!ret)
+		ret = upcall_conf_finish(p.c, err, errlen);
 	if (ret) {
 		conf_free(p.c);
 		return ret;
 	}
 	*out = p.c;
+	return 0;
+}
+
+int conf_load_tlshd(const char *path, struct conf **out, char *err,
+		    size_t errlen)
+{
+	struct conf *c;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !out)
+		return -EINVAL;
+	*out = NULL;
+	c = conf_new(path);
+	if (!c || !(c->upcall->tlshd_config = strdup(path))) {
+		if (c)
+			conf_free(c);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->tlshd_only = 1;
+	c->log_syslog = 1;
+	c->upcall->enable = UPCALL_YES;
+	ret = upcall_conf_finish(c, err, errlen);
+	if (ret) {
+		conf_free(c);
+		return ret;
+	}
+	if (c->upcall->debug > 0)
+		c->log_level = LOG_DEBUG;
+	*out = c;
 	return 0;
 }
 

@@ -15,4 +15,7 @@ int ctl_probe(int argc, char **argv);
 int ctl_connect(int argc, char **argv);
 int ctl_listen(int argc, char **argv);
 
+/* ktlsctl stats [--socket PATH] [--json]: ktlsd's counters. */
+int ctl_stats(int argc, char **argv);
+
 #endif

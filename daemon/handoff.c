@@ -54,6 +54,7 @@ struct listener {
 	struct ktlsd *d;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int unlink_at_exit;
+	int paused;			/* out of fds: not polled awhile */
 };
 
 static void conn_put(struct conn *c)
@@ -512,31 +513,41 @@ static void conn_read(struct conn *c)
 static void conn_handle(struct ev *e, unsigned events)
 {
 	struct conn *c = (struct conn *)e;
-	int ret = 0;
+	int ret = 0, idle, flushed;
 
 	if (events & EV_EXIT) {
 		conn_close(c);
 		return;
 	}
 	if (events & EV_TIMEOUT) {
-		protocol_error(c, -EBADMSG, "Request truncated: the rest did "
-			       "not come in time.");
+		/* Closing: only time to look at the jobs again (below). */
+		if (!c->closing)
+			protocol_error(c, -EBADMSG, "Request truncated: the "
+				       "rest did not come in time.");
 	} else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		conn_read(c);
 	}
+	/* No job in flight: then every reply is in out (they put after). */
+	idle = atomic_load(&c->refs) == 1;
 	pthread_mutex_lock(&c->lock);
 	if (c->out_off < c->out.len)
 		ret = flush(c);
 	if (ret >= 0)
 		loop_modify(&c->ev, conn_events(c));
+	flushed = c->out_off == c->out.len;
 	pthread_mutex_unlock(&c->lock);
 	/*
-	 * Closing: once our replies are out, or the peer is gone. Jobs in
-	 * flight still hold a reference and find the connection gone.
+	 * The peer is gone (closed, not just shut down its sending side:
+	 * EPOLLHUP): close now; jobs in flight still hold a reference and
+	 * find the connection gone. Closing after the end of the requests
+	 * or a malformed one: once the replies of the jobs in flight are
+	 * out, looked at every 100 ms.
 	 */
-	if (ret < 0 || (c->closing && c->out_off == c->out.len) ||
-	    (events & EPOLLERR))
+	if (ret < 0 || (events & (EPOLLERR | EPOLLHUP)) ||
+	    (c->closing && flushed && idle))
 		conn_close(c);
+	else if (c->closing)
+		c->ev.deadline = now_ms() + 100;
 }
 
 static int peer_groups(struct conn *c, int fd)
@@ -597,8 +608,28 @@ static void listener_handle(struct ev *e, unsigned events)
 		c->want = WIRE_HDR_LEN;
 		loop_add(l->d, NULL, &c->ev, EPOLLIN);
 	}
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		/*
+		 * The connections wait in the backlog. Still polled, the
+		 * listener would spin (and log) without end: look again in a
+		 * while, and say it once.
+		 */
+		if (!l->paused)
+			log_warn("accept on the handoff socket: %m; retrying "
+				 "every 250 ms");
+		l->paused = 1;
+		loop_modify(e, 0);
+		e->deadline = now_ms() + 250;
+		return;
+	}
 	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 		log_warn("accept on the handoff socket: %m");
+	if (l->paused) {
+		log_info("accepting handoff connections again");
+		l->paused = 0;
+		loop_modify(e, EPOLLIN);
+	}
 }
 
 /* A socket of ours to listen on: bound at path, mode and group set. */

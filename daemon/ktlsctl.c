@@ -13,11 +13,15 @@ static void usage(FILE *f)
 "       ktlsctl listen [ADDR:]PORT --cert FILE --key FILE [options] [--once]\n"
 "       ktlsctl connect|listen ... --handoff[=SOCKET] --profile NAME\n"
 "         (ktlsd runs the handshake with the profile's credentials)\n"
+"       ktlsctl stats [--socket PATH] [--json]\n"
+"         (ktlsd's counters per front door: handoff and kernel upcall)\n"
 "options: --sni NAME  --alpn LIST  --ca FILE | --insecure  --crl FILE\n"
 "         --cert FILE --key FILE  --psk-identity ID --psk-file FILE\n"
 "         --tls-version 1.2|1.3  --cipher aes-128-gcm|aes-256-gcm|\n"
 "           chacha20-poly1305|aes-128-ccm  --require-client-cert\n"
-"         --timeout MS  --quiet\n");
+"         --timeout MS  --quiet\n"
+"         connect: --session-file FILE (resume from it, save new tickets)\n"
+"         listen: --tickets (issue session tickets)\n");
 }
 
 int main(int argc, char **argv)
@@ -32,6 +36,8 @@ int main(int argc, char **argv)
 		return ctl_connect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "listen"))
 		return ctl_listen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stats"))
+		return ctl_stats(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;

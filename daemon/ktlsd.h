@@ -29,7 +29,10 @@ struct profile {
 	size_t n_uids;
 	gid_t *gids;
 	size_t n_gids;
+	char *ca, *crl;			/* the files cfg trusts; NULL: system */
 };
+
+struct upcall_conf;
 
 struct conf {
 	atomic_int refs;
@@ -43,6 +46,10 @@ struct conf {
 	int log_level;			/* LOG_ERR .. LOG_DEBUG */
 	struct profile *profiles;
 	size_t n_profiles;
+	char *control_path;		/* control socket (control.c) */
+	mode_t control_mode;
+	struct upcall_conf *upcall;	/* [upcall] (upcall.h) */
+	int tlshd_only;			/* made from tlshd's file alone */
 };
 
 /*

@@ -288,6 +288,16 @@ static unsigned want_events(const struct job *j)
 	return ktls_session_want(j->s) == KTLS_WANT_WRITE ? EPOLLOUT : EPOLLIN;
 }
 
+static const char *offload_name(enum ktls_offload m)
+{
+	switch (m) {
+	case KTLS_OFFLOAD_SW: return "sw";
+	case KTLS_OFFLOAD_HW: return "nic";
+	case KTLS_OFFLOAD_NONE: return "none";
+	default: return "unknown";
+	}
+}
+
 static void job_finish(struct job *j, int status, const char *msg)
 {
 	const struct ktls_info *in = status ? NULL : ktls_session_info(j->s);
@@ -298,10 +308,12 @@ static void job_finish(struct job *j, int status, const char *msg)
 	if (j->fd_flags >= 0)
 		fcntl(j->ev.fd, F_SETFL, j->fd_flags);
 	if (in)
-		log_info("handshake %s profile %s uid %u: TLS %s %s in %lld ms",
-			 j->peer, j->p->name, (unsigned)j->uid,
+		log_info("handshake %s profile %s uid %u: TLS %s %s, kTLS TX %s "
+			 "RX %s, in %lld ms", j->peer, j->p->name,
+			 (unsigned)j->uid,
 			 in->version == KTLS_TLS13 ? "1.3" : "1.2",
-			 in->cipher_name, (long long)ms);
+			 in->cipher_name, offload_name(in->tx),
+			 offload_name(in->rx), (long long)ms);
 	else
 		log_info("handshake %s profile %s uid %u failed in %lld ms: %s",
 			 j->peer, j->p->name, (unsigned)j->uid, (long long)ms,
@@ -310,6 +322,7 @@ static void job_finish(struct job *j, int status, const char *msg)
 	close(j->ev.fd);
 	j->ev.fd = -1;
 	atomic_fetch_add(status ? &j->d->done_failed : &j->d->done_ok, 1);
+	stats_finished(&j->d->stats, j->front, status, ms);
 	j->ops->done(j, status, msg, j->s);
 	ktls_session_free(j->s);
 	conf_put(j->conf);
@@ -387,6 +400,7 @@ int job_submit(struct ktlsd *d, struct job *j)
 	if (atomic_fetch_add(&d->inflight, 1) >= max) {
 		atomic_fetch_sub(&d->inflight, 1);
 		atomic_fetch_add(&d->refused, 1);
+		stats_refused(&d->stats, j->front);
 		return -EBUSY;
 	}
 	j->d = d;
@@ -396,6 +410,7 @@ int job_submit(struct ktlsd *d, struct job *j)
 	peer_name(j->ev.fd, j->peer, sizeof(j->peer));
 	j->ev.handle = job_begin;
 	j->ev.deadline = 1;	/* begin on the worker's first pass */
+	stats_accepted(&d->stats, j->front);
 	loop_add(d, NULL, &j->ev, EPOLLIN);
 	return 0;
 }

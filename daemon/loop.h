@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ktlsd.h"
+#include "stats.h"
 
 struct worker;
 
@@ -36,6 +37,8 @@ struct ktlsd {
 	atomic_uint inflight;		/* handshakes queued or running */
 	atomic_int stopping;
 	atomic_ulong done_ok, done_failed, refused;
+	struct stats stats;		/* per front door (stats.c) */
+	struct upcall *upcall;		/* upcall.c's, or NULL */
 };
 
 /* A reference to the configuration in force; conf_put() it. */
@@ -94,6 +97,7 @@ struct job {
 	int64_t start_ms, end_ms;
 	struct ktls_session *s;
 	char peer[64];
+	enum front front;		/* who counts it: FRONT_HANDOFF (0) */
 };
 
 /*

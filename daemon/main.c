@@ -15,14 +15,19 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "upcall.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ktlsd [-f] [-t] [-v] [-c FILE]\n"
+	fprintf(f, "usage: ktlsd [-f] [-t] [-v] [-c FILE | -T FILE]\n"
 		"  -c FILE  configuration (default %s)\n"
+		"  -T FILE  serve only the kernel's handshake upcall, with tlshd's\n"
+		"           configuration file (the default when %s is\n"
+		"           missing and %s or %s exists)\n"
 		"  -f       stay in the foreground and log to stderr\n"
 		"  -t       check the configuration and credentials, then exit\n"
-		"  -v       log debugging detail too\n", KTLSD_CONFIG);
+		"  -v       log debugging detail too\n", KTLSD_CONFIG, KTLSD_CONFIG,
+		TLSHD_CONFIG, TLSHD_CONFIG_LEGACY);
 }
 
 /* Enough descriptors for every handshake in flight and its requester. */
@@ -53,7 +58,8 @@ static void reload(struct ktlsd *d, int verbose)
 	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
 		 (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 	notify(state);
-	ret = conf_load(old->path, &c, err, sizeof(err));
+	ret = old->tlshd_only ? conf_load_tlshd(old->path, &c, err, sizeof(err))
+			      : conf_load(old->path, &c, err, sizeof(err));
 	if (ret) {
 		log_err("reload refused, the running configuration stays: %s",
 			err);
@@ -81,17 +87,18 @@ static unsigned worker_count(const struct conf *c)
 
 int main(int argc, char **argv)
 {
-	const char *path = KTLSD_CONFIG;
-	int opt, fg = 0, test = 0, verbose = 0, sfd, nfds, ret;
+	const char *path = KTLSD_CONFIG, *tlshd = NULL;
+	int opt, given = 0, fg = 0, test = 0, verbose = 0, sfd, nfds, ret;
 	struct ktlsd d = { .conf_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct signalfd_siginfo si;
 	struct conf *c;
 	char err[512];
 	sigset_t set;
 
-	while ((opt = getopt(argc, argv, "c:ftvh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:T:ftvh")) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; break;
+		case 'c': path = optarg; given = 1; break;
+		case 'T': tlshd = optarg; break;
 		case 'f': fg = 1; break;
 		case 't': test = 1; break;
 		case 'v': verbose = 1; break;
@@ -104,14 +111,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_open(1, verbose ? LOG_DEBUG : LOG_INFO);
-	ret = conf_load(path, &c, err, sizeof(err));
+	/* A host with only tlshd's file: serve the upcall from it. */
+	if (!tlshd && !given && access(path, F_OK) &&
+	    (!access(TLSHD_CONFIG, F_OK) || !access(TLSHD_CONFIG_LEGACY, F_OK)))
+		tlshd = access(TLSHD_CONFIG, F_OK) ? TLSHD_CONFIG_LEGACY
+						   : TLSHD_CONFIG;
+	ret = tlshd ? conf_load_tlshd(tlshd, &c, err, sizeof(err))
+		    : conf_load(path, &c, err, sizeof(err));
 	if (ret) {
 		log_err("%s", err);
 		return 1;
 	}
 	if (test) {
-		printf("%s: configuration OK, %zu profiles\n", path,
-		       c->n_profiles);
+		printf("%s: configuration OK, %zu profiles%s%s\n", c->path,
+		       c->n_profiles, c->upcall->tlshd_path ?
+		       ", upcall credentials from " : "",
+		       c->upcall->tlshd_path ? c->upcall->tlshd_path : "");
 		conf_put(c);
 		return 0;
 	}
@@ -134,19 +149,27 @@ int main(int argc, char **argv)
 		fatal("signalfd: %m");
 
 	ktlsd_set_conf(&d, c);
+	keyring_init();		/* before the workers: they share it */
 	ret = loop_start(&d, worker_count(c));
 	if (ret)
 		fatal("starting workers: %s", strerror(-ret));
 	nfds = notify_listen_fds();
-	ret = handoff_open(&d, c, nfds > 0 ? 3 : -1);
+	/* Without profiles there is nothing to hand off for. */
+	ret = c->n_profiles || nfds > 0 ? handoff_open(&d, c, nfds > 0 ? 3 : -1) : 0;
+	if (!ret)
+		ret = upcall_open(&d, c);
+	if (!ret)
+		control_open(&d, c);
 	if (ret) {
 		loop_stop(&d);
 		ktlsd_set_conf(&d, NULL);
 		return 1;
 	}
-	log_info("ready: %zu profiles, %u workers, %s%s", c->n_profiles,
-		 d.n_workers, nfds > 0 ? "activated socket" : "socket ",
-		 nfds > 0 ? "" : c->socket_path);
+	log_info("ready: %zu profiles, %u workers, %s%s%s", c->n_profiles,
+		 d.n_workers, nfds > 0 ? "activated socket" :
+		 c->n_profiles ? "socket " : "no handoff socket",
+		 nfds > 0 || !c->n_profiles ? "" : c->socket_path,
+		 d.upcall ? ", kernel upcall" : "");
 	notify("READY=1");
 
 	for (;;) {

@@ -253,6 +253,11 @@ static int take_reply(struct ktls_handoff *h, struct ktls_handoff_result *r)
 	for (i = 0; i < h->n_pend; i++)
 		if (h->pend[i].id == w.id)
 			break;
+	/* Request id 0: ktlsd could not read a request and closes. */
+	if (i == h->n_pend && !w.id && w.status < 0)
+		return set_error(h, w.status, "ktlsd refused the connection: "
+				 "%.*s", (int)w.message.len,
+				 w.message.p ? w.message.p : "");
 	if (i == h->n_pend)
 		return set_error(h, -EPROTO, "ktlsd replied to request %llu, "
 				 "which is not pending.",

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The control socket: a Unix stream socket (root, 0600 by default) that
+ * answers one line with one reply and closes, for ktlsctl. Commands:
+ *
+ *   stats          counters, one "key value" per line
+ *   stats json     the same, one JSON object per front door and line
+ *   ping           "pong"
+ *
+ * Only root and ktlsd's own user may ask, whatever the file mode says.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "upcall.h"
+
+#define CTL_TIMEOUT_MS	5000
+#define CTL_OUT_MAX	16384
+
+struct ctl_listener {
+	struct ev ev;
+	struct ktlsd *d;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+struct ctl_conn {
+	struct ev ev;
+	struct ktlsd *d;
+	char in[128];
+	size_t in_len;
+	char out[CTL_OUT_MAX];
+	size_t out_len, out_off;
+	int replying;
+};
+
+static void conn_close(struct ctl_conn *c)
+{
+	loop_remove(&c->ev);
+	close(c->ev.fd);
+	free(c);
+}
+
+static void answer(struct ctl_conn *c, char *line)
+{
+	int n;
+
+	line[strcspn(line, "\r\n")] = 0;
+	if (!strcmp(line, "stats") || !strcmp(line, "stats json")) {
+		n = stats_format(&c->d->stats, line[5] != 0, c->out,
+				 sizeof(c->out));
+		if (n < 0)
+			n = snprintf(c->out, sizeof(c->out), "error: reply "
+				     "too long\n");
+	} else if (!strcmp(line, "ping")) {
+		n = snprintf(c->out, sizeof(c->out), "pong\n");
+	} else {
+		n = snprintf(c->out, sizeof(c->out), "error: unknown command "
+			     "(stats, stats json, ping)\n");
+	}
+	c->out_len = n;
+	c->replying = 1;
+}
+
+static void conn_handle(struct ev *e, unsigned events)
+{
+	struct ctl_conn *c = (struct ctl_conn *)e;
+	char *nl;
+	ssize_t n;
+
+	if (events & (EV_EXIT | EV_TIMEOUT | EPOLLERR)) {
+		conn_close(c);
+		return;
+	}
+	if (events & EV_STOP)
+		return;		/* a reply in progress may finish */
+	if (!c->replying) {
+		n = recv(c->ev.fd, c->in + c->in_len,
+			 sizeof(c->in) - 1 - c->in_len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		c->in_len += n;
+		c->in[c->in_len] = 0;
+		nl = strchr(c->in, '\n');
+		if (!nl && c->in_len < sizeof(c->in) - 1)
+			return;
+		answer(c, c->in);
+	}
+	while (c->out_off < c->out_len) {
+		n = send(c->ev.fd, c->out + c->out_off, c->out_len - c->out_off,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN) {
+			loop_modify(&c->ev, EPOLLOUT);
+			return;
+		}
+		if (n <= 0)
+			break;
+		c->out_off += n;
+	}
+	conn_close(c);
+}
+
+static void listener_handle(struct ev *e, unsigned events)
+{
+	struct ctl_listener *l = (struct ctl_listener *)e;
+	struct ucred cred;
+	socklen_t len;
+	struct ctl_conn *c;
+	int fd;
+
+	if (events & (EV_STOP | EV_EXIT)) {
+		loop_remove(e);
+		close(e->fd);
+		unlink(l->path);
+		free(l);
+		return;
+	}
+	while ((fd = accept4(e->fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+		    (cred.uid != 0 && cred.uid != geteuid())) {
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->ev.fd = fd;
+		c->ev.handle = conn_handle;
+		c->ev.deadline = now_ms() + CTL_TIMEOUT_MS;
+		c->d = l->d;
+		loop_add(l->d, e->w, &c->ev, EPOLLIN);
+	}
+}
+
+int control_open(struct ktlsd *d, const struct conf *cf)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ctl_listener *l;
+	char dir[sizeof(sa.sun_path)], *slash;
+	int fd, probe;
+
+	d->stats.start_ms = now_ms();
+	if (!cf->control_path || strlen(cf->control_path) >= sizeof(sa.sun_path))
+		return -EINVAL;
+	strcpy(sa.sun_path, cf->control_path);
+	strcpy(dir, cf->control_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			log_warn("creating %s: %m", dir);
+	}
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && !connect(probe, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(probe);
+		log_warn("%s: another ktlsd answers there; no control socket "
+			 "(ktlsctl stats) for this one", cf->control_path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(cf->control_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(cf->control_path, cf->control_mode) || listen(fd, 16)) {
+		int e = errno;
+
+		log_warn("control socket %s: %s; ktlsctl stats will not work",
+			 cf->control_path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(fd);
+		return -ENOMEM;
+	}
+	snprintf(l->path, sizeof(l->path), "%s", cf->control_path);
+	l->ev.fd = fd;
+	l->ev.handle = listener_handle;
+	l->d = d;
+	loop_add(d, NULL, &l->ev, EPOLLIN);
+	return 0;
+}

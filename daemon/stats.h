@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Counters per front door (handoff, kernel upcall): what came in, how it
+ * ended and how long it took. Lock-free: workers only add to atomics, the
+ * control socket reads them.
+ */
+#ifndef KTLSD_STATS_H
+#define KTLSD_STATS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum front { FRONT_HANDOFF, FRONT_UPCALL, FRONT_COUNT };
+
+/* Why a handshake failed, by its status (stats_reason()). */
+enum stats_reason {
+	R_TIMEOUT, R_VERIFY, R_ALERT, R_HANDSHAKE, R_KERNEL, R_CONFIG,
+	R_PEER_GONE, R_CANCELED, R_PSK, R_REQUEST, R_OTHER, R_COUNT
+};
+
+/* Upper bounds in ms of the duration histogram; the last is open. */
+#define STATS_BUCKETS 16
+
+struct front_stats {
+	atomic_ulong accepted;		/* admitted as a job */
+	atomic_ulong succeeded, failed;
+	atomic_ulong refused_busy;	/* over max_inflight */
+	atomic_ulong missed;		/* upcall: another agent took it */
+	atomic_ulong reply_failed;	/* the outcome could not be told */
+	atomic_ulong reason[R_COUNT];
+	atomic_ulong bucket[STATS_BUCKETS];
+	atomic_ullong sum_ms;
+	atomic_ullong max_ms;
+};
+
+struct stats {
+	struct front_stats front[FRONT_COUNT];
+	int64_t start_ms;		/* CLOCK_MONOTONIC */
+};
+
+enum stats_reason stats_reason(int status);
+const char *stats_front_name(enum front f);
+
+void stats_accepted(struct stats *st, enum front f);
+void stats_refused(struct stats *st, enum front f);
+/* A finished handshake: status 0 or negative, and how long it took. */
+void stats_finished(struct stats *st, enum front f, int status, int64_t ms);
+
+/*
+ * The counters as text (one "key value" line each) or as JSON lines (one
+ * object per front door), into buf. Returns the length, or -ENOSPC.
+ */
+int stats_format(const struct stats *st, int json, char *buf, size_t len);
+
+#endif

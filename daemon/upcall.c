@@ -1,0 +1,869 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Front door 2: the kernel's TLS handshake upcall (Linux 6.5+), the
+ * netlink protocol tlshd speaks. NFS and NVMe ask the kernel for a
+ * handshake on their socket; the kernel multicasts READY to the "tlshd"
+ * group; the agent answers with ACCEPT and gets the socket as a new fd of
+ * its own with the request's parameters; it runs the handshake, installs
+ * kTLS and reports with DONE, naming the fd. DONE is sent on every path
+ * once an fd was accepted: the consumer waits for it (or for its timeout).
+ *
+ * The multicast socket is polled by one worker like any listener; ACCEPT
+ * and DONE are request/reply exchanges with the kernel on a second socket,
+ * local and quick, made under a lock because DONE comes from whichever
+ * worker ran the handshake. The handshake itself is an ordinary job.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <linux/netlink.h>
+#include <linux/netlink_diag.h>
+#include <linux/sock_diag.h>
+
+#include <netlink/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+#include <netlink/genl/ctrl.h>
+
+#include "internal.h"
+#include "handshake_nl.h"
+#include "upcall.h"
+
+/* ACCEPTs per wake-up at most: others wait for the next poll. */
+#define ACCEPT_BATCH	64
+
+struct upcall {
+	struct ev ev;			/* the multicast socket */
+	struct ktlsd *d;
+	struct nl_sock *mc;
+	pthread_mutex_t lock;		/* cmd, for ACCEPT and DONE */
+	struct nl_sock *cmd;
+	int family, group;
+	int remote_auth;		/* the kernel takes DONE_REMOTE_AUTH */
+	unsigned ready;			/* READYs in the batch being read */
+	unsigned ahead;			/* requests taken before their READY */
+	uint64_t next_id;
+	int warned_missed;
+};
+
+static const char *type_name(int type)
+{
+	return type == HANDSHAKE_MSG_TYPE_CLIENTHELLO ? "client" :
+	       type == HANDSHAKE_MSG_TYPE_SERVERHELLO ? "server" : "unknown";
+}
+
+static const char *auth_name(int auth)
+{
+	return auth == HANDSHAKE_AUTH_UNAUTH ? "unauthenticated" :
+	       auth == HANDSHAKE_AUTH_PSK ? "psk" :
+	       auth == HANDSHAKE_AUTH_X509 ? "x509" : "unspecified";
+}
+
+/* ---- Request and reply on the command socket ---- */
+
+struct xact {
+	int done, err;
+	void (*parse)(struct nlattr *head, int len, void *arg);
+	void *arg;
+};
+
+static int xact_valid(struct nl_msg *msg, void *arg)
+{
+	struct xact *x = arg;
+	struct nlmsghdr *nh = nlmsg_hdr(msg);
+	struct genlmsghdr *gh;
+
+	if (!x->parse || !genlmsg_valid_hdr(nh, 0))
+		return NL_SKIP;
+	gh = nlmsg_data(nh);
+	x->parse(genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), x->arg);
+	x->parse = NULL;	/* one reply per request */
+	return NL_OK;
+}
+
+static int xact_ack(struct nl_msg *msg, void *arg)
+{
+	struct xact *x = arg;
+
+	(void)msg;
+	x->done = 1;
+	return NL_STOP;
+}
+
+static int xact_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct xact *x = arg;
+
+	(void)nla;
+	x->err = e->error;
+	x->done = 1;
+	return NL_STOP;
+}
+
+static struct nl_sock *open_sock(void)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct timeval tv = { .tv_sec = 5 };
+	int fd;
+
+	if (!sk)
+		return NULL;
+	if (genl_connect(sk)) {
+		nl_socket_free(sk);
+		return NULL;
+	}
+	fd = nl_socket_get_fd(sk);
+	/* Close-on-exec whatever libnl did; a stuck kernel cannot hang us. */
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return sk;
+}
+
+/* Under u->lock: send msg, read its reply (if any) and ack. 0 or -errno. */
+static int transact(struct upcall *u, struct nl_msg *msg, struct xact *x)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int ret;
+
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, xact_valid, x);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, xact_ack, x);
+	nl_cb_err(cb, NL_CB_CUSTOM, xact_err, x);
+	ret = nl_send_auto(u->cmd, msg);
+	while (ret >= 0 && !x->done) {
+		ret = nl_recvmsgs(u->cmd, cb);
+		if (x->done)
+			ret = 0;
+	}
+	nl_cb_put(cb);
+	if (ret < 0) {
+		/* Out of step with the kernel: start over on a new socket. */
+		struct nl_sock *fresh = open_sock();
+
+		log_warn("upcall: netlink exchange failed: %s", nl_geterror(ret));
+		if (fresh) {
+			nl_socket_free(u->cmd);
+			u->cmd = fresh;
+		}
+		return -EIO;
+	}
+	return x->err;
+}
+
+static struct nl_msg *new_msg(struct upcall *u, int cmd)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, u->family, 0,
+				0, cmd, HANDSHAKE_FAMILY_VERSION)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+/* DONE for the socket fd: status 0 or a positive errno. 0 or -errno. */
+static int send_done(struct upcall *u, int fd, int status,
+		     const int32_t *remote, unsigned n)
+{
+	struct nl_msg *msg = new_msg(u, HANDSHAKE_CMD_DONE);
+	struct xact x = { 0 };
+	unsigned i;
+	int ret;
+
+	if (!msg)
+		return -ENOMEM;
+	ret = nla_put_u32(msg, HANDSHAKE_A_DONE_STATUS, status) ||
+	      nla_put_u32(msg, HANDSHAKE_A_DONE_SOCKFD, fd);
+	for (i = 0; !ret && u->remote_auth && i < n; i++)
+		ret = nla_put_u32(msg, HANDSHAKE_A_DONE_REMOTE_AUTH, remote[i]);
+	if (ret) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	pthread_mutex_lock(&u->lock);
+	ret = transact(u, msg, &x);
+	pthread_mutex_unlock(&u->lock);
+	nlmsg_free(msg);
+	return ret;
+}
+
+/* ---- ACCEPT: the request's parameters ---- */
+
+static int get_u32(const struct nlattr *a, uint32_t *v)
+{
+	if (nla_len(a) < (int)sizeof(uint32_t))
+		return -EINVAL;
+	*v = nla_get_u32((struct nlattr *)a);
+	return 0;
+}
+
+static void parse_certificate(struct upreq *r, struct nlattr *nest)
+{
+	struct nlattr *a;
+	uint32_t v;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem) {
+		if (get_u32(a, &v))
+			continue;
+		if (nla_type(a) == HANDSHAKE_A_X509_CERT)
+			r->cert = v;
+		else if (nla_type(a) == HANDSHAKE_A_X509_PRIVKEY)
+			r->privkey = v;
+	}
+}
+
+static void parse_accept(struct nlattr *head, int len, void *arg)
+{
+	struct upreq *r = arg;
+	struct nlattr *a;
+	uint32_t v;
+	int rem, n;
+
+	nla_for_each_attr(a, head, len, rem) {
+		switch (nla_type(a)) {
+		case HANDSHAKE_A_ACCEPT_SOCKFD:
+			if (!get_u32(a, &v) && v <= INT_MAX)
+				r->sockfd = v;
+			break;
+		case HANDSHAKE_A_ACCEPT_MESSAGE_TYPE:
+			if (!get_u32(a, &v))
+				r->type = v;
+			break;
+		case HANDSHAKE_A_ACCEPT_TIMEOUT:
+			if (!get_u32(a, &v))
+				r->timeout_ms = v;
+			break;
+		case HANDSHAKE_A_ACCEPT_AUTH_MODE:
+			if (!get_u32(a, &v))
+				r->auth = v;
+			break;
+		case HANDSHAKE_A_ACCEPT_PEER_IDENTITY:
+			/* The kernel sends up to five; all are kept. */
+			if (!get_u32(a, &v) && r->n_peerids < UPCALL_MAX_IDS)
+				r->peerids[r->n_peerids++] = v;
+			break;
+		case HANDSHAKE_A_ACCEPT_CERTIFICATE:
+			parse_certificate(r, a);
+			break;
+		case HANDSHAKE_A_ACCEPT_PEERNAME:
+			n = nla_len(a);
+			/* A C string within the attribute, or nothing. */
+			if (n > 1 && (size_t)n <= sizeof(r->peername) &&
+			    memchr(nla_data(a), 0, n)) {
+				memcpy(r->peername, nla_data(a), n);
+				if (strlen(r->peername) != strcspn(r->peername,
+							" \t\r\n/\\"))
+					r->peername[0] = 0;
+			}
+			break;
+		case HANDSHAKE_A_ACCEPT_KEYRING:
+			if (!get_u32(a, &v))
+				r->keyring = v;
+			break;
+		}
+	}
+}
+
+/* One ACCEPT: 0 with r filled (r->sockfd may still be -1), or -errno. */
+static int do_accept(struct upcall *u, struct upreq *r)
+{
+	struct nl_msg *msg = new_msg(u, HANDSHAKE_CMD_ACCEPT);
+	struct xact x = { .parse = parse_accept, .arg = r };
+	int ret;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, HANDSHAKE_A_ACCEPT_HANDLER_CLASS,
+			HANDSHAKE_HANDLER_CLASS_TLSHD)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	pthread_mutex_lock(&u->lock);
+	ret = transact(u, msg, &x);
+	pthread_mutex_unlock(&u->lock);
+	nlmsg_free(msg);
+	return ret;
+}
+
+/* ---- Requests ---- */
+
+static void describe_peer(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+				  host, sizeof(host));
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6,
+				  &((struct sockaddr_in6 *)&ss)->sin6_addr,
+				  host, sizeof(host));
+	}
+	snprintf(buf, len, "%s", host);
+}
+
+/* Refuse a request before it became a job; DONE goes out at once. */
+static void fail_now(struct upcall *u, struct upreq *r, int status,
+		     const char *msg, int count)
+{
+	char peer[INET6_ADDRSTRLEN];
+	int ret;
+
+	describe_peer(r->sockfd, peer, sizeof(peer));
+	log_info("upcall: %s %s handshake with %s refused: %s (DONE status %d)",
+		 type_name(r->type), auth_name(r->auth), peer, msg, status);
+	ret = send_done(u, r->sockfd, status, NULL, 0);
+	if (ret) {
+		atomic_fetch_add(&u->d->stats.front[FRONT_UPCALL].reply_failed, 1);
+		log_warn("upcall: DONE for %s failed: %s", peer, strerror(-ret));
+	}
+	if (count) {
+		stats_accepted(&u->d->stats, FRONT_UPCALL);
+		stats_finished(&u->d->stats, FRONT_UPCALL, -status, 0);
+	}
+	close(r->sockfd);
+	free(r);
+}
+
+/* The kernel's status for an outcome of ours (positive errno, as tlshd). */
+static int done_status(struct upreq *r, int status)
+{
+	if (!status)
+		return 0;
+	if (atomic_load(&r->psk_unknown))
+		return EKEYREJECTED;
+	switch (status) {
+	case -ETIMEDOUT:
+		return ETIMEDOUT;
+	case -KTLS_E_VERIFY:
+	case -KTLS_E_ALERT:
+	case -KTLS_E_HANDSHAKE:
+		return EACCES;
+	}
+	return EIO;
+}
+
+/* Who the peer proved to be, in the terms the kernel consumers expect. */
+static unsigned remote_ids(struct upreq *r, const struct ktls_session *s,
+			   int32_t *ids)
+{
+	const gnutls_datum_t *certs;
+	unsigned n = 0, nc, i;
+	int32_t id;
+
+	if (r->auth == HANDSHAKE_AUTH_PSK) {
+		if (r->psk_used)
+			ids[n++] = r->psk_used;
+		return n;
+	}
+	certs = session_peer_certs(s, &nc);
+	for (i = 0; i < nc && n < UPCALL_MAX_IDS; i++) {
+		if (r->type == HANDSHAKE_MSG_TYPE_SERVERHELLO) {
+			/* A client certificate that verified: no key, a mark. */
+			ids[n++] = -1;
+		} else if (r->auth == HANDSHAKE_AUTH_X509) {
+			id = keyring_add_peer_cert(certs[i].data, certs[i].size,
+						   r->peername[0] ? r->peername :
+						   r->j.server_name);
+			if (id)
+				ids[n++] = id;
+		}
+	}
+	return n;
+}
+
+static void upcall_done(struct job *j, int status, const char *msg,
+			const struct ktls_session *s)
+{
+	struct upreq *r = (struct upreq *)j;
+	struct upcall *u = r->u;
+	int32_t ids[UPCALL_MAX_IDS] = { 0 };
+	unsigned n = 0;
+	int st = done_status(r, status), ret;
+
+	(void)msg;	/* job_finish() logged it */
+	if (!st)
+		n = remote_ids(r, s, ids);
+	ret = send_done(u, r->sockfd, st, ids, n);
+	if (ret) {
+		atomic_fetch_add(&u->d->stats.front[FRONT_UPCALL].reply_failed, 1);
+		log_warn("upcall: DONE for %s failed: %s%s", j->peer,
+			 strerror(-ret), ret == -EBUSY ? " (the kernel gave up "
+			 "on the request first)" : "");
+	}
+	log_info("upcall: %s %s handshake %s %s: DONE status %d%s%s",
+		 type_name(r->type), auth_name(r->auth),
+		 r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO ? "to" : "from",
+		 j->peer, st, st ? " " : "", st ? strerror(st) : "");
+	close(r->sockfd);
+}
+
+static int upcall_gone(struct job *j)
+{
+	(void)j;	/* the kernel cancels by timing out; so do we */
+	return 0;
+}
+
+static const struct job_ops upcall_ops = {
+	.done = upcall_done,
+	.gone = upcall_gone,
+};
+
+static int is_tcp(int fd)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	return !getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) &&
+	       v == IPPROTO_TCP;
+}
+
+static void start(struct upcall *u, struct upreq *r)
+{
+	const struct profile *p = NULL;
+	struct conf *conf = NULL;
+	const char *msg = "";
+	struct job *j = &r->j;
+	int ret;
+
+	if (r->type != HANDSHAKE_MSG_TYPE_CLIENTHELLO &&
+	    r->type != HANDSHAKE_MSG_TYPE_SERVERHELLO) {
+		fail_now(u, r, EINVAL, "unknown handshake type", 1);
+		return;
+	}
+	if (!is_tcp(r->sockfd)) {
+		fail_now(u, r, EOPNOTSUPP, "not a TCP socket (QUIC is not "
+			 "supported)", 1);
+		return;
+	}
+	if (r->keyring)
+		keyring_possess(r->keyring);
+	ret = upcall_creds(u->d, r, &conf, &p, &msg);
+	if (ret) {
+		fail_now(u, r, ret, msg, 1);
+		return;
+	}
+	j->conf = conf;
+	j->p = p;
+	j->front = FRONT_UPCALL;
+	j->ops = &upcall_ops;
+	j->owner = u;
+	j->id = ++u->next_id;
+	j->timeout_ms = r->timeout_ms ? r->timeout_ms : p->timeout_ms;
+	if (r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO) {
+		/* The name to verify: the kernel's, the profile's, the address. */
+		if (r->peername[0])
+			snprintf(j->server_name, sizeof(j->server_name), "%s",
+				 r->peername);
+		else if (p->server_name)
+			snprintf(j->server_name, sizeof(j->server_name), "%s",
+				 p->server_name);
+		else
+			describe_peer(r->sockfd, j->server_name,
+				      sizeof(j->server_name));
+	}
+	/* The job's copy is closed by the loop; ours stays for DONE. */
+	j->ev.fd = fcntl(r->sockfd, F_DUPFD_CLOEXEC, 3);
+	if (j->ev.fd < 0) {
+		conf_put(conf);
+		fail_now(u, r, EIO, "out of descriptors", 1);
+		return;
+	}
+	log_debug("upcall: %s %s handshake, peer name '%s', timeout %u ms, "
+		  "%u peer ids, cert %d key %d keyring %d, profile %s",
+		  type_name(r->type), auth_name(r->auth), r->peername,
+		  j->timeout_ms, r->n_peerids, r->cert, r->privkey, r->keyring,
+		  p->name);
+	ret = job_submit(u->d, j);
+	if (!ret)
+		return;
+	close(j->ev.fd);
+	conf_put(conf);
+	fail_now(u, r, ret == -EBUSY ? EBUSY : ESHUTDOWN,
+		 ret == -EBUSY ? "too many handshakes in flight" :
+		 "ktlsd is shutting down", 0);
+}
+
+/* Take every request waiting; expected: READYs just seen. */
+static void accept_all(struct upcall *u, unsigned expected)
+{
+	unsigned got = 0, i;
+	struct upreq *r;
+	int ret;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		r = calloc(1, sizeof(*r));
+		if (!r) {
+			log_err("upcall: out of memory; requests wait");
+			return;
+		}
+		r->u = u;
+		r->sockfd = -1;
+		ret = do_accept(u, r);
+		if (ret || r->sockfd < 0) {
+			if (r->sockfd >= 0)
+				fail_now(u, r, EIO, "the ACCEPT reply was "
+					 "incomplete", 1);
+			else
+				free(r);
+			if (ret && ret != -EAGAIN)
+				log_warn("upcall: ACCEPT failed: %s",
+					 strerror(-ret));
+			break;
+		}
+		got++;
+		start(u, r);
+	}
+	/*
+	 * One ACCEPT loop may take requests whose READY is still on its way;
+	 * only READYs beyond all we took were served by someone else.
+	 */
+	u->ahead += got;
+	if (expected > u->ahead) {
+		atomic_fetch_add(&u->d->stats.front[FRONT_UPCALL].missed,
+				 expected - u->ahead);
+		if (!u->warned_missed++)
+			log_warn("upcall: the kernel announced %u handshake "
+				 "request(s) that another agent took first: is "
+				 "tlshd running too? Run only one of them.",
+				 expected - u->ahead);
+		u->ahead = 0;
+	} else {
+		u->ahead -= expected;
+	}
+}
+
+static int mc_valid(struct nl_msg *msg, void *arg)
+{
+	struct upcall *u = arg;
+	struct nlmsghdr *nh = nlmsg_hdr(msg);
+	struct sockaddr_nl *src = nlmsg_get_src(msg);
+	struct genlmsghdr *gh;
+	struct nlattr *a;
+
+	/* The kernel's, of our family, with the header it must have. */
+	if ((src && src->nl_pid) || nh->nlmsg_type != u->family ||
+	    !genlmsg_valid_hdr(nh, 0))
+		return NL_SKIP;
+	gh = nlmsg_data(nh);
+	if (gh->cmd != HANDSHAKE_CMD_READY)
+		return NL_SKIP;
+	a = nla_find(genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0),
+		     HANDSHAKE_A_ACCEPT_HANDLER_CLASS);
+	if (a && nla_len(a) >= 4 &&
+	    nla_get_u32(a) == HANDSHAKE_HANDLER_CLASS_TLSHD)
+		u->ready++;
+	return NL_OK;
+}
+
+static void upcall_free(struct upcall *u)
+{
+	if (u->mc)
+		nl_socket_free(u->mc);
+	if (u->cmd)
+		nl_socket_free(u->cmd);
+	pthread_mutex_destroy(&u->lock);
+	free(u);
+}
+
+static void mc_handle(struct ev *e, unsigned events)
+{
+	struct upcall *u = (struct upcall *)e;
+	int i, ret, lost = 0;
+
+	if (events & EV_EXIT) {
+		/* Every DONE is out (nothing is in flight): close up. */
+		loop_remove(e);
+		u->d->upcall = NULL;
+		upcall_free(u);
+		return;
+	}
+	if (events & EV_STOP) {
+		/* No new requests; DONE still needs the command socket. */
+		nl_socket_free(u->mc);
+		u->mc = NULL;
+		e->fd = -1;
+		return;
+	}
+	if (!u->mc || (events & EV_TIMEOUT))
+		return;
+	u->ready = 0;
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		ret = nl_recvmsgs_default(u->mc);
+		if (ret == -NLE_AGAIN)
+			break;
+		if (ret < 0) {
+			/* ENOBUFS: READYs were dropped; ACCEPT finds them. */
+			lost = 1;
+			if (ret != -NLE_NOMEM)
+				log_warn("upcall: reading the kernel's "
+					 "announcements: %s", nl_geterror(ret));
+			break;
+		}
+	}
+	if (u->ready || lost)
+		accept_all(u, u->ready);
+}
+
+/* ---- Start-up: what the kernel offers, and who else listens ---- */
+
+/* Whose netlink socket is inode ino: "comm (pid N)", from /proc. */
+static void socket_owner(unsigned ino, char *who, size_t len)
+{
+	char path[600], link[64], want[32];
+	struct dirent *p, *f;
+	DIR *proc = opendir("/proc"), *fds;
+	FILE *comm;
+	ssize_t n;
+
+	snprintf(who, len, "a process");
+	snprintf(want, sizeof(want), "socket:[%u]", ino);
+	while (proc && (p = readdir(proc))) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fds = opendir(path);
+		while (fds && (f = readdir(fds))) {
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name,
+				 f->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = 0;
+			if (strcmp(link, want))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
+			comm = fopen(path, "re");
+			if (comm && fgets(link, sizeof(link), comm))
+				link[strcspn(link, "\n")] = 0;
+			else
+				snprintf(link, sizeof(link), "?");
+			if (comm)
+				fclose(comm);
+			snprintf(who, len, "%s (pid %s)", link, p->d_name);
+			closedir(fds);
+			closedir(proc);
+			return;
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+}
+
+/*
+ * Does another socket listen to multicast group grp of generic netlink?
+ * The kernel hands each request to whichever agent ACCEPTs first, so two
+ * agents split the requests between them. 1 (who says whose), 0, or
+ * -errno when the kernel cannot tell (no netlink_diag).
+ */
+static int other_listener(int grp, char *who, size_t len)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct netlink_diag_req r;
+	} req = {
+		.nh = {
+			.nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = 1,
+		},
+		.r = {
+			.sdiag_family = AF_NETLINK,
+			.sdiag_protocol = NETLINK_GENERIC,
+			.ndiag_show = NDIAG_SHOW_GROUPS,
+		},
+	};
+	static char buf[32768];
+	int fd, found = 0, ret = 0;
+	ssize_t n;
+
+	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, sizeof(req), 0) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (;;) {
+		struct nlmsghdr *nh;
+
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			struct netlink_diag_msg *m = NLMSG_DATA(nh);
+			struct nlattr *a;
+			int rem;
+
+			if (nh->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(nh);
+
+				ret = e->error ? e->error : -EIO;
+				goto out;
+			}
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || found)
+				continue;
+			a = (struct nlattr *)((char *)m + NLMSG_ALIGN(sizeof(*m)));
+			rem = nh->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*m)));
+			for (; nla_ok(a, rem); a = nla_next(a, &rem)) {
+				const uint32_t *g = nla_data(a);
+
+				if (nla_type(a) != NETLINK_DIAG_GROUPS ||
+				    nla_len(a) < (int)(((grp - 1) / 32 + 1) * 4))
+					continue;
+				if (g[(grp - 1) / 32] & (1u << ((grp - 1) % 32))) {
+					socket_owner(m->ndiag_ino, who, len);
+					found = 1;
+				}
+			}
+		}
+	}
+out:
+	close(fd);
+	return ret ? ret : found;
+}
+
+/*
+ * What DONE accepts, told by a DONE the kernel must refuse (fd -1):
+ * EBADF means the attributes passed, EINVAL that one is unknown, EPERM
+ * that we lack CAP_NET_ADMIN.
+ */
+static int probe_done(struct upcall *u, int with_remote_auth)
+{
+	int32_t none = TLS_NO_PEERID;
+	int ret, saved = u->remote_auth;
+
+	u->remote_auth = with_remote_auth;
+	ret = send_done(u, -1, 0, &none, 1);
+	u->remote_auth = saved;
+	return ret;
+}
+
+/* A problem with the upcall at start: fatal if asked for, else a warning. */
+static int unavailable(const struct conf *c, int err, const char *what)
+{
+	if (c->upcall->enable == UPCALL_YES) {
+		log_err("upcall: %s", what);
+		return err;
+	}
+	log_warn("upcall: %s; the kernel's handshake requests (NFS, NVMe over "
+		 "TLS) are not served by ktlsd. The handoff works as before.",
+		 what);
+	return 0;
+}
+
+int upcall_open(struct ktlsd *d, const struct conf *c)
+{
+	struct upcall *u;
+	char who[400], what[800];
+	struct utsname kr;
+	int ret;
+
+	if (!c->upcall || c->upcall->enable == UPCALL_NO) {
+		log_info("upcall: disabled by the configuration");
+		return 0;
+	}
+	if (uname(&kr))
+		snprintf(kr.release, sizeof(kr.release), "?");
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	pthread_mutex_init(&u->lock, NULL);
+	u->d = d;
+	u->cmd = open_sock();
+	if (!u->cmd) {
+		upcall_free(u);
+		return unavailable(c, -EIO, "cannot open a generic netlink "
+				   "socket");
+	}
+	u->family = genl_ctrl_resolve(u->cmd, HANDSHAKE_FAMILY_NAME);
+	u->group = genl_ctrl_resolve_grp(u->cmd, HANDSHAKE_FAMILY_NAME,
+					 HANDSHAKE_MCGRP_TLSHD);
+	if (u->family < 0 || u->group < 0) {
+		upcall_free(u);
+		snprintf(what, sizeof(what), "this kernel (%s) has no "
+			 "'handshake' netlink family: the TLS handshake upcall "
+			 "needs Linux 6.5 or later built with "
+			 "CONFIG_NET_HANDSHAKE", kr.release);
+		return unavailable(c, -EPROTONOSUPPORT, what);
+	}
+	ret = probe_done(u, 1);
+	if (ret == -EINVAL && probe_done(u, 0) == -EBADF) {
+		ret = -EBADF;
+		log_info("upcall: this kernel takes no REMOTE_AUTH in DONE");
+	} else if (ret == -EBADF) {
+		u->remote_auth = 1;
+	}
+	if (ret == -EPERM || ret == -EACCES) {
+		upcall_free(u);
+		return unavailable(c, -EPERM, "serving the kernel's handshake "
+				   "requests needs CAP_NET_ADMIN: run ktlsd as "
+				   "root, or give it the capability "
+				   "(AmbientCapabilities=CAP_NET_ADMIN)");
+	}
+	if (ret != -EBADF)
+		log_warn("upcall: probing DONE gave '%s'; going on",
+			 strerror(-ret));
+	ret = other_listener(u->group, who, sizeof(who));
+	if (ret > 0) {
+		upcall_free(u);
+		snprintf(what, sizeof(what), "%s already listens for the "
+			 "kernel's handshake requests (netlink group "
+			 "handshake/tlshd); two agents would split them. Stop "
+			 "it (systemctl stop tlshd) or set enable = no in "
+			 "[upcall]", who);
+		return unavailable(c, -EADDRINUSE, what);
+	}
+	if (ret < 0)
+		log_debug("upcall: cannot tell whether another agent listens "
+			  "(netlink_diag: %s)", strerror(-ret));
+	u->mc = open_sock();
+	if (!u->mc || nl_socket_add_membership(u->mc, u->group) ||
+	    nl_socket_set_nonblocking(u->mc)) {
+		upcall_free(u);
+		return unavailable(c, -EIO, "cannot join the handshake family's "
+				   "'tlshd' multicast group");
+	}
+	/* Announcements have no sequence of ours; mc_valid checks them. */
+	nl_socket_disable_seq_check(u->mc);
+	nl_socket_modify_cb(u->mc, NL_CB_VALID, NL_CB_CUSTOM, mc_valid, u);
+	u->ev.fd = nl_socket_get_fd(u->mc);
+	u->ev.handle = mc_handle;
+	d->upcall = u;
+	loop_add(d, NULL, &u->ev, EPOLLIN);
+	log_info("upcall: serving the kernel's TLS handshake requests "
+		 "(kernel %s%s); credentials: client %s, server %s%s%s",
+		 kr.release, u->remote_auth ? "" : ", no REMOTE_AUTH",
+		 c->upcall->client.p ? c->upcall->client.p->name : "none",
+		 c->upcall->server.p ? c->upcall->server.p->name : "none",
+		 c->upcall->tlshd_path ? " from " : "",
+		 c->upcall->tlshd_path ? c->upcall->tlshd_path : "");
+	return 0;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Front door 2: the kernel's TLS handshake upcall (netlink family
+ * "handshake", the protocol tlshd speaks), its configuration ([upcall] in
+ * ktlsd.conf, or tlshd's own configuration file) and the kernel keyrings
+ * it passes credentials in.
+ */
+#ifndef KTLSD_UPCALL_H
+#define KTLSD_UPCALL_H
+
+#include <stdint.h>
+
+#include "loop.h"
+
+/* tlshd's configuration, where ktls-utils puts it (newest first). */
+#define TLSHD_CONFIG		"/etc/tlshd/config"
+#define TLSHD_CONFIG_LEGACY	"/etc/tlshd.conf"
+
+enum { UPCALL_AUTO, UPCALL_YES, UPCALL_NO };
+
+/* Credentials for one side (client or server) of upcall handshakes. */
+struct upcall_side {
+	const struct profile *p;	/* the default: a ktlsd profile or own */
+	struct profile own;		/* built from tlshd's configuration */
+	struct profile anon;		/* client, AUTH_UNAUTH: trust only */
+	char *ca, *crl;			/* for per-request configurations */
+	int tls13_only;
+	int have_cert;
+};
+
+struct upcall_conf {
+	int enable;			/* UPCALL_* */
+	int line;			/* of [upcall], 0 when absent */
+	char *tlshd_config;		/* tlshd_config = PATH, or NULL */
+	char *client_profile, *server_profile;
+	char *tlshd_path;		/* the tlshd file read, or NULL */
+	struct upcall_side client, server;
+	char **keyrings;		/* tlshd's keyrings= (names or serials) */
+	size_t n_keyrings;
+	int debug;			/* tlshd [debug] loglevel */
+};
+
+/* ---- upcall_conf.c ---- */
+
+struct upcall_conf *upcall_conf_new(void);
+void upcall_conf_free(struct upcall_conf *u);
+/*
+ * After every profile is built: resolve client_profile/server_profile,
+ * read tlshd's configuration where one applies and load its credentials.
+ * 0, or -errno with a sentence in err.
+ */
+int upcall_conf_finish(struct conf *c, char *err, size_t errlen);
+/*
+ * A configuration made from tlshd's file alone (ktlsd -T, or no ktlsd.conf
+ * but a tlshd one): no profiles, no handoff socket, the upcall enabled.
+ */
+int conf_load_tlshd(const char *path, struct conf **out, char *err,
+		    size_t errlen);
+
+/* One kernel request, from ACCEPT to DONE. */
+#define UPCALL_MAX_IDS	8
+struct upreq {
+	struct job j;			/* first: job_finish() frees the whole */
+	struct upcall *u;
+	int sockfd;			/* the kernel's copy, named in DONE */
+	int type, auth;			/* HANDSHAKE_MSG_TYPE_*, _AUTH_* */
+	unsigned timeout_ms;		/* 0: none given */
+	int32_t peerids[UPCALL_MAX_IDS];
+	unsigned n_peerids;
+	int32_t cert, privkey, keyring;	/* 0: none */
+	char peername[256];
+	/* the outcome */
+	int32_t psk_used;		/* the PSK's key serial */
+	atomic_int psk_unknown;		/* the client named an unknown PSK */
+};
+
+/*
+ * The credentials for r: a reference to the configuration in force and
+ * one of its profiles, or a configuration of its own built from the keys
+ * the kernel named. 0, or a positive errno for DONE with *msg saying why.
+ */
+int upcall_creds(struct ktlsd *d, struct upreq *r, struct conf **conf,
+		 const struct profile **p, const char **msg);
+
+/* ---- upcall.c ---- */
+
+struct upcall;
+/*
+ * Join the kernel's handshake upcall as c says: 0 when serving it or
+ * when it is off or unavailable and only defaulted (logged), -errno when
+ * it was asked for explicitly and cannot be served.
+ */
+int upcall_open(struct ktlsd *d, const struct conf *c);
+
+/* ---- keyring.c: the kernel keyrings (keyutils) ---- */
+
+/* Create our process keyring before threads start: they share it then. */
+void keyring_init(void);
+/* A key's payload (malloc'd; the caller wipes and frees). 0 or -errno. */
+int keyring_read(int32_t serial, uint8_t **data, size_t *len);
+/* A key's description (for a PSK: its identity). 0 or -errno. */
+int keyring_describe(int32_t serial, char *buf, size_t len);
+/* A keyring by serial number or name (as /proc/keys lists it); 0 if none. */
+int32_t keyring_lookup(const char *name);
+/* Link a keyring into our process keyring, so that we possess its keys. */
+int keyring_possess(int32_t keyring);
+/* A "psk" key of this description in these keyrings; 0 if none. */
+int32_t keyring_find_psk(const int32_t *keyrings, size_t n,
+			 const char *identity);
+/*
+ * The peer's certificate as an "asymmetric" key in our user keyring,
+ * described "TLS x509 PEERNAME" and readable by its owner only, as tlshd
+ * does for the kernel; its serial, or 0.
+ */
+int32_t keyring_add_peer_cert(const void *der, size_t len,
+			      const char *peername);
+
+/* ---- control.c: the control socket (ktlsctl stats) ---- */
+
+#define KTLSD_CONTROL_SOCKET "/run/ktlsd/control.sock"
+int control_open(struct ktlsd *d, const struct conf *c);
+
+#endif
