@@ -204,11 +204,15 @@ static inline int peer_wait(struct peer *p, int timeout_ms)
 	return -1;
 }
 
-/* build/ktlsctl, found from the test binary (build/tests/vm/NAME). */
-static inline int ktlsctl_path(char *path, size_t size)
+/*
+ * A program of the build (build/NAME), found from the test binary
+ * (build/tests/vm/TEST), unless the environment variable env names it.
+ */
+static inline int build_tool_path(char *path, size_t size, const char *name,
+				  const char *env_name)
 {
 	char self[PATH_MAX];
-	const char *env = getenv("KTLSCTL");
+	const char *env = getenv(env_name);
 	ssize_t n;
 
 	if (env && *env) {
@@ -219,8 +223,20 @@ static inline int ktlsctl_path(char *path, size_t size)
 	if (n < 0)
 		return -errno;
 	self[n] = '\0';
-	snprintf(path, size, "%s/../../ktlsctl", dirname(self));
+	snprintf(path, size, "%s/../../%s", dirname(self), name);
 	return 0;
+}
+
+/* build/ktlsctl ($KTLSCTL wins). */
+static inline int ktlsctl_path(char *path, size_t size)
+{
+	return build_tool_path(path, size, "ktlsctl", "KTLSCTL");
+}
+
+/* build/ktlsd ($KTLSD wins). */
+static inline int ktlsd_path(char *path, size_t size)
+{
+	return build_tool_path(path, size, "ktlsd", "KTLSD");
 }
 
 #define TEST_CERT_DIR "/tmp/ktls-test-certs"

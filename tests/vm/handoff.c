@@ -1,0 +1,2307 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * ktlsd's handoff socket (docs/handoff.md) against a real build/ktlsd:
+ * every refusal with its documented status, after which the same daemon
+ * still hands out working kTLS sockets and holds no descriptor more than
+ * when it was idle; handshakes that fail, time out or are abandoned;
+ * max_inflight; reloads; the good path through libktls, ktlsctl and the
+ * Python example; and a thousand handoffs at once.
+ */
+#include <dirent.h>
+#include <grp.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/un.h>
+
+#include "kselftest_harness.h"
+#include "peers.h"
+
+#include <ktls.h>
+#include "internal.h"
+#include "wire.h"
+
+/*
+ * A handshake that should work: 0; or where the kernel has no kTLS, the
+ * failure at the install (the handshake itself went through).
+ */
+#define OK_STATUS (host_has_ktls() ? 0 : -KTLS_E_NO_KTLS)
+
+#define NO_KTLS_REASON "kTLS: the kernel has no TLS ULP"
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void set_rcvtimeo(int fd, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, fl) ? -errno : 0;
+}
+
+/* Close with a RST rather than a FIN. */
+static void close_rst(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+/* Enough descriptors for a thousand TCP pairs, here and in ktlsd. */
+static void raise_nofile(rlim_t want)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		return;
+	if (r.rlim_max < want) {
+		struct rlimit more = { want, want };
+
+		if (!setrlimit(RLIMIT_NOFILE, &more))
+			return;
+	}
+	r.rlim_cur = r.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &r);
+}
+
+/* ---- The daemon under test ---- */
+
+struct daemon {
+	pid_t pid;		/* 0: not started; -1: gone */
+	int early_status;	/* wait status if it died before teardown */
+	unsigned max_inflight;
+	int base_fds;		/* its descriptors when idle */
+	char dir[64], conf[128], sock[128], log[128];
+};
+
+/*
+ * "web": a server (3 s to handshake); "patient": the same with 300 s;
+ * "out": a client that trusts the test certificate and lets requests set
+ * SNI and ALPN; "fixed": a client that does not; "strangers": a client
+ * profile for uid 12345 only (and root).
+ */
+#define PROFILES							\
+	"[profile web]\n"						\
+	"role = server\n"						\
+	"certificate = " TEST_CERT "\n"					\
+	"key = " TEST_KEY "\n"						\
+	"handshake_timeout = 3000\n"					\
+	"\n"								\
+	"[profile patient]\n"						\
+	"role = server\n"						\
+	"certificate = " TEST_CERT "\n"					\
+	"key = " TEST_KEY "\n"						\
+	"handshake_timeout = 300000\n"					\
+	"\n"								\
+	"[profile out]\n"						\
+	"role = client\n"						\
+	"ca = " TEST_CERT "\n"						\
+	"server_name = localhost\n"					\
+	"allow_override = sni alpn\n"					\
+	"handshake_timeout = 3000\n"					\
+	"\n"								\
+	"[profile fixed]\n"						\
+	"role = client\n"						\
+	"ca = " TEST_CERT "\n"						\
+	"server_name = localhost\n"					\
+	"handshake_timeout = 3000\n"					\
+	"\n"								\
+	"[profile strangers]\n"						\
+	"role = client\n"						\
+	"ca = " TEST_CERT "\n"						\
+	"server_name = localhost\n"					\
+	"handshake_timeout = 3000\n"					\
+	"allow_users = 12345\n"
+
+/* Replace the configuration file in one step (ktlsd may read it now). */
+static int write_file(const struct daemon *d, const char *text)
+{
+	char tmp[160];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", d->conf);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write_full(fd, text, strlen(text)) < 0 || close(fd))
+		return -errno;
+	return rename(tmp, d->conf) ? -errno : 0;
+}
+
+/* The test configuration, with more profiles after it. */
+static int write_conf(const struct daemon *d, const char *more)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text),
+		 "[ktlsd]\n"
+		 "socket = %s\n"
+		 "socket_mode = 0666\n"
+		 "log = stderr\n"
+		 "log_level = info\n"
+		 "max_inflight = %u\n"
+		 "\n" PROFILES "\n%s", d->sock, d->max_inflight, more);
+	return write_file(d, text);
+}
+
+/* The whole log so far (malloc'd, NUL-terminated), or NULL. */
+static char *log_read(const struct daemon *d)
+{
+	int fd = open(d->log, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc(st.st_size + 1);
+	n = buf ? read_full(fd, buf, st.st_size) : -1;
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* The end of the log, for failure messages. */
+static const char *log_tail(const struct daemon *d)
+{
+	static char tail[3000];
+	char *all = log_read(d);
+	size_t len;
+
+	if (!all)
+		return "(no log)";
+	len = strlen(all);
+	snprintf(tail, sizeof(tail), "%s",
+		 all + (len > sizeof(tail) - 1 ? len - (sizeof(tail) - 1) : 0));
+	free(all);
+	return tail;
+}
+
+static int log_count(const struct daemon *d, const char *needle)
+{
+	char *all = log_read(d), *p;
+	int n = 0;
+
+	for (p = all; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	free(all);
+	return n;
+}
+
+/* Whether ktlsd still runs; reaps it (and keeps its status) if not. */
+static int daemon_alive(struct daemon *d)
+{
+	int status;
+
+	if (d->pid <= 0)
+		return 0;
+	if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+		d->early_status = status;
+		d->pid = -1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Wait until needle is in the log count times; the count seen. */
+static int log_wait(struct daemon *d, const char *needle, int count,
+		    int timeout_ms)
+{
+	int64_t end = ms_now() + timeout_ms;
+	int n;
+
+	for (;;) {
+		n = log_count(d, needle);
+		if (n >= count || ms_now() >= end || !daemon_alive(d))
+			return n;
+		sleep_ms(20);
+	}
+}
+
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+/* What ktlsd's descriptors are, for failure messages. */
+static const char *fd_list(pid_t pid)
+{
+	static char list[4096];
+	char path[320], target[256];
+	struct dirent *e;
+	size_t len = 0;
+	ssize_t n;
+	DIR *dir;
+
+	list[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	while (dir && (e = readdir(dir)) && len < sizeof(list) - 300) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
+			 e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = 0;
+		len += snprintf(list + len, sizeof(list) - len, " %s=%s",
+				e->d_name, target);
+	}
+	if (dir)
+		closedir(dir);
+	return list;
+}
+
+/* The descriptor number ktlsd would get next. */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	for (fd = 0; fd < 65536; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if (access(path, F_OK))
+			return fd;
+	}
+	return -1;
+}
+
+/* ktlsd's descriptor count once it stops moving (up to ~2 s) to want. */
+static int settle_fds(const struct daemon *d, int want, int timeout_ms)
+{
+	int64_t end = ms_now() + timeout_ms;
+	int n;
+
+	for (;;) {
+		n = count_fds(d->pid);
+		if (n == want || ms_now() >= end)
+			return n;
+		sleep_ms(20);
+	}
+}
+
+/* Everything the test handed over or opened is closed: so is ktlsd's. */
+#define ASSERT_NO_FD_LEAK(d) do {					\
+	int __n = settle_fds(d, (d)->base_fds, 2000);			\
+	ASSERT_EQ((d)->base_fds, __n)					\
+		TH_LOG("ktlsd holds %d descriptors, %d when idle:%s",	\
+		       __n, (d)->base_fds, fd_list((d)->pid));		\
+} while (0)
+
+static void daemon_start(struct __test_metadata *_metadata, struct daemon *d,
+			 unsigned max_inflight)
+{
+	char bin[PATH_MAX];
+	int ready;
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(0, make_test_cert());
+	ASSERT_EQ(0, ktlsd_path(bin, sizeof(bin)));
+	ASSERT_EQ(0, access(bin, X_OK)) TH_LOG("no ktlsd at %s (make)", bin);
+	raise_nofile(16384);
+	strcpy(d->dir, "/tmp/ktlsd-test-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(d->dir));
+	snprintf(d->conf, sizeof(d->conf), "%s/ktlsd.conf", d->dir);
+	snprintf(d->sock, sizeof(d->sock), "%s/handoff.sock", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/ktlsd.log", d->dir);
+	d->max_inflight = max_inflight;
+	ASSERT_EQ(0, write_conf(d, ""));
+	d->pid = fork();
+	ASSERT_LE(0, d->pid);
+	if (d->pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execl(bin, "ktlsd", "-f", "-c", d->conf, (char *)NULL);
+		_exit(127);
+	}
+	ready = log_wait(d, "ready:", 1, 20000);
+	if (!ready && d->pid > 0) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+		d->pid = -1;
+	}
+	ASSERT_EQ(1, ready) TH_LOG("ktlsd did not start: %s", log_tail(d));
+	/* Idle: what every test must get back to. */
+	d->base_fds = count_fds(d->pid);
+	ASSERT_LT(0, d->base_fds);
+}
+
+static void remove_dir(const char *path)
+{
+	struct dirent *e;
+	char file[PATH_MAX];
+	DIR *dir = opendir(path);
+
+	while (dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+		unlink(file);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(path);
+}
+
+/* Wait for ktlsd to exit: its wait status, or -1 after the time. */
+static int daemon_wait(struct daemon *d, int timeout_ms)
+{
+	int64_t end = ms_now() + timeout_ms;
+
+	while (daemon_alive(d)) {
+		if (ms_now() >= end)
+			return -1;
+		sleep_ms(20);
+	}
+	return d->early_status;
+}
+
+/*
+ * SIGTERM: ktlsd must exit 0 within a few seconds. (No EXPECT_* here: after
+ * a failed ASSERT the harness would print their message even on success.)
+ */
+static void daemon_stop(struct __test_metadata *_metadata, struct daemon *d)
+{
+	int status;
+
+	if (daemon_alive(d)) {
+		kill(d->pid, SIGTERM);
+		status = daemon_wait(d, 8000);
+		if (status == -1) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, NULL, 0);
+		}
+		d->pid = -1;
+		d->early_status = 0;
+		if (status) {
+			TH_LOG("ktlsd did not exit 0 within 8 s of SIGTERM "
+			       "(wait status %d): %s", status, log_tail(d));
+			_metadata->passed = 0;
+		}
+	} else if (d->pid == -1 && d->early_status) {
+		TH_LOG("ktlsd died during the test (wait status %d): %s",
+		       d->early_status, log_tail(d));
+		_metadata->passed = 0;
+	}
+	if (d->dir[0] && !getenv("KTLSD_TEST_KEEP"))
+		remove_dir(d->dir);
+}
+
+/* ---- Speaking the protocol by hand ---- */
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	set_rcvtimeo(fd, 30000);
+	return fd;
+}
+
+/* buf, with nfds descriptors attached to its first byte. */
+static int send_fds(int sock, const void *buf, size_t len, const int *fds,
+		    int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (nfds > 0) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	n = sendmsg(sock, &m, MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static struct wire_str wstr(const char *s)
+{
+	return (struct wire_str){ s, s ? strlen(s) : 0 };
+}
+
+static int encode_req(struct wire_buf *b, uint64_t id, const char *profile,
+		      const char *sni, const char *alpn, unsigned timeout_ms)
+{
+	struct wire_req w = {
+		.id = id, .profile = wstr(profile), .server_name = wstr(sni),
+		.alpn = wstr(alpn), .timeout_ms = timeout_ms,
+	};
+
+	return wire_encode_req(b, &w);
+}
+
+static int send_req(int sock, int fd, uint64_t id, const char *profile,
+		    const char *sni, const char *alpn, unsigned timeout_ms)
+{
+	struct wire_buf b = { 0 };
+	int ret = encode_req(&b, id, profile, sni, alpn, timeout_ms);
+
+	if (!ret)
+		ret = send_fds(sock, b.p, b.len, &fd, fd >= 0);
+	wire_buf_wipe_free(&b);
+	return ret;
+}
+
+/* Exactly len bytes: 0, -ETIMEDOUT, -ECONNRESET (the end came first). */
+static int recv_exact(int sock, void *buf, size_t len, int timeout_ms)
+{
+	int64_t end = ms_now() + timeout_ms;
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		int left = (int)(end - ms_now());
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, left) <= 0)
+			continue;
+		n = recv(sock, (char *)buf + got, len - got, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		got += n;
+	}
+	return 0;
+}
+
+/* A decoded reply; r's pointers go stale at the next read_reply(). */
+struct reply {
+	struct wire_reply r;
+	char msg[WIRE_MSG_MAX + 1];
+};
+
+static uint8_t reply_buf[WIRE_HDR_LEN + WIRE_REPLY_MAX];
+
+/* 0, or -ETIMEDOUT, -ECONNRESET, -EPROTO (not a valid version 1 reply). */
+static int read_reply(int sock, struct reply *rep, int timeout_ms)
+{
+	const char *why = "";
+	long len;
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
+	ret = recv_exact(sock, reply_buf, WIRE_HDR_LEN, timeout_ms);
+	if (ret)
+		return ret;
+	len = wire_check_header(reply_buf, WIRE_REPLY, WIRE_REPLY_MAX);
+	if (len < 0)
+		return -EPROTO;
+	ret = recv_exact(sock, reply_buf + WIRE_HDR_LEN, len, timeout_ms);
+	if (ret)
+		return ret;
+	if (wire_decode_reply(reply_buf + WIRE_HDR_LEN, len, &rep->r, &why))
+		return -EPROTO;
+	snprintf(rep->msg, sizeof(rep->msg), "%.*s", (int)rep->r.message.len,
+		 rep->r.message.p ? rep->r.message.p : "");
+	return 0;
+}
+
+/* Whether ktlsd closes sock (with nothing more to say) within the time. */
+static int closed_within(int sock, int timeout_ms)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	char c;
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	n = recv(sock, &c, 1, MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+/* ---- The far end of the TCP connection: libktls in a thread ---- */
+
+struct far_end {
+	int fd;
+	struct ktls_config *cfg;
+	struct ktls_session *s;
+	pthread_t th;
+	int running;
+	int ret;
+	const void *send;	/* written as soon as the handshake is done */
+	size_t send_len;
+};
+
+static void *far_main(void *arg)
+{
+	struct far_end *f = arg;
+
+	f->ret = ktls_session_handshake(f->s);
+	if (f->ret)
+		shutdown(f->fd, SHUT_WR);
+	else if (f->send_len && write_full(f->fd, f->send, f->send_len) !=
+				(ssize_t)f->send_len)
+		f->ret = -errno;
+	return NULL;
+}
+
+/* A client (trusting the test certificate) or server (with it) on fd. */
+static int far_start(struct far_end *f, int fd, enum ktls_role role,
+		     const char *alpn)
+{
+	int ret;
+
+	f->fd = fd;
+	ret = ktls_config_new(&f->cfg, role);
+	if (!ret)
+		ret = role == KTLS_CLIENT ?
+			ktls_config_set_ca_file(f->cfg, TEST_CERT) :
+			ktls_config_add_cert(f->cfg, TEST_CERT, TEST_KEY);
+	if (!ret && alpn)
+		ret = ktls_config_set_alpn(f->cfg, alpn);
+	if (!ret)
+		ret = ktls_config_set_timeout(f->cfg, 30000);
+	if (!ret)
+		ret = ktls_session_new(&f->s, f->cfg, fd);
+	if (!ret && role == KTLS_CLIENT)
+		ret = ktls_session_set_server_name(f->s, "localhost");
+	if (!ret)
+		ret = -pthread_create(&f->th, NULL, far_main, f);
+	if (!ret)
+		f->running = 1;
+	return ret;
+}
+
+static int far_join(struct far_end *f)
+{
+	if (f->running)
+		pthread_join(f->th, NULL);
+	f->running = 0;
+	return f->ret;
+}
+
+static void far_free(struct far_end *f)
+{
+	far_join(f);
+	if (f->s)
+		ktls_session_free(f->s);
+	if (f->cfg)
+		ktls_config_free(f->cfg);
+	f->s = NULL;
+	f->cfg = NULL;
+}
+
+/*
+ * The handoff's outcome is in: if it failed, stop the far end waiting for
+ * more, then wait for it (before any assertion can unwind the stack that
+ * holds f).
+ */
+static void far_settle(struct far_end *f, int status, int app_fd)
+{
+	if (status)
+		shutdown(app_fd, SHUT_RDWR);
+	far_join(f);
+}
+
+static const char *far_error(const struct far_end *f)
+{
+	return f->s ? ktls_session_error(f->s) : "";
+}
+
+/* ---- Handoffs through libktls ---- */
+
+/* ktls_handoff() on a new connection: the status, ktlsd's message in msg. */
+static int handoff(const struct daemon *d, int fd, const char *profile,
+		   const char *sni, const char *alpn, unsigned timeout_ms,
+		   struct ktls_session **s, char *msg, size_t msglen)
+{
+	struct ktls_handoff_req req = {
+		.size = sizeof(req), .profile = profile, .server_name = sni,
+		.alpn = alpn, .timeout_ms = timeout_ms,
+	};
+	struct ktls_handoff *h;
+	int ret;
+
+	*s = NULL;
+	ret = ktls_handoff_open(&h, d->sock);
+	if (ret) {
+		snprintf(msg, msglen, "ktls_handoff_open: %s", strerror(-ret));
+		return ret;
+	}
+	ret = ktls_handoff(h, fd, &req, s);
+	snprintf(msg, msglen, "%s", ktls_handoff_error(h));
+	ktls_handoff_close(h);
+	return ret;
+}
+
+/* One result within the time: 1 (in *r), -ETIMEDOUT, or h's error. */
+static int wait_result(struct ktls_handoff *h, struct ktls_handoff_result *r,
+		       int timeout_ms)
+{
+	int64_t end = ms_now() + timeout_ms;
+	struct pollfd p = { .fd = ktls_handoff_fd(h), .events = POLLIN };
+	int ret;
+
+	for (;;) {
+		ret = ktls_handoff_result(h, r);
+		if (ret)
+			return ret;
+		if (ms_now() >= end)
+			return -ETIMEDOUT;
+		poll(&p, 1, (int)(end - ms_now()));
+	}
+}
+
+static int submit(struct ktls_handoff *h, int fd, const char *profile,
+		  const char *sni, unsigned timeout_ms, uint64_t *id)
+{
+	struct ktls_handoff_req req = {
+		.size = sizeof(req), .profile = profile, .server_name = sni,
+		.timeout_ms = timeout_ms,
+	};
+
+	return ktls_handoff_submit(h, fd, &req, id);
+}
+
+/*
+ * A handoff that must work, to show that ktlsd still serves: a server
+ * profile, with a libktls client at the far end; through ktls_handoff() on
+ * a new connection, or by hand on sock when sock >= 0. Where the kernel has
+ * kTLS a few bytes then go each way; elsewhere the handshake must get as
+ * far as the install.
+ */
+static void good_handoff(struct __test_metadata *_metadata,
+			 const struct daemon *d, const char *profile, int sock)
+{
+	struct far_end far = { 0 };
+	struct ktls_session *s = NULL;
+	char msg[WIRE_MSG_MAX + 1] = "", buf[4];
+	struct reply rep;
+	int fds[2], status, io = 0;
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	set_rcvtimeo(fds[0], 10000);
+	set_rcvtimeo(fds[1], 10000);
+	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
+	if (sock >= 0) {
+		io = send_req(sock, fds[1], 99, profile, NULL, NULL, 0);
+		if (!io)
+			io = read_reply(sock, &rep, 30000);
+		if (!io && rep.r.id != 99)
+			io = -EPROTO;
+		status = io ? io : rep.r.status;
+		snprintf(msg, sizeof(msg), "%s", io ? "" : rep.msg);
+	} else {
+		status = handoff(d, fds[1], profile, NULL, NULL, 0, &s, msg,
+				 sizeof(msg));
+	}
+	far_settle(&far, status, fds[1]);
+	ASSERT_EQ(0, io) TH_LOG("no reply on the connection: %s",
+				strerror(-io));
+	ASSERT_EQ(OK_STATUS, status)
+		TH_LOG("a handoff with profile %s that should work: %s "
+		       "(far end: %s)", profile, msg, far_error(&far));
+	if (!status) {
+		ASSERT_EQ(0, far.ret) TH_LOG("far end: %s", far_error(&far));
+		ASSERT_EQ(4, write(fds[1], "ping", 4));
+		ASSERT_EQ(4, ktls_recv(far.s, buf, 4, MSG_WAITALL, NULL));
+		ASSERT_EQ(0, memcmp(buf, "ping", 4));
+		ASSERT_EQ(4, write(fds[0], "pong", 4));
+		ASSERT_EQ(4, read_full(fds[1], buf, 4));
+		ASSERT_EQ(0, memcmp(buf, "pong", 4));
+	}
+	if (s)
+		ktls_session_free(s);
+	far_free(&far);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/*
+ * A well-formed request for profile with nfds descriptors must get status
+ * want with a message; the connection stays usable: a handoff on it works.
+ */
+static void refused(struct __test_metadata *_metadata, const struct daemon *d,
+		    const int *fds, int nfds, const char *profile,
+		    const char *sni, const char *alpn, int want)
+{
+	struct wire_buf b = { 0 };
+	struct reply rep;
+	int sock = unix_connect(d->sock);
+
+	ASSERT_LE(0, sock) TH_LOG("connect %s: %s", d->sock, strerror(-sock));
+	ASSERT_EQ(0, encode_req(&b, 42, profile, sni, alpn, 0));
+	ASSERT_EQ(0, send_fds(sock, b.p, b.len, fds, nfds));
+	wire_buf_wipe_free(&b);
+	ASSERT_EQ(0, read_reply(sock, &rep, 10000));
+	ASSERT_EQ(42ull, rep.r.id);
+	ASSERT_EQ(want, rep.r.status)
+		TH_LOG("expected %d (%s), got %d: %s", want, strerror(-want),
+		       rep.r.status, rep.msg);
+	ASSERT_NE(0, rep.msg[0]) TH_LOG("a refusal without a message");
+	/* Refused, yet still usable; and the daemon serves on. */
+	good_handoff(_metadata, d, "web", sock);
+	close(sock);
+}
+
+/*
+ * A malformed message (buf, with fd attached if >= 0; then our side shut
+ * if shut): an error reply with request id 0 and status want, then ktlsd
+ * closes the connection.
+ */
+static void protocol_error(struct __test_metadata *_metadata,
+			   const struct daemon *d, const void *buf, size_t len,
+			   int fd, int shut, int want)
+{
+	struct reply rep;
+	int sock = unix_connect(d->sock);
+
+	ASSERT_LE(0, sock);
+	ASSERT_EQ(0, send_fds(sock, buf, len, &fd, fd >= 0));
+	if (shut)
+		ASSERT_EQ(0, shutdown(sock, SHUT_WR));
+	ASSERT_EQ(0, read_reply(sock, &rep, 10000))
+		TH_LOG("no error reply: %s", log_tail(d));
+	ASSERT_EQ(0ull, rep.r.id);
+	ASSERT_EQ(want, rep.r.status)
+		TH_LOG("expected %d (%s), got %d: %s", want, strerror(-want),
+		       rep.r.status, rep.msg);
+	ASSERT_NE(0, rep.msg[0]) TH_LOG("an error reply without a message");
+	ASSERT_TRUE(closed_within(sock, 3000))
+		TH_LOG("ktlsd kept the connection after a malformed request");
+	close(sock);
+}
+
+/* ---- The fixture: a ktlsd of our own ---- */
+
+FIXTURE(hd)
+{
+	struct daemon d;
+};
+
+FIXTURE_SETUP(hd)
+{
+	daemon_start(_metadata, &self->d, 1024);
+}
+
+FIXTURE_TEARDOWN(hd)
+{
+	daemon_stop(_metadata, &self->d);
+}
+
+/* ---- Descriptors ktlsd must refuse ---- */
+
+TEST_F(hd, no_descriptor)
+{
+	refused(_metadata, &self->d, NULL, 0, "web", NULL, NULL, -EBADF);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_F(hd, two_descriptors)
+{
+	int a[2], b[2], fds[2];
+
+	ASSERT_EQ(0, tcp_pair(a));
+	ASSERT_EQ(0, tcp_pair(b));
+	fds[0] = a[1];
+	fds[1] = b[1];
+	refused(_metadata, &self->d, fds, 2, "web", NULL, NULL, -EBADF);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_F(hd, pipe)
+{
+	int p[2];
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	refused(_metadata, &self->d, &p[0], 1, "web", NULL, NULL, -ENOTSOCK);
+	close(p[0]);
+	close(p[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_F(hd, regular_file)
+{
+	int fd = open(self->d.conf, O_RDONLY | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	refused(_metadata, &self->d, &fd, 1, "web", NULL, NULL, -ENOTSOCK);
+	close(fd);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* check_fd(): an IPv4 socket that is not a stream one. */
+TEST_F(hd, udp_socket)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(9) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ASSERT_LE(0, fd);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	refused(_metadata, &self->d, &fd, 1, "web", NULL, NULL, -EPROTOTYPE);
+	close(fd);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_F(hd, unix_stream_socket)
+{
+	int sp[2];
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	refused(_metadata, &self->d, &sp[0], 1, "web", NULL, NULL,
+		-EAFNOSUPPORT);
+	close(sp[0]);
+	close(sp[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_F(hd, listening_tcp_socket)
+{
+	int port, fd = listen_any(&port);
+
+	ASSERT_LE(0, fd);
+	refused(_metadata, &self->d, &fd, 1, "web", NULL, NULL, -ENOTCONN);
+	close(fd);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_F(hd, unconnected_tcp_socket)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ASSERT_LE(0, fd);
+	refused(_metadata, &self->d, &fd, 1, "web", NULL, NULL, -ENOTCONN);
+	close(fd);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* The peer has closed: CLOSE_WAIT is not an established connection. */
+TEST_F(hd, closed_tcp_connection)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int fds[2], i;
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	close(fds[0]);
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, getsockopt(fds[1], IPPROTO_TCP, TCP_INFO, &ti,
+					&len));
+		if (ti.tcpi_state != 1)
+			break;
+		sleep_ms(10);
+	}
+	refused(_metadata, &self->d, &fds[1], 1, "web", NULL, NULL, -ENOTCONN);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_F(hd, socket_with_tls_ulp)
+{
+	int fds[2], ret;
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ret = tcp_set_ulp_tls(fds[1]);
+	if (ret == -ENOENT) {
+		close(fds[0]);
+		close(fds[1]);
+		SKIP(return, NO_KTLS_REASON);
+	}
+	ASSERT_EQ(0, ret);
+	refused(_metadata, &self->d, &fds[1], 1, "web", NULL, NULL, -EALREADY);
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ---- Requests ktlsd must refuse ---- */
+
+/* Well-formed but for no profile: refused, the connection stays usable. */
+TEST_F(hd, unknown_profile)
+{
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	refused(_metadata, &self->d, &fds[1], 1, "no-such-profile", NULL, NULL,
+		-ENOENT);
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* SNI or ALPN where the profile does not allow it; or on a server. */
+TEST_F(hd, override_not_allowed)
+{
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	refused(_metadata, &self->d, &fds[1], 1, "fixed", "localhost", NULL,
+		-EPERM);
+	refused(_metadata, &self->d, &fds[1], 1, "fixed", NULL, "h2", -EPERM);
+	refused(_metadata, &self->d, &fds[1], 1, "web", "localhost", NULL,
+		-EPERM);
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/*
+ * uid 65534 asks for a profile that allows uid 12345 only: -EACCES. root
+ * (this process) is allowed the same profile.
+ */
+TEST_F(hd, uid_not_allowed)
+{
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+	int res[2] = { 0, 0 }, p[2], fds[2], status, ret;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "changing uid needs root");
+	ASSERT_EQ(0, chmod(self->d.dir, 0711));
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct reply rep;
+		int sock, tcp[2];
+
+		/* res: the step that failed (0: none), and the status. */
+		res[0] = 1;
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			goto out;
+		res[0] = 2;
+		sock = unix_connect(self->d.sock);
+		if (sock < 0 || tcp_pair(tcp))
+			goto out;
+		res[0] = 3;
+		if (send_req(sock, tcp[1], 5, "strangers", NULL, NULL, 0) ||
+		    read_reply(sock, &rep, 10000) || rep.r.id != 5)
+			goto out;
+		res[0] = 0;
+		res[1] = rep.r.status;
+out:
+		if (write(p[1], res, sizeof(res)) != sizeof(res))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	ASSERT_EQ((ssize_t)sizeof(res), read_full(p[0], res, sizeof(res)));
+	close(p[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, res[0])
+		TH_LOG("the child as uid 65534 failed at step %d "
+		       "(1 setuid, 2 connect, 3 request)", res[0]);
+	ASSERT_EQ(-EACCES, res[1]) TH_LOG("%s", log_tail(&self->d));
+	ASSERT_NE(NULL, strstr(log_tail(&self->d), "uid 65534"))
+		TH_LOG("the log does not name the refused uid");
+
+	/* root passes the check: this one gets as far as timing out. */
+	ASSERT_EQ(0, tcp_pair(fds));
+	ret = handoff(&self->d, fds[0], "strangers", NULL, NULL, 300, &s, msg,
+		      sizeof(msg));
+	ASSERT_EQ(-ETIMEDOUT, ret) TH_LOG("root, profile strangers: %s", msg);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ---- Malformed messages: an error reply, then the connection closes ---- */
+
+TEST_F(hd, truncated_request)
+{
+	struct wire_buf b = { 0 };
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, encode_req(&b, 1, "web", NULL, NULL, 0));
+	protocol_error(_metadata, &self->d, b.p, b.len / 2, fds[1], 1,
+		       -EBADMSG);
+	wire_buf_wipe_free(&b);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_F(hd, oversize_request)
+{
+	static const uint8_t hdr[WIRE_HDR_LEN] = {
+		'K', 'T', 'L', 'S', 1, 1, 0, 0, 0, 0, 5000 >> 8, 5000 & 0xff,
+	};
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	protocol_error(_metadata, &self->d, hdr, sizeof(hdr), fds[1], 0,
+		       -EMSGSIZE);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* Version 2: refused, in a version 1 reply (read_reply checks it). */
+TEST_F(hd, unknown_version)
+{
+	struct wire_buf b = { 0 };
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, encode_req(&b, 1, "web", NULL, NULL, 0));
+	b.p[4] = 2;
+	protocol_error(_metadata, &self->d, b.p, b.len, fds[1], 0,
+		       -EPROTONOSUPPORT);
+	wire_buf_wipe_free(&b);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_F(hd, bad_magic)
+{
+	struct wire_buf b = { 0 };
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, encode_req(&b, 1, "web", NULL, NULL, 0));
+	memcpy(b.p, "HTTP", 4);
+	protocol_error(_metadata, &self->d, b.p, b.len, fds[1], 0, -EPROTO);
+	wire_buf_wipe_free(&b);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* A tag below 0x8000 that version 1 does not have: the body is invalid. */
+TEST_F(hd, unknown_mandatory_field)
+{
+	static const uint8_t field[9] = { 0x01, 0x00, 0, 0, 0, 0, 0, 1, 'x' };
+	struct wire_buf b = { 0 };
+	uint8_t msg[512];
+	size_t len;
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, encode_req(&b, 1, "web", NULL, NULL, 0));
+	ASSERT_GT(sizeof(msg), b.len + sizeof(field));
+	memcpy(msg, b.p, b.len);
+	memcpy(msg + b.len, field, sizeof(field));
+	len = b.len + sizeof(field);
+	msg[10] = (len - WIRE_HDR_LEN) >> 8;
+	msg[11] = (len - WIRE_HDR_LEN) & 0xff;
+	protocol_error(_metadata, &self->d, msg, len, fds[1], 0, -EBADMSG);
+	wire_buf_wipe_free(&b);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/*
+ * The application sends its requests, then shuts down its sending side:
+ * it is still there, and gets every reply; then ktlsd closes.
+ */
+TEST_F(hd, half_close_still_gets_replies)
+{
+	struct far_end far = { 0 };
+	struct reply rep;
+	int sock, good[2], silent[2], i, ret = 0, st[2] = { 1, 1 };
+
+	ASSERT_EQ(0, tcp_pair(good));
+	ASSERT_EQ(0, tcp_pair(silent));
+	sock = unix_connect(self->d.sock);
+	ASSERT_LE(0, sock);
+	ASSERT_EQ(0, far_start(&far, good[0], KTLS_CLIENT, NULL));
+	ret = send_req(sock, good[1], 1, "web", NULL, NULL, 0);
+	if (!ret)
+		ret = send_req(sock, silent[1], 2, "web", NULL, NULL, 500);
+	if (!ret)
+		ret = shutdown(sock, SHUT_WR) ? -errno : 0;
+	for (i = 0; !ret && i < 2; i++) {
+		ret = read_reply(sock, &rep, 10000);
+		if (!ret && rep.r.id >= 1 && rep.r.id <= 2)
+			st[rep.r.id - 1] = rep.r.status;
+	}
+	far_settle(&far, ret || st[0], good[1]);
+	ASSERT_EQ(0, ret) TH_LOG("reply %d of 2: %s", i, strerror(-ret));
+	ASSERT_EQ(OK_STATUS, st[0]) TH_LOG("far end: %s", far_error(&far));
+	ASSERT_EQ(-ETIMEDOUT, st[1]);
+	ASSERT_TRUE(closed_within(sock, 3000))
+		TH_LOG("ktlsd kept the connection after the last reply");
+	close(sock);
+	far_free(&far);
+	close(good[0]);
+	close(good[1]);
+	close(silent[0]);
+	close(silent[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/*
+ * SIGTERM with a handshake in flight: it runs to its end and its reply
+ * comes; a request after the signal gets -ESHUTDOWN at once; then ktlsd
+ * exits 0 and its socket is gone.
+ */
+TEST_F(hd, sigterm_drains)
+{
+	struct ktls_handoff_result r;
+	struct ktls_handoff *h;
+	int fds[2], late[2], n;
+	uint64_t id, late_id;
+	int64_t t0;
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, tcp_pair(late));
+	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
+	ASSERT_EQ(0, submit(h, fds[1], "web", NULL, 1500, &id));
+	/* Taken in (ktlsd holds the socket) before the signal. */
+	n = settle_fds(&self->d, self->d.base_fds + 2, 2000);
+	ASSERT_EQ(self->d.base_fds + 2, n) TH_LOG("%s", fd_list(self->d.pid));
+	ASSERT_EQ(0, kill(self->d.pid, SIGTERM));
+	ASSERT_EQ(1, log_wait(&self->d, "draining 1 handshakes", 1, 5000))
+		TH_LOG("%s", log_tail(&self->d));
+	t0 = ms_now();
+	ASSERT_EQ(0, submit(h, late[1], "web", NULL, 0, &late_id));
+	ASSERT_EQ(1, wait_result(h, &r, 5000));
+	ASSERT_EQ(late_id, r.id) TH_LOG("status %d", r.status);
+	ASSERT_EQ(-ESHUTDOWN, r.status) TH_LOG("%s", ktls_handoff_error(h));
+	ASSERT_GT(1000, ms_now() - t0);
+	ASSERT_EQ(1, wait_result(h, &r, 5000));
+	ASSERT_EQ(id, r.id);
+	ASSERT_EQ(-ETIMEDOUT, r.status) TH_LOG("%s", ktls_handoff_error(h));
+	ASSERT_EQ(0, daemon_wait(&self->d, 5000))
+		TH_LOG("ktlsd did not exit 0 after draining: %s",
+		       log_tail(&self->d));
+	ASSERT_EQ(-1, access(self->d.sock, F_OK));
+	ASSERT_EQ(ENOENT, errno);
+	ktls_handoff_close(h);
+	close(fds[0]);
+	close(fds[1]);
+	close(late[0]);
+	close(late[1]);
+}
+
+/*
+ * ktlsd out of descriptors: the connections wait in the backlog, the
+ * listener neither spins nor floods the log, and they are served once
+ * descriptors are back.
+ */
+TEST_F(hd, out_of_descriptors)
+{
+	struct rlimit old, low;
+	struct reply rep;
+	int sock[4], i, n;
+
+	ASSERT_EQ(0, prlimit(self->d.pid, RLIMIT_NOFILE, NULL, &old));
+	low = old;
+	low.rlim_cur = lowest_free_fd(self->d.pid);
+	ASSERT_EQ(0, prlimit(self->d.pid, RLIMIT_NOFILE, &low, NULL));
+	for (i = 0; i < 4; i++) {
+		sock[i] = unix_connect(self->d.sock);
+		ASSERT_LE(0, sock[i]);
+	}
+	sleep_ms(1000);
+	n = log_count(&self->d, "accept on the handoff socket");
+	ASSERT_EQ(0, prlimit(self->d.pid, RLIMIT_NOFILE, &old, NULL));
+	ASSERT_LE(1, n) TH_LOG("running out of descriptors went unlogged");
+	ASSERT_GE(5, n) TH_LOG("%d warnings about accept in a second", n);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, send_req(sock[i], -1, 3, "web", NULL, NULL, 0));
+		ASSERT_EQ(0, read_reply(sock[i], &rep, 5000))
+			TH_LOG("connection %d was not served: %s", i,
+			       log_tail(&self->d));
+		ASSERT_EQ(-EBADF, rep.r.status);
+		close(sock[i]);
+	}
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ---- Handshakes that go wrong ---- */
+
+/*
+ * The application hangs up while ktlsd waits for a silent peer: the job is
+ * dropped within about a second (well before the 3 s timeout), its
+ * descriptor closed.
+ */
+TEST_F(hd, requester_leaves_mid_handshake)
+{
+	struct ktls_handoff *h;
+	uint64_t id;
+	int64_t t0;
+	int fds[2], n;
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
+	ASSERT_EQ(0, submit(h, fds[1], "web", NULL, 0, &id));
+	/* ktlsd holds the peer's socket: one more than idle, and our line. */
+	n = settle_fds(&self->d, self->d.base_fds + 2, 2000);
+	ASSERT_EQ(self->d.base_fds + 2, n) TH_LOG("%s", fd_list(self->d.pid));
+	ktls_handoff_close(h);
+	t0 = ms_now();
+	n = settle_fds(&self->d, self->d.base_fds, 2500);
+	ASSERT_EQ(self->d.base_fds, n)
+		TH_LOG("the abandoned job holds its socket after %lld ms:%s",
+		       (long long)(ms_now() - t0), fd_list(self->d.pid));
+	ASSERT_EQ(1, log_wait(&self->d, "requester went away", 1, 1000))
+		TH_LOG("%s", log_tail(&self->d));
+	/* The application still has a working connection of its own. */
+	ASSERT_EQ(3, write(fds[0], "abc", 3));
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* Client profile: the server reads the ClientHello, then resets. */
+TEST_F(hd, peer_resets_client_handshake)
+{
+	struct ktls_handoff_result r;
+	struct ktls_handoff *h;
+	uint8_t hello[5];
+	uint64_t id;
+	int64_t t0;
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
+	ASSERT_EQ(0, submit(h, fds[0], "out", NULL, 0, &id));
+	ASSERT_EQ(0, recv_exact(fds[1], hello, sizeof(hello), 5000));
+	ASSERT_EQ(0x16, hello[0]) TH_LOG("not a handshake record");
+	sleep_ms(100);
+	t0 = ms_now();
+	close_rst(fds[1]);
+	ASSERT_EQ(1, wait_result(h, &r, 10000)) TH_LOG("no result");
+	ASSERT_EQ(-ECONNRESET, r.status)
+		TH_LOG("after %lld ms: %s", (long long)(ms_now() - t0),
+		       ktls_handoff_error(h));
+	ASSERT_GT(2000, ms_now() - t0) TH_LOG("the reset went unnoticed");
+	ASSERT_NE(0, ktls_handoff_error(h)[0]);
+	ktls_handoff_close(h);
+	close(fds[0]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* A real ClientHello (libktls's), as bytes; its length. */
+static ssize_t client_hello(uint8_t *buf, size_t cap)
+{
+	struct ktls_config *cfg;
+	struct ktls_session *s;
+	struct pollfd p;
+	ssize_t n = -1;
+	int fds[2];
+
+	if (tcp_pair(fds))
+		return -1;
+	set_nonblock(fds[0], 1);
+	if (!ktls_config_new(&cfg, KTLS_CLIENT)) {
+		ktls_config_set_verify(cfg, KTLS_VERIFY_NONE);
+		if (!ktls_session_new(&s, cfg, fds[0])) {
+			if (ktls_session_handshake(s) == -EAGAIN) {
+				p = (struct pollfd){ fds[1], POLLIN, 0 };
+				sleep_ms(50);
+				if (poll(&p, 1, 5000) == 1)
+					n = recv(fds[1], buf, cap, 0);
+			}
+			ktls_session_free(s);
+		}
+		ktls_config_free(cfg);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	return n;
+}
+
+/* Server profile: half a ClientHello, then a reset. */
+TEST_F(hd, peer_resets_server_handshake)
+{
+	struct ktls_handoff_result r;
+	struct ktls_handoff *h;
+	uint8_t hello[4096];
+	ssize_t len = client_hello(hello, sizeof(hello));
+	uint64_t id;
+	int64_t t0;
+	int fds[2];
+
+	ASSERT_LT(100, len) TH_LOG("no ClientHello to replay");
+	ASSERT_EQ(0x16, hello[0]);
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
+	ASSERT_EQ(0, submit(h, fds[1], "web", NULL, 0, &id));
+	ASSERT_EQ(len / 2, write(fds[0], hello, len / 2));
+	sleep_ms(200);
+	t0 = ms_now();
+	close_rst(fds[0]);
+	ASSERT_EQ(1, wait_result(h, &r, 10000)) TH_LOG("no result");
+	ASSERT_EQ(-ECONNRESET, r.status)
+		TH_LOG("after %lld ms: %s", (long long)(ms_now() - t0),
+		       ktls_handoff_error(h));
+	ASSERT_GT(2000, ms_now() - t0) TH_LOG("the reset went unnoticed");
+	ktls_handoff_close(h);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* Server profile: the client speaks HTTP. A quick failure, explained. */
+TEST_F(hd, peer_sends_garbage)
+{
+	static const char http[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+	int64_t t0;
+	int fds[2], ret;
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ((ssize_t)strlen(http), write(fds[0], http, strlen(http)));
+	t0 = ms_now();
+	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
+		      sizeof(msg));
+	ASSERT_EQ(-KTLS_E_HANDSHAKE, ret) TH_LOG("%d: %s", ret, msg);
+	ASSERT_NE(0, msg[0]) TH_LOG("a failure without a message");
+	ASSERT_GT(2000, ms_now() - t0);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* A peer that never speaks: the profile's 3 s, then -ETIMEDOUT. */
+TEST_F(hd, silent_peer_times_out)
+{
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+	int64_t ms;
+	int fds[2], ret;
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ms = ms_now();
+	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
+		      sizeof(msg));
+	ms = ms_now() - ms;
+	ASSERT_EQ(-ETIMEDOUT, ret) TH_LOG("%s", msg);
+	ASSERT_NE(0, msg[0]);
+	ASSERT_LE(2900, ms) TH_LOG("timed out after %lld ms", (long long)ms);
+	ASSERT_GE(5000, ms) TH_LOG("timed out after %lld ms", (long long)ms);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* The request's timeout shortens the profile's; it cannot lengthen it. */
+TEST_F(hd, request_timeout)
+{
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+	int64_t ms;
+	int fds[2], ret;
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ms = ms_now();
+	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 500, &s, msg,
+		      sizeof(msg));
+	ms = ms_now() - ms;
+	ASSERT_EQ(-ETIMEDOUT, ret) TH_LOG("%s", msg);
+	ASSERT_LE(450, ms) TH_LOG("timed out after %lld ms", (long long)ms);
+	ASSERT_GE(2000, ms) TH_LOG("timed out after %lld ms", (long long)ms);
+
+	ms = ms_now();
+	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 60000, &s, msg,
+		      sizeof(msg));
+	ms = ms_now() - ms;
+	ASSERT_EQ(-ETIMEDOUT, ret) TH_LOG("%s", msg);
+	ASSERT_GE(5000, ms) TH_LOG("a request lengthened the timeout to "
+				   "%lld ms", (long long)ms);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* The name asked for is not the certificate's: the client refuses it. */
+TEST_F(hd, client_profile_wrong_name)
+{
+	struct far_end far = { 0 };
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+	int fds[2], ret;
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, far_start(&far, fds[1], KTLS_SERVER, NULL));
+	ret = handoff(&self->d, fds[0], "out", "elsewhere.example", NULL, 0,
+		      &s, msg, sizeof(msg));
+	far_settle(&far, 1, fds[0]);
+	far_free(&far);
+	ASSERT_EQ(-KTLS_E_VERIFY, ret) TH_LOG("%s", msg);
+	ASSERT_NE(NULL, strstr(msg, "did not verify")) TH_LOG("%s", msg);
+	close(fds[0]);
+	close(fds[1]);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ---- The good path ---- */
+
+/* Server profile: what the session says, on both ends. */
+TEST_F(hd, server_session_info)
+{
+	struct far_end far = { 0 };
+	const struct ktls_info *in, *fin;
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+	const uint8_t *tx, *rx;
+	int fds[2], ret;
+
+	if (!host_has_ktls())
+		SKIP(return, NO_KTLS_REASON);
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
+	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
+		      sizeof(msg));
+	far_settle(&far, ret, fds[1]);
+	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
+	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
+	in = ktls_session_info(s);
+	fin = ktls_session_info(far.s);
+	ASSERT_NE(NULL, in);
+	ASSERT_EQ(KTLS_TLS13, in->version);
+	ASSERT_EQ(fin->version, in->version);
+	ASSERT_EQ(fin->cipher, in->cipher);
+	ASSERT_NE(0u, in->cipher & KTLS_CIPHER_ALL);
+	ASSERT_EQ(0u, in->cipher & (in->cipher - 1)) TH_LOG("not one cipher");
+	ASSERT_STREQ(fin->cipher_name, in->cipher_name);
+	ASSERT_STREQ(fin->group, in->group);
+	ASSERT_STREQ("localhost", in->sni);
+	ASSERT_EQ(NULL, in->peer_subject);
+	ASSERT_EQ(0, in->resumed);
+	ASSERT_EQ(KTLS_SERVER, (int)session_role(s));
+	ASSERT_EQ(fds[1], session_fd(s));
+	ASSERT_EQ(KTLS_OFFLOAD_SW, (int)(in->tx == KTLS_OFFLOAD_UNKNOWN ?
+					 KTLS_OFFLOAD_SW : in->tx));
+	/* TLS 1.3: the traffic secrets came along. */
+	ret = session_secrets(s, &tx, &rx);
+	ASSERT_TRUE(ret == 32 || ret == 48) TH_LOG("secret length %d", ret);
+	ASSERT_NE(0, memcmp(tx, rx, ret));
+	ktls_session_free(s);
+	far_free(&far);
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* Data both ways: plain read/write and ktls_recv on the app's socket. */
+TEST_F(hd, server_data_both_ways)
+{
+	static char big[256 * 1024], got[sizeof(big)];
+	struct far_end far = { 0 };
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+	ssize_t n, done;
+	int fds[2], ret;
+
+	if (!host_has_ktls())
+		SKIP(return, NO_KTLS_REASON);
+	ASSERT_EQ(0, tcp_pair(fds));
+	set_rcvtimeo(fds[0], 10000);
+	set_rcvtimeo(fds[1], 10000);
+	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
+	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
+		      sizeof(msg));
+	far_settle(&far, ret, fds[1]);
+	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
+	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
+
+	/* app -> far: plain write() through the kernel. */
+	fill_pattern(big, sizeof(big), 1, 0);
+	ASSERT_EQ((ssize_t)sizeof(big), write_full(fds[1], big, sizeof(big)));
+	for (done = 0; done < (ssize_t)sizeof(got); done += n) {
+		n = ktls_recv(far.s, got + done, sizeof(got) - done, 0, NULL);
+		ASSERT_LT(0, n) TH_LOG("far end read %zd: %s", n,
+				       strerror(-n));
+	}
+	ASSERT_EQ(-1, check_pattern(got, sizeof(got), 1, 0));
+
+	/* far -> app: read() and then ktls_recv(). */
+	fill_pattern(big, sizeof(big), 2, 0);
+	ASSERT_EQ((ssize_t)sizeof(big), write_full(fds[0], big, sizeof(big)));
+	ASSERT_EQ(1000, read_full(fds[1], got, 1000));
+	for (done = 1000; done < (ssize_t)sizeof(got); done += n) {
+		n = ktls_recv(s, got + done, sizeof(got) - done, 0, NULL);
+		ASSERT_LT(0, n) TH_LOG("ktls_recv %zd: %s", n, strerror(-n));
+	}
+	ASSERT_EQ(-1, check_pattern(got, sizeof(got), 2, 0));
+
+	/* A clean close: the far end sees its end of file. */
+	ASSERT_EQ(0, ktls_close_notify(s));
+	ASSERT_EQ(0, ktls_recv(far.s, got, 1, 0, NULL));
+	ktls_session_free(s);
+	far_free(&far);
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/*
+ * The far end writes the moment its handshake is done: whatever ktlsd read
+ * of it comes as early data, the rest from the socket; nothing is lost.
+ */
+TEST_F(hd, data_right_after_handshake)
+{
+	static char sent[48 * 1024], got[sizeof(sent)];
+	struct far_end far = { 0 };
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+	const void *early;
+	size_t n_early;
+	int fds[2], ret;
+
+	if (!host_has_ktls())
+		SKIP(return, NO_KTLS_REASON);
+	ASSERT_EQ(0, tcp_pair(fds));
+	set_rcvtimeo(fds[1], 10000);
+	fill_pattern(sent, sizeof(sent), 3, 0);
+	far.send = sent;
+	far.send_len = sizeof(sent);
+	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
+	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
+		      sizeof(msg));
+	far_settle(&far, ret, fds[1]);
+	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
+	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
+	n_early = ktls_session_early_data(s, &early);
+	ASSERT_GE(sizeof(got), n_early);
+	memcpy(got, early, n_early);
+	ASSERT_EQ((ssize_t)(sizeof(got) - n_early),
+		  read_full(fds[1], got + n_early, sizeof(got) - n_early));
+	ASSERT_EQ(-1, check_pattern(got, sizeof(got), 3, 0))
+		TH_LOG("%zu bytes came as early data", n_early);
+	TH_LOG("%zu of %zu bytes came as early data", n_early, sizeof(sent));
+	ktls_session_free(s);
+	far_free(&far);
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* With the secrets from the reply, the application can update its keys. */
+TEST_F(hd, key_update_after_handoff)
+{
+	struct ktls_probe probe = { .size = sizeof(probe) };
+	struct far_end far = { 0 };
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1], buf[16];
+	int fds[2], ret;
+
+	if (!host_has_ktls())
+		SKIP(return, NO_KTLS_REASON);
+	ASSERT_EQ(0, ktls_probe(&probe));
+	ASSERT_EQ(0, tcp_pair(fds));
+	set_rcvtimeo(fds[0], 10000);
+	set_rcvtimeo(fds[1], 10000);
+	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
+	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
+		      sizeof(msg));
+	far_settle(&far, ret, fds[1]);
+	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
+	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
+	ASSERT_EQ(!!probe.rekey, !!session_can_rekey(s))
+		TH_LOG("the reply's rekey flag does not match the kernel");
+	ret = ktls_key_update(s, 1);
+	if (!probe.rekey) {
+		ASSERT_EQ(-KTLS_E_REKEY, ret);
+		SKIP(goto out, "kernel %s takes no new TLS 1.3 keys (6.14+)",
+		     probe.kernel);
+	}
+	ASSERT_EQ(0, ret) TH_LOG("ktls_key_update: %s", ktls_strerror(ret));
+	/* New keys our way; the far end follows and updates its own. */
+	ASSERT_EQ(11, write(fds[1], "after-rekey", 11));
+	ASSERT_EQ(11, ktls_recv(far.s, buf, 11, MSG_WAITALL, NULL));
+	ASSERT_EQ(0, memcmp(buf, "after-rekey", 11));
+	ASSERT_EQ(4, write(fds[0], "back", 4));
+	ASSERT_EQ(4, ktls_recv(s, buf, 4, MSG_WAITALL, NULL));
+	ASSERT_EQ(0, memcmp(buf, "back", 4));
+out:
+	ktls_session_free(s);
+	far_free(&far);
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ktlsd works non-blocking on the shared file; the app's flag comes back. */
+TEST_F(hd, fd_flags_restored)
+{
+	struct far_end far = { 0 };
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+	int fds[2], ret, nb;
+
+	for (nb = 0; nb < 2; nb++) {
+		memset(&far, 0, sizeof(far));
+		ASSERT_EQ(0, tcp_pair(fds));
+		ASSERT_EQ(0, set_nonblock(fds[1], nb));
+		ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
+		ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
+			      sizeof(msg));
+		ASSERT_EQ(nb ? O_NONBLOCK : 0,
+			  fcntl(fds[1], F_GETFL) & O_NONBLOCK)
+			TH_LOG("O_NONBLOCK %s after a handoff",
+			       nb ? "cleared" : "left set");
+		far_settle(&far, ret, fds[1]);
+		ASSERT_EQ(OK_STATUS, ret) TH_LOG("%s", msg);
+		if (s)
+			ktls_session_free(s);
+		far_free(&far);
+		close(fds[0]);
+		close(fds[1]);
+	}
+	/* And after a failure. */
+	ASSERT_EQ(0, tcp_pair(fds));
+	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 300, &s, msg,
+		      sizeof(msg));
+	ASSERT_EQ(-ETIMEDOUT, ret);
+	ASSERT_EQ(0, fcntl(fds[1], F_GETFL) & O_NONBLOCK)
+		TH_LOG("O_NONBLOCK left set after a failed handoff");
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* Client profile with SNI and ALPN from the request. */
+TEST_F(hd, client_profile_overrides)
+{
+	struct far_end far = { 0 };
+	const struct ktls_info *in;
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1], buf[8];
+	int fds[2], ret;
+
+	if (!host_has_ktls())
+		SKIP(return, NO_KTLS_REASON);
+	ASSERT_EQ(0, tcp_pair(fds));
+	set_rcvtimeo(fds[0], 10000);
+	set_rcvtimeo(fds[1], 10000);
+	ASSERT_EQ(0, far_start(&far, fds[1], KTLS_SERVER, "http/1.1"));
+	ret = handoff(&self->d, fds[0], "out", "localhost", "h2,http/1.1", 0,
+		      &s, msg, sizeof(msg));
+	far_settle(&far, ret, fds[0]);
+	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
+	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
+	in = ktls_session_info(s);
+	ASSERT_EQ(KTLS_CLIENT, (int)session_role(s));
+	ASSERT_STREQ("http/1.1", in->alpn);
+	ASSERT_STREQ("localhost", in->sni);
+	ASSERT_STREQ("localhost", ktls_session_info(far.s)->sni);
+	ASSERT_NE(NULL, in->peer_subject);
+	ASSERT_NE(NULL, strstr(in->peer_subject, "CN=localhost"))
+		TH_LOG("peer subject %s", in->peer_subject);
+	ASSERT_EQ((size_t)64, strlen(in->peer_sha256));
+	ASSERT_EQ(5, write(fds[0], "hello", 5));
+	ASSERT_EQ(5, ktls_recv(far.s, buf, 5, MSG_WAITALL, NULL));
+	ASSERT_EQ(0, memcmp(buf, "hello", 5));
+	ASSERT_EQ(5, write(fds[1], "world", 5));
+	ASSERT_EQ(5, ktls_recv(s, buf, 5, MSG_WAITALL, NULL));
+	ASSERT_EQ(0, memcmp(buf, "world", 5));
+	ktls_session_free(s);
+	far_free(&far);
+	close(fds[0]);
+	close(fds[1]);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ---- Reloads ---- */
+
+#define BATCH 10
+
+/*
+ * SIGHUP ten times during 200 handoffs (in batches of ten at once, the
+ * signal sent while a batch is in flight): not one of them fails.
+ */
+TEST_F_TIMEOUT(hd, reload_during_handoffs, 300)
+{
+	static struct far_end far[BATCH];	/* outlives a failure */
+	int fds[BATCH][2], b, i, k, ret, failed = 0, hups = 0;
+	struct ktls_handoff_result r;
+	struct ktls_handoff *h;
+	int64_t t0 = ms_now();
+	uint64_t id;
+
+	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
+	for (b = 0; b < 200 / BATCH; b++) {
+		for (k = 0; k < BATCH; k++) {
+			memset(&far[k], 0, sizeof(far[k]));
+			ASSERT_EQ(0, tcp_pair(fds[k]));
+			ASSERT_EQ(0, far_start(&far[k], fds[k][0], KTLS_CLIENT,
+					       NULL));
+			ASSERT_EQ(0, submit(h, fds[k][1], "web", NULL, 0, &id));
+		}
+		if (b % 2) {
+			ASSERT_EQ(0, kill(self->d.pid, SIGHUP));
+			hups++;
+		}
+		for (i = 0; i < BATCH; i++) {
+			ret = wait_result(h, &r, 30000);
+			ASSERT_EQ(1, ret) TH_LOG("batch %d: %d results", b, i);
+			for (k = 0; k < BATCH && fds[k][1] != r.fd; k++)
+				;
+			ASSERT_GT(BATCH, k);
+			far_settle(&far[k], r.status, fds[k][1]);
+			if ((r.status != OK_STATUS ||
+			     (!r.status && far[k].ret)) && !failed++)
+				TH_LOG("batch %d: %d %s; far end: %s", b,
+				       r.status, ktls_handoff_error(h),
+				       far_error(&far[k]));
+			if (r.session)
+				ktls_session_free(r.session);
+		}
+		for (k = 0; k < BATCH; k++) {
+			far_free(&far[k]);
+			close(fds[k][0]);
+			close(fds[k][1]);
+		}
+		/* One reload per signal: not two signals pending at once. */
+		ret = log_wait(&self->d, "info: reloaded ", hups, 5000);
+		ASSERT_EQ(hups, ret) TH_LOG("%s", log_tail(&self->d));
+	}
+	ktls_handoff_close(h);
+	TH_LOG("200 handoffs and %d reloads in %lld ms", hups,
+	       (long long)(ms_now() - t0));
+	ASSERT_EQ(0, failed);
+	ASSERT_EQ(10, log_count(&self->d, "info: reloaded "));
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* A broken file on SIGHUP: refused, logged, the old profiles go on. */
+TEST_F(hd, reload_refuses_broken_config)
+{
+	ASSERT_EQ(0, write_file(&self->d, "[ktlsd\nthis is = not a config\n"));
+	ASSERT_EQ(0, kill(self->d.pid, SIGHUP));
+	ASSERT_EQ(1, log_wait(&self->d, "reload refused", 1, 5000))
+		TH_LOG("%s", log_tail(&self->d));
+	ASSERT_EQ(0, log_count(&self->d, "info: reloaded "));
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* A good reload brings a new profile, usable at once. */
+TEST_F(hd, reload_adds_profile)
+{
+	struct reply rep;
+	int sock, fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	sock = unix_connect(self->d.sock);
+	ASSERT_LE(0, sock);
+	ASSERT_EQ(0, send_req(sock, fds[1], 1, "added", NULL, NULL, 0));
+	ASSERT_EQ(0, read_reply(sock, &rep, 10000));
+	ASSERT_EQ(-ENOENT, rep.r.status) TH_LOG("%s", rep.msg);
+	close(sock);
+	close(fds[0]);
+	close(fds[1]);
+
+	ASSERT_EQ(0, write_conf(&self->d, "[profile added]\n"
+				"role = server\n"
+				"certificate = " TEST_CERT "\n"
+				"key = " TEST_KEY "\n"));
+	ASSERT_EQ(0, kill(self->d.pid, SIGHUP));
+	ASSERT_EQ(1, log_wait(&self->d, "info: reloaded ", 1, 5000))
+		TH_LOG("%s", log_tail(&self->d));
+	ASSERT_NE(NULL, strstr(log_tail(&self->d), "6 profiles"));
+	good_handoff(_metadata, &self->d, "added", -1);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ---- A thousand at once ---- */
+
+#define CROWD 1000
+
+/* The far ends: libktls clients, non-blocking, in one poll loop. */
+struct crowd {
+	int n;
+	int *fd;
+	struct ktls_session **s;
+	int *ret;
+	struct ktls_config *cfg;
+	int64_t deadline;
+};
+
+static void *crowd_main(void *arg)
+{
+	struct crowd *c = arg;
+	struct pollfd *p = calloc(c->n, sizeof(*p));
+	int *idx = calloc(c->n, sizeof(*idx));
+	int i, j, k, left = c->n;
+
+	for (i = 0; i < c->n; i++) {
+		c->ret[i] = ktls_session_new(&c->s[i], c->cfg, c->fd[i]);
+		if (!c->ret[i])
+			c->ret[i] = ktls_session_set_server_name(c->s[i],
+								 "localhost");
+		if (!c->ret[i])
+			c->ret[i] = ktls_session_handshake(c->s[i]);
+		if (c->ret[i] != -EAGAIN)
+			left--;
+	}
+	while (p && idx && left > 0 && ms_now() < c->deadline) {
+		for (i = 0, k = 0; i < c->n; i++) {
+			if (c->ret[i] != -EAGAIN)
+				continue;
+			p[k].fd = c->fd[i];
+			p[k].events = ktls_session_want(c->s[i]) ==
+				      KTLS_WANT_WRITE ? POLLOUT : POLLIN;
+			p[k].revents = 0;
+			idx[k++] = i;
+		}
+		if (poll(p, k, 1000) < 0 && errno != EINTR)
+			break;
+		for (j = 0; j < k; j++) {
+			if (!p[j].revents)
+				continue;
+			i = idx[j];
+			c->ret[i] = ktls_session_handshake(c->s[i]);
+			if (c->ret[i] != -EAGAIN)
+				left--;
+		}
+	}
+	free(p);
+	free(idx);
+	return NULL;
+}
+
+#define CONNS 4
+
+/*
+ * 1000 handoffs submitted at once over four connections, their far ends
+ * handshaking concurrently: every one completes, and every socket then
+ * carries data both ways.
+ */
+TEST_F_TIMEOUT(hd, thousand_at_once, 600)
+{
+	struct ktls_handoff *h[CONNS];
+	struct ktls_handoff_result r;
+	struct ktls_session **app_s;
+	static struct crowd c = { .n = CROWD };	/* outlives a failure */
+	int *app_fd, *status, *by_fd, max_fd = 0;
+	int i, k, ret, done = 0, submitted = 0, failed = 0, far_failed = 0;
+	struct pollfd p[CONNS];
+	pthread_t th;
+	int64_t t0, ms;
+	uint64_t id;
+
+	if (!host_has_ktls())
+		SKIP(return, NO_KTLS_REASON);
+	c.fd = calloc(CROWD, sizeof(int));
+	c.s = calloc(CROWD, sizeof(*c.s));
+	c.ret = calloc(CROWD, sizeof(int));
+	app_fd = calloc(CROWD, sizeof(int));
+	app_s = calloc(CROWD, sizeof(*app_s));
+	status = calloc(CROWD, sizeof(int));
+	ASSERT_TRUE(c.fd && c.s && c.ret && app_fd && app_s && status);
+	for (i = 0; i < CROWD; i++) {
+		int fds[2];
+
+		ret = tcp_pair(fds);
+		ASSERT_EQ(0, ret) TH_LOG("pair %d: %s", i, strerror(-ret));
+		c.fd[i] = fds[0];
+		app_fd[i] = fds[1];
+		ASSERT_EQ(0, set_nonblock(fds[0], 1));
+		if (fds[1] > max_fd)
+			max_fd = fds[1];
+		status[i] = 1;	/* pending */
+	}
+	by_fd = calloc(max_fd + 1, sizeof(int));
+	ASSERT_NE(NULL, by_fd);
+	for (i = 0; i < CROWD; i++)
+		by_fd[app_fd[i]] = i;
+	ASSERT_EQ(0, ktls_config_new(&c.cfg, KTLS_CLIENT));
+	ASSERT_EQ(0, ktls_config_set_ca_file(c.cfg, TEST_CERT));
+	ASSERT_EQ(0, ktls_config_set_timeout(c.cfg, 500000));
+	for (k = 0; k < CONNS; k++) {
+		ASSERT_EQ(0, ktls_handoff_open(&h[k], self->d.sock));
+		p[k] = (struct pollfd){ ktls_handoff_fd(h[k]), POLLIN, 0 };
+	}
+
+	t0 = ms_now();
+	c.deadline = t0 + 500000;
+	ASSERT_EQ(0, pthread_create(&th, NULL, crowd_main, &c));
+	while (done < CROWD && ms_now() < c.deadline) {
+		/* Submit what the connections take; then collect. */
+		while (submitted < CROWD) {
+			k = submitted % CONNS;
+			ret = submit(h[k], app_fd[submitted], "patient", NULL,
+				     0, &id);
+			if (ret == -EAGAIN)
+				break;
+			ASSERT_EQ(0, ret) TH_LOG("submit %d: %s", submitted,
+						 ktls_handoff_error(h[k]));
+			submitted++;
+		}
+		for (k = 0; k < CONNS; k++)
+			p[k].events = POLLIN |
+				(submitted < CROWD ? POLLOUT : 0);
+		poll(p, CONNS, 1000);
+		for (k = 0; k < CONNS; k++) {
+			while ((ret = ktls_handoff_result(h[k], &r)) == 1) {
+				i = by_fd[r.fd];
+				ASSERT_EQ(1, status[i]) TH_LOG("two results");
+				status[i] = r.status;
+				app_s[i] = r.session;
+				if (r.status && !failed++)
+					TH_LOG("handoff %d: %d %s", i, r.status,
+					       ktls_handoff_error(h[k]));
+				done++;
+			}
+			ASSERT_EQ(0, ret) TH_LOG("connection %d: %s", k,
+						 ktls_handoff_error(h[k]));
+		}
+	}
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ms = ms_now() - t0;
+	TH_LOG("%d handoffs done in %lld ms (%d failed)", done, (long long)ms,
+	       failed);
+	ASSERT_EQ(CROWD, done);
+	ASSERT_EQ(0, failed);
+	for (i = 0; i < CROWD; i++)
+		if (c.ret[i] && !far_failed++)
+			TH_LOG("far end %d: %d %s", i, c.ret[i],
+			       c.s[i] ? ktls_session_error(c.s[i]) : "");
+	ASSERT_EQ(0, far_failed);
+
+	/* Every socket carries data both ways. */
+	for (i = 0; i < CROWD; i++)
+		ASSERT_EQ(4, write(app_fd[i], &i, 4));
+	for (i = 0; i < CROWD; i++) {
+		int v = -1;
+
+		ASSERT_EQ(0, set_nonblock(c.fd[i], 0));
+		set_rcvtimeo(c.fd[i], 10000);
+		ASSERT_EQ(4, ktls_recv(c.s[i], &v, 4, MSG_WAITALL, NULL));
+		ASSERT_EQ(i, v);
+		v = ~i;
+		ASSERT_EQ(4, write(c.fd[i], &v, 4));
+	}
+	for (i = 0; i < CROWD; i++) {
+		int v = 0;
+
+		set_rcvtimeo(app_fd[i], 10000);
+		ASSERT_EQ(4, read_full(app_fd[i], &v, 4));
+		ASSERT_EQ(~i, v);
+	}
+
+	for (i = 0; i < CROWD; i++) {
+		ktls_session_free(app_s[i]);
+		ktls_session_free(c.s[i]);
+		close(app_fd[i]);
+		close(c.fd[i]);
+	}
+	for (k = 0; k < CONNS; k++)
+		ktls_handoff_close(h[k]);
+	ktls_config_free(c.cfg);
+	free(c.fd);
+	free(c.s);
+	free(c.ret);
+	free(app_fd);
+	free(app_s);
+	free(status);
+	free(by_fd);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ---- Other programs speaking to ktlsd ---- */
+
+#define SKIP_IF_NO_KTLS(said) do {					\
+	if (strstr(said, "no TLS support"))				\
+		SKIP(goto out, NO_KTLS_REASON);				\
+} while (0)
+
+static char peer_a[65536], peer_b[65536];
+
+/* ktlsctl connect --handoff against gnutls-serv --echo: a line echoed. */
+TEST_F_TIMEOUT(hd, ktlsctl_to_gnutls_serv, 120)
+{
+	struct peer srv = { .pid = -1, .in = -1, .out = -1 };
+	struct peer ctl = { .pid = -1, .in = -1, .out = -1 };
+	char path[PATH_MAX], port[16], hostport[32], handoff_arg[160];
+	char *srv_argv[] = { "gnutls-serv", "--echo", "-q", "-p", port,
+		"--x509certfile", TEST_CERT, "--x509keyfile", TEST_KEY, NULL };
+	char *ctl_argv[] = { path, "connect", hostport, handoff_arg,
+		"--profile", "out", NULL };
+	int pt = free_port();
+
+	peer_a[0] = peer_b[0] = 0;
+	ASSERT_LT(0, pt);
+	ASSERT_EQ(0, ktlsctl_path(path, sizeof(path)));
+	snprintf(port, sizeof(port), "%d", pt);
+	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", pt);
+	snprintf(handoff_arg, sizeof(handoff_arg), "--handoff=%s",
+		 self->d.sock);
+	srv.data_only = 1;
+	ASSERT_EQ(0, peer_spawn(&srv, srv_argv));
+	ASSERT_EQ(0, wait_listen(pt, 10000));
+	ASSERT_EQ(0, peer_spawn(&ctl, ctl_argv));
+	ASSERT_EQ(15, write(ctl.in, "echo through 1\n", 15));
+	peer_expect(&ctl, "echo through 1\n", peer_a, sizeof(peer_a), 20000);
+	SKIP_IF_NO_KTLS(peer_a);
+	ASSERT_NE(NULL, strstr(peer_a, "echo through 1\n"))
+		TH_LOG("ktlsctl said: %s\nktlsd: %s", peer_a,
+		       log_tail(&self->d));
+	ASSERT_NE(NULL, strstr(peer_a, "TLS 1.3")) TH_LOG("%s", peer_a);
+	ASSERT_EQ(15, write(ctl.in, "echo through 2\n", 15));
+	ASSERT_TRUE(peer_expect(&ctl, "echo through 2\n", peer_a,
+				sizeof(peer_a), 10000));
+	close(ctl.in);
+	ctl.in = -1;
+	ASSERT_EQ(0, peer_wait(&ctl, 10000)) TH_LOG("%s", peer_a);
+out:
+	peer_stop(&ctl);
+	peer_stop(&srv);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ktlsctl connect --handoff against openssl s_server: lines both ways. */
+TEST_F_TIMEOUT(hd, ktlsctl_to_openssl, 120)
+{
+	struct peer srv = { .pid = -1, .in = -1, .out = -1 };
+	struct peer ctl = { .pid = -1, .in = -1, .out = -1 };
+	char path[PATH_MAX], hostport[32], handoff_arg[160];
+	char *srv_argv[] = { "openssl", "s_server", "-accept", hostport,
+		"-quiet", "-naccept", "1", "-cert", TEST_CERT, "-key", TEST_KEY,
+		NULL };
+	char *ctl_argv[] = { path, "connect", hostport, handoff_arg,
+		"--profile", "out", NULL };
+	int pt = free_port();
+
+	peer_a[0] = peer_b[0] = 0;
+	ASSERT_LT(0, pt);
+	ASSERT_EQ(0, ktlsctl_path(path, sizeof(path)));
+	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", pt);
+	snprintf(handoff_arg, sizeof(handoff_arg), "--handoff=%s",
+		 self->d.sock);
+	srv.data_only = 1;
+	ASSERT_EQ(0, peer_spawn(&srv, srv_argv));
+	ASSERT_EQ(0, wait_listen(pt, 10000));
+	ASSERT_EQ(0, peer_spawn(&ctl, ctl_argv));
+	ASSERT_EQ(12, write(ctl.in, "to s_server\n", 12));
+	peer_expect(&ctl, "kTLS TX", peer_a, sizeof(peer_a), 20000);
+	SKIP_IF_NO_KTLS(peer_a);
+	ASSERT_NE(NULL, strstr(peer_a, "kTLS TX"))
+		TH_LOG("ktlsctl said: %s\nktlsd: %s", peer_a,
+		       log_tail(&self->d));
+	ASSERT_TRUE(peer_expect(&srv, "to s_server\n", peer_b, sizeof(peer_b),
+				10000)) TH_LOG("s_server got: %s", peer_b);
+	ASSERT_EQ(14, write(srv.in, "from s_server\n", 14));
+	ASSERT_TRUE(peer_expect(&ctl, "from s_server\n", peer_a, sizeof(peer_a),
+				10000)) TH_LOG("ktlsctl said: %s", peer_a);
+	close(ctl.in);
+	ctl.in = -1;
+	ASSERT_EQ(0, peer_wait(&ctl, 10000)) TH_LOG("%s", peer_a);
+out:
+	peer_stop(&ctl);
+	peer_stop(&srv);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* examples/handoff.py, from the source tree next to the build. */
+static int example_path(char *path, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (!access("examples/handoff.py", R_OK)) {
+		snprintf(path, size, "examples/handoff.py");
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -errno;
+	self[n] = 0;
+	snprintf(path, size, "%s/../../../examples/handoff.py", dirname(self));
+	return access(path, R_OK) ? -errno : 0;
+}
+
+/* The Python example (the protocol without libktls) to openssl s_server. */
+TEST_F_TIMEOUT(hd, python_example_to_openssl, 120)
+{
+	struct peer srv = { .pid = -1, .in = -1, .out = -1 };
+	struct peer py = { .pid = -1, .in = -1, .out = -1 };
+	char path[PATH_MAX], port[16], hostport[32];
+	char *srv_argv[] = { "openssl", "s_server", "-accept", hostport,
+		"-quiet", "-naccept", "1", "-cert", TEST_CERT, "-key", TEST_KEY,
+		NULL };
+	/* Debian's own: a pyenv shim costs seconds under emulation. */
+	char *py_argv[] = { access("/usr/bin/python3", X_OK) ? "python3" :
+		"/usr/bin/python3", path, "--socket", self->d.sock,
+		"--profile", "out", "--server-name", "localhost", "127.0.0.1",
+		port, NULL };
+	int pt = free_port();
+
+	peer_a[0] = peer_b[0] = 0;
+	ASSERT_LT(0, pt);
+	ASSERT_EQ(0, example_path(path, sizeof(path)))
+		TH_LOG("examples/handoff.py not found");
+	snprintf(port, sizeof(port), "%d", pt);
+	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", pt);
+	srv.data_only = 1;
+	ASSERT_EQ(0, peer_spawn(&srv, srv_argv));
+	ASSERT_EQ(0, wait_listen(pt, 10000));
+	ASSERT_EQ(0, peer_spawn(&py, py_argv));
+	ASSERT_EQ(15, write(py.in, "line from py 1\n", 15));
+	peer_expect(&py, "handoff", peer_a, sizeof(peer_a), 30000);
+	if (strstr(peer_a, "status -4097"))
+		SKIP(goto out, NO_KTLS_REASON);
+	ASSERT_TRUE(peer_expect(&srv, "line from py 1\n", peer_b,
+				sizeof(peer_b), 20000))
+		TH_LOG("s_server got: %s\nhandoff.py said: %s\nktlsd: %s",
+		       peer_b, peer_a, log_tail(&self->d));
+	ASSERT_EQ(16, write(srv.in, "reply from ossl\n", 16));
+	ASSERT_TRUE(peer_expect(&py, "reply from ossl\n", peer_a,
+				sizeof(peer_a), 10000))
+		TH_LOG("handoff.py said: %s", peer_a);
+	ASSERT_NE(NULL, strstr(peer_a, "status 0: TLS 1.3"))
+		TH_LOG("%s", peer_a);
+	close(py.in);
+	py.in = -1;
+	ASSERT_EQ(0, peer_wait(&py, 10000)) TH_LOG("%s", peer_a);
+out:
+	peer_stop(&py);
+	peer_stop(&srv);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+/* ---- max_inflight ---- */
+
+FIXTURE(busy)
+{
+	struct daemon d;
+};
+
+FIXTURE_SETUP(busy)
+{
+	daemon_start(_metadata, &self->d, 2);
+}
+
+FIXTURE_TEARDOWN(busy)
+{
+	daemon_stop(_metadata, &self->d);
+}
+
+/* Two handshakes wait on silent peers: a third is refused at once. */
+TEST_F(busy, third_handoff_is_busy)
+{
+	struct ktls_handoff_result r;
+	struct ktls_handoff *h;
+	int fds[3][2], i, got[3] = { 1, 1, 1 };
+	uint64_t id[3];
+	int64_t t0;
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, tcp_pair(fds[i]));
+	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
+	ASSERT_EQ(0, submit(h, fds[0][1], "web", NULL, 0, &id[0]));
+	ASSERT_EQ(0, submit(h, fds[1][1], "web", NULL, 0, &id[1]));
+	t0 = ms_now();
+	ASSERT_EQ(0, submit(h, fds[2][1], "web", NULL, 0, &id[2]));
+	ASSERT_EQ(1, wait_result(h, &r, 2000)) TH_LOG("no refusal at once");
+	ASSERT_EQ(id[2], r.id) TH_LOG("the first result was not the third's");
+	ASSERT_EQ(-EBUSY, r.status) TH_LOG("%s", ktls_handoff_error(h));
+	ASSERT_GT(1000, ms_now() - t0);
+	ASSERT_NE(0, ktls_handoff_error(h)[0]);
+	/*
+	 * The silent peers leave: their handshakes end, the slots free. (A
+	 * job that had not begun yet would find the socket closed: give them
+	 * time to wait for their ClientHello.)
+	 */
+	sleep_ms(300);
+	close(fds[0][0]);
+	close(fds[1][0]);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(1, wait_result(h, &r, 5000));
+		ASSERT_TRUE(r.id == id[0] || r.id == id[1]);
+		got[r.id == id[0] ? 0 : 1] = r.status;
+	}
+	ASSERT_EQ(-ECONNRESET, got[0]) TH_LOG("%s", log_tail(&self->d));
+	ASSERT_EQ(-ECONNRESET, got[1]) TH_LOG("%s", log_tail(&self->d));
+	ktls_handoff_close(h);
+	for (i = 0; i < 3; i++) {
+		if (i == 2)
+			close(fds[i][0]);
+		close(fds[i][1]);
+	}
+	good_handoff(_metadata, &self->d, "web", -1);
+	good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
+TEST_HARNESS_MAIN
