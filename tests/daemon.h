@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A real build/ktlsd for the tests: configuration written to a fresh
+ * directory, started in the foreground with its log in a file, waited for,
+ * and stopped with SIGTERM, which it must obey with exit status 0.
+ */
+#ifndef KTLS_DAEMON_H
+#define KTLS_DAEMON_H
+
+#include <dirent.h>
+#include <sys/resource.h>
+
+#include "kselftest_harness.h"
+#include "peers.h"
+
+static inline int64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Enough descriptors for a thousand TCP pairs, here and in ktlsd. */
+static inline void raise_nofile(rlim_t want)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		return;
+	if (r.rlim_max < want) {
+		struct rlimit more = { want, want };
+
+		if (!setrlimit(RLIMIT_NOFILE, &more))
+			return;
+	}
+	r.rlim_cur = r.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &r);
+}
+
+/* ---- The daemon under test ---- */
+
+struct daemon {
+	pid_t pid;		/* 0: not started; -1: gone */
+	int early_status;	/* wait status if it died before teardown */
+	unsigned max_inflight;
+	int base_fds;		/* its descriptors when idle */
+	const char *profiles;	/* the [profile] sections to write */
+	char dir[64], conf[128], sock[128], log[128];
+};
+
+/* Replace the configuration file in one step (ktlsd may read it now). */
+static inline int write_file(const struct daemon *d, const char *text)
+{
+	char tmp[160];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", d->conf);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write_full(fd, text, strlen(text)) < 0 || close(fd))
+		return -errno;
+	return rename(tmp, d->conf) ? -errno : 0;
+}
+
+/* The test configuration, with more profiles after it. */
+static inline int write_conf(const struct daemon *d, const char *more)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text),
+		 "[ktlsd]\n"
+		 "socket = %s\n"
+		 "socket_mode = 0666\n"
+		 "log = stderr\n"
+		 "log_level = info\n"
+		 "max_inflight = %u\n"
+		 "\n%s\n%s", d->sock, d->max_inflight, d->profiles, more);
+	return write_file(d, text);
+}
+
+/* The whole log so far (malloc'd, NUL-terminated), or NULL. */
+static inline char *log_read(const struct daemon *d)
+{
+	int fd = open(d->log, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc(st.st_size + 1);
+	n = buf ? read_full(fd, buf, st.st_size) : -1;
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* The end of the log, for failure messages. */
+static inline const char *log_tail(const struct daemon *d)
+{
+	static char tail[3000];
+	char *all = log_read(d);
+	size_t len;
+
+	if (!all)
+		return "(no log)";
+	len = strlen(all);
+	snprintf(tail, sizeof(tail), "%s",
+		 all + (len > sizeof(tail) - 1 ? len - (sizeof(tail) - 1) : 0));
+	free(all);
+	return tail;
+}
+
+static inline int log_count(const struct daemon *d, const char *needle)
+{
+	char *all = log_read(d), *p;
+	int n = 0;
+
+	for (p = all; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	free(all);
+	return n;
+}
+
+/* Whether ktlsd still runs; reaps it (and keeps its status) if not. */
+static inline int daemon_alive(struct daemon *d)
+{
+	int status;
+
+	if (d->pid <= 0)
+		return 0;
+	if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+		d->early_status = status;
+		d->pid = -1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Wait until needle is in the log count times; the count seen. */
+static inline int log_wait(struct daemon *d, const char *needle, int count,
+		    int timeout_ms)
+{
+	int64_t end = ms_now() + timeout_ms;
+	int n;
+
+	for (;;) {
+		n = log_count(d, needle);
+		if (n >= count || ms_now() >= end || !daemon_alive(d))
+			return n;
+		sleep_ms(20);
+	}
+}
+
+static inline int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+static inline void daemon_start(struct __test_metadata *_metadata, struct daemon *d,
+			 const char *profiles, unsigned max_inflight)
+{
+	char bin[PATH_MAX];
+	int ready;
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(0, make_test_cert());
+	ASSERT_EQ(0, ktlsd_path(bin, sizeof(bin)));
+	ASSERT_EQ(0, access(bin, X_OK)) TH_LOG("no ktlsd at %s (make)", bin);
+	raise_nofile(16384);
+	strcpy(d->dir, "/tmp/ktlsd-test-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(d->dir));
+	snprintf(d->conf, sizeof(d->conf), "%s/ktlsd.conf", d->dir);
+	snprintf(d->sock, sizeof(d->sock), "%s/handoff.sock", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/ktlsd.log", d->dir);
+	d->max_inflight = max_inflight;
+	d->profiles = profiles;
+	ASSERT_EQ(0, write_conf(d, ""));
+	d->pid = fork();
+	ASSERT_LE(0, d->pid);
+	if (d->pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execl(bin, "ktlsd", "-f", "-c", d->conf, (char *)NULL);
+		_exit(127);
+	}
+	ready = log_wait(d, "ready:", 1, 20000);
+	if (!ready && d->pid > 0) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+		d->pid = -1;
+	}
+	ASSERT_EQ(1, ready) TH_LOG("ktlsd did not start: %s", log_tail(d));
+	/* Idle: what every test must get back to. */
+	d->base_fds = count_fds(d->pid);
+	ASSERT_LT(0, d->base_fds);
+}
+
+static inline void remove_dir(const char *path)
+{
+	struct dirent *e;
+	char file[PATH_MAX];
+	DIR *dir = opendir(path);
+
+	while (dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+		unlink(file);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(path);
+}
+
+/* Wait for ktlsd to exit: its wait status, or -1 after the time. */
+static inline int daemon_wait(struct daemon *d, int timeout_ms)
+{
+	int64_t end = ms_now() + timeout_ms;
+
+	while (daemon_alive(d)) {
+		if (ms_now() >= end)
+			return -1;
+		sleep_ms(20);
+	}
+	return d->early_status;
+}
+
+/*
+ * SIGTERM: ktlsd must exit 0 within a few seconds. (No EXPECT_* here: after
+ * a failed ASSERT the harness would print their message even on success.)
+ */
+static inline void daemon_stop(struct __test_metadata *_metadata, struct daemon *d)
+{
+	int status;
+
+	if (daemon_alive(d)) {
+		kill(d->pid, SIGTERM);
+		status = daemon_wait(d, 8000);
+		if (status == -1) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, NULL, 0);
+		}
+		d->pid = -1;
+		d->early_status = 0;
+		if (status) {
+			TH_LOG("ktlsd did not exit 0 within 8 s of SIGTERM "
+			       "(wait status %d): %s", status, log_tail(d));
+			_metadata->passed = 0;
+		}
+	} else if (d->pid == -1 && d->early_status) {
+		TH_LOG("ktlsd died during the test (wait status %d): %s",
+		       d->early_status, log_tail(d));
+		_metadata->passed = 0;
+	}
+	if (d->dir[0] && !getenv("KTLSD_TEST_KEEP"))
+		remove_dir(d->dir);
+}
+
+#endif

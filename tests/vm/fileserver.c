@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * examples/ktls-fileserver behind a real ktlsd, fetched by curl and
+ * openssl s_client: several files over one kept-alive connection, HEAD,
+ * 404 and 405, paths that try to leave the root, pipelined requests, and a
+ * 64 MiB download, every byte compared, with the kernel's TLS counters
+ * showing that the kernel did the record layer.
+ */
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "daemon.h"
+
+#define WEB_PROFILE							\
+	"[profile web]\n"						\
+	"role = server\n"						\
+	"certificate = " TEST_CERT "\n"					\
+	"key = " TEST_KEY "\n"						\
+	"handshake_timeout = 60000\n"
+
+FIXTURE(fs)
+{
+	struct daemon d;
+	struct peer srv;
+	char root[128], url[128], out[128];
+	int port;
+};
+
+static void put_file(struct __test_metadata *_metadata, const char *dir,
+		     const char *name, size_t len, uint64_t seed)
+{
+	char path[256];
+	char *buf = malloc(len ? len : 1);
+	int fd;
+
+	ASSERT_NE(NULL, buf);
+	fill_pattern(buf, len, seed, 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)len, write_full(fd, buf, len));
+	close(fd);
+	free(buf);
+}
+
+FIXTURE_SETUP(fs)
+{
+	char bin[PATH_MAX], lsock[160], banner[256];
+	char *argv[] = { bin, "-l", "127.0.0.1:0", "-s", lsock, "-p", "web",
+			 self->root, NULL };
+	char *p;
+
+	self->srv.pid = -1;
+	self->srv.in = self->srv.out = -1;
+	daemon_start(_metadata, &self->d, WEB_PROFILE, 64);
+	snprintf(lsock, sizeof(lsock), "%s", self->d.sock);
+	snprintf(self->root, sizeof(self->root), "%s/www", self->d.dir);
+	snprintf(self->out, sizeof(self->out), "%s/out", self->d.dir);
+	ASSERT_EQ(0, mkdir(self->root, 0755));
+	ASSERT_EQ(0, mkdir(self->out, 0755));
+	put_file(_metadata, self->root, "a.txt", 1000, 1);
+	put_file(_metadata, self->root, "b.bin", 300000, 2);
+	put_file(_metadata, self->root, "index.html", 10, 3);
+	ASSERT_EQ(0, build_tool_path(bin, sizeof(bin),
+				     "examples/ktls-fileserver",
+				     "KTLS_FILESERVER"));
+	ASSERT_EQ(0, peer_spawn(&self->srv, argv));
+	ASSERT_TRUE(peer_expect(&self->srv, "listening on", banner,
+				sizeof(banner), 20000))
+		TH_LOG("the file server did not start: %s", banner);
+	p = strrchr(banner, ':');
+	ASSERT_NE(NULL, p);
+	self->port = atoi(p + 1);
+	ASSERT_LT(0, self->port);
+	snprintf(self->url, sizeof(self->url), "https://localhost:%d",
+		 self->port);
+}
+
+FIXTURE_TEARDOWN(fs)
+{
+	peer_stop(&self->srv);
+	daemon_stop(_metadata, &self->d);
+}
+
+/* Run a shell command; its stdout (malloc'd) and exit status. */
+static char *sh(const char *cmd, int *status)
+{
+	FILE *f = popen(cmd, "r");
+	size_t cap = 1 << 16, len = 0, n;
+	char *buf = malloc(cap + 1);
+
+	if (!f || !buf) {
+		*status = -1;
+		return buf;
+	}
+	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap)
+			break;
+	}
+	buf[len] = 0;
+	*status = pclose(f);
+	return buf;
+}
+
+/* A file of the root and a downloaded one are the same bytes. */
+static int same_file(const char *a, const char *b)
+{
+	char cmd[600];
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+	status = system(cmd);
+	return status == 0;
+}
+
+#define CURL_OPTS "-sS --max-time 300 --cacert " TEST_CERT " "
+#define CURL "curl " CURL_OPTS
+
+#define SKIP_IF_NO_KTLS() do {						\
+	if (!host_has_ktls())						\
+		SKIP(return, "kTLS: the kernel has no TLS ULP");	\
+} while (0)
+
+/* Three files over one connection: the second and third open none. */
+TEST_F_TIMEOUT(fs, files_over_one_kept_alive_connection, 300)
+{
+	char cmd[2048], a[256], b[256];
+	long long before = tls_stat("TlsTxSw");
+	int status;
+	char *out;
+
+	SKIP_IF_NO_KTLS();
+	snprintf(cmd, sizeof(cmd), CURL "-w '%%{http_code} %%{size_download} "
+		 "%%{num_connects}\\n' -o %s/a.txt %s/a.txt -o %s/b.bin "
+		 "%s/b.bin -o %s/i.html %s/", self->out, self->url, self->out,
+		 self->url, self->out, self->url);
+	out = sh(cmd, &status);
+	ASSERT_EQ(0, status) TH_LOG("curl: %s", out);
+	EXPECT_STREQ("200 1000 1\n200 300000 0\n200 10 0\n", out);
+	free(out);
+	snprintf(a, sizeof(a), "%s/a.txt", self->root);
+	snprintf(b, sizeof(b), "%s/a.txt", self->out);
+	EXPECT_TRUE(same_file(a, b));
+	snprintf(a, sizeof(a), "%s/b.bin", self->root);
+	snprintf(b, sizeof(b), "%s/b.bin", self->out);
+	EXPECT_TRUE(same_file(a, b));
+	snprintf(a, sizeof(a), "%s/index.html", self->root);
+	snprintf(b, sizeof(b), "%s/i.html", self->out);
+	EXPECT_TRUE(same_file(a, b));
+	/* One connection, one kTLS TX context, and it was the kernel's. */
+	EXPECT_EQ(before + 1, tls_stat("TlsTxSw"));
+	EXPECT_EQ(1, log_count(&self->d, "kTLS TX sw RX sw"))
+		TH_LOG("ktlsd: %s", log_tail(&self->d));
+}
+
+TEST_F_TIMEOUT(fs, head_has_length_and_no_body, 120)
+{
+	char cmd[1024];
+	int status;
+	char *out;
+
+	SKIP_IF_NO_KTLS();
+	snprintf(cmd, sizeof(cmd), CURL "-I %s/b.bin", self->url);
+	out = sh(cmd, &status);
+	ASSERT_EQ(0, status) TH_LOG("curl: %s", out);
+	EXPECT_EQ(0, strncmp(out, "HTTP/1.1 200", 12)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strcasestr(out, "Content-Length: 300000\r\n"))
+		TH_LOG("%s", out);
+	free(out);
+}
+
+TEST_F_TIMEOUT(fs, missing_file_and_wrong_method, 120)
+{
+	char cmd[1024];
+	int status;
+	char *out;
+
+	SKIP_IF_NO_KTLS();
+	/* curl's -X counts for every URL: --next starts afresh. */
+	snprintf(cmd, sizeof(cmd), CURL "-o /dev/null -w '%%{http_code}\\n' "
+		 "%s/nothing-here --next " CURL_OPTS "-o /dev/null "
+		 "-w '%%{http_code}\\n' -X DELETE %s/a.txt", self->url,
+		 self->url);
+	out = sh(cmd, &status);
+	ASSERT_EQ(0, status) TH_LOG("curl: %s", out);
+	EXPECT_STREQ("404\n405\n", out);
+	free(out);
+}
+
+/* Nothing outside the root comes back, however the path is spelt. */
+TEST_F_TIMEOUT(fs, no_path_leaves_the_root, 120)
+{
+	const char *paths[] = { "/../../../../etc/passwd",
+				"/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+				"/..%2f..%2f..%2fetc/passwd", "/out", "/link" };
+	char cmd[1024], link_path[256];
+	int status;
+	size_t i;
+	char *out;
+
+	SKIP_IF_NO_KTLS();
+	snprintf(link_path, sizeof(link_path), "%s/link", self->root);
+	ASSERT_EQ(0, symlink("/etc/passwd", link_path));
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		snprintf(cmd, sizeof(cmd), CURL "--path-as-is -w ' %%{http_code}' "
+			 "%s%s", self->url, paths[i]);
+		out = sh(cmd, &status);
+		ASSERT_EQ(0, status) TH_LOG("%s: %s", paths[i], out);
+		EXPECT_EQ(NULL, strstr(out, "root:")) TH_LOG("%s leaked", paths[i]);
+		EXPECT_TRUE(strstr(out, " 403") || strstr(out, " 404"))
+			TH_LOG("%s: %s", paths[i], out);
+		free(out);
+	}
+}
+
+/* Two requests written at once; s_client knows nothing of HTTP. */
+TEST_F_TIMEOUT(fs, pipelined_requests_from_openssl, 120)
+{
+	char hostport[64], reply[8192];
+	char *cli[] = { "openssl", "s_client", "-connect", hostport, "-quiet",
+		"-CAfile", TEST_CERT, "-verify_return_error", NULL };
+	const char *req = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+			  "HEAD /a.txt HTTP/1.1\r\nHost: x\r\n"
+			  "Connection: close\r\n\r\n";
+	struct peer cl = { .pid = -1, .in = -1, .out = -1, .data_only = 1 };
+	char body[11], path[256];
+	int fd;
+
+	SKIP_IF_NO_KTLS();
+	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", self->port);
+	snprintf(path, sizeof(path), "%s/index.html", self->root);
+	fd = open(path, O_RDONLY);
+	ASSERT_EQ(10, read(fd, body, 10));
+	close(fd);
+	body[10] = 0;
+	ASSERT_EQ(0, peer_spawn(&cl, cli));
+	ASSERT_EQ((ssize_t)strlen(req), write(cl.in, req, strlen(req)));
+	peer_expect(&cl, "Connection: close\r\n\r\n", reply, sizeof(reply),
+		    60000);
+	/* The server closes after the second answer: s_client exits. */
+	EXPECT_EQ(0, peer_wait(&cl, 30000)) TH_LOG("%s", reply);
+	peer_stop(&cl);
+	EXPECT_EQ(0, strncmp(reply, "HTTP/1.1 200", 12)) TH_LOG("%s", reply);
+	EXPECT_NE(NULL, strstr(reply, "Content-Length: 10\r\n"));
+	EXPECT_NE(NULL, memmem(reply, sizeof(reply), body, 10));
+	EXPECT_NE(NULL, strstr(strstr(reply, "\r\n\r\n") ?: reply,
+			       "HTTP/1.1 200"))
+		TH_LOG("no second answer: %s", reply);
+	EXPECT_NE(NULL, strstr(reply, "Content-Length: 1000\r\n"));
+}
+
+TEST_F_TIMEOUT(fs, download_64_mib, 600)
+{
+	char cmd[1024], a[256], b[256];
+	int status;
+	char *out;
+
+	SKIP_IF_NO_KTLS();
+	put_file(_metadata, self->root, "big.bin", 64 << 20, 4);
+	snprintf(cmd, sizeof(cmd), CURL "-o %s/big.bin -w '%%{http_code} "
+		 "%%{size_download}\\n' %s/big.bin && sha256sum %s/big.bin "
+		 "%s/big.bin | cut -d' ' -f1 | uniq | wc -l", self->out,
+		 self->url, self->root, self->out);
+	out = sh(cmd, &status);
+	ASSERT_EQ(0, status) TH_LOG("%s", out);
+	/* curl's line, then one distinct SHA-256 for the two files. */
+	EXPECT_STREQ("200 67108864\n1\n", out);
+	free(out);
+	snprintf(a, sizeof(a), "%s/big.bin", self->root);
+	snprintf(b, sizeof(b), "%s/big.bin", self->out);
+	EXPECT_TRUE(same_file(a, b));
+}
+
+TEST_HARNESS_MAIN
