@@ -154,9 +154,12 @@ BENCH := $(B)/bench/bench
 $(BENCH): tests/bench/bench.c $(wildcard tests/*.h) include/ktls.h $(LIBA)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBA) $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
 
-# In the test VM when this kernel lacks kTLS; $(B)/bench is shared with it.
+# In the test VM when this kernel lacks kTLS, on the trixie root (it has
+# nginx for P2; BENCH_ROOTFS=host skips that comparison); $(B)/bench is
+# shared with it, and the host makes the report (table, plots) from it.
+BENCH_ROOTFS ?= trixie
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH)
 	@if $(BENCH) probe 2>/dev/null; then \
@@ -165,7 +168,9 @@ bench: deps
 		echo "this kernel has no kTLS: running the benchmarks in a $(firstword $(KERNELS)) VM"; \
 		tests/bench/run --host-facts $(B)/bench && \
 		QUICK=$(QUICK) tests/vm/run --kernel $(firstword $(KERNELS)) \
-			--share $(B)/bench --timeout 3600 -- tests/bench/run $(B)/bench; \
+			--rootfs $(BENCH_ROOTFS) --share $(B)/bench --timeout 3600 -- \
+			tests/bench/run --measure-only $(B)/bench && \
+		tests/bench/run --report $(B)/bench; \
 	fi
 
 install: all
