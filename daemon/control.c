@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -149,42 +148,24 @@ static void listener_handle(struct ev *e, unsigned events)
 
 int control_open(struct ktlsd *d, const struct conf *cf)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct ctl_listener *l;
-	char dir[sizeof(sa.sun_path)], *slash;
-	int fd, probe;
+	int fd;
 
 	d->stats.start_ms = now_ms();
-	if (!cf->control_path || strlen(cf->control_path) >= sizeof(sa.sun_path))
+	if (!cf->control_path)
 		return -EINVAL;
-	strcpy(sa.sun_path, cf->control_path);
-	strcpy(dir, cf->control_path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			log_warn("creating %s: %m", dir);
-	}
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && !connect(probe, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(probe);
+	if (unixsock_answers(cf->control_path)) {
 		log_warn("%s: another ktlsd answers there; no control socket "
 			 "(ktlsctl stats) for this one", cf->control_path);
 		return -EADDRINUSE;
 	}
-	if (probe >= 0)
-		close(probe);
-	unlink(cf->control_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(cf->control_path, cf->control_mode) || listen(fd, 16)) {
-		int e = errno;
-
+	fd = unixsock_listen(cf->control_path, cf->control_mode, (gid_t)-1, 16);
+	if (fd == -ENAMETOOLONG)
+		return -EINVAL;
+	if (fd < 0) {
 		log_warn("control socket %s: %s; ktlsctl stats will not work",
-			 cf->control_path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
+			 cf->control_path, strerror(-fd));
+		return fd;
 	}
 	l = calloc(1, sizeof(*l));
 	if (!l) {

@@ -635,46 +635,22 @@ static void listener_handle(struct ev *e, unsigned events)
 /* A socket of ours to listen on: bound at path, mode and group set. */
 static int bind_path(struct listener *l, const struct conf *cf)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)], *slash;
-	int fd, probe;
+	int fd;
 
-	if (strlen(cf->socket_path) >= sizeof(sa.sun_path)) {
-		log_err("socket path too long: %s", cf->socket_path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, cf->socket_path);
-	strcpy(dir, cf->socket_path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			log_warn("creating %s: %m", dir);
-	}
 	/* A socket file left behind is reused, a live ktlsd is not. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && !connect(probe, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(probe);
+	if (unixsock_answers(cf->socket_path)) {
 		log_err("%s: another ktlsd is serving this socket",
 			cf->socket_path);
 		return -EADDRINUSE;
 	}
-	if (probe >= 0)
-		close(probe);
-	unlink(cf->socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(cf->socket_path, cf->socket_mode) ||
-	    (cf->socket_gid != (gid_t)-1 &&
-	     chown(cf->socket_path, (uid_t)-1, cf->socket_gid)) ||
-	    listen(fd, SOMAXCONN)) {
-		int e = errno;
-
-		log_err("listening on %s: %s", cf->socket_path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
+	fd = unixsock_listen(cf->socket_path, cf->socket_mode, cf->socket_gid,
+			     SOMAXCONN);
+	if (fd == -ENAMETOOLONG)
+		log_err("socket path too long: %s", cf->socket_path);
+	else if (fd < 0)
+		log_err("listening on %s: %s", cf->socket_path, strerror(-fd));
+	if (fd < 0)
+		return fd;
 	l->unlink_at_exit = 1;
 	snprintf(l->path, sizeof(l->path), "%s", cf->socket_path);
 	return fd;

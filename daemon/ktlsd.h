@@ -13,7 +13,7 @@
 
 #define KTLSD_CONFIG "/etc/ktlsd/ktlsd.conf"
 
-/* ---- config.c: the INI file -> profiles with loaded credentials ---- */
+/* ---- config.c, profile.c: the INI file -> profiles with credentials ---- */
 
 #define OVERRIDE_SNI	(1u << 0)	/* requests may set the server name */
 #define OVERRIDE_ALPN	(1u << 1)	/* ... and the ALPN list */
@@ -79,6 +79,19 @@ void log_msg(int prio, const char *fmt, ...)
 /* Log and abort: an invariant broke (systemd restarts us). */
 void fatal(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
+
+/* ---- unixsock.c: the Unix sockets ktlsd listens on ---- */
+
+/* Whether a process accepts connections at path (a live ktlsd, say). */
+int unixsock_answers(const char *path);
+/*
+ * Listen on a Unix stream socket (non-blocking, close-on-exec) at path,
+ * with mode and, unless gid is (gid_t)-1, group gid; a missing directory
+ * is made, a file at path replaced (ask unixsock_answers() first). The
+ * descriptor, or -errno: -ENAMETOOLONG when path does not fit a socket
+ * address, else what bind(), chmod(), chown() or listen() said.
+ */
+int unixsock_listen(const char *path, mode_t mode, gid_t gid, int backlog);
 
 /* ---- notify.c: the service manager's notification datagrams ---- */
 

@@ -176,6 +176,24 @@ static struct nl_msg *new_msg(struct upcall *u, int cmd)
 	return msg;
 }
 
+/*
+ * Send msg, unless putting its attributes failed (put_err), and read its
+ * reply and ack under u->lock; msg is freed. 0 or -errno.
+ */
+static int request(struct upcall *u, struct nl_msg *msg, int put_err,
+		   struct xact *x)
+{
+	int ret = -EMSGSIZE;
+
+	if (!put_err) {
+		pthread_mutex_lock(&u->lock);
+		ret = transact(u, msg, x);
+		pthread_mutex_unlock(&u->lock);
+	}
+	nlmsg_free(msg);
+	return ret;
+}
+
 /* DONE for the socket fd: status 0 or a positive errno. 0 or -errno. */
 static int send_done(struct upcall *u, int fd, int status,
 		     const int32_t *remote, unsigned n)
@@ -191,15 +209,7 @@ static int send_done(struct upcall *u, int fd, int status,
 	      nla_put_u32(msg, HANDSHAKE_A_DONE_SOCKFD, fd);
 	for (i = 0; !ret && u->remote_auth && i < n; i++)
 		ret = nla_put_u32(msg, HANDSHAKE_A_DONE_REMOTE_AUTH, remote[i]);
-	if (ret) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	pthread_mutex_lock(&u->lock);
-	ret = transact(u, msg, &x);
-	pthread_mutex_unlock(&u->lock);
-	nlmsg_free(msg);
-	return ret;
+	return request(u, msg, ret, &x);
 }
 
 /* ---- ACCEPT: the request's parameters ---- */
@@ -285,20 +295,11 @@ static int do_accept(struct upcall *u, struct upreq *r)
 {
 	struct nl_msg *msg = new_msg(u, HANDSHAKE_CMD_ACCEPT);
 	struct xact x = { .parse = parse_accept, .arg = r };
-	int ret;
 
 	if (!msg)
 		return -ENOMEM;
-	if (nla_put_u32(msg, HANDSHAKE_A_ACCEPT_HANDLER_CLASS,
-			HANDSHAKE_HANDLER_CLASS_TLSHD)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	pthread_mutex_lock(&u->lock);
-	ret = transact(u, msg, &x);
-	pthread_mutex_unlock(&u->lock);
-	nlmsg_free(msg);
-	return ret;
+	return request(u, msg, nla_put_u32(msg, HANDSHAKE_A_ACCEPT_HANDLER_CLASS,
+					   HANDSHAKE_HANDLER_CLASS_TLSHD), &x);
 }
 
 /* ---- Requests ---- */

@@ -199,6 +199,19 @@ static int open_status(int err)
 	return 500;
 }
 
+/* open_beneath() and fstat(): the descriptor, or -errno. */
+static int open_stat(const char *rel, struct stat *st)
+{
+	int fd = open_beneath(rel), err;
+
+	if (fd >= 0 && fstat(fd, st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 /*
  * Open the regular file the decoded path names, a directory's index.html
  * in its place. *name gets what was opened, for the content type.
@@ -211,13 +224,9 @@ static int open_path(const char *path, struct stat *st, char *name,
 
 	if ((size_t)snprintf(name, name_len, "%s", *rel ? rel : ".") >= name_len)
 		return -ENAMETOOLONG;
-	fd = open_beneath(name);
+	fd = open_stat(name, st);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, st)) {
-		close(fd);
-		return -errno;
-	}
 	if (S_ISDIR(st->st_mode)) {
 		const char *sep = *rel && rel[strlen(rel) - 1] != '/' ? "/" : "";
 
@@ -225,13 +234,9 @@ static int open_path(const char *path, struct stat *st, char *name,
 		if ((size_t)snprintf(name, name_len, "%s%sindex.html", rel, sep) >=
 		    name_len)
 			return -ENAMETOOLONG;
-		fd = open_beneath(name);
+		fd = open_stat(name, st);
 		if (fd < 0)
 			return fd;
-		if (fstat(fd, st)) {
-			close(fd);
-			return -errno;
-		}
 	}
 	/* Directories without an index, FIFOs, devices: nothing to serve. */
 	if (!S_ISREG(st->st_mode)) {

@@ -324,19 +324,29 @@ static int take(const struct spec *sp, void *out, const uint8_t *v, size_t n)
 	}
 }
 
+/* -EBADMSG, with the reason in *why if the caller asked for one. */
+static int bad_msg(const char **why, const char *reason)
+{
+	if (why)
+		*why = reason;
+	return -EBADMSG;
+}
+
 /*
- * Walk a body and take every field by its spec; bit t of *seen is set for
- * each tag t taken (all known tags are below 64). A duplicate, a field
- * outside the body, an unknown mandatory tag or a bad value: -EBADMSG.
+ * Zero out (size bytes), then walk a body and take every field by its
+ * spec; bit t of *seen is set for each tag t taken (all known tags are
+ * below 64). A duplicate, a field outside the body, an unknown mandatory
+ * tag or a bad value: -EBADMSG, and *why (if why) names it.
  */
 static int decode(const uint8_t *body, size_t len, const struct spec *specs,
-		  void *out, uint64_t *seen, const char **why)
+		  void *out, size_t size, uint64_t *seen, const char **why)
 {
 	const uint8_t *p = body, *end = body + len, *v;
 	const struct spec *sp;
 	size_t n;
 	int tag;
 
+	memset(out, 0, size);
 	*seen = 0;
 	while ((tag = next_field(&p, end, &v, &n)) > 0) {
 		for (sp = specs; sp->tag && sp->tag != tag; sp++)
@@ -344,18 +354,13 @@ static int decode(const uint8_t *body, size_t len, const struct spec *specs,
 		if (!sp->tag) {
 			if (tag & WT_TAG_OPTIONAL)
 				continue;
-			*why = "unknown field";
-			return -EBADMSG;
+			return bad_msg(why, "unknown field");
 		}
-		if ((*seen & (1ull << tag)) || take(sp, out, v, n)) {
-			*why = sp->name;
-			return -EBADMSG;
-		}
+		if ((*seen & (1ull << tag)) || take(sp, out, v, n))
+			return bad_msg(why, sp->name);
 		*seen |= 1ull << tag;
 	}
-	if (tag < 0)
-		*why = "truncated field";
-	return tag;
+	return tag < 0 ? bad_msg(why, "truncated field") : 0;
 }
 
 #define SEEN(t) (seen & (1ull << (t)))
@@ -363,49 +368,34 @@ static int decode(const uint8_t *body, size_t len, const struct spec *specs,
 int wire_decode_req(const uint8_t *body, size_t len, struct wire_req *r,
 		    const char **why)
 {
-	const char *dummy;
 	uint64_t seen;
-	int ret;
+	int ret = decode(body, len, req_specs, r, sizeof(*r), &seen, why);
 
-	if (!why)
-		why = &dummy;
-	memset(r, 0, sizeof(*r));
-	ret = decode(body, len, req_specs, r, &seen, why);
 	if (ret)
 		return ret;
-	if (!SEEN(WT_PROFILE) || !SEEN(WT_REQUEST_ID)) {
-		*why = !SEEN(WT_PROFILE) ? "profile (missing)" :
-					   "request id (missing)";
-		return -EBADMSG;
-	}
+	if (!SEEN(WT_PROFILE))
+		return bad_msg(why, "profile (missing)");
+	if (!SEEN(WT_REQUEST_ID))
+		return bad_msg(why, "request id (missing)");
 	return 0;
 }
 
 int wire_decode_reply(const uint8_t *body, size_t len, struct wire_reply *r,
 		      const char **why)
 {
-	const char *dummy;
 	uint64_t seen;
-	int ret;
+	int ret = decode(body, len, reply_specs, r, sizeof(*r), &seen, why);
 
-	if (!why)
-		why = &dummy;
-	memset(r, 0, sizeof(*r));
-	ret = decode(body, len, reply_specs, r, &seen, why);
 	if (ret)
 		return ret;
-	if (r->status > 0 || r->role > 1) {
-		*why = r->status > 0 ? "status" : "role";
-		return -EBADMSG;
-	}
-	if (!SEEN(WT_STATUS) || !SEEN(WT_REQUEST_ID)) {
-		*why = "status or request id (missing)";
-		return -EBADMSG;
-	}
-	if (r->secret_len != r->secret_rx_len) {
-		*why = "secrets of unequal length";
-		return -EBADMSG;
-	}
+	if (r->status > 0)
+		return bad_msg(why, "status");
+	if (r->role > 1)
+		return bad_msg(why, "role");
+	if (!SEEN(WT_STATUS) || !SEEN(WT_REQUEST_ID))
+		return bad_msg(why, "status or request id (missing)");
+	if (r->secret_len != r->secret_rx_len)
+		return bad_msg(why, "secrets of unequal length");
 	r->offload_tx = r->offload >> 8;
 	r->offload_rx = r->offload & 0xff;
 	return 0;

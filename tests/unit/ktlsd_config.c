@@ -334,17 +334,23 @@ TEST_F(conf, empty_ktlsd_section_keeps_defaults)
 	ASSERT_EQ(1024u, self->c->max_inflight);
 }
 
+/* In a test: skip it where the system's trust store does not load. */
+#define SKIP_WITHOUT_SYSTEM_TRUST() do {				\
+	struct ktls_config *__probe;					\
+	int __r;							\
+									\
+	ASSERT_EQ(0, ktls_config_new(&__probe, KTLS_CLIENT));		\
+	__r = ktls_config_set_ca_file(__probe, NULL);			\
+	ktls_config_free(__probe);					\
+	if (__r)							\
+		SKIP(return, "no system trust store here: %s",		\
+		     ktls_strerror(__r));				\
+} while (0)
+
 /* Without ca, verify = no or a PSK, a client trusts the system's store. */
 TEST_F(conf, client_gets_system_trust)
 {
-	struct ktls_config *probe;
-	int ret;
-
-	ASSERT_EQ(0, ktls_config_new(&probe, KTLS_CLIENT));
-	ret = ktls_config_set_ca_file(probe, NULL);
-	ktls_config_free(probe);
-	if (ret)
-		SKIP(return, "no system trust store here: %s", ktls_strerror(ret));
+	SKIP_WITHOUT_SYSTEM_TRUST();
 	ASSERT_LOADS("[profile p]\nrole = client\n");
 	ASSERT_TRUE(self->c->profiles[0].cfg->have_trust);
 	ASSERT_EQ(0u, self->c->profiles[0].cfg->verify);
@@ -361,14 +367,7 @@ TEST_F(conf, client_psk_needs_no_trust)
 
 TEST_F(conf, ca_system_word)
 {
-	struct ktls_config *probe;
-	int ret;
-
-	ASSERT_EQ(0, ktls_config_new(&probe, KTLS_CLIENT));
-	ret = ktls_config_set_ca_file(probe, NULL);
-	ktls_config_free(probe);
-	if (ret)
-		SKIP(return, "no system trust store here: %s", ktls_strerror(ret));
+	SKIP_WITHOUT_SYSTEM_TRUST();
 	ASSERT_LOADS("[profile p]\nrole = client\nca = system\nverify = no\n");
 	ASSERT_TRUE(self->c->profiles[0].cfg->have_trust);
 }

@@ -152,13 +152,16 @@ static int settle_fds(const struct daemon *d, int want, int timeout_ms)
 	}
 }
 
-/* Everything the test handed over or opened is closed: so is ktlsd's. */
-#define ASSERT_NO_FD_LEAK(d) do {					\
-	int __n = settle_fds(d, (d)->base_fds, 2000);			\
-	ASSERT_EQ((d)->base_fds, __n)					\
+/* ktlsd holds extra descriptors more than when idle (within ~2 s). */
+#define ASSERT_FDS(d, extra) do {					\
+	int __n = settle_fds(d, (d)->base_fds + (extra), 2000);		\
+	ASSERT_EQ((d)->base_fds + (extra), __n)				\
 		TH_LOG("ktlsd holds %d descriptors, %d when idle:%s",	\
 		       __n, (d)->base_fds, fd_list((d)->pid));		\
 } while (0)
+
+/* Everything the test handed over or opened is closed: so is ktlsd's. */
+#define ASSERT_NO_FD_LEAK(d) ASSERT_FDS(d, 0)
 
 /* ---- Speaking the protocol by hand ---- */
 
@@ -453,6 +456,111 @@ static int submit(struct ktls_handoff *h, int fd, const char *profile,
 }
 
 /*
+ * A TCP connection for a handoff: app is the end handed to ktlsd, peer the
+ * other, where a libktls far end may run; s and msg what the handoff gave.
+ */
+struct conn {
+	int app, peer;
+	struct far_end far;
+	struct ktls_session *s;
+	char msg[WIRE_MSG_MAX + 1];
+};
+
+/* A connection with nobody at the far end (app: the accepted side). */
+static void conn_pair(struct __test_metadata *_metadata, struct conn *c)
+{
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	c->peer = fds[0];
+	c->app = fds[1];
+}
+
+/*
+ * A connection whose far end is libktls in far_role (offering far_alpn,
+ * sending c->far.send once done), already handshaking; both ends give up
+ * waiting after 10 s.
+ */
+static void conn_open(struct __test_metadata *_metadata, struct conn *c,
+		      enum ktls_role far_role, const char *far_alpn)
+{
+	int fds[2];
+
+	ASSERT_EQ(0, tcp_pair(fds));
+	/* The client connects: it has fds[0]. */
+	c->peer = fds[far_role == KTLS_CLIENT ? 0 : 1];
+	c->app = fds[far_role == KTLS_CLIENT ? 1 : 0];
+	set_rcvtimeo(c->app, 10000);
+	set_rcvtimeo(c->peer, 10000);
+	ASSERT_EQ(0, far_start(&c->far, c->peer, far_role, far_alpn));
+}
+
+/*
+ * ktls_handoff() of c->app: the status, ktlsd's message in c->msg. A far
+ * end has finished when this returns.
+ */
+static int conn_handoff(const struct daemon *d, struct conn *c,
+			const char *profile, const char *sni, const char *alpn,
+			unsigned timeout_ms)
+{
+	int ret = handoff(d, c->app, profile, sni, alpn, timeout_ms, &c->s,
+			  c->msg, sizeof(c->msg));
+
+	if (c->far.running)
+		far_settle(&c->far, ret, c->app);
+	return ret;
+}
+
+/* conn_handoff() that must work, and the far end's handshake with it. */
+static void conn_handoff_ok(struct __test_metadata *_metadata,
+			    const struct daemon *d, struct conn *c,
+			    const char *profile, const char *sni,
+			    const char *alpn)
+{
+	int ret = conn_handoff(d, c, profile, sni, alpn, 0);
+
+	ASSERT_EQ(0, ret) TH_LOG("%s", c->msg);
+	ASSERT_EQ(0, c->far.ret) TH_LOG("%s", far_error(&c->far));
+}
+
+/* conn_handoff() that must time out: how long it took, in ms. */
+static int64_t conn_times_out(struct __test_metadata *_metadata,
+			      const struct daemon *d, struct conn *c,
+			      const char *profile, unsigned timeout_ms)
+{
+	int64_t t0 = ms_now();
+	int ret = conn_handoff(d, c, profile, NULL, NULL, timeout_ms);
+
+	ASSERT_EQ(-ETIMEDOUT, ret) TH_LOG("%s", c->msg);
+	return ms_now() - t0;
+}
+
+/* to_far from the app's end, to_app from the far end: both arrive. */
+static void both_ways(struct __test_metadata *_metadata, struct conn *c,
+		      const char *to_far, const char *to_app)
+{
+	ssize_t n = strlen(to_far), m = strlen(to_app);
+	char buf[64];
+
+	ASSERT_GE((ssize_t)sizeof(buf), n > m ? n : m);
+	ASSERT_EQ(n, write(c->app, to_far, n));
+	ASSERT_EQ(n, ktls_recv(c->far.s, buf, n, MSG_WAITALL, NULL));
+	ASSERT_EQ(0, memcmp(buf, to_far, n));
+	ASSERT_EQ(m, write(c->peer, to_app, m));
+	ASSERT_EQ(m, ktls_recv(c->s, buf, m, MSG_WAITALL, NULL));
+	ASSERT_EQ(0, memcmp(buf, to_app, m));
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->s)
+		ktls_session_free(c->s);
+	far_free(&c->far);
+	close(c->app);
+	close(c->peer);
+}
+
+/*
  * A handoff that must work, to show that ktlsd still serves: a server
  * profile, with a libktls client at the far end; through ktls_handoff() on
  * a new connection, or by hand on sock when sock >= 0. Where the kernel has
@@ -462,48 +570,48 @@ static int submit(struct ktls_handoff *h, int fd, const char *profile,
 static void good_handoff(struct __test_metadata *_metadata,
 			 const struct daemon *d, const char *profile, int sock)
 {
-	struct far_end far = { 0 };
-	struct ktls_session *s = NULL;
-	char msg[WIRE_MSG_MAX + 1] = "", buf[4];
+	struct conn c = { 0 };
 	struct reply rep;
-	int fds[2], status, io = 0;
+	char buf[4];
+	int status, io = 0;
 
-	ASSERT_EQ(0, tcp_pair(fds));
-	set_rcvtimeo(fds[0], 10000);
-	set_rcvtimeo(fds[1], 10000);
-	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
+	conn_open(_metadata, &c, KTLS_CLIENT, NULL);
 	if (sock >= 0) {
-		io = send_req(sock, fds[1], 99, profile, NULL, NULL, 0);
+		io = send_req(sock, c.app, 99, profile, NULL, NULL, 0);
 		if (!io)
 			io = read_reply(sock, &rep, 30000);
 		if (!io && rep.r.id != 99)
 			io = -EPROTO;
 		status = io ? io : rep.r.status;
-		snprintf(msg, sizeof(msg), "%s", io ? "" : rep.msg);
+		snprintf(c.msg, sizeof(c.msg), "%s", io ? "" : rep.msg);
+		far_settle(&c.far, status, c.app);
 	} else {
-		status = handoff(d, fds[1], profile, NULL, NULL, 0, &s, msg,
-				 sizeof(msg));
+		status = conn_handoff(d, &c, profile, NULL, NULL, 0);
 	}
-	far_settle(&far, status, fds[1]);
 	ASSERT_EQ(0, io) TH_LOG("no reply on the connection: %s",
 				strerror(-io));
 	ASSERT_EQ(OK_STATUS, status)
 		TH_LOG("a handoff with profile %s that should work: %s "
-		       "(far end: %s)", profile, msg, far_error(&far));
+		       "(far end: %s)", profile, c.msg, far_error(&c.far));
 	if (!status) {
-		ASSERT_EQ(0, far.ret) TH_LOG("far end: %s", far_error(&far));
-		ASSERT_EQ(4, write(fds[1], "ping", 4));
-		ASSERT_EQ(4, ktls_recv(far.s, buf, 4, MSG_WAITALL, NULL));
+		ASSERT_EQ(0, c.far.ret) TH_LOG("far end: %s",
+					       far_error(&c.far));
+		ASSERT_EQ(4, write(c.app, "ping", 4));
+		ASSERT_EQ(4, ktls_recv(c.far.s, buf, 4, MSG_WAITALL, NULL));
 		ASSERT_EQ(0, memcmp(buf, "ping", 4));
-		ASSERT_EQ(4, write(fds[0], "pong", 4));
-		ASSERT_EQ(4, read_full(fds[1], buf, 4));
+		ASSERT_EQ(4, write(c.peer, "pong", 4));
+		ASSERT_EQ(4, read_full(c.app, buf, 4));
 		ASSERT_EQ(0, memcmp(buf, "pong", 4));
 	}
-	if (s)
-		ktls_session_free(s);
-	far_free(&far);
-	close(fds[0]);
-	close(fds[1]);
+	conn_close(&c);
+}
+
+/* After a failure: ktlsd still serves, and holds nothing more than idle. */
+static void serves_on(struct __test_metadata *_metadata,
+		      const struct daemon *d)
+{
+	good_handoff(_metadata, d, "web", -1);
+	ASSERT_NO_FD_LEAK(d);
 }
 
 /*
@@ -534,19 +642,35 @@ static void refused(struct __test_metadata *_metadata, const struct daemon *d,
 }
 
 /*
- * A malformed message (buf, with fd attached if >= 0; then our side shut
- * if shut): an error reply with request id 0 and status want, then ktlsd
- * closes the connection.
+ * refused() for profile "web", with the first nsend of fds attached; then
+ * all nfds of them are closed, and ktlsd holds none.
+ */
+static void refused_fds(struct __test_metadata *_metadata,
+			const struct daemon *d, int *fds, int nsend, int nfds,
+			int want)
+{
+	refused(_metadata, d, fds, nsend, "web", NULL, NULL, want);
+	while (nfds-- > 0)
+		close(fds[nfds]);
+	ASSERT_NO_FD_LEAK(d);
+}
+
+/*
+ * A malformed message (buf, with one end of a TCP connection attached;
+ * then our side shut if shut): an error reply with request id 0 and status
+ * want, then ktlsd closes the connection, and serves on.
  */
 static void protocol_error(struct __test_metadata *_metadata,
 			   const struct daemon *d, const void *buf, size_t len,
-			   int fd, int shut, int want)
+			   int shut, int want)
 {
 	struct reply rep;
-	int sock = unix_connect(d->sock);
+	int fds[2], sock;
 
+	ASSERT_EQ(0, tcp_pair(fds));
+	sock = unix_connect(d->sock);
 	ASSERT_LE(0, sock);
-	ASSERT_EQ(0, send_fds(sock, buf, len, &fd, fd >= 0));
+	ASSERT_EQ(0, send_fds(sock, buf, len, &fds[1], 1));
 	if (shut)
 		ASSERT_EQ(0, shutdown(sock, SHUT_WR));
 	ASSERT_EQ(0, read_reply(sock, &rep, 10000))
@@ -559,6 +683,9 @@ static void protocol_error(struct __test_metadata *_metadata,
 	ASSERT_TRUE(closed_within(sock, 3000))
 		TH_LOG("ktlsd kept the connection after a malformed request");
 	close(sock);
+	close(fds[0]);
+	close(fds[1]);
+	serves_on(_metadata, d);
 }
 
 /* ---- The fixture: a ktlsd of our own ---- */
@@ -582,24 +709,20 @@ FIXTURE_TEARDOWN(hd)
 
 TEST_F(hd, no_descriptor)
 {
-	refused(_metadata, &self->d, NULL, 0, "web", NULL, NULL, -EBADF);
-	ASSERT_NO_FD_LEAK(&self->d);
+	refused_fds(_metadata, &self->d, NULL, 0, 0, -EBADF);
 }
 
 TEST_F(hd, two_descriptors)
 {
-	int a[2], b[2], fds[2];
+	int a[2], b[2], fds[4];
 
 	ASSERT_EQ(0, tcp_pair(a));
 	ASSERT_EQ(0, tcp_pair(b));
 	fds[0] = a[1];
 	fds[1] = b[1];
-	refused(_metadata, &self->d, fds, 2, "web", NULL, NULL, -EBADF);
-	close(a[0]);
-	close(a[1]);
-	close(b[0]);
-	close(b[1]);
-	ASSERT_NO_FD_LEAK(&self->d);
+	fds[2] = a[0];
+	fds[3] = b[0];
+	refused_fds(_metadata, &self->d, fds, 2, 4, -EBADF);
 }
 
 TEST_F(hd, pipe)
@@ -607,10 +730,7 @@ TEST_F(hd, pipe)
 	int p[2];
 
 	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
-	refused(_metadata, &self->d, &p[0], 1, "web", NULL, NULL, -ENOTSOCK);
-	close(p[0]);
-	close(p[1]);
-	ASSERT_NO_FD_LEAK(&self->d);
+	refused_fds(_metadata, &self->d, p, 1, 2, -ENOTSOCK);
 }
 
 TEST_F(hd, regular_file)
@@ -618,9 +738,7 @@ TEST_F(hd, regular_file)
 	int fd = open(self->d.conf, O_RDONLY | O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
-	refused(_metadata, &self->d, &fd, 1, "web", NULL, NULL, -ENOTSOCK);
-	close(fd);
-	ASSERT_NO_FD_LEAK(&self->d);
+	refused_fds(_metadata, &self->d, &fd, 1, 1, -ENOTSOCK);
 }
 
 /* check_fd(): an IPv4 socket that is not a stream one. */
@@ -633,9 +751,7 @@ TEST_F(hd, udp_socket)
 	ASSERT_LE(0, fd);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
-	refused(_metadata, &self->d, &fd, 1, "web", NULL, NULL, -EPROTOTYPE);
-	close(fd);
-	ASSERT_NO_FD_LEAK(&self->d);
+	refused_fds(_metadata, &self->d, &fd, 1, 1, -EPROTOTYPE);
 }
 
 TEST_F(hd, unix_stream_socket)
@@ -643,11 +759,7 @@ TEST_F(hd, unix_stream_socket)
 	int sp[2];
 
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
-	refused(_metadata, &self->d, &sp[0], 1, "web", NULL, NULL,
-		-EAFNOSUPPORT);
-	close(sp[0]);
-	close(sp[1]);
-	ASSERT_NO_FD_LEAK(&self->d);
+	refused_fds(_metadata, &self->d, sp, 1, 2, -EAFNOSUPPORT);
 }
 
 TEST_F(hd, listening_tcp_socket)
@@ -655,9 +767,7 @@ TEST_F(hd, listening_tcp_socket)
 	int port, fd = listen_any(&port);
 
 	ASSERT_LE(0, fd);
-	refused(_metadata, &self->d, &fd, 1, "web", NULL, NULL, -ENOTCONN);
-	close(fd);
-	ASSERT_NO_FD_LEAK(&self->d);
+	refused_fds(_metadata, &self->d, &fd, 1, 1, -ENOTCONN);
 }
 
 TEST_F(hd, unconnected_tcp_socket)
@@ -665,9 +775,7 @@ TEST_F(hd, unconnected_tcp_socket)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	ASSERT_LE(0, fd);
-	refused(_metadata, &self->d, &fd, 1, "web", NULL, NULL, -ENOTCONN);
-	close(fd);
-	ASSERT_NO_FD_LEAK(&self->d);
+	refused_fds(_metadata, &self->d, &fd, 1, 1, -ENOTCONN);
 }
 
 /* The peer has closed: CLOSE_WAIT is not an established connection. */
@@ -686,9 +794,7 @@ TEST_F(hd, closed_tcp_connection)
 			break;
 		sleep_ms(10);
 	}
-	refused(_metadata, &self->d, &fds[1], 1, "web", NULL, NULL, -ENOTCONN);
-	close(fds[1]);
-	ASSERT_NO_FD_LEAK(&self->d);
+	refused_fds(_metadata, &self->d, &fds[1], 1, 1, -ENOTCONN);
 }
 
 TEST_F(hd, socket_with_tls_ulp)
@@ -703,10 +809,8 @@ TEST_F(hd, socket_with_tls_ulp)
 		SKIP(return, NO_KTLS_REASON);
 	}
 	ASSERT_EQ(0, ret);
-	refused(_metadata, &self->d, &fds[1], 1, "web", NULL, NULL, -EALREADY);
+	refused_fds(_metadata, &self->d, &fds[1], 1, 1, -EALREADY);
 	close(fds[0]);
-	close(fds[1]);
-	ASSERT_NO_FD_LEAK(&self->d);
 }
 
 /* ---- Requests ktlsd must refuse ---- */
@@ -746,9 +850,8 @@ TEST_F(hd, override_not_allowed)
  */
 TEST_F(hd, uid_not_allowed)
 {
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1];
-	int res[2] = { 0, 0 }, p[2], fds[2], status, ret;
+	struct conn c = { 0 };
+	int res[2] = { 0, 0 }, p[2], status;
 	pid_t pid;
 
 	if (geteuid() != 0)
@@ -792,14 +895,10 @@ out:
 		TH_LOG("the log does not name the refused uid");
 
 	/* root passes the check: this one gets as far as timing out. */
-	ASSERT_EQ(0, tcp_pair(fds));
-	ret = handoff(&self->d, fds[0], "strangers", NULL, NULL, 300, &s, msg,
-		      sizeof(msg));
-	ASSERT_EQ(-ETIMEDOUT, ret) TH_LOG("root, profile strangers: %s", msg);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	conn_pair(_metadata, &c);
+	conn_times_out(_metadata, &self->d, &c, "strangers", 300);
+	conn_close(&c);
+	serves_on(_metadata, &self->d);
 }
 
 /* ---- Malformed messages: an error reply, then the connection closes ---- */
@@ -807,17 +906,10 @@ out:
 TEST_F(hd, truncated_request)
 {
 	struct wire_buf b = { 0 };
-	int fds[2];
 
-	ASSERT_EQ(0, tcp_pair(fds));
 	ASSERT_EQ(0, encode_req(&b, 1, "web", NULL, NULL, 0));
-	protocol_error(_metadata, &self->d, b.p, b.len / 2, fds[1], 1,
-		       -EBADMSG);
+	protocol_error(_metadata, &self->d, b.p, b.len / 2, 1, -EBADMSG);
 	wire_buf_wipe_free(&b);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
 }
 
 TEST_F(hd, oversize_request)
@@ -825,49 +917,29 @@ TEST_F(hd, oversize_request)
 	static const uint8_t hdr[WIRE_HDR_LEN] = {
 		'K', 'T', 'L', 'S', 1, 1, 0, 0, 0, 0, 5000 >> 8, 5000 & 0xff,
 	};
-	int fds[2];
 
-	ASSERT_EQ(0, tcp_pair(fds));
-	protocol_error(_metadata, &self->d, hdr, sizeof(hdr), fds[1], 0,
-		       -EMSGSIZE);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	protocol_error(_metadata, &self->d, hdr, sizeof(hdr), 0, -EMSGSIZE);
 }
 
 /* Version 2: refused, in a version 1 reply (read_reply checks it). */
 TEST_F(hd, unknown_version)
 {
 	struct wire_buf b = { 0 };
-	int fds[2];
 
-	ASSERT_EQ(0, tcp_pair(fds));
 	ASSERT_EQ(0, encode_req(&b, 1, "web", NULL, NULL, 0));
 	b.p[4] = 2;
-	protocol_error(_metadata, &self->d, b.p, b.len, fds[1], 0,
-		       -EPROTONOSUPPORT);
+	protocol_error(_metadata, &self->d, b.p, b.len, 0, -EPROTONOSUPPORT);
 	wire_buf_wipe_free(&b);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
 }
 
 TEST_F(hd, bad_magic)
 {
 	struct wire_buf b = { 0 };
-	int fds[2];
 
-	ASSERT_EQ(0, tcp_pair(fds));
 	ASSERT_EQ(0, encode_req(&b, 1, "web", NULL, NULL, 0));
 	memcpy(b.p, "HTTP", 4);
-	protocol_error(_metadata, &self->d, b.p, b.len, fds[1], 0, -EPROTO);
+	protocol_error(_metadata, &self->d, b.p, b.len, 0, -EPROTO);
 	wire_buf_wipe_free(&b);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
 }
 
 /* A tag below 0x8000 that version 1 does not have: the body is invalid. */
@@ -877,9 +949,7 @@ TEST_F(hd, unknown_mandatory_field)
 	struct wire_buf b = { 0 };
 	uint8_t msg[512];
 	size_t len;
-	int fds[2];
 
-	ASSERT_EQ(0, tcp_pair(fds));
 	ASSERT_EQ(0, encode_req(&b, 1, "web", NULL, NULL, 0));
 	ASSERT_GT(sizeof(msg), b.len + sizeof(field));
 	memcpy(msg, b.p, b.len);
@@ -887,12 +957,8 @@ TEST_F(hd, unknown_mandatory_field)
 	len = b.len + sizeof(field);
 	msg[10] = (len - WIRE_HDR_LEN) >> 8;
 	msg[11] = (len - WIRE_HDR_LEN) & 0xff;
-	protocol_error(_metadata, &self->d, msg, len, fds[1], 0, -EBADMSG);
+	protocol_error(_metadata, &self->d, msg, len, 0, -EBADMSG);
 	wire_buf_wipe_free(&b);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
 }
 
 /*
@@ -944,7 +1010,7 @@ TEST_F(hd, sigterm_drains)
 {
 	struct ktls_handoff_result r;
 	struct ktls_handoff *h;
-	int fds[2], late[2], n;
+	int fds[2], late[2];
 	uint64_t id, late_id;
 	int64_t t0;
 
@@ -953,8 +1019,7 @@ TEST_F(hd, sigterm_drains)
 	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
 	ASSERT_EQ(0, submit(h, fds[1], "web", NULL, 1500, &id));
 	/* Taken in (ktlsd holds the socket) before the signal. */
-	n = settle_fds(&self->d, self->d.base_fds + 2, 2000);
-	ASSERT_EQ(self->d.base_fds + 2, n) TH_LOG("%s", fd_list(self->d.pid));
+	ASSERT_FDS(&self->d, 2);
 	ASSERT_EQ(0, kill(self->d.pid, SIGTERM));
 	ASSERT_EQ(1, log_wait(&self->d, "draining 1 handshakes", 1, 5000))
 		TH_LOG("%s", log_tail(&self->d));
@@ -1011,8 +1076,7 @@ TEST_F(hd, out_of_descriptors)
 		ASSERT_EQ(-EBADF, rep.r.status);
 		close(sock[i]);
 	}
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	serves_on(_metadata, &self->d);
 }
 
 /* ---- Handshakes that go wrong ---- */
@@ -1033,8 +1097,7 @@ TEST_F(hd, requester_leaves_mid_handshake)
 	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
 	ASSERT_EQ(0, submit(h, fds[1], "web", NULL, 0, &id));
 	/* ktlsd holds the peer's socket: one more than idle, and our line. */
-	n = settle_fds(&self->d, self->d.base_fds + 2, 2000);
-	ASSERT_EQ(self->d.base_fds + 2, n) TH_LOG("%s", fd_list(self->d.pid));
+	ASSERT_FDS(&self->d, 2);
 	ktls_handoff_close(h);
 	t0 = ms_now();
 	n = settle_fds(&self->d, self->d.base_fds, 2500);
@@ -1047,14 +1110,25 @@ TEST_F(hd, requester_leaves_mid_handshake)
 	ASSERT_EQ(3, write(fds[0], "abc", 3));
 	close(fds[0]);
 	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	serves_on(_metadata, &self->d);
+}
+
+/* h's one handoff ends -ECONNRESET, within 2 s of the reset at t0. */
+static void reset_noticed(struct __test_metadata *_metadata,
+			  struct ktls_handoff *h, int64_t t0)
+{
+	struct ktls_handoff_result r;
+
+	ASSERT_EQ(1, wait_result(h, &r, 10000)) TH_LOG("no result");
+	ASSERT_EQ(-ECONNRESET, r.status)
+		TH_LOG("after %lld ms: %s", (long long)(ms_now() - t0),
+		       ktls_handoff_error(h));
+	ASSERT_GT(2000, ms_now() - t0) TH_LOG("the reset went unnoticed");
 }
 
 /* Client profile: the server reads the ClientHello, then resets. */
 TEST_F(hd, peer_resets_client_handshake)
 {
-	struct ktls_handoff_result r;
 	struct ktls_handoff *h;
 	uint8_t hello[5];
 	uint64_t id;
@@ -1069,16 +1143,11 @@ TEST_F(hd, peer_resets_client_handshake)
 	sleep_ms(100);
 	t0 = ms_now();
 	close_rst(fds[1]);
-	ASSERT_EQ(1, wait_result(h, &r, 10000)) TH_LOG("no result");
-	ASSERT_EQ(-ECONNRESET, r.status)
-		TH_LOG("after %lld ms: %s", (long long)(ms_now() - t0),
-		       ktls_handoff_error(h));
-	ASSERT_GT(2000, ms_now() - t0) TH_LOG("the reset went unnoticed");
+	reset_noticed(_metadata, h, t0);
 	ASSERT_NE(0, ktls_handoff_error(h)[0]);
 	ktls_handoff_close(h);
 	close(fds[0]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	serves_on(_metadata, &self->d);
 }
 
 /* A real ClientHello (libktls's), as bytes; its length. */
@@ -1114,7 +1183,6 @@ static ssize_t client_hello(uint8_t *buf, size_t cap)
 /* Server profile: half a ClientHello, then a reset. */
 TEST_F(hd, peer_resets_server_handshake)
 {
-	struct ktls_handoff_result r;
 	struct ktls_handoff *h;
 	uint8_t hello[4096];
 	ssize_t len = client_hello(hello, sizeof(hello));
@@ -1131,113 +1199,75 @@ TEST_F(hd, peer_resets_server_handshake)
 	sleep_ms(200);
 	t0 = ms_now();
 	close_rst(fds[0]);
-	ASSERT_EQ(1, wait_result(h, &r, 10000)) TH_LOG("no result");
-	ASSERT_EQ(-ECONNRESET, r.status)
-		TH_LOG("after %lld ms: %s", (long long)(ms_now() - t0),
-		       ktls_handoff_error(h));
-	ASSERT_GT(2000, ms_now() - t0) TH_LOG("the reset went unnoticed");
+	reset_noticed(_metadata, h, t0);
 	ktls_handoff_close(h);
 	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	serves_on(_metadata, &self->d);
 }
 
 /* Server profile: the client speaks HTTP. A quick failure, explained. */
 TEST_F(hd, peer_sends_garbage)
 {
 	static const char http[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1];
+	struct conn c = { 0 };
 	int64_t t0;
-	int fds[2], ret;
+	int ret;
 
-	ASSERT_EQ(0, tcp_pair(fds));
-	ASSERT_EQ((ssize_t)strlen(http), write(fds[0], http, strlen(http)));
+	conn_pair(_metadata, &c);
+	ASSERT_EQ((ssize_t)strlen(http), write(c.peer, http, strlen(http)));
 	t0 = ms_now();
-	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
-		      sizeof(msg));
-	ASSERT_EQ(-KTLS_E_HANDSHAKE, ret) TH_LOG("%d: %s", ret, msg);
-	ASSERT_NE(0, msg[0]) TH_LOG("a failure without a message");
+	ret = conn_handoff(&self->d, &c, "web", NULL, NULL, 0);
+	ASSERT_EQ(-KTLS_E_HANDSHAKE, ret) TH_LOG("%d: %s", ret, c.msg);
+	ASSERT_NE(0, c.msg[0]) TH_LOG("a failure without a message");
 	ASSERT_GT(2000, ms_now() - t0);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	conn_close(&c);
+	serves_on(_metadata, &self->d);
 }
 
 /* A peer that never speaks: the profile's 3 s, then -ETIMEDOUT. */
 TEST_F(hd, silent_peer_times_out)
 {
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1];
+	struct conn c = { 0 };
 	int64_t ms;
-	int fds[2], ret;
 
-	ASSERT_EQ(0, tcp_pair(fds));
-	ms = ms_now();
-	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
-		      sizeof(msg));
-	ms = ms_now() - ms;
-	ASSERT_EQ(-ETIMEDOUT, ret) TH_LOG("%s", msg);
-	ASSERT_NE(0, msg[0]);
+	conn_pair(_metadata, &c);
+	ms = conn_times_out(_metadata, &self->d, &c, "web", 0);
+	ASSERT_NE(0, c.msg[0]);
 	ASSERT_LE(2900, ms) TH_LOG("timed out after %lld ms", (long long)ms);
 	ASSERT_GE(5000, ms) TH_LOG("timed out after %lld ms", (long long)ms);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	conn_close(&c);
+	serves_on(_metadata, &self->d);
 }
 
 /* The request's timeout shortens the profile's; it cannot lengthen it. */
 TEST_F(hd, request_timeout)
 {
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1];
+	struct conn c = { 0 };
 	int64_t ms;
-	int fds[2], ret;
 
-	ASSERT_EQ(0, tcp_pair(fds));
-	ms = ms_now();
-	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 500, &s, msg,
-		      sizeof(msg));
-	ms = ms_now() - ms;
-	ASSERT_EQ(-ETIMEDOUT, ret) TH_LOG("%s", msg);
+	conn_pair(_metadata, &c);
+	ms = conn_times_out(_metadata, &self->d, &c, "web", 500);
 	ASSERT_LE(450, ms) TH_LOG("timed out after %lld ms", (long long)ms);
 	ASSERT_GE(2000, ms) TH_LOG("timed out after %lld ms", (long long)ms);
-
-	ms = ms_now();
-	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 60000, &s, msg,
-		      sizeof(msg));
-	ms = ms_now() - ms;
-	ASSERT_EQ(-ETIMEDOUT, ret) TH_LOG("%s", msg);
+	ms = conn_times_out(_metadata, &self->d, &c, "web", 60000);
 	ASSERT_GE(5000, ms) TH_LOG("a request lengthened the timeout to "
 				   "%lld ms", (long long)ms);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	conn_close(&c);
+	serves_on(_metadata, &self->d);
 }
 
 /* The name asked for is not the certificate's: the client refuses it. */
 TEST_F(hd, client_profile_wrong_name)
 {
-	struct far_end far = { 0 };
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1];
-	int fds[2], ret;
+	struct conn c = { 0 };
+	int ret;
 
-	ASSERT_EQ(0, tcp_pair(fds));
-	ASSERT_EQ(0, far_start(&far, fds[1], KTLS_SERVER, NULL));
-	ret = handoff(&self->d, fds[0], "out", "elsewhere.example", NULL, 0,
-		      &s, msg, sizeof(msg));
-	far_settle(&far, 1, fds[0]);
-	far_free(&far);
-	ASSERT_EQ(-KTLS_E_VERIFY, ret) TH_LOG("%s", msg);
-	ASSERT_NE(NULL, strstr(msg, "did not verify")) TH_LOG("%s", msg);
-	close(fds[0]);
-	close(fds[1]);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	conn_open(_metadata, &c, KTLS_SERVER, NULL);
+	ret = conn_handoff(&self->d, &c, "out", "elsewhere.example", NULL, 0);
+	ASSERT_EQ(-KTLS_E_VERIFY, ret) TH_LOG("%s", c.msg);
+	ASSERT_NE(NULL, strstr(c.msg, "did not verify")) TH_LOG("%s", c.msg);
+	conn_close(&c);
+	serves_on(_metadata, &self->d);
 }
 
 /* ---- The good path ---- */
@@ -1245,24 +1275,17 @@ TEST_F(hd, client_profile_wrong_name)
 /* Server profile: what the session says, on both ends. */
 TEST_F(hd, server_session_info)
 {
-	struct far_end far = { 0 };
 	const struct ktls_info *in, *fin;
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1];
+	struct conn c = { 0 };
 	const uint8_t *tx, *rx;
-	int fds[2], ret;
+	int ret;
 
 	if (!host_has_ktls())
 		SKIP(return, NO_KTLS_REASON);
-	ASSERT_EQ(0, tcp_pair(fds));
-	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
-	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
-		      sizeof(msg));
-	far_settle(&far, ret, fds[1]);
-	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
-	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
-	in = ktls_session_info(s);
-	fin = ktls_session_info(far.s);
+	conn_open(_metadata, &c, KTLS_CLIENT, NULL);
+	conn_handoff_ok(_metadata, &self->d, &c, "web", NULL, NULL);
+	in = ktls_session_info(c.s);
+	fin = ktls_session_info(c.far.s);
 	ASSERT_NE(NULL, in);
 	ASSERT_EQ(KTLS_TLS13, in->version);
 	ASSERT_EQ(fin->version, in->version);
@@ -1274,18 +1297,15 @@ TEST_F(hd, server_session_info)
 	ASSERT_STREQ("localhost", in->sni);
 	ASSERT_EQ(NULL, in->peer_subject);
 	ASSERT_EQ(0, in->resumed);
-	ASSERT_EQ(KTLS_SERVER, (int)session_role(s));
-	ASSERT_EQ(fds[1], session_fd(s));
+	ASSERT_EQ(KTLS_SERVER, (int)session_role(c.s));
+	ASSERT_EQ(c.app, session_fd(c.s));
 	ASSERT_EQ(KTLS_OFFLOAD_SW, (int)(in->tx == KTLS_OFFLOAD_UNKNOWN ?
 					 KTLS_OFFLOAD_SW : in->tx));
 	/* TLS 1.3: the traffic secrets came along. */
-	ret = session_secrets(s, &tx, &rx);
+	ret = session_secrets(c.s, &tx, &rx);
 	ASSERT_TRUE(ret == 32 || ret == 48) TH_LOG("secret length %d", ret);
 	ASSERT_NE(0, memcmp(tx, rx, ret));
-	ktls_session_free(s);
-	far_free(&far);
-	close(fds[0]);
-	close(fds[1]);
+	conn_close(&c);
 	ASSERT_NO_FD_LEAK(&self->d);
 }
 
@@ -1293,29 +1313,19 @@ TEST_F(hd, server_session_info)
 TEST_F(hd, server_data_both_ways)
 {
 	static char big[256 * 1024], got[sizeof(big)];
-	struct far_end far = { 0 };
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1];
+	struct conn c = { 0 };
 	ssize_t n, done;
-	int fds[2], ret;
 
 	if (!host_has_ktls())
 		SKIP(return, NO_KTLS_REASON);
-	ASSERT_EQ(0, tcp_pair(fds));
-	set_rcvtimeo(fds[0], 10000);
-	set_rcvtimeo(fds[1], 10000);
-	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
-	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
-		      sizeof(msg));
-	far_settle(&far, ret, fds[1]);
-	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
-	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
+	conn_open(_metadata, &c, KTLS_CLIENT, NULL);
+	conn_handoff_ok(_metadata, &self->d, &c, "web", NULL, NULL);
 
 	/* app -> far: plain write() through the kernel. */
 	fill_pattern(big, sizeof(big), 1, 0);
-	ASSERT_EQ((ssize_t)sizeof(big), write_full(fds[1], big, sizeof(big)));
+	ASSERT_EQ((ssize_t)sizeof(big), write_full(c.app, big, sizeof(big)));
 	for (done = 0; done < (ssize_t)sizeof(got); done += n) {
-		n = ktls_recv(far.s, got + done, sizeof(got) - done, 0, NULL);
+		n = ktls_recv(c.far.s, got + done, sizeof(got) - done, 0, NULL);
 		ASSERT_LT(0, n) TH_LOG("far end read %zd: %s", n,
 				       strerror(-n));
 	}
@@ -1323,21 +1333,18 @@ TEST_F(hd, server_data_both_ways)
 
 	/* far -> app: read() and then ktls_recv(). */
 	fill_pattern(big, sizeof(big), 2, 0);
-	ASSERT_EQ((ssize_t)sizeof(big), write_full(fds[0], big, sizeof(big)));
-	ASSERT_EQ(1000, read_full(fds[1], got, 1000));
+	ASSERT_EQ((ssize_t)sizeof(big), write_full(c.peer, big, sizeof(big)));
+	ASSERT_EQ(1000, read_full(c.app, got, 1000));
 	for (done = 1000; done < (ssize_t)sizeof(got); done += n) {
-		n = ktls_recv(s, got + done, sizeof(got) - done, 0, NULL);
+		n = ktls_recv(c.s, got + done, sizeof(got) - done, 0, NULL);
 		ASSERT_LT(0, n) TH_LOG("ktls_recv %zd: %s", n, strerror(-n));
 	}
 	ASSERT_EQ(-1, check_pattern(got, sizeof(got), 2, 0));
 
 	/* A clean close: the far end sees its end of file. */
-	ASSERT_EQ(0, ktls_close_notify(s));
-	ASSERT_EQ(0, ktls_recv(far.s, got, 1, 0, NULL));
-	ktls_session_free(s);
-	far_free(&far);
-	close(fds[0]);
-	close(fds[1]);
+	ASSERT_EQ(0, ktls_close_notify(c.s));
+	ASSERT_EQ(0, ktls_recv(c.far.s, got, 1, 0, NULL));
+	conn_close(&c);
 	ASSERT_NO_FD_LEAK(&self->d);
 }
 
@@ -1348,38 +1355,26 @@ TEST_F(hd, server_data_both_ways)
 TEST_F(hd, data_right_after_handshake)
 {
 	static char sent[48 * 1024], got[sizeof(sent)];
-	struct far_end far = { 0 };
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1];
+	struct conn c = { 0 };
 	const void *early;
 	size_t n_early;
-	int fds[2], ret;
 
 	if (!host_has_ktls())
 		SKIP(return, NO_KTLS_REASON);
-	ASSERT_EQ(0, tcp_pair(fds));
-	set_rcvtimeo(fds[1], 10000);
 	fill_pattern(sent, sizeof(sent), 3, 0);
-	far.send = sent;
-	far.send_len = sizeof(sent);
-	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
-	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
-		      sizeof(msg));
-	far_settle(&far, ret, fds[1]);
-	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
-	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
-	n_early = ktls_session_early_data(s, &early);
+	c.far.send = sent;
+	c.far.send_len = sizeof(sent);
+	conn_open(_metadata, &c, KTLS_CLIENT, NULL);
+	conn_handoff_ok(_metadata, &self->d, &c, "web", NULL, NULL);
+	n_early = ktls_session_early_data(c.s, &early);
 	ASSERT_GE(sizeof(got), n_early);
 	memcpy(got, early, n_early);
 	ASSERT_EQ((ssize_t)(sizeof(got) - n_early),
-		  read_full(fds[1], got + n_early, sizeof(got) - n_early));
+		  read_full(c.app, got + n_early, sizeof(got) - n_early));
 	ASSERT_EQ(-1, check_pattern(got, sizeof(got), 3, 0))
 		TH_LOG("%zu bytes came as early data", n_early);
 	TH_LOG("%zu of %zu bytes came as early data", n_early, sizeof(sent));
-	ktls_session_free(s);
-	far_free(&far);
-	close(fds[0]);
-	close(fds[1]);
+	conn_close(&c);
 	ASSERT_NO_FD_LEAK(&self->d);
 }
 
@@ -1387,26 +1382,17 @@ TEST_F(hd, data_right_after_handshake)
 TEST_F(hd, key_update_after_handoff)
 {
 	struct ktls_probe probe = { .size = sizeof(probe) };
-	struct far_end far = { 0 };
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1], buf[16];
-	int fds[2], ret;
+	struct conn c = { 0 };
+	int ret;
 
 	if (!host_has_ktls())
 		SKIP(return, NO_KTLS_REASON);
 	ASSERT_EQ(0, ktls_probe(&probe));
-	ASSERT_EQ(0, tcp_pair(fds));
-	set_rcvtimeo(fds[0], 10000);
-	set_rcvtimeo(fds[1], 10000);
-	ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
-	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
-		      sizeof(msg));
-	far_settle(&far, ret, fds[1]);
-	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
-	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
-	ASSERT_EQ(!!probe.rekey, !!session_can_rekey(s))
+	conn_open(_metadata, &c, KTLS_CLIENT, NULL);
+	conn_handoff_ok(_metadata, &self->d, &c, "web", NULL, NULL);
+	ASSERT_EQ(!!probe.rekey, !!session_can_rekey(c.s))
 		TH_LOG("the reply's rekey flag does not match the kernel");
-	ret = ktls_key_update(s, 1);
+	ret = ktls_key_update(c.s, 1);
 	if (!probe.rekey) {
 		ASSERT_EQ(-KTLS_E_REKEY, ret);
 		SKIP(goto out, "kernel %s takes no new TLS 1.3 keys (6.14+)",
@@ -1414,98 +1400,62 @@ TEST_F(hd, key_update_after_handoff)
 	}
 	ASSERT_EQ(0, ret) TH_LOG("ktls_key_update: %s", ktls_strerror(ret));
 	/* New keys our way; the far end follows and updates its own. */
-	ASSERT_EQ(11, write(fds[1], "after-rekey", 11));
-	ASSERT_EQ(11, ktls_recv(far.s, buf, 11, MSG_WAITALL, NULL));
-	ASSERT_EQ(0, memcmp(buf, "after-rekey", 11));
-	ASSERT_EQ(4, write(fds[0], "back", 4));
-	ASSERT_EQ(4, ktls_recv(s, buf, 4, MSG_WAITALL, NULL));
-	ASSERT_EQ(0, memcmp(buf, "back", 4));
+	both_ways(_metadata, &c, "after-rekey", "back");
 out:
-	ktls_session_free(s);
-	far_free(&far);
-	close(fds[0]);
-	close(fds[1]);
+	conn_close(&c);
 	ASSERT_NO_FD_LEAK(&self->d);
 }
 
 /* ktlsd works non-blocking on the shared file; the app's flag comes back. */
 TEST_F(hd, fd_flags_restored)
 {
-	struct far_end far = { 0 };
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1];
-	int fds[2], ret, nb;
+	struct conn c;
+	int ret, nb;
 
 	for (nb = 0; nb < 2; nb++) {
-		memset(&far, 0, sizeof(far));
-		ASSERT_EQ(0, tcp_pair(fds));
-		ASSERT_EQ(0, set_nonblock(fds[1], nb));
-		ASSERT_EQ(0, far_start(&far, fds[0], KTLS_CLIENT, NULL));
-		ret = handoff(&self->d, fds[1], "web", NULL, NULL, 0, &s, msg,
-			      sizeof(msg));
+		memset(&c, 0, sizeof(c));
+		conn_open(_metadata, &c, KTLS_CLIENT, NULL);
+		ASSERT_EQ(0, set_nonblock(c.app, nb));
+		ret = conn_handoff(&self->d, &c, "web", NULL, NULL, 0);
 		ASSERT_EQ(nb ? O_NONBLOCK : 0,
-			  fcntl(fds[1], F_GETFL) & O_NONBLOCK)
+			  fcntl(c.app, F_GETFL) & O_NONBLOCK)
 			TH_LOG("O_NONBLOCK %s after a handoff",
 			       nb ? "cleared" : "left set");
-		far_settle(&far, ret, fds[1]);
-		ASSERT_EQ(OK_STATUS, ret) TH_LOG("%s", msg);
-		if (s)
-			ktls_session_free(s);
-		far_free(&far);
-		close(fds[0]);
-		close(fds[1]);
+		ASSERT_EQ(OK_STATUS, ret) TH_LOG("%s", c.msg);
+		conn_close(&c);
 	}
 	/* And after a failure. */
-	ASSERT_EQ(0, tcp_pair(fds));
-	ret = handoff(&self->d, fds[1], "web", NULL, NULL, 300, &s, msg,
-		      sizeof(msg));
-	ASSERT_EQ(-ETIMEDOUT, ret);
-	ASSERT_EQ(0, fcntl(fds[1], F_GETFL) & O_NONBLOCK)
+	memset(&c, 0, sizeof(c));
+	conn_pair(_metadata, &c);
+	conn_times_out(_metadata, &self->d, &c, "web", 300);
+	ASSERT_EQ(0, fcntl(c.app, F_GETFL) & O_NONBLOCK)
 		TH_LOG("O_NONBLOCK left set after a failed handoff");
-	close(fds[0]);
-	close(fds[1]);
+	conn_close(&c);
 	ASSERT_NO_FD_LEAK(&self->d);
 }
 
 /* Client profile with SNI and ALPN from the request. */
 TEST_F(hd, client_profile_overrides)
 {
-	struct far_end far = { 0 };
 	const struct ktls_info *in;
-	struct ktls_session *s;
-	char msg[WIRE_MSG_MAX + 1], buf[8];
-	int fds[2], ret;
+	struct conn c = { 0 };
 
 	if (!host_has_ktls())
 		SKIP(return, NO_KTLS_REASON);
-	ASSERT_EQ(0, tcp_pair(fds));
-	set_rcvtimeo(fds[0], 10000);
-	set_rcvtimeo(fds[1], 10000);
-	ASSERT_EQ(0, far_start(&far, fds[1], KTLS_SERVER, "http/1.1"));
-	ret = handoff(&self->d, fds[0], "out", "localhost", "h2,http/1.1", 0,
-		      &s, msg, sizeof(msg));
-	far_settle(&far, ret, fds[0]);
-	ASSERT_EQ(0, ret) TH_LOG("%s", msg);
-	ASSERT_EQ(0, far.ret) TH_LOG("%s", far_error(&far));
-	in = ktls_session_info(s);
-	ASSERT_EQ(KTLS_CLIENT, (int)session_role(s));
+	conn_open(_metadata, &c, KTLS_SERVER, "http/1.1");
+	conn_handoff_ok(_metadata, &self->d, &c, "out", "localhost",
+			"h2,http/1.1");
+	in = ktls_session_info(c.s);
+	ASSERT_EQ(KTLS_CLIENT, (int)session_role(c.s));
 	ASSERT_STREQ("http/1.1", in->alpn);
 	ASSERT_STREQ("localhost", in->sni);
-	ASSERT_STREQ("localhost", ktls_session_info(far.s)->sni);
+	ASSERT_STREQ("localhost", ktls_session_info(c.far.s)->sni);
 	ASSERT_NE(NULL, in->peer_subject);
 	ASSERT_NE(NULL, strstr(in->peer_subject, "CN=localhost"))
 		TH_LOG("peer subject %s", in->peer_subject);
 	ASSERT_EQ((size_t)64, strlen(in->peer_sha256));
-	ASSERT_EQ(5, write(fds[0], "hello", 5));
-	ASSERT_EQ(5, ktls_recv(far.s, buf, 5, MSG_WAITALL, NULL));
-	ASSERT_EQ(0, memcmp(buf, "hello", 5));
-	ASSERT_EQ(5, write(fds[1], "world", 5));
-	ASSERT_EQ(5, ktls_recv(s, buf, 5, MSG_WAITALL, NULL));
-	ASSERT_EQ(0, memcmp(buf, "world", 5));
-	ktls_session_free(s);
-	far_free(&far);
-	close(fds[0]);
-	close(fds[1]);
+	both_ways(_metadata, &c, "hello", "world");
+	conn_close(&c);
 	ASSERT_NO_FD_LEAK(&self->d);
 }
 
@@ -1579,23 +1529,16 @@ TEST_F(hd, reload_refuses_broken_config)
 	ASSERT_EQ(1, log_wait(&self->d, "reload refused", 1, 5000))
 		TH_LOG("%s", log_tail(&self->d));
 	ASSERT_EQ(0, log_count(&self->d, "info: reloaded "));
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	serves_on(_metadata, &self->d);
 }
 
 /* A good reload brings a new profile, usable at once. */
 TEST_F(hd, reload_adds_profile)
 {
-	struct reply rep;
-	int sock, fds[2];
+	int fds[2];
 
 	ASSERT_EQ(0, tcp_pair(fds));
-	sock = unix_connect(self->d.sock);
-	ASSERT_LE(0, sock);
-	ASSERT_EQ(0, send_req(sock, fds[1], 1, "added", NULL, NULL, 0));
-	ASSERT_EQ(0, read_reply(sock, &rep, 10000));
-	ASSERT_EQ(-ENOENT, rep.r.status) TH_LOG("%s", rep.msg);
-	close(sock);
+	refused(_metadata, &self->d, &fds[1], 1, "added", NULL, NULL, -ENOENT);
 	close(fds[0]);
 	close(fds[1]);
 
@@ -1608,8 +1551,7 @@ TEST_F(hd, reload_adds_profile)
 		TH_LOG("%s", log_tail(&self->d));
 	ASSERT_NE(NULL, strstr(log_tail(&self->d), "6 profiles"));
 	good_handoff(_metadata, &self->d, "added", -1);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	serves_on(_metadata, &self->d);
 }
 
 /* ---- A thousand at once ---- */
@@ -1808,6 +1750,7 @@ TEST_F_TIMEOUT(hd, thousand_at_once, 600)
 	ASSERT_NO_FD_LEAK(&self->d);
 }
 
+
 /* ---- Other programs speaking to ktlsd ---- */
 
 #define SKIP_IF_NO_KTLS(said) do {					\
@@ -1815,13 +1758,48 @@ TEST_F_TIMEOUT(hd, thousand_at_once, 600)
 		SKIP(goto out, NO_KTLS_REASON);				\
 } while (0)
 
+#define NO_PEER { .pid = -1, .in = -1, .out = -1 }
+
 static char peer_a[65536], peer_b[65536];
+
+/*
+ * A TLS server program (its stdout only), listening on port; then the
+ * client program that is to reach it through ktlsd.
+ */
+static void spawn_both(struct __test_metadata *_metadata, struct peer *srv,
+		       char *const srv_argv[], int port, struct peer *cli,
+		       char *const cli_argv[])
+{
+	ASSERT_LT(0, port);
+	peer_a[0] = peer_b[0] = 0;
+	srv->data_only = 1;
+	ASSERT_EQ(0, peer_spawn(srv, srv_argv));
+	ASSERT_EQ(0, wait_listen(port, 10000));
+	ASSERT_EQ(0, peer_spawn(cli, cli_argv));
+}
+
+/* The client's input ends: it exits 0 (what it said is in peer_a). */
+static void client_exits(struct __test_metadata *_metadata, struct peer *cli)
+{
+	close(cli->in);
+	cli->in = -1;
+	ASSERT_EQ(0, peer_wait(cli, 10000)) TH_LOG("%s", peer_a);
+}
+
+/* Both programs gone: ktlsd holds nothing more than when idle. */
+static void stop_both(struct __test_metadata *_metadata,
+		      const struct daemon *d, struct peer *cli,
+		      struct peer *srv)
+{
+	peer_stop(cli);
+	peer_stop(srv);
+	ASSERT_NO_FD_LEAK(d);
+}
 
 /* ktlsctl connect --handoff against gnutls-serv --echo: a line echoed. */
 TEST_F_TIMEOUT(hd, ktlsctl_to_gnutls_serv, 120)
 {
-	struct peer srv = { .pid = -1, .in = -1, .out = -1 };
-	struct peer ctl = { .pid = -1, .in = -1, .out = -1 };
+	struct peer srv = NO_PEER, ctl = NO_PEER;
 	char path[PATH_MAX], port[16], hostport[32], handoff_arg[160];
 	char *srv_argv[] = { "gnutls-serv", "--echo", "-q", "-p", port,
 		"--x509certfile", TEST_CERT, "--x509keyfile", TEST_KEY, NULL };
@@ -1829,17 +1807,12 @@ TEST_F_TIMEOUT(hd, ktlsctl_to_gnutls_serv, 120)
 		"--profile", "out", NULL };
 	int pt = free_port();
 
-	peer_a[0] = peer_b[0] = 0;
-	ASSERT_LT(0, pt);
 	ASSERT_EQ(0, ktlsctl_path(path, sizeof(path)));
 	snprintf(port, sizeof(port), "%d", pt);
 	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", pt);
 	snprintf(handoff_arg, sizeof(handoff_arg), "--handoff=%s",
 		 self->d.sock);
-	srv.data_only = 1;
-	ASSERT_EQ(0, peer_spawn(&srv, srv_argv));
-	ASSERT_EQ(0, wait_listen(pt, 10000));
-	ASSERT_EQ(0, peer_spawn(&ctl, ctl_argv));
+	spawn_both(_metadata, &srv, srv_argv, pt, &ctl, ctl_argv);
 	ASSERT_EQ(15, write(ctl.in, "echo through 1\n", 15));
 	peer_expect(&ctl, "echo through 1\n", peer_a, sizeof(peer_a), 20000);
 	SKIP_IF_NO_KTLS(peer_a);
@@ -1850,20 +1823,15 @@ TEST_F_TIMEOUT(hd, ktlsctl_to_gnutls_serv, 120)
 	ASSERT_EQ(15, write(ctl.in, "echo through 2\n", 15));
 	ASSERT_TRUE(peer_expect(&ctl, "echo through 2\n", peer_a,
 				sizeof(peer_a), 10000));
-	close(ctl.in);
-	ctl.in = -1;
-	ASSERT_EQ(0, peer_wait(&ctl, 10000)) TH_LOG("%s", peer_a);
+	client_exits(_metadata, &ctl);
 out:
-	peer_stop(&ctl);
-	peer_stop(&srv);
-	ASSERT_NO_FD_LEAK(&self->d);
+	stop_both(_metadata, &self->d, &ctl, &srv);
 }
 
 /* ktlsctl connect --handoff against openssl s_server: lines both ways. */
 TEST_F_TIMEOUT(hd, ktlsctl_to_openssl, 120)
 {
-	struct peer srv = { .pid = -1, .in = -1, .out = -1 };
-	struct peer ctl = { .pid = -1, .in = -1, .out = -1 };
+	struct peer srv = NO_PEER, ctl = NO_PEER;
 	char path[PATH_MAX], hostport[32], handoff_arg[160];
 	char *srv_argv[] = { "openssl", "s_server", "-accept", hostport,
 		"-quiet", "-naccept", "1", "-cert", TEST_CERT, "-key", TEST_KEY,
@@ -1872,16 +1840,11 @@ TEST_F_TIMEOUT(hd, ktlsctl_to_openssl, 120)
 		"--profile", "out", NULL };
 	int pt = free_port();
 
-	peer_a[0] = peer_b[0] = 0;
-	ASSERT_LT(0, pt);
 	ASSERT_EQ(0, ktlsctl_path(path, sizeof(path)));
 	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", pt);
 	snprintf(handoff_arg, sizeof(handoff_arg), "--handoff=%s",
 		 self->d.sock);
-	srv.data_only = 1;
-	ASSERT_EQ(0, peer_spawn(&srv, srv_argv));
-	ASSERT_EQ(0, wait_listen(pt, 10000));
-	ASSERT_EQ(0, peer_spawn(&ctl, ctl_argv));
+	spawn_both(_metadata, &srv, srv_argv, pt, &ctl, ctl_argv);
 	ASSERT_EQ(12, write(ctl.in, "to s_server\n", 12));
 	peer_expect(&ctl, "kTLS TX", peer_a, sizeof(peer_a), 20000);
 	SKIP_IF_NO_KTLS(peer_a);
@@ -1893,13 +1856,9 @@ TEST_F_TIMEOUT(hd, ktlsctl_to_openssl, 120)
 	ASSERT_EQ(14, write(srv.in, "from s_server\n", 14));
 	ASSERT_TRUE(peer_expect(&ctl, "from s_server\n", peer_a, sizeof(peer_a),
 				10000)) TH_LOG("ktlsctl said: %s", peer_a);
-	close(ctl.in);
-	ctl.in = -1;
-	ASSERT_EQ(0, peer_wait(&ctl, 10000)) TH_LOG("%s", peer_a);
+	client_exits(_metadata, &ctl);
 out:
-	peer_stop(&ctl);
-	peer_stop(&srv);
-	ASSERT_NO_FD_LEAK(&self->d);
+	stop_both(_metadata, &self->d, &ctl, &srv);
 }
 
 /* examples/handoff.py, from the source tree next to the build. */
@@ -1923,8 +1882,7 @@ static int example_path(char *path, size_t size)
 /* The Python example (the protocol without libktls) to openssl s_server. */
 TEST_F_TIMEOUT(hd, python_example_to_openssl, 120)
 {
-	struct peer srv = { .pid = -1, .in = -1, .out = -1 };
-	struct peer py = { .pid = -1, .in = -1, .out = -1 };
+	struct peer srv = NO_PEER, py = NO_PEER;
 	char path[PATH_MAX], port[16], hostport[32];
 	char *srv_argv[] = { "openssl", "s_server", "-accept", hostport,
 		"-quiet", "-naccept", "1", "-cert", TEST_CERT, "-key", TEST_KEY,
@@ -1936,16 +1894,11 @@ TEST_F_TIMEOUT(hd, python_example_to_openssl, 120)
 		port, NULL };
 	int pt = free_port();
 
-	peer_a[0] = peer_b[0] = 0;
-	ASSERT_LT(0, pt);
 	ASSERT_EQ(0, example_path(path, sizeof(path)))
 		TH_LOG("examples/handoff.py not found");
 	snprintf(port, sizeof(port), "%d", pt);
 	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", pt);
-	srv.data_only = 1;
-	ASSERT_EQ(0, peer_spawn(&srv, srv_argv));
-	ASSERT_EQ(0, wait_listen(pt, 10000));
-	ASSERT_EQ(0, peer_spawn(&py, py_argv));
+	spawn_both(_metadata, &srv, srv_argv, pt, &py, py_argv);
 	ASSERT_EQ(15, write(py.in, "line from py 1\n", 15));
 	peer_expect(&py, "handoff", peer_a, sizeof(peer_a), 30000);
 	if (strstr(peer_a, "status -4097"))
@@ -1960,13 +1913,9 @@ TEST_F_TIMEOUT(hd, python_example_to_openssl, 120)
 		TH_LOG("handoff.py said: %s", peer_a);
 	ASSERT_NE(NULL, strstr(peer_a, "status 0: TLS 1.3"))
 		TH_LOG("%s", peer_a);
-	close(py.in);
-	py.in = -1;
-	ASSERT_EQ(0, peer_wait(&py, 10000)) TH_LOG("%s", peer_a);
+	client_exits(_metadata, &py);
 out:
-	peer_stop(&py);
-	peer_stop(&srv);
-	ASSERT_NO_FD_LEAK(&self->d);
+	stop_both(_metadata, &self->d, &py, &srv);
 }
 
 /* ---- max_inflight ---- */
@@ -2029,8 +1978,7 @@ TEST_F(busy, third_handoff_is_busy)
 		close(fds[i][1]);
 	}
 	good_handoff(_metadata, &self->d, "web", -1);
-	good_handoff(_metadata, &self->d, "web", -1);
-	ASSERT_NO_FD_LEAK(&self->d);
+	serves_on(_metadata, &self->d);
 }
 
 TEST_HARNESS_MAIN

@@ -18,12 +18,12 @@
 #include <gnutls/gnutls.h>
 #include <linux/tls.h>
 #include <pthread.h>
-#include <sys/time.h>
 
 #include <ktls.h>
 
 #include "kselftest_harness.h"
 #include "peers.h"
+#include "tlsio.h"
 
 FIXTURE(ku)
 {
@@ -96,14 +96,6 @@ FIXTURE_TEARDOWN(ku)
 	peer_stop(&self->p);
 }
 
-static void set_timeouts(int fd, int sec)
-{
-	struct timeval tv = { .tv_sec = sec };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -146,35 +138,22 @@ static int our_session(struct __test_metadata *_metadata,
 	return 1;
 }
 
-/* Read exactly len bytes with ktls_recv() in pieces of at most step. */
-static ssize_t recv_all(struct ktls_session *s, void *buf, size_t len,
-			size_t step)
+/*
+ * Our client session with openssl s_server (argv, to accept on hp: filled
+ * in here; its stderr shown unless data_only); 0 when skipped.
+ */
+static int to_s_server(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(ku) *self,
+		       const FIXTURE_VARIANT(ku) *variant, char *const argv[],
+		       char *hp, size_t hp_len, int data_only)
 {
-	size_t got = 0;
-
-	while (got < len) {
-		size_t want = len - got < step ? len - got : step;
-		ssize_t n = ktls_recv(s, (char *)buf + got, want, 0, NULL);
-
-		if (n <= 0)
-			return got ? (ssize_t)got : n;
-		got += n;
-	}
-	return got;
-}
-
-static ssize_t send_all(struct ktls_session *s, const void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = ktls_send(s, (const char *)buf + done, len - done, 0);
-
-		if (n <= 0)
-			return n;
-		done += n;
-	}
-	return done;
+	self->port = free_port();
+	snprintf(hp, hp_len, "127.0.0.1:%d", self->port);
+	self->p.data_only = data_only;
+	ASSERT_EQ(0, peer_spawn(&self->p, argv));
+	self->fd = connect_retry(self->port, 10000);
+	ASSERT_LE(0, self->fd);
+	return our_session(_metadata, self, variant, KTLS_CLIENT);
 }
 
 /* Lines of digits (no openssl command letter), part seed of a stream. */
@@ -305,12 +284,7 @@ TEST_F_TIMEOUT(ku, s_server_updates, 120)
 		"-cert", TEST_CERT, "-key", TEST_KEY, "-tls1_3",
 		"-ciphersuites", (char *)variant->ossl, NULL };
 
-	self->port = free_port();
-	snprintf(hp, sizeof(hp), "127.0.0.1:%d", self->port);
-	ASSERT_EQ(0, peer_spawn(&self->p, argv));
-	self->fd = connect_retry(self->port, 10000);
-	ASSERT_LE(0, self->fd);
-	if (!our_session(_metadata, self, variant, KTLS_CLIENT))
+	if (!to_s_server(_metadata, self, variant, argv, hp, sizeof(hp), 0))
 		return;
 	command_updates(_metadata, self, NULL);
 }
@@ -344,9 +318,7 @@ static void *gpeer_main(void *arg)
 	uint64_t got = 0;
 	int ret;
 
-	do
-		ret = gnutls_handshake(g->gs);
-	while (ret < 0 && !gnutls_error_is_fatal(ret));
+	ret = gnutls_handshake_all(g->gs);
 	while (!ret && got < BULK) {
 		ssize_t n = gnutls_record_recv(g->gs, buf, sizeof(buf));
 
@@ -495,13 +467,7 @@ TEST_F_TIMEOUT(ku, hundred_updates_openssl, 300)
 
 	if (!variant->heavy)
 		SKIP(return, "one cipher is enough for 64 MiB");
-	self->port = free_port();
-	snprintf(hp, sizeof(hp), "127.0.0.1:%d", self->port);
-	self->p.data_only = 1;
-	ASSERT_EQ(0, peer_spawn(&self->p, argv));
-	self->fd = connect_retry(self->port, 10000);
-	ASSERT_LE(0, self->fd);
-	if (!our_session(_metadata, self, variant, KTLS_CLIENT))
+	if (!to_s_server(_metadata, self, variant, argv, hp, sizeof(hp), 1))
 		return;
 	k.fd = self->p.out;
 	ASSERT_EQ(0, pthread_create(&th, NULL, sink_main, &k));
@@ -645,13 +611,7 @@ TEST_F_TIMEOUT(ku, send_arguments, 120)
 
 	EXPECT_EQ(-EINVAL, ktls_config_set_rekey_limit(NULL, 1));
 	EXPECT_EQ(-EINVAL, ktls_send(NULL, "x", 1, 0));
-	self->port = free_port();
-	snprintf(hp, sizeof(hp), "127.0.0.1:%d", self->port);
-	self->p.data_only = 1;
-	ASSERT_EQ(0, peer_spawn(&self->p, argv));
-	self->fd = connect_retry(self->port, 10000);
-	ASSERT_LE(0, self->fd);
-	if (!our_session(_metadata, self, variant, KTLS_CLIENT))
+	if (!to_s_server(_metadata, self, variant, argv, hp, sizeof(hp), 1))
 		return;
 	EXPECT_EQ(-EINVAL, ktls_send(self->s, NULL, 1, 0));
 	EXPECT_EQ(-EINVAL, ktls_send(self->s, "x", 1, MSG_OOB));

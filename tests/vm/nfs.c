@@ -281,22 +281,30 @@ static int start_tlshd_style(struct __test_metadata *_metadata, struct kd *k,
 	return 1;
 }
 
+/*
+ * In a test: ktlsd -T with tlshd's file format, serving the upcall; else
+ * the test is skipped (no NFS here, no upcall in this kernel) or fails.
+ */
+#define START_TLSHD_STYLE(server_cert) do {				\
+	int __r;							\
+									\
+	if (_metadata->skip)						\
+		return;	/* a SKIP in the set-up does not stop us */	\
+	__r = start_tlshd_style(_metadata, &self->k, server_cert);	\
+	if (__r < 0)							\
+		SKIP(return, "nfs: this kernel has no handshake upcall"); \
+	ASSERT_EQ(1, __r);						\
+} while (0)
+
 TEST_F_TIMEOUT(nfs, tls_16mib_both_ends, 240)
 {
 	long long tx0 = tls_stat("TlsTxSw"), rx0 = tls_stat("TlsRxSw");
 	int64_t mount_ms, remount_ms, t0, write_ms, read_ms;
 	char sum_src[80] = "", sum_nfs[80] = "", stats[4096] = "";
 	char ctl[PATH_MAX], cmd[PATH_MAX + 32];
-	int ret;
 	FILE *f;
 
-	if (_metadata->skip)
-		return;	/* a SKIP in the set-up does not stop us */
-	ret = start_tlshd_style(_metadata, &self->k, "server");
-
-	if (ret < 0)
-		SKIP(return, "nfs: this kernel has no handshake upcall");
-	ASSERT_EQ(1, ret);
+	START_TLSHD_STYLE("server");
 	ASSERT_EQ(0, nfs_mount("/", "tls", &mount_ms))
 		TH_LOG("mount failed: %s", log_text(&self->k));
 	/* The server's grace period: wait it out before timing anything. */
@@ -351,16 +359,9 @@ TEST_F_TIMEOUT(nfs, tls_16mib_both_ends, 240)
 
 TEST_F_TIMEOUT(nfs, mtls_client_certificate, 200)
 {
-	int ret;
 	int64_t ms;
 
-	if (_metadata->skip)
-		return;	/* a SKIP in the set-up does not stop us */
-	ret = start_tlshd_style(_metadata, &self->k, "server");
-
-	if (ret < 0)
-		SKIP(return, "nfs: this kernel has no handshake upcall");
-	ASSERT_EQ(1, ret);
+	START_TLSHD_STYLE("server");
 	/* The mtls-only export takes a client whose certificate verified... */
 	ASSERT_EQ(0, nfs_mount("/m", "mtls", &ms))
 		TH_LOG("mtls mount failed: %s", log_text(&self->k));
@@ -374,16 +375,9 @@ TEST_F_TIMEOUT(nfs, mtls_client_certificate, 200)
 
 TEST_F_TIMEOUT(nfs, bad_server_certificate_fails_the_mount, 200)
 {
-	int ret;
 	int64_t ms;
 
-	if (_metadata->skip)
-		return;	/* a SKIP in the set-up does not stop us */
-	ret = start_tlshd_style(_metadata, &self->k, "bad-server");
-
-	if (ret < 0)
-		SKIP(return, "nfs: this kernel has no handshake upcall");
-	ASSERT_EQ(1, ret);
+	START_TLSHD_STYLE("bad-server");
 	EXPECT_NE(0, nfs_mount("/", "tls", &ms));
 	EXPECT_GT(90000, ms) TH_LOG("the mount hung");
 	EXPECT_LE(1, log_has(&self->k, "certificate did not verify"))

@@ -20,6 +20,7 @@
 
 #include "kselftest_harness.h"
 #include "peers.h"
+#include "tlsio.h"
 
 #define REC_CCS 20
 #define REC_ALERT 21
@@ -179,9 +180,7 @@ static void *gpeer_run(void *arg)
 {
 	struct gpeer *g = arg;
 
-	do
-		g->hs = gnutls_handshake(g->gs);
-	while (g->hs < 0 && !gnutls_error_is_fatal(g->hs));
+	g->hs = gnutls_handshake_all(g->gs);
 	if (!g->hs && g->act)
 		g->act(g);
 	return NULL;
@@ -360,23 +359,6 @@ static size_t fake_ticket(unsigned char *buf, size_t body_len)
 	buf[3] = (unsigned char)body_len;
 	memset(buf + 4, 0xa5, body_len);
 	return 4 + body_len;
-}
-
-/* Read exactly len bytes with ktls_recv() in pieces of at most step. */
-static ssize_t recv_all(struct ktls_session *s, unsigned char *buf, size_t len,
-			size_t step)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		size_t want = len - got < step ? len - got : step;
-		ssize_t n = ktls_recv(s, buf + got, want, 0, NULL);
-
-		if (n <= 0)
-			return got ? (ssize_t)got : n;
-		got += n;
-	}
-	return got;
 }
 
 /* ---- arguments and state ---- */

@@ -11,12 +11,12 @@
 #include <gnutls/gnutls.h>
 #include <linux/tls.h>
 #include <pthread.h>
-#include <sys/time.h>
 
 #include <ktls.h>
 
 #include "kselftest_harness.h"
 #include "peers.h"
+#include "tlsio.h"
 
 #define REC_HANDSHAKE 22
 #define SESS_MAX 8192
@@ -121,17 +121,16 @@ FIXTURE_TEARDOWN(res)
 	unlink(self->file);
 }
 
-static void set_timeouts(int fd, int sec)
-{
-	struct timeval tv = { .tv_sec = sec };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
 #define SKIP_NO_KTLS(ret) do {						\
 	if ((ret) == -KTLS_E_NO_KTLS)					\
 		SKIP(return, "kTLS: TCP_ULP \"tls\" unavailable on this kernel"); \
+} while (0)
+
+/* A handshake that must work where the kernel has kTLS. */
+#define ASSERT_HANDSHAKE(ret) do {					\
+	int __r = (ret);						\
+	SKIP_NO_KTLS(__r);						\
+	ASSERT_EQ(0, __r);						\
 } while (0)
 
 /* Our client on self->fd, resuming self->sess when resume is set. */
@@ -158,35 +157,14 @@ static int client_handshake(struct __test_metadata *_metadata,
 	return ret;
 }
 
-/* Read exactly len bytes with ktls_recv() in pieces of at most step. */
-static ssize_t recv_all(struct ktls_session *s, void *buf, size_t len,
-			size_t step)
+/* A new connection to self->port, and our client's handshake on it. */
+static int client_connect(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(res) *self,
+			  const FIXTURE_VARIANT(res) *variant, int resume)
 {
-	size_t got = 0;
-
-	while (got < len) {
-		size_t want = len - got < step ? len - got : step;
-		ssize_t n = ktls_recv(s, (char *)buf + got, want, 0, NULL);
-
-		if (n <= 0)
-			return got ? (ssize_t)got : n;
-		got += n;
-	}
-	return got;
-}
-
-static ssize_t send_all(struct ktls_session *s, const void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = ktls_send(s, (const char *)buf + done, len - done, 0);
-
-		if (n <= 0)
-			return n;
-		done += n;
-	}
-	return done;
+	self->fd = connect_retry(self->port, 10000);
+	ASSERT_LE(0, self->fd);
+	return client_handshake(_metadata, self, variant, resume);
 }
 
 /* The session's resumption data into self->sess. */
@@ -194,6 +172,15 @@ static int take_sess(FIXTURE_DATA(res) *self, struct ktls_session *s)
 {
 	self->sess_len = sizeof(self->sess);
 	return ktls_session_get_resumption(s, self->sess, &self->sess_len);
+}
+
+/* Our client takes what resumes the next connection, and leaves. */
+static void client_leave(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(res) *self)
+{
+	ASSERT_EQ(0, take_sess(self, self->s));
+	ASSERT_EQ(0, ktls_close_notify(self->s));
+	client_end(self);
 }
 
 static int count(const char *hay, const char *needle)
@@ -217,6 +204,17 @@ static void text_line(char *buf, size_t len, int seed)
 	buf[len - 1] = '\n';
 }
 
+/* A server program listening on a free port, "127.0.0.1:port" in hp. */
+static void server_spawn(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(res) *self, char *const argv[], char *hp,
+			 size_t hp_len)
+{
+	self->port = free_port();
+	snprintf(hp, hp_len, "127.0.0.1:%d", self->port);
+	ASSERT_EQ(0, peer_spawn(&self->p, argv));
+	ASSERT_EQ(0, wait_listen(self->port, 10000));
+}
+
 /* ---- our client against gnutls-serv ---- */
 
 /* One connection to gnutls-serv --echo: a line there and back. */
@@ -237,28 +235,19 @@ TEST_F_TIMEOUT(res, client_vs_gnutls_serv, 120)
 	char port[16];
 	char *argv[] = { "gnutls-serv", "--echo", "-p", port,
 		"--x509certfile", TEST_CERT, "--x509keyfile", TEST_KEY, NULL };
-	int ret;
 
 	self->port = free_port();
 	snprintf(port, sizeof(port), "%d", self->port);
 	ASSERT_EQ(0, peer_spawn(&self->p, argv));
 	ASSERT_EQ(0, wait_listen(self->port, 10000));
 
-	self->fd = connect_retry(self->port, 10000);
-	ASSERT_LE(0, self->fd);
-	ret = client_handshake(_metadata, self, variant, 0);
-	SKIP_NO_KTLS(ret);
-	ASSERT_EQ(0, ret);
+	ASSERT_HANDSHAKE(client_connect(_metadata, self, variant, 0));
 	ASSERT_EQ(0, ktls_session_info(self->s)->resumed);
 	/* The echo comes after gnutls-serv's TLS 1.3 tickets. */
 	echo_line(_metadata, self, 1);
-	ASSERT_EQ(0, take_sess(self, self->s));
-	ASSERT_EQ(0, ktls_close_notify(self->s));
-	client_end(self);
+	client_leave(_metadata, self);
 
-	self->fd = connect_retry(self->port, 10000);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, client_handshake(_metadata, self, variant, 1));
+	ASSERT_EQ(0, client_connect(_metadata, self, variant, 1));
 	ASSERT_EQ(1, ktls_session_info(self->s)->resumed);
 	echo_line(_metadata, self, 2);
 	ASSERT_TRUE(peer_expect(&self->p, "*** This is a resumed session",
@@ -288,26 +277,13 @@ TEST_F_TIMEOUT(res, client_vs_openssl_s_server, 120)
 	char *argv[] = { "openssl", "s_server", "-accept", hp, "-naccept", "2",
 		"-cert", TEST_CERT, "-key", TEST_KEY, (char *)variant->ossl,
 		NULL };
-	int ret;
 
-	self->port = free_port();
-	snprintf(hp, sizeof(hp), "127.0.0.1:%d", self->port);
-	ASSERT_EQ(0, peer_spawn(&self->p, argv));
-	ASSERT_EQ(0, wait_listen(self->port, 10000));
-
-	self->fd = connect_retry(self->port, 10000);
-	ASSERT_LE(0, self->fd);
-	ret = client_handshake(_metadata, self, variant, 0);
-	SKIP_NO_KTLS(ret);
-	ASSERT_EQ(0, ret);
+	server_spawn(_metadata, self, argv, hp, sizeof(hp));
+	ASSERT_HANDSHAKE(client_connect(_metadata, self, variant, 0));
 	line_from_s_server(_metadata, self, 3);
-	ASSERT_EQ(0, take_sess(self, self->s));
-	ASSERT_EQ(0, ktls_close_notify(self->s));
-	client_end(self);
+	client_leave(_metadata, self);
 
-	self->fd = connect_retry(self->port, 10000);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, client_handshake(_metadata, self, variant, 1));
+	ASSERT_EQ(0, client_connect(_metadata, self, variant, 1));
 	ASSERT_EQ(1, ktls_session_info(self->s)->resumed);
 	line_from_s_server(_metadata, self, 4);
 	ASSERT_EQ(0, ktls_close_notify(self->s));
@@ -502,9 +478,7 @@ static void *gpeer_main(void *arg)
 {
 	struct gpeer *g = arg;
 
-	do
-		g->hs = gnutls_handshake(g->gs);
-	while (g->hs < 0 && !gnutls_error_is_fatal(g->hs));
+	g->hs = gnutls_handshake_all(g->gs);
 	if (!g->hs && g->act)
 		g->act(g);
 	return NULL;
@@ -629,13 +603,10 @@ TEST_F_TIMEOUT(res, ticket_between_data, 120)
 {
 	unsigned char first[SESS_MAX];
 	size_t first_len;
-	int ret;
 
 	if (variant->version != KTLS_TLS13)
 		SKIP(return, "TLS 1.2 tickets come within the handshake only");
-	ret = gpeer_start(_metadata, self, variant, act_ticket_between, 0);
-	SKIP_NO_KTLS(ret);
-	ASSERT_EQ(0, ret);
+	ASSERT_HANDSHAKE(gpeer_start(_metadata, self, variant, act_ticket_between, 0));
 	read_parts(_metadata, self, 0, 1);
 	/* So far, the tickets GnuTLS sent with its handshake. */
 	ASSERT_EQ(0, take_sess(self, self->s));
@@ -663,13 +634,10 @@ TEST_F_TIMEOUT(res, ticket_after_key_update, 120)
 	struct ktls_probe pr = { .size = sizeof(pr) };
 	size_t first_len;
 	char buf[64];
-	int ret;
 
 	if (variant->version != KTLS_TLS13)
 		SKIP(return, "KeyUpdate is TLS 1.3 only");
-	ret = gpeer_start(_metadata, self, variant, act_ticket_after_key_update, 0);
-	SKIP_NO_KTLS(ret);
-	ASSERT_EQ(0, ret);
+	ASSERT_HANDSHAKE(gpeer_start(_metadata, self, variant, act_ticket_after_key_update, 0));
 	read_parts(_metadata, self, 0, 1);
 	ASSERT_EQ(0, take_sess(self, self->s));
 	memcpy(first, self->sess, self->sess_len);
@@ -780,11 +748,8 @@ TEST_F_TIMEOUT(res, get_resumption_sizes, 120)
 	unsigned char small[4];
 	char buf[8];
 	size_t len = 0, need;
-	int ret;
 
-	ret = pair_start(_metadata, self, variant, 1);
-	SKIP_NO_KTLS(ret);
-	ASSERT_EQ(0, ret);
+	ASSERT_HANDSHAKE(pair_start(_metadata, self, variant, 1));
 	EXPECT_EQ(-EINVAL, ktls_session_get_resumption(self->ss, NULL, &len));
 	if (variant->version == KTLS_TLS13) {
 		/* The tickets are in the socket, not read yet. */
@@ -808,13 +773,10 @@ TEST_F_TIMEOUT(res, no_tickets_no_data, 120)
 {
 	size_t len = 0;
 	char buf[8];
-	int ret;
 
 	if (variant->version != KTLS_TLS13)
 		SKIP(return, "TLS 1.2 has a session ID to resume at least");
-	ret = pair_start(_metadata, self, variant, 0);
-	SKIP_NO_KTLS(ret);
-	ASSERT_EQ(0, ret);
+	ASSERT_HANDSHAKE(pair_start(_metadata, self, variant, 0));
 	ASSERT_EQ(4, send_all(self->ss, "data", 4));
 	ASSERT_EQ(4, recv_all(self->s, buf, 4, 4));
 	EXPECT_EQ(-EAGAIN, ktls_session_get_resumption(self->s, NULL, &len));
@@ -832,13 +794,10 @@ TEST_F_TIMEOUT(res, bad_ticket, 120)
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
 			    .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
 	struct cmsghdr *cm;
-	int ret;
 
 	if (variant->version != KTLS_TLS13)
 		SKIP(return, "tickets after the handshake are TLS 1.3 only");
-	ret = pair_start(_metadata, self, variant, 0);
-	SKIP_NO_KTLS(ret);
-	ASSERT_EQ(0, ret);
+	ASSERT_HANDSHAKE(pair_start(_metadata, self, variant, 0));
 	/* NewSessionTicket whose nonce claims more bytes than there are. */
 	memset(nst, 0xa5, sizeof(nst));
 	nst[0] = 4;
@@ -873,12 +832,34 @@ TEST_F_TIMEOUT(res, bad_ticket, 120)
 } while (0)
 
 /*
+ * A line typed into the server program comes out of the client program
+ * (self->out2: what it said); then the client's stdin ends, and it must
+ * exit 0 within timeout_ms.
+ */
+static void line_to_client(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(res) *self, int seed, const char *who,
+			   int timeout_ms)
+{
+	char line[81];
+
+	text_line(line, sizeof(line), seed);
+	ASSERT_EQ((ssize_t)sizeof(line), write(self->p.in, line, sizeof(line)));
+	line[sizeof(line) - 1] = 0;
+	ASSERT_TRUE(peer_expect(&self->p2, line, self->out2,
+				sizeof(self->out2), 10000))
+		TH_LOG("%s said: %s", who, self->out2);
+	close(self->p2.in);
+	self->p2.in = -1;
+	ASSERT_EQ(0, peer_wait(&self->p2, timeout_ms));
+}
+
+/*
  * ktlsctl connect --session-file twice to s_server: the first run saves
  * what the second resumes with.
  */
 TEST_F_TIMEOUT(res, ktlsctl_session_file, 120)
 {
-	char hp[32], path[PATH_MAX], line[81];
+	char hp[32], path[PATH_MAX];
 	char *srv[] = { "openssl", "s_server", "-accept", hp, "-naccept", "2",
 		"-cert", TEST_CERT, "-key", TEST_KEY, (char *)variant->ossl, NULL };
 	char *cli[] = { path, "connect", hp, "--ca", TEST_CERT,
@@ -886,10 +867,7 @@ TEST_F_TIMEOUT(res, ktlsctl_session_file, 120)
 	int round;
 
 	ASSERT_EQ(0, ktlsctl_path(path, sizeof(path)));
-	self->port = free_port();
-	snprintf(hp, sizeof(hp), "127.0.0.1:%d", self->port);
-	ASSERT_EQ(0, peer_spawn(&self->p, srv));
-	ASSERT_EQ(0, wait_listen(self->port, 10000));
+	server_spawn(_metadata, self, srv, hp, sizeof(hp));
 	for (round = 0; round < 2; round++) {
 		self->out2[0] = 0;
 		ASSERT_EQ(0, peer_spawn(&self->p2, cli));
@@ -899,17 +877,11 @@ TEST_F_TIMEOUT(res, ktlsctl_session_file, 120)
 		ASSERT_NE(NULL, strstr(self->out2, round ? "resumed yes" :
 						     "resumed no"))
 			TH_LOG("ktlsctl said: %s", self->out2);
-		/* A line from s_server: its TLS 1.3 tickets came before. */
-		text_line(line, sizeof(line), 20 + round);
-		ASSERT_EQ((ssize_t)sizeof(line), write(self->p.in, line, sizeof(line)));
-		line[sizeof(line) - 1] = 0;
-		ASSERT_TRUE(peer_expect(&self->p2, line, self->out2,
-					sizeof(self->out2), 10000))
-			TH_LOG("ktlsctl said: %s", self->out2);
-		/* Its stdin ends: close_notify both ways, save, exit 0. */
-		close(self->p2.in);
-		self->p2.in = -1;
-		ASSERT_EQ(0, peer_wait(&self->p2, 20000));
+		/*
+		 * A line from s_server: its TLS 1.3 tickets came before. Then
+		 * ktlsctl's stdin ends: close_notify both ways, save, exit 0.
+		 */
+		line_to_client(_metadata, self, 20 + round, "ktlsctl", 20000);
 		peer_stop(&self->p2);
 		ASSERT_EQ(0, access(self->file, R_OK));
 	}
@@ -921,7 +893,7 @@ TEST_F_TIMEOUT(res, ktlsctl_session_file, 120)
 /* ktlsctl listen --tickets: s_client -sess_out, then -sess_in resumes. */
 TEST_F_TIMEOUT(res, ktlsctl_listen_tickets, 120)
 {
-	char hp[32], path[PATH_MAX], line[81], mark[32];
+	char hp[32], path[PATH_MAX], mark[32];
 	char *srv[] = { path, "listen", hp, "--cert", TEST_CERT, "--key",
 		TEST_KEY, "--tickets", "--tls-version",
 		variant->version == KTLS_TLS13 ? "1.3" : "1.2", NULL };
@@ -931,10 +903,7 @@ TEST_F_TIMEOUT(res, ktlsctl_listen_tickets, 120)
 	int round;
 
 	ASSERT_EQ(0, ktlsctl_path(path, sizeof(path)));
-	self->port = free_port();
-	snprintf(hp, sizeof(hp), "127.0.0.1:%d", self->port);
-	ASSERT_EQ(0, peer_spawn(&self->p, srv));
-	ASSERT_EQ(0, wait_listen(self->port, 10000));
+	server_spawn(_metadata, self, srv, hp, sizeof(hp));
 	for (round = 0; round < 2; round++) {
 		cli[8] = round ? "-sess_in" : "-sess_out";
 		self->out2[0] = 0;
@@ -946,15 +915,7 @@ TEST_F_TIMEOUT(res, ktlsctl_listen_tickets, 120)
 						    "resumed no"))
 			TH_LOG("ktlsctl said: %s", self->out);
 		self->out[0] = 0;
-		text_line(line, sizeof(line), 30 + round);
-		ASSERT_EQ((ssize_t)sizeof(line), write(self->p.in, line, sizeof(line)));
-		line[sizeof(line) - 1] = 0;
-		ASSERT_TRUE(peer_expect(&self->p2, line, self->out2,
-					sizeof(self->out2), 10000))
-			TH_LOG("s_client said: %s", self->out2);
-		close(self->p2.in);
-		self->p2.in = -1;
-		ASSERT_EQ(0, peer_wait(&self->p2, 10000));
+		line_to_client(_metadata, self, 30 + round, "s_client", 10000);
 		peer_expect(&self->p2, "\n\x01", self->out2, sizeof(self->out2),
 			    1000);	/* the rest of what it printed */
 		if (round)
