@@ -321,7 +321,6 @@ static void job_finish(struct job *j, int status, const char *msg)
 	/* Our copy goes before the reply: the application owns it next. */
 	close(j->ev.fd);
 	j->ev.fd = -1;
-	atomic_fetch_add(status ? &j->d->done_failed : &j->d->done_ok, 1);
 	stats_finished(&j->d->stats, j->front, status, ms);
 	j->ops->done(j, status, msg, j->s);
 	ktls_session_free(j->s);
@@ -399,7 +398,6 @@ int job_submit(struct ktlsd *d, struct job *j)
 	max = j->conf->max_inflight;
 	if (atomic_fetch_add(&d->inflight, 1) >= max) {
 		atomic_fetch_sub(&d->inflight, 1);
-		atomic_fetch_add(&d->refused, 1);
 		stats_refused(&d->stats, j->front);
 		return -EBUSY;
 	}

@@ -36,7 +36,6 @@ struct ktlsd {
 	atomic_uint next_worker;
 	atomic_uint inflight;		/* handshakes queued or running */
 	atomic_int stopping;
-	atomic_ulong done_ok, done_failed, refused;
 	struct stats stats;		/* per front door (stats.c) */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
 };

@@ -76,6 +76,21 @@ static void reload(struct ktlsd *d, int verbose)
 	notify("READY=1");
 }
 
+/* The last line: what the front doors' counters add up to. */
+static void log_exit_counts(struct stats *st)
+{
+	unsigned long ok = 0, failed = 0, busy = 0;
+	int f;
+
+	for (f = 0; f < FRONT_COUNT; f++) {
+		ok += atomic_load(&st->front[f].succeeded);
+		failed += atomic_load(&st->front[f].failed);
+		busy += atomic_load(&st->front[f].refused_busy);
+	}
+	log_info("exiting: %lu handshakes done, %lu failed, %lu refused busy",
+		 ok, failed, busy);
+}
+
 static unsigned worker_count(const struct conf *c)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -187,9 +202,7 @@ int main(int argc, char **argv)
 		 atomic_load(&d.inflight));
 	notify("STOPPING=1");
 	loop_stop(&d);
-	log_info("exiting: %lu handshakes done, %lu failed, %lu refused busy",
-		 atomic_load(&d.done_ok), atomic_load(&d.done_failed),
-		 atomic_load(&d.refused));
+	log_exit_counts(&d.stats);
 	ktlsd_set_conf(&d, NULL);
 	close(sfd);
 	return 0;
