@@ -176,16 +176,28 @@ static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	return n;
 }
 
-static ssize_t push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
+/*
+ * GnuTLS gathers a whole flight (ServerHello up to Finished) and hands it
+ * over at once: one sendmsg(), so one TCP segment where a send() per
+ * record made six, each waking the peer.
+ */
+static ssize_t push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int n_iov)
 {
 	struct ktls_session *s = ptr;
+	struct msghdr msg = {
+		/* giovec_t is documented to have struct iovec's layout. */
+		.msg_iov = (struct iovec *)iov,
+		.msg_iovlen = (size_t)n_iov,
+	};
 	ssize_t n;
 
+	_Static_assert(sizeof(giovec_t) == sizeof(struct iovec),
+		       "giovec_t is not struct iovec");
 	if (switched(s))
 		return -1;
 	if (s->blocking && wait_io(s, POLLOUT))
 		return io_result(s, -1);
-	n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	n = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n < 0 && s->blocking && (errno == EAGAIN || errno == EWOULDBLOCK))
 		errno = EINTR;
 	return io_result(s, n);
@@ -358,7 +370,7 @@ static int new_gnutls(struct ktls_session *s, gnutls_session_t *out)
 	gnutls_handshake_set_secret_function(gs, keep_secrets);
 	gnutls_transport_set_ptr(gs, s);
 	gnutls_transport_set_pull_function(gs, pull);
-	gnutls_transport_set_push_function(gs, push);
+	gnutls_transport_set_vec_push_function(gs, push);
 	*out = gs;
 	return 0;
 err:
