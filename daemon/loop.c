@@ -83,17 +83,36 @@ static void list_del(struct ev *e)
 	e->next = e->prev = NULL;
 }
 
+/* The worker this thread runs, if it is one. */
+static __thread struct worker *self;
+
+static void poll_add(struct worker *w, struct ev *e, unsigned events)
+{
+	struct epoll_event ee = { .events = events, .data.ptr = e };
+
+	list_add(w, e);
+	if (e->fd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, e->fd, &ee))
+		/* Let the owner fail it at once rather than hang. */
+		e->deadline = 1;
+}
+
 void loop_add(struct ktlsd *d, struct worker *w, struct ev *e, unsigned events)
 {
-	struct queued *q = malloc(sizeof(*q));
+	struct queued *q;
 	uint64_t one = 1;
 
-	if (!q)
-		fatal("out of memory queueing work");
 	if (!w)
 		w = &d->workers[atomic_fetch_add(&d->next_worker, 1) %
 				d->n_workers];
 	e->w = w;
+	if (w == self) {
+		/* Our own list: no queue, no wake-up through the eventfd. */
+		poll_add(w, e, events);
+		return;
+	}
+	q = malloc(sizeof(*q));
+	if (!q)
+		fatal("out of memory queueing work");
 	q->e = e;
 	q->events = events;
 	pthread_mutex_lock(&w->qlock);
@@ -131,14 +150,8 @@ static void take_queue(struct worker *w)
 	w->queue = NULL;
 	pthread_mutex_unlock(&w->qlock);
 	for (; q; q = next) {
-		struct epoll_event ee = { .events = q->events, .data.ptr = q->e };
-
 		next = q->next;
-		list_add(w, q->e);
-		if (q->e->fd >= 0 &&
-		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, q->e->fd, &ee))
-			/* Let the owner fail it at once rather than hang. */
-			q->e->deadline = 1;
+		poll_add(w, q->e, q->events);
 		free(q);
 	}
 }
@@ -180,6 +193,7 @@ static void *worker_main(void *arg)
 	struct epoll_event ev[64];
 	int i, n, wait = 1000;
 
+	self = w;
 	for (;;) {
 		if (atomic_load(&w->d->stopping) && !w->stop_seen) {
 			w->stop_seen = 1;
