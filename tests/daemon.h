@@ -13,21 +13,6 @@
 #include "kselftest_harness.h"
 #include "peers.h"
 
-static inline int64_t ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static inline void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Enough descriptors for a thousand TCP pairs, here and in ktlsd. */
 static inline void raise_nofile(rlim_t want)
 {

@@ -96,21 +96,6 @@ FIXTURE_TEARDOWN(ku)
 	peer_stop(&self->p);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Our TLS 1.3 session of the given role on fd; 0 when skipped. */
 static int our_session(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(ku) *self,
@@ -345,10 +330,10 @@ static void *gpeer_main(void *arg)
 /* Wait until the GnuTLS peer has read off bytes; 0, or -ETIMEDOUT. */
 static int gpeer_caught_up(struct gpeer *g, uint64_t off)
 {
-	int64_t end = now_ms() + 30000;
+	int64_t end = ms_now() + 30000;
 
 	while (__atomic_load_n(&g->got, __ATOMIC_ACQUIRE) < off) {
-		if (now_ms() > end || __atomic_load_n(&g->ret, __ATOMIC_RELAXED))
+		if (ms_now() > end || __atomic_load_n(&g->ret, __ATOMIC_RELAXED))
 			return -ETIMEDOUT;
 		sleep_ms(1);
 	}
@@ -392,7 +377,7 @@ TEST_F_TIMEOUT(ku, hundred_updates_gnutls, 300)
 	if (!our_session(_metadata, self, variant, KTLS_CLIENT))
 		goto out;
 
-	t0 = now_ms();
+	t0 = ms_now();
 	for (i = 0; i < UPDATES; i++) {
 		size_t n = i < UPDATES - 1 ? SEG : BULK - off;
 
@@ -413,7 +398,7 @@ TEST_F_TIMEOUT(ku, hundred_updates_gnutls, 300)
 	ASSERT_EQ(4, recv_all(self->s, done, 4, 4));
 	ASSERT_EQ(0, memcmp(done, "done", 4));
 	TH_LOG("64 MiB with %d updates in %lld ms", self->rekey ? UPDATES : 0,
-	       (long long)(now_ms() - t0));
+	       (long long)(ms_now() - t0));
 	pthread_join(self->th, NULL);
 	self->th_on = 0;
 	ASSERT_EQ(0, g.ret) TH_LOG("peer: %d (%s)", g.ret, gnutls_strerror(g.ret));
@@ -471,7 +456,7 @@ TEST_F_TIMEOUT(ku, hundred_updates_openssl, 300)
 		return;
 	k.fd = self->p.out;
 	ASSERT_EQ(0, pthread_create(&th, NULL, sink_main, &k));
-	t0 = now_ms();
+	t0 = ms_now();
 	for (i = 0; i < UPDATES; i++) {
 		size_t n = i < UPDATES - 1 ? SEG : BULK - off;
 
@@ -494,7 +479,7 @@ TEST_F_TIMEOUT(ku, hundred_updates_openssl, 300)
 	ASSERT_EQ(5, recv_all(self->s, done, 5, 5));
 	ASSERT_EQ(0, memcmp(done, "done\n", 5));
 	TH_LOG("64 MiB with %d updates in %lld ms", self->rekey ? UPDATES : 0,
-	       (long long)(now_ms() - t0));
+	       (long long)(ms_now() - t0));
 }
 
 /* ---- ktls_send() with a rekey limit ---- */

@@ -34,14 +34,6 @@
 #define MNT	"/mnt/ktlsd-nfs"
 #define DATA_MB	16
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
 {
 	char cmd[4096];
@@ -128,7 +120,7 @@ static int alive(struct kd *k)
 static int kd_start(struct kd *k, const char *arg, const char *file)
 {
 	char bin[PATH_MAX];
-	int64_t end = now_ms() + 20000;
+	int64_t end = ms_now() + 20000;
 	int before = log_has(k, "ready:");
 
 	ktlsd_path(bin, sizeof(bin));
@@ -141,7 +133,7 @@ static int kd_start(struct kd *k, const char *arg, const char *file)
 		execl(bin, "ktlsd", "-f", "-v", arg, file, (char *)NULL);
 		_exit(127);
 	}
-	while (now_ms() < end) {
+	while (ms_now() < end) {
 		if (log_has(k, "ready:") > before)
 			return 1;
 		if (!alive(k))
@@ -153,12 +145,12 @@ static int kd_start(struct kd *k, const char *arg, const char *file)
 
 static void kd_stop(struct kd *k)
 {
-	int64_t end = now_ms() + 8000;
+	int64_t end = ms_now() + 8000;
 
 	if (k->pid <= 0)
 		return;
 	kill(k->pid, SIGTERM);
-	while (alive(k) && now_ms() < end)
+	while (alive(k) && ms_now() < end)
 		usleep(20000);
 	if (k->pid > 0) {
 		kill(k->pid, SIGKILL);
@@ -209,14 +201,14 @@ static int tlshd_conf(const char *path, const char *server_cert)
 /* Mount the export with these options within a bound: the exit status. */
 static int nfs_mount(const char *path, const char *sec, int64_t *ms)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = ms_now();
 	int st;
 
 	mkdir(MNT, 0755);
 	st = sh("timeout -k 5 90 mount -t nfs4 -o vers=4.2,xprtsec=%s,retry=0 "
 		"localhost:%s " MNT " 2>>/tmp/ktlsd-nfs-mount.err", sec, path);
 	if (ms)
-		*ms = now_ms() - t0;
+		*ms = ms_now() - t0;
 	return st;
 }
 
@@ -311,16 +303,16 @@ TEST_F_TIMEOUT(nfs, tls_16mib_both_ends, 240)
 	ASSERT_EQ(0, sh("echo x > " MNT "/grace && rm " MNT "/grace"));
 	ASSERT_EQ(0, sh("head -c %dM /dev/urandom > /tmp/ktlsd-nfs-src",
 			DATA_MB));
-	t0 = now_ms();
+	t0 = ms_now();
 	ASSERT_EQ(0, sh("cp /tmp/ktlsd-nfs-src " MNT "/data && sync " MNT "/data"));
-	write_ms = now_ms() - t0;
+	write_ms = ms_now() - t0;
 	/* Read back over the wire, not from the page cache. */
 	nfs_umount();
 	ASSERT_EQ(0, sh("sync; echo 3 > /proc/sys/vm/drop_caches"));
 	ASSERT_EQ(0, nfs_mount("/", "tls", &remount_ms));
-	t0 = now_ms();
+	t0 = ms_now();
 	ASSERT_EQ(0, sh("cat " MNT "/data > /dev/null"));
-	read_ms = now_ms() - t0;
+	read_ms = ms_now() - t0;
 	f = popen("sha256sum < " MNT "/data", "r");
 	ASSERT_NE(NULL, f);
 	ASSERT_NE(NULL, fgets(sum_nfs, sizeof(sum_nfs), f));
@@ -435,7 +427,7 @@ TEST_F_TIMEOUT(nfs, nvme_tcp_tls_psk, 200)
 	if (!log_has(&self->k, "upcall: serving"))
 		SKIP(return, "nvme: this kernel has no handshake upcall");
 	env_script(env, sizeof(env));
-	t0 = now_ms();
+	t0 = ms_now();
 	ret = sh("%s nvme >/tmp/ktlsd-nvme.txt 2>&1", env);
 	if (ret == 3)
 		SKIP(return, "nvme: no NVMe/TCP TLS here (see /tmp/ktlsd-nvme.txt)");
@@ -445,7 +437,7 @@ TEST_F_TIMEOUT(nfs, nvme_tcp_tls_psk, 200)
 	EXPECT_LE(1, log_has(&self->k, "upcall: client psk handshake to"));
 	EXPECT_EQ(0, log_has(&self->k, "DONE status 1"));
 	TH_LOG("connect, 4 MiB written and read back, disconnect: %lld ms; "
-	       "%d PSK handshakes", (long long)(now_ms() - t0),
+	       "%d PSK handshakes", (long long)(ms_now() - t0),
 	       log_has(&self->k, "psk handshake") / 2);
 }
 
