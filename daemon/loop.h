@@ -35,6 +35,7 @@ struct ktlsd {
 	struct worker *workers;
 	atomic_uint next_worker;
 	atomic_uint inflight;		/* handshakes queued or running */
+	atomic_uint inflight_peak;	/* the most since we were last idle */
 	atomic_int stopping;
 	struct stats stats;		/* per front door (stats.c) */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
