@@ -124,12 +124,20 @@ $(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h) $(LIBA) $(KTLSD_A)
 
 tests: $(UNIT_BINS) $(VM_BINS)
 
-EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+# Each examples/*.c is a program; the file server is examples/fileserver/.
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c)) \
+	    $(B)/examples/ktls-fileserver
+FS_SRCS  := $(wildcard examples/fileserver/*.c)
 
 $(B)/examples/%: examples/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
+
+$(B)/examples/ktls-fileserver: $(FS_SRCS) $(wildcard examples/fileserver/*.h) $(LIBA)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(FS_SRCS) $(LIBA) $(PKG_LIBS) -lpthread
 
 all: $(EXAMPLES)
 
