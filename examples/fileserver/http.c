@@ -264,8 +264,10 @@ static int decode_path(const char *target, char *out, size_t len)
 
 	/* The absolute form (RFC 9112, 3.2.2): drop scheme and authority. */
 	if (!strncasecmp(p, "http://", 7) || !strncasecmp(p, "https://", 8)) {
-		p = strchr(strstr(p, "//") + 2, '/');
-		if (!p)
+		/* The authority ends at the path, the query or the fragment. */
+		p = strstr(p, "//") + 2;
+		p += strcspn(p, "/?#");
+		if (*p != '/')
 			p = "/";
 	}
 	if (*p != '/')

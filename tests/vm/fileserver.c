@@ -214,6 +214,39 @@ TEST_F_TIMEOUT(fs, no_path_leaves_the_root, 120)
 	}
 }
 
+/*
+ * Absolute-form targets (RFC 9112, 3.2.2): the path starts after the
+ * authority, which a query or fragment also ends; with no path, "/".
+ */
+TEST_F_TIMEOUT(fs, absolute_form_targets, 120)
+{
+	static const struct {
+		const char *target;
+		const char *got;	/* status, bytes downloaded */
+	} t[] = {
+		{ "http://x/a.txt", "200 1000" },
+		{ "HTTPS://x:1/a.txt?q", "200 1000" },
+		{ "http://x?/a.txt", "200 10" },	/* the query: index.html */
+		{ "http://x#/a.txt", "200 10" },
+		{ "http://x", "200 10" },
+	};
+	char cmd[1024];
+	int status;
+	size_t i;
+	char *out;
+
+	SKIP_IF_NO_KTLS();
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(cmd, sizeof(cmd), CURL "-o /dev/null --request-target '%s' "
+			 "-w '%%{http_code} %%{size_download}' %s/",
+			 t[i].target, self->url);
+		out = sh(cmd, &status);
+		ASSERT_EQ(0, status) TH_LOG("%s: %s", t[i].target, out);
+		EXPECT_STREQ(t[i].got, out) TH_LOG("%s", t[i].target);
+		free(out);
+	}
+}
+
 /* Two requests written at once; s_client knows nothing of HTTP. */
 TEST_F_TIMEOUT(fs, pipelined_requests_from_openssl, 120)
 {
