@@ -285,18 +285,49 @@ KTLS_EXPORT int ktls_config_set_rekey_limit(struct ktls_config *cfg,
 }
 
 /*
- * Start from the system's default priorities (keeping their order) and
- * take away what the kernel's record layer cannot carry: non-AEAD and
- * other ciphers, and versions other than TLS 1.2 and 1.3.
+ * The system's key exchange groups with X25519 moved to the front, as
+ * "-GROUP-ALL:+GROUP-X25519:+GROUP-...": the fastest of them, and the one
+ * most peers offer first, while the set stays what the system allows
+ * (GnuTLS's NORMAL leads with SECP256R1). Nothing when X25519 is not in
+ * the set. Returns the length written, or -1 when buf is too small.
+ */
+static int groups_x25519_first(char *buf, size_t size)
+{
+	const unsigned *list;
+	gnutls_priority_t def;
+	int n = 0, count, i, found = 0;
+
+	buf[0] = 0;
+	if (gnutls_priority_init(&def, NULL, NULL) < 0)
+		return 0;
+	count = gnutls_priority_group_list(def, &list);
+	for (i = 0; i < count; i++)
+		found |= list[i] == GNUTLS_GROUP_X25519;
+	if (found) {
+		n = snprintf(buf, size, ":-GROUP-ALL:+GROUP-X25519");
+		for (i = 0; i < count && n < (int)size; i++)
+			if (list[i] != GNUTLS_GROUP_X25519)
+				n += snprintf(buf + n, size - n, ":+GROUP-%s",
+					      gnutls_group_get_name(list[i]));
+	}
+	gnutls_priority_deinit(def);
+	return n < (int)size ? n : -1;
+}
+
+/*
+ * Start from the system's default priorities (keeping their order, but
+ * for X25519 first among the groups) and take away what the kernel's
+ * record layer cannot carry: non-AEAD and other ciphers, and versions
+ * other than TLS 1.2 and 1.3.
  */
 int config_update_priority(struct ktls_config *cfg)
 {
 	unsigned usable = cfg->ciphers;
-	char buf[512];
+	char buf[1024];
 	const char *err;
 	gnutls_priority_t p;
 	unsigned bit;
-	int n;
+	int n, g;
 
 	if (cfg->vmin <= KTLS_TLS12 && (usable & cfg->kernel12))
 		usable &= cfg->kernel12;
@@ -317,6 +348,9 @@ int config_update_priority(struct ktls_config *cfg)
 	if (cfg->psk_client || cfg->psk_server)
 		n += snprintf(buf + n, sizeof(buf) - n, ":+ECDHE-PSK:+DHE-PSK:+PSK");
 	if (n >= (int)sizeof(buf))
+		return -EOVERFLOW;
+	g = groups_x25519_first(buf + n, sizeof(buf) - n);
+	if (g < 0)
 		return -EOVERFLOW;
 	if (gnutls_priority_init2(&p, buf, &err, GNUTLS_PRIORITY_INIT_DEF_APPEND) < 0)
 		return -KTLS_E_CONFIG;

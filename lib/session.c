@@ -326,6 +326,14 @@ static int new_gnutls(struct ktls_session *s, gnutls_session_t *out)
 		GNUTLS_NO_SIGNAL | GNUTLS_NONBLOCK;
 	if (!issue && !s->tickets)
 		flags |= GNUTLS_NO_TICKETS;
+	/*
+	 * One key share, for the first group (X25519 where the system allows
+	 * it), not GnuTLS's default two: a server that wants another group
+	 * asks for it (HelloRetryRequest), and every other handshake saves a
+	 * key generation.
+	 */
+	if (cfg->role == KTLS_CLIENT)
+		flags |= GNUTLS_KEY_SHARE_TOP;
 	if (gnutls_init(&gs, flags) < 0)
 		return -ENOMEM;
 	if (gnutls_priority_set(gs, cfg->prio) < 0 ||

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <time.h>
 
+#include <gnutls/gnutls.h>
 #include <ktls.h>
 
 #include "kselftest_harness.h"
@@ -698,6 +699,151 @@ TEST_F(pair, server_closes_after_hello)
 	ASSERT_PEER_CLOSED(ktls_session_handshake(self->cs), self->cs);
 	ASSERT_EQ(5, read_full(self->fds[1], buf, sizeof(buf)));
 	ASSERT_EQ(0x16, buf[0]) TH_LOG("the client's first record is no handshake");
+}
+
+/* ---- Key exchange groups ---- */
+
+/* Bytes of the client's first record on fd (its ClientHello); 0 or -1. */
+static ssize_t read_client_hello(int fd, unsigned char *buf, size_t size)
+{
+	size_t len;
+
+	if (read_full(fd, buf, 5) != 5 || buf[0] != 0x16)
+		return -1;
+	len = (size_t)buf[3] << 8 | buf[4];
+	if (len + 5 > size || read_full(fd, buf + 5, len) != (ssize_t)len)
+		return -1;
+	return len + 5;
+}
+
+/*
+ * An extension of a ClientHello record: its body and length, or NULL.
+ * Layout (RFC 8446, 4.1.2): record header 5, handshake header 4, version
+ * 2, random 32, session id <1>, cipher suites <2>, compression <1>, then
+ * the extensions <2>, each a type 2, length 2, body.
+ */
+static const unsigned char *ch_extension(const unsigned char *b, size_t len,
+					 unsigned type, size_t *ext_len)
+{
+	size_t off = 5 + 4 + 2 + 32, end;
+
+	if (off + 1 > len)
+		return NULL;
+	off += 1 + b[off];
+	if (off + 2 > len)
+		return NULL;
+	off += 2 + ((size_t)b[off] << 8 | b[off + 1]);
+	if (off + 1 > len)
+		return NULL;
+	off += 1 + b[off];
+	if (off + 2 > len)
+		return NULL;
+	end = off + 2 + ((size_t)b[off] << 8 | b[off + 1]);
+	if (end > len)
+		return NULL;
+	for (off += 2; off + 4 <= end;) {
+		unsigned t = (unsigned)b[off] << 8 | b[off + 1];
+		size_t l = (size_t)b[off + 2] << 8 | b[off + 3];
+
+		if (off + 4 + l > end)
+			return NULL;
+		if (t == type) {
+			*ext_len = l;
+			return b + off + 4;
+		}
+		off += 4 + l;
+	}
+	return NULL;
+}
+
+#define EXT_SUPPORTED_GROUPS	10
+#define EXT_KEY_SHARE		51
+#define GROUP_X25519		0x001d
+
+/*
+ * Our client leads with X25519 and sends one key share, for it (GnuTLS's
+ * defaults lead with P-256 and send two, each a key generation).
+ */
+TEST_F(pair, client_hello_one_key_share_x25519)
+{
+	unsigned char ch[4096];
+	const unsigned char *e;
+	size_t len;
+	ssize_t n;
+
+	ASSERT_EQ(0, ktls_session_new(&self->cs, self->ccfg, self->fds[0]));
+	ASSERT_EQ(0, ktls_session_set_server_name(self->cs, "localhost"));
+	ASSERT_EQ(0, set_nonblocking(self->fds[0]));
+	ASSERT_EQ(-EAGAIN, ktls_session_handshake(self->cs));
+	n = read_client_hello(self->fds[1], ch, sizeof(ch));
+	ASSERT_LT(0, n);
+	e = ch_extension(ch, n, EXT_SUPPORTED_GROUPS, &len);
+	ASSERT_NE(NULL, e);
+	ASSERT_LE(4u, len);
+	EXPECT_EQ(GROUP_X25519, e[2] << 8 | e[3]) TH_LOG("first group %#x",
+							 e[2] << 8 | e[3]);
+	e = ch_extension(ch, n, EXT_KEY_SHARE, &len);
+	ASSERT_NE(NULL, e);
+	/* client_shares<2>: one entry of group 2, length 2, 32 bytes. */
+	ASSERT_EQ(2u + 4 + 32, len);
+	EXPECT_EQ(GROUP_X25519, e[2] << 8 | e[3]);
+}
+
+/* A GnuTLS server with priorities prio on fd, blocking; the group or 0. */
+static int gnutls_server_group(int fd, const char *prio)
+{
+	gnutls_certificate_credentials_t cred;
+	gnutls_session_t gs;
+	int ret, group = 0;
+
+	if (gnutls_certificate_allocate_credentials(&cred))
+		return 0;
+	if (gnutls_certificate_set_x509_key_file(cred, certs.srv, certs.srv_key,
+						 GNUTLS_X509_FMT_PEM) >= 0 &&
+	    !gnutls_init(&gs, GNUTLS_SERVER)) {
+		if (!gnutls_priority_set_direct(gs, prio, NULL) &&
+		    !gnutls_credentials_set(gs, GNUTLS_CRD_CERTIFICATE, cred)) {
+			gnutls_transport_set_int(gs, fd);
+			do
+				ret = gnutls_handshake(gs);
+			while (ret < 0 && !gnutls_error_is_fatal(ret));
+			if (!ret)
+				group = gnutls_group_get(gs);
+		}
+		gnutls_deinit(gs);
+	}
+	gnutls_certificate_free_credentials(cred);
+	return group;
+}
+
+/* A server that takes X25519 gets it; one that wants P-256 asks again. */
+TEST_F(pair, servers_choice_of_group)
+{
+	static const struct {
+		const char *prio;
+		int group;
+	} t[] = {
+		{ "NORMAL", GNUTLS_GROUP_X25519 },
+		{ "NORMAL:-GROUP-ALL:+GROUP-SECP256R1", GNUTLS_GROUP_SECP256R1 },
+	};
+	struct duo_client c;
+	pthread_t th;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (i) {
+			duo_teardown(self);
+			duo_setup(_metadata, self);
+		}
+		ASSERT_EQ(0, ktls_session_new(&self->cs, self->ccfg, self->fds[0]));
+		ASSERT_EQ(0, ktls_session_set_server_name(self->cs, "localhost"));
+		c = (struct duo_client){ .s = self->cs, .fd = self->fds[0] };
+		ASSERT_EQ(0, pthread_create(&th, NULL, duo_client_main, &c));
+		EXPECT_EQ(t[i].group, gnutls_server_group(self->fds[1], t[i].prio))
+			TH_LOG("server priorities %s", t[i].prio);
+		ASSERT_EQ(0, pthread_join(th, NULL));
+		ASSERT_REACHED_INSTALL(c.ret, self->cs);
+	}
 }
 
 /* ---- The success path for every version x cipher ---- */
