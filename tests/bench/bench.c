@@ -5,13 +5,19 @@
  *   bench probe                     exit 0 if this kernel can run the measures
  *   bench MEASURE [OPTIONS]         one run; prints one result line
  *
- * Data path (P4, P5): TLS 1.3 AES-128-GCM over a loopback TCP pair.
- *   ktls-sendfile  libktls client and libktls server; the server sendfile()s
- *   gnutls-send    libktls client, GnuTLS server in userspace: read() into a
- *                  buffer, gnutls_record_send()
+ * Data path (P4, P5): TLS 1.3 AES-128-GCM over a loopback TCP pair; what is
+ * timed is the sender, the server.
+ *   ktls-sendfile  libktls server: sendfile() from a memfd
+ *   gnutls-send    GnuTLS server in userspace: read() into a buffer,
+ *                  gnutls_record_send()
  *   raw-sendfile   no handshake: keys set by hand as in tests/vm/raw_ktls.c,
  *                  then sendfile() (the kernel-only limit)
- *   option: --size MIB (default 64)
+ *   options: --size MIB (default 64); --receiver tcp (default: a GnuTLS
+ *   client for the handshake, then the records read off TCP and checked,
+ *   not decrypted, so that the sender bounds the run) or ktls (a libktls
+ *   client, kTLS RX and recvmsg(): it decrypts everything, and bounds the
+ *   run itself); --cpus split (default: the sender on CPU 1, the receiver
+ *   on CPU 0) or shared
  *
  * Handshakes (P1): TLS 1.3, X25519, one certificate (--cert ec: ECDSA
  * P-256, --cert rsa: RSA-2048), the same GnuTLS client code on both sides.
@@ -58,9 +64,11 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <time.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 #include <ktls.h>
@@ -99,6 +107,8 @@ static const char *const measure_names[M_COUNT] = {
 /* Command-line options of every measure; each uses some. */
 struct opts {
 	size_t len;		/* data path: bytes to transfer */
+	const char *receiver;	/* data path: "tcp" or "ktls" */
+	const char *cpus;	/* data path: "split" or "shared" */
 	const char *dir;	/* work directory */
 	const char *cert;	/* "ec" or "rsa" */
 	unsigned workers;	/* ktlsd workers, floor threads, client threads */
@@ -274,15 +284,15 @@ static void fmt(char *buf, size_t size, const char *f, ...)
 		die("text too long for its buffer: %.60s...", buf);
 }
 
-/* Confine this process (and what it starts from now on) to CPU 0. */
-static void pin_cpu0(void)
+/* Confine this process (and what it starts from now on) to one CPU. */
+static void pin_cpu(int cpu)
 {
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
-	CPU_SET(0, &set);
+	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity: %s", strerror(errno));
+		die("sched_setaffinity to CPU %d: %s", cpu, strerror(errno));
 }
 
 /* Enough descriptors for n of everything; the daemon inherits the limit. */
@@ -305,12 +315,36 @@ static void raise_nofile(rlim_t n)
 
 /* ==== Data path (P4, P5) ==== */
 
+/*
+ * The receiver. RX_TCP (what the suite runs): the records straight off
+ * the TCP socket, no kTLS RX; every record header is checked, the
+ * plaintext lengths must add up to the file, and one record in
+ * CHECK_EVERY (the first and the last too) is decrypted in userspace and
+ * compared with the file. It costs far less than the sender, so the run
+ * measures the sender, and a sender that sends wrong bytes still fails.
+ * RX_KTLS: kTLS RX and recvmsg(), as a real kTLS client; it decrypts as
+ * much as the sender encrypts, so it bounds the run itself.
+ */
+enum rx_kind { RX_TCP, RX_KTLS };
+
+#define REC_HDR		5
+#define REC_OVERHEAD	17		/* TLS 1.3: inner content type, 16-byte tag */
+#define REC_MAX_CT	(16384 + 256)	/* RFC 8446 5.2, TLSCiphertext.length */
+#define CHECK_EVERY	64
+#define KEY_LEN		16		/* AES-128-GCM */
+#define NONCE_LEN	12
+
 struct bench {
 	enum measure m;
+	enum rx_kind rx;
+	int split;		/* the sender on CPU 1, the receiver on CPU 0 */
 	size_t len;		/* bytes to transfer */
 	int file;		/* memfd holding them */
 	int fd[2];		/* [0] receiver (client), [1] sender (server) */
 	int report[2];		/* pipe: the sender's CPU seconds */
+	int go[2];		/* pipe: the receiver's start signal */
+	/* raw-sendfile with RX_TCP: the keys fd[1] sends with */
+	unsigned char raw_key[KEY_LEN], raw_iv[NONCE_LEN];
 };
 
 /* The data, in memory; its content matters to nobody, so a 1 MiB pattern repeats. */
@@ -371,6 +405,133 @@ static ssize_t recv_data(int fd, void *buf, size_t len)
 	}
 }
 
+/* ---- The RX_TCP receiver's check of the records ---- */
+
+struct rx_check {
+	gnutls_aead_cipher_hd_t aead;
+	unsigned char iv[NONCE_LEN];
+	uint64_t seq;			/* of the record being read */
+	const unsigned char *want;	/* the file, mapped */
+	size_t len, got;		/* plaintext expected; in records so far */
+	unsigned char rec[REC_HDR + REC_MAX_CT];
+	size_t rec_len, have;		/* the record's length, bytes of it in */
+	int keep, data_seen;
+	unsigned long records, checked;
+};
+
+static void rx_check_init(struct rx_check *c, const unsigned char *key,
+			  const unsigned char *iv, uint64_t seq,
+			  const struct bench *b)
+{
+	gnutls_datum_t k = { (unsigned char *)key, KEY_LEN };
+
+	memset(c, 0, sizeof(*c));
+	if (gnutls_aead_cipher_init(&c->aead, GNUTLS_CIPHER_AES_128_GCM, &k) < 0)
+		die("gnutls_aead_cipher_init failed");
+	memcpy(c->iv, iv, NONCE_LEN);
+	c->seq = seq;
+	c->len = b->len;
+	c->want = mmap(NULL, b->len, PROT_READ, MAP_SHARED, b->file, 0);
+	if (c->want == MAP_FAILED)
+		die("mapping the data file: %s", strerror(errno));
+}
+
+static void rx_check_free(struct rx_check *c)
+{
+	gnutls_aead_cipher_deinit(c->aead);
+	munmap((void *)c->want, c->len);
+	explicit_bzero(c->iv, sizeof(c->iv));
+}
+
+static void rx_header(struct rx_check *c)
+{
+	const unsigned char *h = c->rec;
+	size_t len = (size_t)h[3] << 8 | h[4];
+
+	if (h[0] != REC_DATA || h[1] != 3 || h[2] != 3 ||
+	    len < REC_OVERHEAD || len > REC_MAX_CT)
+		die("record %lu (after %zu bytes of data): header %02x %02x%02x "
+		    "length %zu is not a TLS 1.3 record", c->records, c->got,
+		    h[0], h[1], h[2], len);
+	c->rec_len = REC_HDR + len;
+	/* Every record up to the first data (a ticket may come first). */
+	c->keep = !c->data_seen || c->records % CHECK_EVERY == 0 ||
+		  c->got + len - REC_OVERHEAD >= c->len;
+}
+
+/* Decrypt the record in c->rec: its bytes must be the file's, in order. */
+static void rx_decrypt(struct rx_check *c)
+{
+	static unsigned char pt[REC_MAX_CT];
+	unsigned char nonce[NONCE_LEN], type;
+	size_t n = sizeof(pt);
+	int i, ret;
+
+	memcpy(nonce, c->iv, NONCE_LEN);
+	for (i = 0; i < 8; i++)
+		nonce[NONCE_LEN - 8 + i] ^= (unsigned char)(c->seq >> (56 - 8 * i));
+	ret = gnutls_aead_cipher_decrypt(c->aead, nonce, NONCE_LEN, c->rec,
+					 REC_HDR, 16, c->rec + REC_HDR,
+					 c->rec_len - REC_HDR, pt, &n);
+	if (ret < 0)
+		die("record %lu (sequence %llu) does not decrypt: %s", c->records,
+		    (unsigned long long)c->seq, gnutls_strerror(ret));
+	while (n && !pt[n - 1])
+		n--;		/* TLS 1.3 padding */
+	if (!n)
+		die("record %lu has no content type", c->records);
+	type = pt[--n];
+	if (type == REC_HANDSHAKE && !c->data_seen)
+		return;
+	if (type != REC_DATA)
+		die("record %lu: content type %u among the data", c->records, type);
+	if (n > c->len - c->got || memcmp(pt, c->want + c->got, n))
+		die("record %lu: its %zu bytes are not the file's at offset %zu",
+		    c->records, n, c->got);
+	c->got += n;
+	c->data_seen = 1;
+	c->checked++;
+}
+
+static void rx_record(struct rx_check *c)
+{
+	if (c->keep)
+		rx_decrypt(c);
+	else
+		c->got += c->rec_len - REC_HDR - REC_OVERHEAD;
+	if (c->got > c->len)
+		die("record %lu: more data than the %zu bytes sent", c->records,
+		    c->len);
+	c->records++;
+	c->seq++;
+	c->have = 0;
+}
+
+/* Take n bytes off the wire: headers checked, kept records collected. */
+static void rx_feed(struct rx_check *c, const unsigned char *p, size_t n)
+{
+	while (n) {
+		size_t take;
+
+		if (c->have < REC_HDR) {
+			take = REC_HDR - c->have < n ? REC_HDR - c->have : n;
+			memcpy(c->rec + c->have, p, take);
+			c->have += take;
+			if (c->have == REC_HDR)
+				rx_header(c);
+		} else {
+			take = c->rec_len - c->have < n ? c->rec_len - c->have : n;
+			if (c->keep)
+				memcpy(c->rec + c->have, p, take);
+			c->have += take;
+			if (c->have == c->rec_len)
+				rx_record(c);
+		}
+		p += take;
+		n -= take;
+	}
+}
+
 /* ---- The data path's handshakes ---- */
 
 /*
@@ -411,20 +572,27 @@ static struct ktls_session *ktls_side(enum ktls_role role, int fd,
 	return s;
 }
 
-/* A GnuTLS server in userspace on fd, same version and cipher. */
-static gnutls_session_t gnutls_server(int fd,
-				      gnutls_certificate_credentials_t *cred)
+/* A GnuTLS session in userspace on fd, same version and cipher. */
+static gnutls_session_t gnutls_side(unsigned role, int fd,
+				    gnutls_certificate_credentials_t *cred)
 {
 	gnutls_session_t gs;
 	int ret;
 
-	if (gnutls_certificate_allocate_credentials(cred) ||
-	    gnutls_certificate_set_x509_key_file(*cred, TEST_CERT, TEST_KEY,
-						 GNUTLS_X509_FMT_PEM) < 0 ||
-	    gnutls_init(&gs, GNUTLS_SERVER) ||
+	if (gnutls_certificate_allocate_credentials(cred))
+		die("GnuTLS credentials: out of memory");
+	if (role == GNUTLS_SERVER)
+		ret = gnutls_certificate_set_x509_key_file(*cred, TEST_CERT,
+				TEST_KEY, GNUTLS_X509_FMT_PEM);
+	else
+		ret = gnutls_certificate_set_x509_trust_file(*cred, TEST_CERT,
+				GNUTLS_X509_FMT_PEM) == 1 ? 0 : -1;
+	if (ret < 0 || gnutls_init(&gs, role) ||
 	    gnutls_priority_set_direct(gs, BENCH_PRIORITY, NULL) ||
 	    gnutls_credentials_set(gs, GNUTLS_CRD_CERTIFICATE, *cred))
-		die("GnuTLS server setup failed");
+		die("GnuTLS %s setup failed", role == GNUTLS_SERVER ? "server" : "client");
+	if (role == GNUTLS_CLIENT)
+		gnutls_session_set_verify_cert(gs, "localhost", 0);
 	gnutls_transport_set_int(gs, fd);
 	do
 		ret = gnutls_handshake(gs);
@@ -437,11 +605,15 @@ static gnutls_session_t gnutls_server(int fd,
 	return gs;
 }
 
-/* Hand-set keys, one pair per direction, as tests/vm/raw_ktls.c does. */
-static void raw_keys(int fd[2])
+/*
+ * Hand-set keys, as tests/vm/raw_ktls.c does: fd[1] sends with ci[1] and
+ * receives with ci[0]. The kTLS receiver takes the mirror image; the TCP
+ * receiver keeps ci[1] to check records with.
+ */
+static void raw_keys(struct bench *b)
 {
 	struct tls12_crypto_info_aes_gcm_128 ci[2];
-	int i;
+	int i, n = b->rx == RX_KTLS ? 2 : 1;
 
 	for (i = 0; i < 2; i++) {
 		memset(&ci[i], 0, sizeof(ci[i]));
@@ -451,17 +623,18 @@ static void raw_keys(int fd[2])
 		fill_pattern(ci[i].salt, sizeof(ci[i].salt), 7 + i, 100);
 		fill_pattern(ci[i].iv, sizeof(ci[i].iv), 7 + i, 200);
 	}
-	for (i = 0; i < 2; i++) {
-		int err = tcp_set_ulp_tls(fd[i]);
+	for (i = 0; i < n; i++) {
+		int fd = b->fd[1 - i], err = tcp_set_ulp_tls(fd);
 
 		if (err)
 			die("TCP_ULP tls: %s", strerror(-err));
-	}
-	/* fd[i] sends with ci[i]; its peer receives with the same keys. */
-	for (i = 0; i < 2; i++)
-		if (setsockopt(fd[i], SOL_TLS, TLS_TX, &ci[i], sizeof(ci[i])) ||
-		    setsockopt(fd[!i], SOL_TLS, TLS_RX, &ci[i], sizeof(ci[i])))
+		if (setsockopt(fd, SOL_TLS, TLS_TX, &ci[1 - i], sizeof(ci[0])) ||
+		    setsockopt(fd, SOL_TLS, TLS_RX, &ci[i], sizeof(ci[0])))
 			die("installing hand-set keys: %s", strerror(errno));
+	}
+	memcpy(b->raw_key, ci[1].key, KEY_LEN);
+	memcpy(b->raw_iv, ci[1].salt, sizeof(ci[1].salt));
+	memcpy(b->raw_iv + sizeof(ci[1].salt), ci[1].iv, sizeof(ci[1].iv));
 	explicit_bzero(ci, sizeof(ci));
 }
 
@@ -509,57 +682,33 @@ static void send_gnutls(const struct bench *b, gnutls_session_t gs)
 	}
 }
 
-static void wait_go_ktls(int fd)
-{
-	char go;
-
-	if (recv_data(fd, &go, 1) != 1)
-		die("no start signal from the receiver");
-}
-
-static void wait_go_gnutls(gnutls_session_t gs)
-{
-	char go;
-	ssize_t n;
-
-	do
-		n = gnutls_record_recv(gs, &go, 1);
-	while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
-	if (n != 1)
-		die("no start signal from the receiver");
-}
-
 static void sender(struct bench *b)
 {
 	gnutls_certificate_credentials_t cred = NULL;
 	struct ktls_config *cfg = NULL;
 	struct ktls_session *s = NULL;
 	gnutls_session_t gs = NULL;
-	double cpu = 0;
+	double cpu;
 	char buf[64];
 	int n;
 
 	side = "sender";
 	close(b->fd[0]);
 	close(b->report[0]);
-	switch (b->m) {
-	case M_KTLS_SENDFILE:
+	close(b->go[1]);
+	if (b->split)
+		pin_cpu(1);
+	if (b->m == M_KTLS_SENDFILE)
 		s = ktls_side(KTLS_SERVER, b->fd[1], &cfg);
-		/* fall through */
-	case M_RAW_SENDFILE:
-		wait_go_ktls(b->fd[1]);
-		cpu = cpu_seconds();
-		send_sendfile(b);
-		break;
-	case M_GNUTLS_SEND:
-		gs = gnutls_server(b->fd[1], &cred);
-		wait_go_gnutls(gs);
-		cpu = cpu_seconds();
+	else if (b->m == M_GNUTLS_SEND)
+		gs = gnutls_side(GNUTLS_SERVER, b->fd[1], &cred);
+	if (read(b->go[0], buf, 1) != 1)
+		die("no start signal from the receiver");
+	cpu = cpu_seconds();
+	if (gs)
 		send_gnutls(b, gs);
-		break;
-	default:
-		die("not a data path measure");
-	}
+	else
+		send_sendfile(b);
 	n = snprintf(buf, sizeof(buf), "%.6f\n", cpu_seconds() - cpu);
 	if (write_full(b->report[1], buf, n) != n)
 		die("reporting to the receiver: %s", strerror(errno));
@@ -593,30 +742,76 @@ static double sender_cpu(struct bench *b, pid_t pid)
 	return cpu;
 }
 
+/* RX_TCP: the keys the sender encrypts with, from the handshake or by hand. */
+static gnutls_session_t rx_tcp_setup(struct bench *b, struct rx_check *c,
+				     gnutls_certificate_credentials_t *cred)
+{
+	gnutls_datum_t key, iv;
+	unsigned char seq[8];
+	gnutls_session_t gs;
+	uint64_t s = 0;
+	int i;
+
+	if (b->m == M_RAW_SENDFILE) {
+		rx_check_init(c, b->raw_key, b->raw_iv, 0, b);
+		return NULL;
+	}
+	gs = gnutls_side(GNUTLS_CLIENT, b->fd[0], cred);
+	if (gnutls_record_get_state(gs, 1, NULL, &iv, &key, seq) < 0 ||
+	    key.size != KEY_LEN || iv.size != NONCE_LEN)
+		die("GnuTLS gave no AES-128-GCM receive key");
+	if (gnutls_record_check_pending(gs))
+		die("GnuTLS read past the handshake");
+	for (i = 0; i < 8; i++)
+		s = s << 8 | seq[i];
+	rx_check_init(c, key.data, iv.data, s, b);
+	return gs;
+}
+
 static void receiver(struct bench *b, pid_t pid)
 {
 	static unsigned char buf[BENCH_CHUNK];
+	gnutls_certificate_credentials_t cred = NULL;
 	struct ktls_config *cfg = NULL;
 	struct ktls_session *s = NULL;
+	gnutls_session_t gs = NULL;
+	struct rx_check c = { 0 };
 	double t0, t1, cpu0, cpu1, scpu;
 	size_t got = 0;
 
 	side = "receiver";
 	close(b->fd[1]);
 	close(b->report[1]);
-	if (b->m != M_RAW_SENDFILE)
+	close(b->go[0]);
+	if (b->split)
+		pin_cpu(0);
+	if (b->rx == RX_TCP)
+		gs = rx_tcp_setup(b, &c, &cred);
+	else if (b->m != M_RAW_SENDFILE)
 		s = ktls_side(KTLS_CLIENT, b->fd[0], &cfg);
 
 	t0 = now();
 	cpu0 = cpu_seconds();
-	if (send(b->fd[0], "g", 1, 0) != 1)
+	if (write(b->go[1], "g", 1) != 1)
 		die("sending the start signal: %s", strerror(errno));
-	while (got < b->len) {
-		ssize_t n = recv_data(b->fd[0], buf, sizeof(buf));
+	while (b->rx == RX_TCP ? c.got < b->len || c.have : got < b->len) {
+		ssize_t n;
 
+		if (b->rx == RX_TCP) {
+			n = recv(b->fd[0], buf, sizeof(buf), 0);
+			if (n < 0)
+				n = errno == EINTR ? -1 : -errno;
+			if (n == -1)
+				continue;
+		} else {
+			n = recv_data(b->fd[0], buf, sizeof(buf));
+		}
 		if (n <= 0)
-			die("after %zu of %zu bytes: %s", got, b->len,
+			die("after %zu of %zu bytes: %s",
+			    b->rx == RX_TCP ? c.got : got, b->len,
 			    n ? strerror(-n) : "the sender closed");
+		if (b->rx == RX_TCP)
+			rx_feed(&c, buf, n);
 		got += n;
 	}
 	t1 = now();
@@ -626,10 +821,18 @@ static void receiver(struct bench *b, pid_t pid)
 	scpu = sender_cpu(b, pid);
 	ktls_session_free(s);
 	ktls_config_free(cfg);
+	if (gs)
+		gnutls_deinit(gs);
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
 	printf("%s value=%.3f unit=MiB/s seconds=%.4f bytes=%zu "
-	       "sender_cpu_s=%.3f receiver_cpu_s=%.3f\n", measure_names[b->m],
+	       "sender_cpu_s=%.3f receiver_cpu_s=%.3f receiver=%s cpus=%s "
+	       "records=%lu decrypted=%lu\n", measure_names[b->m],
 	       b->len / (t1 - t0) / (1 << 20), t1 - t0, b->len, scpu,
-	       cpu1 - cpu0);
+	       cpu1 - cpu0, b->rx == RX_TCP ? "tcp" : "ktls",
+	       b->split ? "split" : "shared", c.records, c.checked);
+	if (b->rx == RX_TCP)
+		rx_check_free(&c);
 }
 
 
@@ -1435,7 +1638,7 @@ static void hs_handoff(const struct opts *o)
 
 	side = "hs-handoff";
 	if (o->workers == 1)
-		pin_cpu0();	/* ktlsd and its clients share one CPU */
+		pin_cpu(0);	/* ktlsd and its clients share one CPU */
 	raise_nofile(4 * o->clients + 1024);
 	daemon_start(&d, o, o->clients * 2 + 64, 60000);
 	window_init(&p->run.win);
@@ -1545,7 +1748,7 @@ static void hs_floor(const struct opts *o)
 
 	side = "hs-floor";
 	if (o->workers == 1)
-		pin_cpu0();
+		pin_cpu(0);
 	fmt(cert, sizeof(cert), "%s/%s.pem", o->dir, o->cert);
 	fmt(key, sizeof(key), "%s/%s.key", o->dir, o->cert);
 	if (gnutls_certificate_allocate_credentials(&scred) ||
@@ -2251,6 +2454,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench probe\n"
 		"       bench ktls-sendfile|gnutls-send|raw-sendfile [--size MIB]\n"
+		"             [--receiver tcp|ktls] [--cpus split|shared]\n"
 		"       bench hs-handoff|hs-floor --dir WORK --cert ec|rsa "
 		"[--workers N] [--clients N]\n"
 		"             [--seconds S] [--warmup S] [--tcp (floor only)]\n"
@@ -2303,6 +2507,10 @@ static void parse(int argc, char **argv, struct opts *o)
 		i++;
 		if (!strcmp(k, "--size"))
 			o->len = num(k, v, 1, BENCH_MAX_MIB) << 20;
+		else if (!strcmp(k, "--receiver"))
+			o->receiver = v;
+		else if (!strcmp(k, "--cpus"))
+			o->cpus = v;
 		else if (!strcmp(k, "--dir"))
 			o->dir = v;
 		else if (!strcmp(k, "--cert"))
@@ -2336,14 +2544,22 @@ static void parse(int argc, char **argv, struct opts *o)
 		o->clients = o->workers;
 	if (strcmp(o->cert, "ec") && strcmp(o->cert, "rsa"))
 		die("--cert takes ec or rsa");
+	if (strcmp(o->receiver, "tcp") && strcmp(o->receiver, "ktls"))
+		die("--receiver takes tcp or ktls");
+	if (strcmp(o->cpus, "split") && strcmp(o->cpus, "shared"))
+		die("--cpus takes split or shared");
 }
 
-static void data_run(enum measure m, size_t len)
+static void data_run(enum measure m, const struct opts *o)
 {
-	struct bench b = { .m = m, .len = len };
+	struct bench b = { .m = m, .len = o->len };
 	pid_t pid;
 	int err;
 
+	b.rx = strcmp(o->receiver, "ktls") ? RX_TCP : RX_KTLS;
+	b.split = !strcmp(o->cpus, "split");
+	if (b.split && get_nprocs() < 2)
+		die("--cpus split needs 2 CPUs; this machine has %d", get_nprocs());
 	if (b.m != M_RAW_SENDFILE && make_test_cert())
 		die("could not make a test certificate (is openssl installed?)");
 	b.file = make_file(b.len);
@@ -2351,8 +2567,8 @@ static void data_run(enum measure m, size_t len)
 	if (err)
 		die("loopback TCP pair: %s", strerror(-err));
 	if (b.m == M_RAW_SENDFILE)
-		raw_keys(b.fd);
-	if (pipe2(b.report, O_CLOEXEC))
+		raw_keys(&b);
+	if (pipe2(b.report, O_CLOEXEC) || pipe2(b.go, O_CLOEXEC))
 		die("pipe: %s", strerror(errno));
 	fflush(stdout);
 	pid = fork();
@@ -2377,7 +2593,7 @@ static void on_alarm(int sig)
 int main(int argc, char **argv)
 {
 	struct opts o = {
-		.len = 64u << 20, .cert = "ec", .workers = 1, .clients = 64,
+		.len = 64u << 20, .receiver = "tcp", .cpus = "split", .cert = "ec", .workers = 1, .clients = 64,
 		.seconds = 10, .warmup = 1, .first = 1000, .max = 100000,
 		.budget = 60,
 	};
@@ -2407,7 +2623,7 @@ int main(int argc, char **argv)
 	case M_KTLS_SENDFILE:
 	case M_GNUTLS_SEND:
 	case M_RAW_SENDFILE:
-		data_run(i, o.len);
+		data_run(i, &o);
 		break;
 	case M_HS_HANDOFF:
 		hs_handoff(&o);
