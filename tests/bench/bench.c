@@ -21,6 +21,8 @@
  *
  * Handshakes (P1): TLS 1.3, X25519, one certificate (--cert ec: ECDSA
  * P-256, --cert rsa: RSA-2048), the same GnuTLS client code on both sides.
+ * hs-handoff and mem-churn also take --cert psk (an external PSK, psk_ke:
+ * no certificate, no key share) and psk-dhe (the PSK with X25519).
  *   hs-handoff     build/ktlsd with --workers N runs the server side: loopback
  *                  TCP pairs, the accepted end handed over with
  *                  ktls_handoff_submit(), --clients concurrent handshakes
@@ -44,7 +46,7 @@
  *                  leave
  *   mem-churn      --first N --max M --budget S: RSS and descriptors after N
  *                  completed handshakes and after as many more as fit in S
- *                  seconds (at most M in all)
+ *                  seconds (at most M in all); --cert as hs-handoff
  *
  * Result lines: "MEASURE value=V unit=U seconds=T key=value ...", and for
  * mem-*, one line per sample. Tools: $KTLSD (default: ../ktlsd next to this
@@ -82,6 +84,19 @@
 /* Handshake and HTTPS measures: both ends held to one group and cipher. */
 #define HS_PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519:" \
 			"-CIPHER-ALL:+AES-128-GCM"
+/*
+ * --cert psk: TLS 1.3 with an external PSK and no certificate, the cheap
+ * handshake with which P6 runs ktlsd's own per-handshake path many times:
+ * psk_ke (the key from the PSK alone), or psk_dhe_ke with X25519 (psk-dhe).
+ * No groups for psk_ke: a GnuTLS client would still make key shares for
+ * its top two (natively 190 us a handshake with them, 110 without).
+ */
+#define PSK_IDENTITY	"bench"
+#define PSK_KEY_HEX	"8b0c6f1e2d3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9001122334"
+#define PSK_PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:" \
+			"-KX-ALL:+PSK:-GROUP-ALL"
+#define PSK_DHE_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:" \
+			"-KX-ALL:+ECDHE-PSK:-GROUP-ALL:+GROUP-X25519"
 #define MAX_SLOTS	4096		/* concurrent clients per thread */
 #define MAX_THREADS	16
 
@@ -1013,12 +1028,13 @@ struct daemon {
 /*
  * Start build/ktlsd in the foreground with profiles "ec" and "rsa"
  * (servers, TLS 1.3 AES-128-GCM, the work directory's certificates) and
- * wait until its handoff socket answers.
+ * "psk" (the same with PSK_IDENTITY's key, no certificate), and wait
+ * until its handoff socket answers.
  */
 static void daemon_start(struct daemon *d, const struct opts *o,
 			 unsigned max_inflight, unsigned timeout_ms)
 {
-	static const char *const profiles[] = { "ec", "rsa" };
+	static const char *const profiles[] = { "ec", "rsa", "psk" };
 	char bin[PATH_MAX], text[4096], prof[1024];
 	char *argv[] = { bin, "-f", "-c", d->conf, NULL };
 	struct ktls_handoff *h;
@@ -1043,16 +1059,24 @@ static void daemon_start(struct daemon *d, const struct opts *o,
 	    "log_level = warning\n",
 	    d->sock, o->dir, o->workers, max_inflight);
 	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+		if (!strcmp(profiles[i], "psk"))
+			fmt(prof, sizeof(prof), "\n[profile psk]\n"
+			    "psk_identity = " PSK_IDENTITY "\n"
+			    "psk_key = " PSK_KEY_HEX "\n");
+		else
+			fmt(prof, sizeof(prof),
+			    "\n[profile %s]\n"
+			    "certificate = %s/%s.pem\n"
+			    "key = %s/%s.key\n", profiles[i], o->dir,
+			    profiles[i], o->dir, profiles[i]);
+		if (strlen(text) + strlen(prof) >= sizeof(text))
+			die("ktlsd configuration too long");
+		strcat(text, prof);
 		fmt(prof, sizeof(prof),
-		    "\n[profile %s]\n"
 		    "role = server\n"
-		    "certificate = %s/%s.pem\n"
-		    "key = %s/%s.key\n"
 		    "versions = 1.3\n"
 		    "ciphers = aes-128-gcm\n"
-		    "handshake_timeout = %u\n",
-		    profiles[i], o->dir, profiles[i], o->dir, profiles[i],
-		    timeout_ms);
+		    "handshake_timeout = %u\n", timeout_ms);
 		if (strlen(text) + strlen(prof) >= sizeof(text))
 			die("ktlsd configuration too long");
 		strcat(text, prof);
@@ -1196,7 +1220,9 @@ static void ep_set(int ep, int op, int fd, unsigned events, uint64_t data)
  */
 struct hs_run {
 	const char *sock, *profile;
-	gnutls_certificate_credentials_t cred;
+	gnutls_certificate_credentials_t cred;	/* ec, rsa */
+	gnutls_psk_client_credentials_t psk;	/* psk, psk-dhe */
+	gnutls_priority_t psk_prio;
 	struct window win;		/* windowed runs */
 	int windowed;			/* else: run to the limit, then idle */
 	atomic_ulong limit, started, finished;
@@ -1350,6 +1376,21 @@ static void client_step(struct hs_thread *t, unsigned i)
 		slot_done(t, s);
 }
 
+/* The client of one handshake: certificate-verifying, or with the PSK. */
+static gnutls_session_t hs_client_session(const struct hs_run *r, int fd)
+{
+	gnutls_session_t gs;
+
+	if (!r->psk)
+		return client_session(r->cred, fd);
+	if (gnutls_init(&gs, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) ||
+	    gnutls_priority_set(gs, r->psk_prio) ||
+	    gnutls_credentials_set(gs, GNUTLS_CRD_PSK, r->psk))
+		die("GnuTLS PSK client setup failed");
+	gnutls_transport_set_int(gs, fd);
+	return gs;
+}
+
 static int may_start(struct hs_run *r)
 {
 	if (atomic_load(&r->stop))
@@ -1374,7 +1415,7 @@ static void slot_start(struct hs_thread *t, unsigned i)
 	nodelay(s->cfd);
 	nodelay(s->sfd);
 	set_nonblock(s->cfd);
-	s->gs = client_session(t->run->cred, s->cfd);
+	s->gs = hs_client_session(t->run, s->cfd);
 	hs_submit(t, i);
 	ep_set(t->ep, EPOLL_CTL_ADD, s->cfd, EPOLLOUT, i);
 	client_step(t, i);
@@ -1412,10 +1453,13 @@ static void hs_results(struct hs_thread *t)
 		if (!t->group[0]) {
 			const struct ktls_info *in = ktls_session_info(r.session);
 
+			/* A PSK handshake has no signature, psk_ke no group. */
 			snprintf(t->group, sizeof(t->group), "%s",
-				 in && in->group ? in->group : "?");
+				 !in || !in->group ? "?" : in->group[0] ?
+				 in->group : "none");
 			snprintf(t->sigalg, sizeof(t->sigalg), "%s",
-				 in && in->sigalg ? in->sigalg : "?");
+				 !in || !in->sigalg ? "?" : in->sigalg[0] ?
+				 in->sigalg : "none");
 			snprintf(t->cipher, sizeof(t->cipher), "%s",
 				 in && in->cipher_name ? in->cipher_name : "?");
 		}
@@ -1515,7 +1559,21 @@ static void hs_pool_start(struct hs_pool *p, const struct daemon *d,
 	p->run.sock = d->sock;
 	p->run.profile = o->cert;
 	p->run.windowed = windowed;
-	p->run.cred = client_cred(o, o->cert);
+	if (!strncmp(o->cert, "psk", 3)) {
+		gnutls_datum_t key = { (unsigned char *)PSK_KEY_HEX,
+				       sizeof(PSK_KEY_HEX) - 1 };
+
+		p->run.profile = "psk";
+		/* Parsed once: this client is to cost little next to ktlsd. */
+		if (gnutls_priority_init(&p->run.psk_prio, strcmp(o->cert, "psk") ?
+					 PSK_DHE_PRIORITY : PSK_PRIORITY, NULL) ||
+		    gnutls_psk_allocate_client_credentials(&p->run.psk) ||
+		    gnutls_psk_set_client_credentials(p->run.psk, PSK_IDENTITY,
+						      &key, GNUTLS_PSK_KEY_HEX))
+			die("GnuTLS PSK client credentials failed");
+	} else {
+		p->run.cred = client_cred(o, o->cert);
+	}
 	p->n = threads;
 	for (i = 0; i < threads; i++)
 		hs_thread_init(&p->t[i], &p->run,
@@ -1557,7 +1615,12 @@ static void hs_pool_join(struct hs_pool *p, struct hs_sum *sum)
 				 "%s", t->first_error);
 		hs_thread_free(t);
 	}
-	gnutls_certificate_free_credentials(p->run.cred);
+	if (p->run.cred)
+		gnutls_certificate_free_credentials(p->run.cred);
+	if (p->run.psk)
+		gnutls_psk_free_client_credentials(p->run.psk);
+	if (p->run.psk_prio)
+		gnutls_priority_deinit(p->run.psk_prio);
 }
 
 /* CPU seconds (user + system) a process has used so far, or -1. */
@@ -1747,6 +1810,8 @@ static void hs_floor(const struct opts *o)
 	int ret;
 
 	side = "hs-floor";
+	if (!strncmp(o->cert, "psk", 3))
+		die("the floor takes --cert ec or rsa");
 	if (o->workers == 1)
 		pin_cpu(0);
 	fmt(cert, sizeof(cert), "%s/%s.pem", o->dir, o->cert);
@@ -1965,7 +2030,7 @@ static void mem_churn(const struct opts *o)
 	struct hs_sum sum;
 	unsigned long second, step;
 	long base_rss, base_fds, rss1, fds1, rss2, fds2;
-	double t0, t1, t2, rate;
+	double t0, t1, t2, rate, dcpu, bcpu;
 
 	side = "mem-churn";
 	raise_nofile(4 * o->clients + 1024);
@@ -1975,8 +2040,9 @@ static void mem_churn(const struct opts *o)
 	t0 = now();
 	churn_to(p, &d, o->first, &rss1, &fds1);
 	t1 = now();
-	printf("churn n=%lu rss_kib=%ld fds=%ld base_rss_kib=%ld base_fds=%ld "
-	       "seconds=%.1f\n", o->first, rss1, fds1, base_rss, base_fds, t1 - t0);
+	printf("churn-%s n=%lu rss_kib=%ld fds=%ld base_rss_kib=%ld base_fds=%ld "
+	       "seconds=%.1f\n", o->cert, o->first, rss1, fds1, base_rss,
+	       base_fds, t1 - t0);
 	fflush(stdout);
 	/* As many more as the budget allows at the rate just seen. */
 	rate = o->first / (t1 - t0);
@@ -1987,17 +2053,26 @@ static void mem_churn(const struct opts *o)
 		second = o->max;
 	if (second < 2 * o->first)
 		second = 2 * o->first;
+	dcpu = proc_cpu(d.pid);
+	bcpu = cpu_seconds();
 	churn_to(p, &d, second, &rss2, &fds2);
 	t2 = now();
+	dcpu = proc_cpu(d.pid) - dcpu;
+	bcpu = cpu_seconds() - bcpu;
 	hs_pool_join(p, &sum);
 	daemon_stop(&d);
-	printf("churn n=%lu rss_kib=%ld fds=%ld base_rss_kib=%ld base_fds=%ld "
-	       "seconds=%.1f rate=%.1f errors=%lu wanted=%lu\n", second, rss2,
-	       fds2, base_rss, base_fds, t2 - t1, (second - o->first) / (t2 - t1),
-	       sum.errors, o->max);
+	printf("churn-%s n=%lu rss_kib=%ld fds=%ld base_rss_kib=%ld base_fds=%ld "
+	       "seconds=%.1f rate=%.1f errors=%lu wanted=%lu "
+	       "ktlsd_cpu_ms_per_hs=%.2f clients_cpu_ms_per_hs=%.2f %s\n",
+	       o->cert, second, rss2, fds2, base_rss, base_fds, t2 - t1,
+	       (second - o->first) / (t2 - t1), sum.errors, o->max,
+	       dcpu * 1000 / (second - o->first),
+	       bcpu * 1000 / (second - o->first),
+	       sum.info[0] ? sum.info : "group=? sigalg=? cipher=?");
+	/* The counts are of completed handshakes: a failed one voids them. */
 	if (sum.errors)
-		fprintf(stderr, "bench: %s: %lu errors, the first: %s\n", side,
-			sum.errors, sum.first_error);
+		die("%lu handshakes failed, the first: %s", sum.errors,
+		    sum.first_error);
 	free(sum.recs.v);
 	free(p);
 }
@@ -2455,7 +2530,7 @@ static void usage(void)
 	fprintf(stderr, "usage: bench probe\n"
 		"       bench ktls-sendfile|gnutls-send|raw-sendfile [--size MIB]\n"
 		"             [--receiver tcp|ktls] [--cpus split|shared]\n"
-		"       bench hs-handoff|hs-floor --dir WORK --cert ec|rsa "
+		"       bench hs-handoff|hs-floor --dir WORK --cert ec|rsa|psk|psk-dhe "
 		"[--workers N] [--clients N]\n"
 		"             [--seconds S] [--warmup S] [--tcp (floor only)]\n"
 		"       bench http-get --dir WORK --server ktls|nginx --file 1m|1k "
@@ -2464,6 +2539,7 @@ static void usage(void)
 		"       bench mem-inflight --dir WORK --counts N,N,...\n"
 		"       bench mem-churn --dir WORK --first N --max N --budget S "
 		"[--clients N]\n"
+		"             [--cert ec|rsa|psk|psk-dhe]\n"
 		"(see the top of tests/bench/bench.c)\n");
 	exit(2);
 }
@@ -2542,8 +2618,9 @@ static void parse(int argc, char **argv, struct opts *o)
 		die("--seconds must be above 0");
 	if (o->clients < o->workers)
 		o->clients = o->workers;
-	if (strcmp(o->cert, "ec") && strcmp(o->cert, "rsa"))
-		die("--cert takes ec or rsa");
+	if (strcmp(o->cert, "ec") && strcmp(o->cert, "rsa") &&
+	    strcmp(o->cert, "psk") && strcmp(o->cert, "psk-dhe"))
+		die("--cert takes ec, rsa, psk or psk-dhe");
 	if (strcmp(o->receiver, "tcp") && strcmp(o->receiver, "ktls"))
 		die("--receiver takes tcp or ktls");
 	if (strcmp(o->cpus, "split") && strcmp(o->cpus, "shared"))
