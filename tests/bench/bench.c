@@ -2028,7 +2028,8 @@ static void mem_churn(const struct opts *o)
 	struct daemon d = { 0 };
 	struct hs_pool *p = xcalloc(1, sizeof(*p));
 	struct hs_sum sum;
-	unsigned long second, step;
+	unsigned long second, step, mid;
+	int q;
 	long base_rss, base_fds, rss1, fds1, rss2, fds2;
 	double t0, t1, t2, rate, dcpu, bcpu;
 
@@ -2055,6 +2056,14 @@ static void mem_churn(const struct opts *o)
 		second = 2 * o->first;
 	dcpu = proc_cpu(d.pid);
 	bcpu = cpu_seconds();
+	/* Samples on the way too: growth that goes on tells a leak from noise. */
+	for (q = 1; q < 4; q++) {
+		mid = o->first + (second - o->first) * q / 4;
+		churn_to(p, &d, mid, &rss2, &fds2);
+		printf("churn-%s n=%lu rss_kib=%ld fds=%ld seconds=%.1f\n", o->cert,
+		       mid, rss2, fds2, now() - t1);
+		fflush(stdout);
+	}
 	churn_to(p, &d, second, &rss2, &fds2);
 	t2 = now();
 	dcpu = proc_cpu(d.pid) - dcpu;
