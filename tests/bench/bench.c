@@ -814,10 +814,10 @@ static void receiver(struct bench *b, pid_t pid)
 
 		if (b->rx == RX_TCP) {
 			n = recv(b->fd[0], buf, sizeof(buf), 0);
-			if (n < 0)
-				n = errno == EINTR ? -1 : -errno;
-			if (n == -1)
+			if (n < 0 && errno == EINTR)
 				continue;
+			if (n < 0)
+				n = -errno;
 		} else {
 			n = recv_data(b->fd[0], buf, sizeof(buf));
 		}
