@@ -5,16 +5,24 @@
  *   bench probe                     exit 0 if this kernel can run the measures
  *   bench MEASURE [OPTIONS]         one run; prints one result line
  *
- * Data path (P4, P5): TLS 1.3 AES-128-GCM over a loopback TCP pair.
- *   ktls-sendfile  libktls client and libktls server; the server sendfile()s
- *   gnutls-send    libktls client, GnuTLS server in userspace: read() into a
- *                  buffer, gnutls_record_send()
+ * Data path (P4, P5): TLS 1.3 AES-128-GCM over a loopback TCP pair; what is
+ * timed is the sender, the server.
+ *   ktls-sendfile  libktls server: sendfile() from a memfd
+ *   gnutls-send    GnuTLS server in userspace: read() into a buffer,
+ *                  gnutls_record_send()
  *   raw-sendfile   no handshake: keys set by hand as in tests/vm/raw_ktls.c,
  *                  then sendfile() (the kernel-only limit)
- *   option: --size MIB (default 64)
+ *   options: --size MIB (default 64); --receiver tcp (default: a GnuTLS
+ *   client for the handshake, then the records read off TCP and checked,
+ *   not decrypted, so that the sender bounds the run) or ktls (a libktls
+ *   client, kTLS RX and recvmsg(): it decrypts everything, and bounds the
+ *   run itself); --cpus split (default: the sender on CPU 1, the receiver
+ *   on CPU 0) or shared
  *
  * Handshakes (P1): TLS 1.3, X25519, one certificate (--cert ec: ECDSA
  * P-256, --cert rsa: RSA-2048), the same GnuTLS client code on both sides.
+ * hs-handoff and mem-churn also take --cert psk (an external PSK, psk_ke:
+ * no certificate, no key share) and psk-dhe (the PSK with X25519).
  *   hs-handoff     build/ktlsd with --workers N runs the server side: loopback
  *                  TCP pairs, the accepted end handed over with
  *                  ktls_handoff_submit(), --clients concurrent handshakes
@@ -38,7 +46,7 @@
  *                  leave
  *   mem-churn      --first N --max M --budget S: RSS and descriptors after N
  *                  completed handshakes and after as many more as fit in S
- *                  seconds (at most M in all)
+ *                  seconds (at most M in all); --cert as hs-handoff
  *
  * Result lines: "MEASURE value=V unit=U seconds=T key=value ...", and for
  * mem-*, one line per sample. Tools: $KTLSD (default: ../ktlsd next to this
@@ -58,9 +66,11 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <time.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 #include <ktls.h>
@@ -74,6 +84,19 @@
 /* Handshake and HTTPS measures: both ends held to one group and cipher. */
 #define HS_PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519:" \
 			"-CIPHER-ALL:+AES-128-GCM"
+/*
+ * --cert psk: TLS 1.3 with an external PSK and no certificate, the cheap
+ * handshake with which P6 runs ktlsd's own per-handshake path many times:
+ * psk_ke (the key from the PSK alone), or psk_dhe_ke with X25519 (psk-dhe).
+ * No groups for psk_ke: a GnuTLS client would still make key shares for
+ * its top two (natively 190 us a handshake with them, 110 without).
+ */
+#define PSK_IDENTITY	"bench"
+#define PSK_KEY_HEX	"8b0c6f1e2d3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9001122334"
+#define PSK_PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:" \
+			"-KX-ALL:+PSK:-GROUP-ALL"
+#define PSK_DHE_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:" \
+			"-KX-ALL:+ECDHE-PSK:-GROUP-ALL:+GROUP-X25519"
 #define MAX_SLOTS	4096		/* concurrent clients per thread */
 #define MAX_THREADS	16
 
@@ -99,6 +122,8 @@ static const char *const measure_names[M_COUNT] = {
 /* Command-line options of every measure; each uses some. */
 struct opts {
 	size_t len;		/* data path: bytes to transfer */
+	const char *receiver;	/* data path: "tcp" or "ktls" */
+	const char *cpus;	/* data path: "split" or "shared" */
 	const char *dir;	/* work directory */
 	const char *cert;	/* "ec" or "rsa" */
 	unsigned workers;	/* ktlsd workers, floor threads, client threads */
@@ -274,15 +299,15 @@ static void fmt(char *buf, size_t size, const char *f, ...)
 		die("text too long for its buffer: %.60s...", buf);
 }
 
-/* Confine this process (and what it starts from now on) to CPU 0. */
-static void pin_cpu0(void)
+/* Confine this process (and what it starts from now on) to one CPU. */
+static void pin_cpu(int cpu)
 {
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
-	CPU_SET(0, &set);
+	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity: %s", strerror(errno));
+		die("sched_setaffinity to CPU %d: %s", cpu, strerror(errno));
 }
 
 /* Enough descriptors for n of everything; the daemon inherits the limit. */
@@ -305,12 +330,36 @@ static void raise_nofile(rlim_t n)
 
 /* ==== Data path (P4, P5) ==== */
 
+/*
+ * The receiver. RX_TCP (what the suite runs): the records straight off
+ * the TCP socket, no kTLS RX; every record header is checked, the
+ * plaintext lengths must add up to the file, and one record in
+ * CHECK_EVERY (the first and the last too) is decrypted in userspace and
+ * compared with the file. It costs far less than the sender, so the run
+ * measures the sender, and a sender that sends wrong bytes still fails.
+ * RX_KTLS: kTLS RX and recvmsg(), as a real kTLS client; it decrypts as
+ * much as the sender encrypts, so it bounds the run itself.
+ */
+enum rx_kind { RX_TCP, RX_KTLS };
+
+#define REC_HDR		5
+#define REC_OVERHEAD	17		/* TLS 1.3: inner content type, 16-byte tag */
+#define REC_MAX_CT	(16384 + 256)	/* RFC 8446 5.2, TLSCiphertext.length */
+#define CHECK_EVERY	64
+#define KEY_LEN		16		/* AES-128-GCM */
+#define NONCE_LEN	12
+
 struct bench {
 	enum measure m;
+	enum rx_kind rx;
+	int split;		/* the sender on CPU 1, the receiver on CPU 0 */
 	size_t len;		/* bytes to transfer */
 	int file;		/* memfd holding them */
 	int fd[2];		/* [0] receiver (client), [1] sender (server) */
 	int report[2];		/* pipe: the sender's CPU seconds */
+	int go[2];		/* pipe: the receiver's start signal */
+	/* raw-sendfile with RX_TCP: the keys fd[1] sends with */
+	unsigned char raw_key[KEY_LEN], raw_iv[NONCE_LEN];
 };
 
 /* The data, in memory; its content matters to nobody, so a 1 MiB pattern repeats. */
@@ -371,6 +420,133 @@ static ssize_t recv_data(int fd, void *buf, size_t len)
 	}
 }
 
+/* ---- The RX_TCP receiver's check of the records ---- */
+
+struct rx_check {
+	gnutls_aead_cipher_hd_t aead;
+	unsigned char iv[NONCE_LEN];
+	uint64_t seq;			/* of the record being read */
+	const unsigned char *want;	/* the file, mapped */
+	size_t len, got;		/* plaintext expected; in records so far */
+	unsigned char rec[REC_HDR + REC_MAX_CT];
+	size_t rec_len, have;		/* the record's length, bytes of it in */
+	int keep, data_seen;
+	unsigned long records, checked;
+};
+
+static void rx_check_init(struct rx_check *c, const unsigned char *key,
+			  const unsigned char *iv, uint64_t seq,
+			  const struct bench *b)
+{
+	gnutls_datum_t k = { (unsigned char *)key, KEY_LEN };
+
+	memset(c, 0, sizeof(*c));
+	if (gnutls_aead_cipher_init(&c->aead, GNUTLS_CIPHER_AES_128_GCM, &k) < 0)
+		die("gnutls_aead_cipher_init failed");
+	memcpy(c->iv, iv, NONCE_LEN);
+	c->seq = seq;
+	c->len = b->len;
+	c->want = mmap(NULL, b->len, PROT_READ, MAP_SHARED, b->file, 0);
+	if (c->want == MAP_FAILED)
+		die("mapping the data file: %s", strerror(errno));
+}
+
+static void rx_check_free(struct rx_check *c)
+{
+	gnutls_aead_cipher_deinit(c->aead);
+	munmap((void *)c->want, c->len);
+	explicit_bzero(c->iv, sizeof(c->iv));
+}
+
+static void rx_header(struct rx_check *c)
+{
+	const unsigned char *h = c->rec;
+	size_t len = (size_t)h[3] << 8 | h[4];
+
+	if (h[0] != REC_DATA || h[1] != 3 || h[2] != 3 ||
+	    len < REC_OVERHEAD || len > REC_MAX_CT)
+		die("record %lu (after %zu bytes of data): header %02x %02x%02x "
+		    "length %zu is not a TLS 1.3 record", c->records, c->got,
+		    h[0], h[1], h[2], len);
+	c->rec_len = REC_HDR + len;
+	/* Every record up to the first data (a ticket may come first). */
+	c->keep = !c->data_seen || c->records % CHECK_EVERY == 0 ||
+		  c->got + len - REC_OVERHEAD >= c->len;
+}
+
+/* Decrypt the record in c->rec: its bytes must be the file's, in order. */
+static void rx_decrypt(struct rx_check *c)
+{
+	static unsigned char pt[REC_MAX_CT];
+	unsigned char nonce[NONCE_LEN], type;
+	size_t n = sizeof(pt);
+	int i, ret;
+
+	memcpy(nonce, c->iv, NONCE_LEN);
+	for (i = 0; i < 8; i++)
+		nonce[NONCE_LEN - 8 + i] ^= (unsigned char)(c->seq >> (56 - 8 * i));
+	ret = gnutls_aead_cipher_decrypt(c->aead, nonce, NONCE_LEN, c->rec,
+					 REC_HDR, 16, c->rec + REC_HDR,
+					 c->rec_len - REC_HDR, pt, &n);
+	if (ret < 0)
+		die("record %lu (sequence %llu) does not decrypt: %s", c->records,
+		    (unsigned long long)c->seq, gnutls_strerror(ret));
+	while (n && !pt[n - 1])
+		n--;		/* TLS 1.3 padding */
+	if (!n)
+		die("record %lu has no content type", c->records);
+	type = pt[--n];
+	if (type == REC_HANDSHAKE && !c->data_seen)
+		return;
+	if (type != REC_DATA)
+		die("record %lu: content type %u among the data", c->records, type);
+	if (n > c->len - c->got || memcmp(pt, c->want + c->got, n))
+		die("record %lu: its %zu bytes are not the file's at offset %zu",
+		    c->records, n, c->got);
+	c->got += n;
+	c->data_seen = 1;
+	c->checked++;
+}
+
+static void rx_record(struct rx_check *c)
+{
+	if (c->keep)
+		rx_decrypt(c);
+	else
+		c->got += c->rec_len - REC_HDR - REC_OVERHEAD;
+	if (c->got > c->len)
+		die("record %lu: more data than the %zu bytes sent", c->records,
+		    c->len);
+	c->records++;
+	c->seq++;
+	c->have = 0;
+}
+
+/* Take n bytes off the wire: headers checked, kept records collected. */
+static void rx_feed(struct rx_check *c, const unsigned char *p, size_t n)
+{
+	while (n) {
+		size_t take;
+
+		if (c->have < REC_HDR) {
+			take = REC_HDR - c->have < n ? REC_HDR - c->have : n;
+			memcpy(c->rec + c->have, p, take);
+			c->have += take;
+			if (c->have == REC_HDR)
+				rx_header(c);
+		} else {
+			take = c->rec_len - c->have < n ? c->rec_len - c->have : n;
+			if (c->keep)
+				memcpy(c->rec + c->have, p, take);
+			c->have += take;
+			if (c->have == c->rec_len)
+				rx_record(c);
+		}
+		p += take;
+		n -= take;
+	}
+}
+
 /* ---- The data path's handshakes ---- */
 
 /*
@@ -411,20 +587,27 @@ static struct ktls_session *ktls_side(enum ktls_role role, int fd,
 	return s;
 }
 
-/* A GnuTLS server in userspace on fd, same version and cipher. */
-static gnutls_session_t gnutls_server(int fd,
-				      gnutls_certificate_credentials_t *cred)
+/* A GnuTLS session in userspace on fd, same version and cipher. */
+static gnutls_session_t gnutls_side(unsigned role, int fd,
+				    gnutls_certificate_credentials_t *cred)
 {
 	gnutls_session_t gs;
 	int ret;
 
-	if (gnutls_certificate_allocate_credentials(cred) ||
-	    gnutls_certificate_set_x509_key_file(*cred, TEST_CERT, TEST_KEY,
-						 GNUTLS_X509_FMT_PEM) < 0 ||
-	    gnutls_init(&gs, GNUTLS_SERVER) ||
+	if (gnutls_certificate_allocate_credentials(cred))
+		die("GnuTLS credentials: out of memory");
+	if (role == GNUTLS_SERVER)
+		ret = gnutls_certificate_set_x509_key_file(*cred, TEST_CERT,
+				TEST_KEY, GNUTLS_X509_FMT_PEM);
+	else
+		ret = gnutls_certificate_set_x509_trust_file(*cred, TEST_CERT,
+				GNUTLS_X509_FMT_PEM) == 1 ? 0 : -1;
+	if (ret < 0 || gnutls_init(&gs, role) ||
 	    gnutls_priority_set_direct(gs, BENCH_PRIORITY, NULL) ||
 	    gnutls_credentials_set(gs, GNUTLS_CRD_CERTIFICATE, *cred))
-		die("GnuTLS server setup failed");
+		die("GnuTLS %s setup failed", role == GNUTLS_SERVER ? "server" : "client");
+	if (role == GNUTLS_CLIENT)
+		gnutls_session_set_verify_cert(gs, "localhost", 0);
 	gnutls_transport_set_int(gs, fd);
 	do
 		ret = gnutls_handshake(gs);
@@ -437,11 +620,15 @@ static gnutls_session_t gnutls_server(int fd,
 	return gs;
 }
 
-/* Hand-set keys, one pair per direction, as tests/vm/raw_ktls.c does. */
-static void raw_keys(int fd[2])
+/*
+ * Hand-set keys, as tests/vm/raw_ktls.c does: fd[1] sends with ci[1] and
+ * receives with ci[0]. The kTLS receiver takes the mirror image; the TCP
+ * receiver keeps ci[1] to check records with.
+ */
+static void raw_keys(struct bench *b)
 {
 	struct tls12_crypto_info_aes_gcm_128 ci[2];
-	int i;
+	int i, n = b->rx == RX_KTLS ? 2 : 1;
 
 	for (i = 0; i < 2; i++) {
 		memset(&ci[i], 0, sizeof(ci[i]));
@@ -451,17 +638,18 @@ static void raw_keys(int fd[2])
 		fill_pattern(ci[i].salt, sizeof(ci[i].salt), 7 + i, 100);
 		fill_pattern(ci[i].iv, sizeof(ci[i].iv), 7 + i, 200);
 	}
-	for (i = 0; i < 2; i++) {
-		int err = tcp_set_ulp_tls(fd[i]);
+	for (i = 0; i < n; i++) {
+		int fd = b->fd[1 - i], err = tcp_set_ulp_tls(fd);
 
 		if (err)
 			die("TCP_ULP tls: %s", strerror(-err));
-	}
-	/* fd[i] sends with ci[i]; its peer receives with the same keys. */
-	for (i = 0; i < 2; i++)
-		if (setsockopt(fd[i], SOL_TLS, TLS_TX, &ci[i], sizeof(ci[i])) ||
-		    setsockopt(fd[!i], SOL_TLS, TLS_RX, &ci[i], sizeof(ci[i])))
+		if (setsockopt(fd, SOL_TLS, TLS_TX, &ci[1 - i], sizeof(ci[0])) ||
+		    setsockopt(fd, SOL_TLS, TLS_RX, &ci[i], sizeof(ci[0])))
 			die("installing hand-set keys: %s", strerror(errno));
+	}
+	memcpy(b->raw_key, ci[1].key, KEY_LEN);
+	memcpy(b->raw_iv, ci[1].salt, sizeof(ci[1].salt));
+	memcpy(b->raw_iv + sizeof(ci[1].salt), ci[1].iv, sizeof(ci[1].iv));
 	explicit_bzero(ci, sizeof(ci));
 }
 
@@ -509,57 +697,33 @@ static void send_gnutls(const struct bench *b, gnutls_session_t gs)
 	}
 }
 
-static void wait_go_ktls(int fd)
-{
-	char go;
-
-	if (recv_data(fd, &go, 1) != 1)
-		die("no start signal from the receiver");
-}
-
-static void wait_go_gnutls(gnutls_session_t gs)
-{
-	char go;
-	ssize_t n;
-
-	do
-		n = gnutls_record_recv(gs, &go, 1);
-	while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
-	if (n != 1)
-		die("no start signal from the receiver");
-}
-
 static void sender(struct bench *b)
 {
 	gnutls_certificate_credentials_t cred = NULL;
 	struct ktls_config *cfg = NULL;
 	struct ktls_session *s = NULL;
 	gnutls_session_t gs = NULL;
-	double cpu = 0;
+	double cpu;
 	char buf[64];
 	int n;
 
 	side = "sender";
 	close(b->fd[0]);
 	close(b->report[0]);
-	switch (b->m) {
-	case M_KTLS_SENDFILE:
+	close(b->go[1]);
+	if (b->split)
+		pin_cpu(1);
+	if (b->m == M_KTLS_SENDFILE)
 		s = ktls_side(KTLS_SERVER, b->fd[1], &cfg);
-		/* fall through */
-	case M_RAW_SENDFILE:
-		wait_go_ktls(b->fd[1]);
-		cpu = cpu_seconds();
-		send_sendfile(b);
-		break;
-	case M_GNUTLS_SEND:
-		gs = gnutls_server(b->fd[1], &cred);
-		wait_go_gnutls(gs);
-		cpu = cpu_seconds();
+	else if (b->m == M_GNUTLS_SEND)
+		gs = gnutls_side(GNUTLS_SERVER, b->fd[1], &cred);
+	if (read(b->go[0], buf, 1) != 1)
+		die("no start signal from the receiver");
+	cpu = cpu_seconds();
+	if (gs)
 		send_gnutls(b, gs);
-		break;
-	default:
-		die("not a data path measure");
-	}
+	else
+		send_sendfile(b);
 	n = snprintf(buf, sizeof(buf), "%.6f\n", cpu_seconds() - cpu);
 	if (write_full(b->report[1], buf, n) != n)
 		die("reporting to the receiver: %s", strerror(errno));
@@ -593,30 +757,76 @@ static double sender_cpu(struct bench *b, pid_t pid)
 	return cpu;
 }
 
+/* RX_TCP: the keys the sender encrypts with, from the handshake or by hand. */
+static gnutls_session_t rx_tcp_setup(struct bench *b, struct rx_check *c,
+				     gnutls_certificate_credentials_t *cred)
+{
+	gnutls_datum_t key, iv;
+	unsigned char seq[8];
+	gnutls_session_t gs;
+	uint64_t s = 0;
+	int i;
+
+	if (b->m == M_RAW_SENDFILE) {
+		rx_check_init(c, b->raw_key, b->raw_iv, 0, b);
+		return NULL;
+	}
+	gs = gnutls_side(GNUTLS_CLIENT, b->fd[0], cred);
+	if (gnutls_record_get_state(gs, 1, NULL, &iv, &key, seq) < 0 ||
+	    key.size != KEY_LEN || iv.size != NONCE_LEN)
+		die("GnuTLS gave no AES-128-GCM receive key");
+	if (gnutls_record_check_pending(gs))
+		die("GnuTLS read past the handshake");
+	for (i = 0; i < 8; i++)
+		s = s << 8 | seq[i];
+	rx_check_init(c, key.data, iv.data, s, b);
+	return gs;
+}
+
 static void receiver(struct bench *b, pid_t pid)
 {
 	static unsigned char buf[BENCH_CHUNK];
+	gnutls_certificate_credentials_t cred = NULL;
 	struct ktls_config *cfg = NULL;
 	struct ktls_session *s = NULL;
+	gnutls_session_t gs = NULL;
+	struct rx_check c = { 0 };
 	double t0, t1, cpu0, cpu1, scpu;
 	size_t got = 0;
 
 	side = "receiver";
 	close(b->fd[1]);
 	close(b->report[1]);
-	if (b->m != M_RAW_SENDFILE)
+	close(b->go[0]);
+	if (b->split)
+		pin_cpu(0);
+	if (b->rx == RX_TCP)
+		gs = rx_tcp_setup(b, &c, &cred);
+	else if (b->m != M_RAW_SENDFILE)
 		s = ktls_side(KTLS_CLIENT, b->fd[0], &cfg);
 
 	t0 = now();
 	cpu0 = cpu_seconds();
-	if (send(b->fd[0], "g", 1, 0) != 1)
+	if (write(b->go[1], "g", 1) != 1)
 		die("sending the start signal: %s", strerror(errno));
-	while (got < b->len) {
-		ssize_t n = recv_data(b->fd[0], buf, sizeof(buf));
+	while (b->rx == RX_TCP ? c.got < b->len || c.have : got < b->len) {
+		ssize_t n;
 
+		if (b->rx == RX_TCP) {
+			n = recv(b->fd[0], buf, sizeof(buf), 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				n = -errno;
+		} else {
+			n = recv_data(b->fd[0], buf, sizeof(buf));
+		}
 		if (n <= 0)
-			die("after %zu of %zu bytes: %s", got, b->len,
+			die("after %zu of %zu bytes: %s",
+			    b->rx == RX_TCP ? c.got : got, b->len,
 			    n ? strerror(-n) : "the sender closed");
+		if (b->rx == RX_TCP)
+			rx_feed(&c, buf, n);
 		got += n;
 	}
 	t1 = now();
@@ -626,10 +836,18 @@ static void receiver(struct bench *b, pid_t pid)
 	scpu = sender_cpu(b, pid);
 	ktls_session_free(s);
 	ktls_config_free(cfg);
+	if (gs)
+		gnutls_deinit(gs);
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
 	printf("%s value=%.3f unit=MiB/s seconds=%.4f bytes=%zu "
-	       "sender_cpu_s=%.3f receiver_cpu_s=%.3f\n", measure_names[b->m],
+	       "sender_cpu_s=%.3f receiver_cpu_s=%.3f receiver=%s cpus=%s "
+	       "records=%lu decrypted=%lu\n", measure_names[b->m],
 	       b->len / (t1 - t0) / (1 << 20), t1 - t0, b->len, scpu,
-	       cpu1 - cpu0);
+	       cpu1 - cpu0, b->rx == RX_TCP ? "tcp" : "ktls",
+	       b->split ? "split" : "shared", c.records, c.checked);
+	if (b->rx == RX_TCP)
+		rx_check_free(&c);
 }
 
 
@@ -810,12 +1028,13 @@ struct daemon {
 /*
  * Start build/ktlsd in the foreground with profiles "ec" and "rsa"
  * (servers, TLS 1.3 AES-128-GCM, the work directory's certificates) and
- * wait until its handoff socket answers.
+ * "psk" (the same with PSK_IDENTITY's key, no certificate), and wait
+ * until its handoff socket answers.
  */
 static void daemon_start(struct daemon *d, const struct opts *o,
 			 unsigned max_inflight, unsigned timeout_ms)
 {
-	static const char *const profiles[] = { "ec", "rsa" };
+	static const char *const profiles[] = { "ec", "rsa", "psk" };
 	char bin[PATH_MAX], text[4096], prof[1024];
 	char *argv[] = { bin, "-f", "-c", d->conf, NULL };
 	struct ktls_handoff *h;
@@ -840,16 +1059,24 @@ static void daemon_start(struct daemon *d, const struct opts *o,
 	    "log_level = warning\n",
 	    d->sock, o->dir, o->workers, max_inflight);
 	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+		if (!strcmp(profiles[i], "psk"))
+			fmt(prof, sizeof(prof), "\n[profile psk]\n"
+			    "psk_identity = " PSK_IDENTITY "\n"
+			    "psk_key = " PSK_KEY_HEX "\n");
+		else
+			fmt(prof, sizeof(prof),
+			    "\n[profile %s]\n"
+			    "certificate = %s/%s.pem\n"
+			    "key = %s/%s.key\n", profiles[i], o->dir,
+			    profiles[i], o->dir, profiles[i]);
+		if (strlen(text) + strlen(prof) >= sizeof(text))
+			die("ktlsd configuration too long");
+		strcat(text, prof);
 		fmt(prof, sizeof(prof),
-		    "\n[profile %s]\n"
 		    "role = server\n"
-		    "certificate = %s/%s.pem\n"
-		    "key = %s/%s.key\n"
 		    "versions = 1.3\n"
 		    "ciphers = aes-128-gcm\n"
-		    "handshake_timeout = %u\n",
-		    profiles[i], o->dir, profiles[i], o->dir, profiles[i],
-		    timeout_ms);
+		    "handshake_timeout = %u\n", timeout_ms);
 		if (strlen(text) + strlen(prof) >= sizeof(text))
 			die("ktlsd configuration too long");
 		strcat(text, prof);
@@ -993,7 +1220,9 @@ static void ep_set(int ep, int op, int fd, unsigned events, uint64_t data)
  */
 struct hs_run {
 	const char *sock, *profile;
-	gnutls_certificate_credentials_t cred;
+	gnutls_certificate_credentials_t cred;	/* ec, rsa */
+	gnutls_psk_client_credentials_t psk;	/* psk, psk-dhe */
+	gnutls_priority_t psk_prio;
 	struct window win;		/* windowed runs */
 	int windowed;			/* else: run to the limit, then idle */
 	atomic_ulong limit, started, finished;
@@ -1147,6 +1376,21 @@ static void client_step(struct hs_thread *t, unsigned i)
 		slot_done(t, s);
 }
 
+/* The client of one handshake: certificate-verifying, or with the PSK. */
+static gnutls_session_t hs_client_session(const struct hs_run *r, int fd)
+{
+	gnutls_session_t gs;
+
+	if (!r->psk)
+		return client_session(r->cred, fd);
+	if (gnutls_init(&gs, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) ||
+	    gnutls_priority_set(gs, r->psk_prio) ||
+	    gnutls_credentials_set(gs, GNUTLS_CRD_PSK, r->psk))
+		die("GnuTLS PSK client setup failed");
+	gnutls_transport_set_int(gs, fd);
+	return gs;
+}
+
 static int may_start(struct hs_run *r)
 {
 	if (atomic_load(&r->stop))
@@ -1171,7 +1415,7 @@ static void slot_start(struct hs_thread *t, unsigned i)
 	nodelay(s->cfd);
 	nodelay(s->sfd);
 	set_nonblock(s->cfd);
-	s->gs = client_session(t->run->cred, s->cfd);
+	s->gs = hs_client_session(t->run, s->cfd);
 	hs_submit(t, i);
 	ep_set(t->ep, EPOLL_CTL_ADD, s->cfd, EPOLLOUT, i);
 	client_step(t, i);
@@ -1209,10 +1453,13 @@ static void hs_results(struct hs_thread *t)
 		if (!t->group[0]) {
 			const struct ktls_info *in = ktls_session_info(r.session);
 
+			/* A PSK handshake has no signature, psk_ke no group. */
 			snprintf(t->group, sizeof(t->group), "%s",
-				 in && in->group ? in->group : "?");
+				 !in || !in->group ? "?" : in->group[0] ?
+				 in->group : "none");
 			snprintf(t->sigalg, sizeof(t->sigalg), "%s",
-				 in && in->sigalg ? in->sigalg : "?");
+				 !in || !in->sigalg ? "?" : in->sigalg[0] ?
+				 in->sigalg : "none");
 			snprintf(t->cipher, sizeof(t->cipher), "%s",
 				 in && in->cipher_name ? in->cipher_name : "?");
 		}
@@ -1312,7 +1559,21 @@ static void hs_pool_start(struct hs_pool *p, const struct daemon *d,
 	p->run.sock = d->sock;
 	p->run.profile = o->cert;
 	p->run.windowed = windowed;
-	p->run.cred = client_cred(o, o->cert);
+	if (!strncmp(o->cert, "psk", 3)) {
+		gnutls_datum_t key = { (unsigned char *)PSK_KEY_HEX,
+				       sizeof(PSK_KEY_HEX) - 1 };
+
+		p->run.profile = "psk";
+		/* Parsed once: this client is to cost little next to ktlsd. */
+		if (gnutls_priority_init(&p->run.psk_prio, strcmp(o->cert, "psk") ?
+					 PSK_DHE_PRIORITY : PSK_PRIORITY, NULL) ||
+		    gnutls_psk_allocate_client_credentials(&p->run.psk) ||
+		    gnutls_psk_set_client_credentials(p->run.psk, PSK_IDENTITY,
+						      &key, GNUTLS_PSK_KEY_HEX))
+			die("GnuTLS PSK client credentials failed");
+	} else {
+		p->run.cred = client_cred(o, o->cert);
+	}
 	p->n = threads;
 	for (i = 0; i < threads; i++)
 		hs_thread_init(&p->t[i], &p->run,
@@ -1354,7 +1615,12 @@ static void hs_pool_join(struct hs_pool *p, struct hs_sum *sum)
 				 "%s", t->first_error);
 		hs_thread_free(t);
 	}
-	gnutls_certificate_free_credentials(p->run.cred);
+	if (p->run.cred)
+		gnutls_certificate_free_credentials(p->run.cred);
+	if (p->run.psk)
+		gnutls_psk_free_client_credentials(p->run.psk);
+	if (p->run.psk_prio)
+		gnutls_priority_deinit(p->run.psk_prio);
 }
 
 /* CPU seconds (user + system) a process has used so far, or -1. */
@@ -1435,7 +1701,7 @@ static void hs_handoff(const struct opts *o)
 
 	side = "hs-handoff";
 	if (o->workers == 1)
-		pin_cpu0();	/* ktlsd and its clients share one CPU */
+		pin_cpu(0);	/* ktlsd and its clients share one CPU */
 	raise_nofile(4 * o->clients + 1024);
 	daemon_start(&d, o, o->clients * 2 + 64, 60000);
 	window_init(&p->run.win);
@@ -1544,8 +1810,10 @@ static void hs_floor(const struct opts *o)
 	int ret;
 
 	side = "hs-floor";
+	if (!strncmp(o->cert, "psk", 3))
+		die("the floor takes --cert ec or rsa");
 	if (o->workers == 1)
-		pin_cpu0();
+		pin_cpu(0);
 	fmt(cert, sizeof(cert), "%s/%s.pem", o->dir, o->cert);
 	fmt(key, sizeof(key), "%s/%s.key", o->dir, o->cert);
 	if (gnutls_certificate_allocate_credentials(&scred) ||
@@ -1760,9 +2028,10 @@ static void mem_churn(const struct opts *o)
 	struct daemon d = { 0 };
 	struct hs_pool *p = xcalloc(1, sizeof(*p));
 	struct hs_sum sum;
-	unsigned long second, step;
+	unsigned long second, step, mid;
+	int q;
 	long base_rss, base_fds, rss1, fds1, rss2, fds2;
-	double t0, t1, t2, rate;
+	double t0, t1, t2, rate, dcpu, bcpu;
 
 	side = "mem-churn";
 	raise_nofile(4 * o->clients + 1024);
@@ -1772,8 +2041,9 @@ static void mem_churn(const struct opts *o)
 	t0 = now();
 	churn_to(p, &d, o->first, &rss1, &fds1);
 	t1 = now();
-	printf("churn n=%lu rss_kib=%ld fds=%ld base_rss_kib=%ld base_fds=%ld "
-	       "seconds=%.1f\n", o->first, rss1, fds1, base_rss, base_fds, t1 - t0);
+	printf("churn-%s n=%lu rss_kib=%ld fds=%ld base_rss_kib=%ld base_fds=%ld "
+	       "seconds=%.1f\n", o->cert, o->first, rss1, fds1, base_rss,
+	       base_fds, t1 - t0);
 	fflush(stdout);
 	/* As many more as the budget allows at the rate just seen. */
 	rate = o->first / (t1 - t0);
@@ -1784,17 +2054,34 @@ static void mem_churn(const struct opts *o)
 		second = o->max;
 	if (second < 2 * o->first)
 		second = 2 * o->first;
+	dcpu = proc_cpu(d.pid);
+	bcpu = cpu_seconds();
+	/* Samples on the way too: growth that goes on tells a leak from noise. */
+	for (q = 1; q < 4; q++) {
+		mid = o->first + (second - o->first) * q / 4;
+		churn_to(p, &d, mid, &rss2, &fds2);
+		printf("churn-%s n=%lu rss_kib=%ld fds=%ld seconds=%.1f\n", o->cert,
+		       mid, rss2, fds2, now() - t1);
+		fflush(stdout);
+	}
 	churn_to(p, &d, second, &rss2, &fds2);
 	t2 = now();
+	dcpu = proc_cpu(d.pid) - dcpu;
+	bcpu = cpu_seconds() - bcpu;
 	hs_pool_join(p, &sum);
 	daemon_stop(&d);
-	printf("churn n=%lu rss_kib=%ld fds=%ld base_rss_kib=%ld base_fds=%ld "
-	       "seconds=%.1f rate=%.1f errors=%lu wanted=%lu\n", second, rss2,
-	       fds2, base_rss, base_fds, t2 - t1, (second - o->first) / (t2 - t1),
-	       sum.errors, o->max);
+	printf("churn-%s n=%lu rss_kib=%ld fds=%ld base_rss_kib=%ld base_fds=%ld "
+	       "seconds=%.1f rate=%.1f errors=%lu wanted=%lu "
+	       "ktlsd_cpu_ms_per_hs=%.2f clients_cpu_ms_per_hs=%.2f %s\n",
+	       o->cert, second, rss2, fds2, base_rss, base_fds, t2 - t1,
+	       (second - o->first) / (t2 - t1), sum.errors, o->max,
+	       dcpu * 1000 / (second - o->first),
+	       bcpu * 1000 / (second - o->first),
+	       sum.info[0] ? sum.info : "group=? sigalg=? cipher=?");
+	/* The counts are of completed handshakes: a failed one voids them. */
 	if (sum.errors)
-		fprintf(stderr, "bench: %s: %lu errors, the first: %s\n", side,
-			sum.errors, sum.first_error);
+		die("%lu handshakes failed, the first: %s", sum.errors,
+		    sum.first_error);
 	free(sum.recs.v);
 	free(p);
 }
@@ -2251,7 +2538,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench probe\n"
 		"       bench ktls-sendfile|gnutls-send|raw-sendfile [--size MIB]\n"
-		"       bench hs-handoff|hs-floor --dir WORK --cert ec|rsa "
+		"             [--receiver tcp|ktls] [--cpus split|shared]\n"
+		"       bench hs-handoff|hs-floor --dir WORK --cert ec|rsa|psk|psk-dhe "
 		"[--workers N] [--clients N]\n"
 		"             [--seconds S] [--warmup S] [--tcp (floor only)]\n"
 		"       bench http-get --dir WORK --server ktls|nginx --file 1m|1k "
@@ -2260,6 +2548,7 @@ static void usage(void)
 		"       bench mem-inflight --dir WORK --counts N,N,...\n"
 		"       bench mem-churn --dir WORK --first N --max N --budget S "
 		"[--clients N]\n"
+		"             [--cert ec|rsa|psk|psk-dhe]\n"
 		"(see the top of tests/bench/bench.c)\n");
 	exit(2);
 }
@@ -2303,6 +2592,10 @@ static void parse(int argc, char **argv, struct opts *o)
 		i++;
 		if (!strcmp(k, "--size"))
 			o->len = num(k, v, 1, BENCH_MAX_MIB) << 20;
+		else if (!strcmp(k, "--receiver"))
+			o->receiver = v;
+		else if (!strcmp(k, "--cpus"))
+			o->cpus = v;
 		else if (!strcmp(k, "--dir"))
 			o->dir = v;
 		else if (!strcmp(k, "--cert"))
@@ -2334,16 +2627,25 @@ static void parse(int argc, char **argv, struct opts *o)
 		die("--seconds must be above 0");
 	if (o->clients < o->workers)
 		o->clients = o->workers;
-	if (strcmp(o->cert, "ec") && strcmp(o->cert, "rsa"))
-		die("--cert takes ec or rsa");
+	if (strcmp(o->cert, "ec") && strcmp(o->cert, "rsa") &&
+	    strcmp(o->cert, "psk") && strcmp(o->cert, "psk-dhe"))
+		die("--cert takes ec, rsa, psk or psk-dhe");
+	if (strcmp(o->receiver, "tcp") && strcmp(o->receiver, "ktls"))
+		die("--receiver takes tcp or ktls");
+	if (strcmp(o->cpus, "split") && strcmp(o->cpus, "shared"))
+		die("--cpus takes split or shared");
 }
 
-static void data_run(enum measure m, size_t len)
+static void data_run(enum measure m, const struct opts *o)
 {
-	struct bench b = { .m = m, .len = len };
+	struct bench b = { .m = m, .len = o->len };
 	pid_t pid;
 	int err;
 
+	b.rx = strcmp(o->receiver, "ktls") ? RX_TCP : RX_KTLS;
+	b.split = !strcmp(o->cpus, "split");
+	if (b.split && get_nprocs() < 2)
+		die("--cpus split needs 2 CPUs; this machine has %d", get_nprocs());
 	if (b.m != M_RAW_SENDFILE && make_test_cert())
 		die("could not make a test certificate (is openssl installed?)");
 	b.file = make_file(b.len);
@@ -2351,8 +2653,8 @@ static void data_run(enum measure m, size_t len)
 	if (err)
 		die("loopback TCP pair: %s", strerror(-err));
 	if (b.m == M_RAW_SENDFILE)
-		raw_keys(b.fd);
-	if (pipe2(b.report, O_CLOEXEC))
+		raw_keys(&b);
+	if (pipe2(b.report, O_CLOEXEC) || pipe2(b.go, O_CLOEXEC))
 		die("pipe: %s", strerror(errno));
 	fflush(stdout);
 	pid = fork();
@@ -2377,7 +2679,7 @@ static void on_alarm(int sig)
 int main(int argc, char **argv)
 {
 	struct opts o = {
-		.len = 64u << 20, .cert = "ec", .workers = 1, .clients = 64,
+		.len = 64u << 20, .receiver = "tcp", .cpus = "split", .cert = "ec", .workers = 1, .clients = 64,
 		.seconds = 10, .warmup = 1, .first = 1000, .max = 100000,
 		.budget = 60,
 	};
@@ -2407,7 +2709,7 @@ int main(int argc, char **argv)
 	case M_KTLS_SENDFILE:
 	case M_GNUTLS_SEND:
 	case M_RAW_SENDFILE:
-		data_run(i, o.len);
+		data_run(i, &o);
 		break;
 	case M_HS_HANDOFF:
 		hs_handoff(&o);
