@@ -39,6 +39,24 @@ static inline void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* A process's resident memory (VmRSS) in KiB, or -1. */
+static inline long proc_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
 /*
  * Connect two TCP sockets over 127.0.0.1. Returns 0 and fills fds[0]
  * (the connecting side) and fds[1] (the accepted side), or -errno.

@@ -980,24 +980,6 @@ static void show_log(const char *log)
 	}
 }
 
-/* VmRSS of a process in KiB, or -1. */
-static long proc_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	fmt(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /* Open descriptors of a process, or -1. */
 static long proc_fds(pid_t pid)
 {

@@ -124,24 +124,6 @@ static const char *fd_list(pid_t pid)
 	return list;
 }
 
-/* A process's resident memory in KiB, or -1. */
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /* The descriptor number ktlsd would get next. */
 static int lowest_free_fd(pid_t pid)
 {
@@ -1653,7 +1635,7 @@ TEST_F_TIMEOUT(hd, thousand_at_once, 600)
 
 	if (!host_has_ktls())
 		SKIP(return, NO_KTLS_REASON);
-	rss0 = rss_kib(self->d.pid);
+	rss0 = proc_rss_kib(self->d.pid);
 	ASSERT_LT(0, rss0);
 	c.fd = calloc(CROWD, sizeof(int));
 	c.s = calloc(CROWD, sizeof(*c.s));
@@ -1770,7 +1752,7 @@ TEST_F_TIMEOUT(hd, thousand_at_once, 600)
 	free(status);
 	free(by_fd);
 	ASSERT_NO_FD_LEAK(&self->d);
-	rss1 = rss_kib(self->d.pid);
+	rss1 = proc_rss_kib(self->d.pid);
 	TH_LOG("ktlsd RSS %ld KiB before, %ld KiB after", rss0, rss1);
 	ASSERT_GT(rss0 + 4096, rss1);
 }
