@@ -1010,15 +1010,25 @@ TEST_F(hd, sigterm_drains)
 {
 	struct ktls_handoff_result r;
 	struct ktls_handoff *h;
-	int fds[2], late[2];
-	uint64_t id, late_id;
+	int fds[2], late[2], probe[2];
+	uint64_t id, late_id, probe_id;
 	int64_t t0;
 
 	ASSERT_EQ(0, tcp_pair(fds));
 	ASSERT_EQ(0, tcp_pair(late));
+	ASSERT_EQ(0, tcp_pair(probe));
 	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
 	ASSERT_EQ(0, submit(h, fds[1], "web", NULL, 1500, &id));
-	/* Taken in (ktlsd holds the socket) before the signal. */
+	/*
+	 * Admitted before the signal: ktlsd takes a connection's requests in
+	 * order, so the answer to one it refuses at once (an unknown profile)
+	 * comes after the first is in flight. (Holding its socket is not
+	 * enough: the checks come between that and the admission.)
+	 */
+	ASSERT_EQ(0, submit(h, probe[1], "no-such-profile", NULL, 0, &probe_id));
+	ASSERT_EQ(1, wait_result(h, &r, 5000));
+	ASSERT_EQ(probe_id, r.id);
+	ASSERT_EQ(-ENOENT, r.status);
 	ASSERT_FDS(&self->d, 2);
 	ASSERT_EQ(0, kill(self->d.pid, SIGTERM));
 	ASSERT_EQ(1, log_wait(&self->d, "draining 1 handshakes", 1, 5000))
@@ -1042,6 +1052,8 @@ TEST_F(hd, sigterm_drains)
 	close(fds[1]);
 	close(late[0]);
 	close(late[1]);
+	close(probe[0]);
+	close(probe[1]);
 }
 
 /*
