@@ -101,10 +101,25 @@ int ktls_config_set_versions(struct ktls_config *cfg, int min, int max);
 /* Allowed ciphers (KTLS_CIPHER_*); default all that the kernel takes. */
 int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask);
 
+/*
+ * How the peer is verified. By default a client checks the server's chain
+ * against the trust store AND the server's name: the one given with
+ * ktls_session_set_server_name(), else the peer's numeric IP address
+ * (which the certificate must then carry as an IP SAN). A server asks for
+ * no client certificate. The flags loosen or tighten that:
+ */
 #define KTLS_VERIFY_NONE		(1u << 0) /* client: accept any server */
 #define KTLS_VERIFY_REQUIRE_CLIENT	(1u << 1) /* server: demand a cert */
 /* server: ask for a cert, verify it if one comes, go on without one */
 #define KTLS_VERIFY_REQUEST_CLIENT	(1u << 2)
+/*
+ * client: check the chain only, never a name: any certificate the trust
+ * store vouches for is accepted, whatever host it was issued to. Only
+ * for a private CA that issues certificates to nobody else.
+ */
+#define KTLS_VERIFY_CHAIN_ONLY		(1u << 3)
+
+/* 0, or -EINVAL (cfg NULL, an unknown flag, NONE with CHAIN_ONLY). */
 int ktls_config_set_verify(struct ktls_config *cfg, unsigned flags);
 /* Whole-handshake deadline for blocking handshakes; default 10 s. */
 int ktls_config_set_timeout(struct ktls_config *cfg, unsigned ms);
@@ -140,7 +155,11 @@ struct ktls_session;
  */
 int ktls_session_new(struct ktls_session **s, const struct ktls_config *cfg,
 		     int fd);
-/* Client: the name sent as SNI and checked against the certificate. */
+/*
+ * Client: the name sent as SNI and checked against the certificate (an IP
+ * address is checked, not sent). Without one, the certificate is checked
+ * against the peer's numeric address (see ktls_config_set_verify()).
+ */
 int ktls_session_set_server_name(struct ktls_session *s, const char *name);
 
 /* This session's ALPN list, in place of the configuration's. */

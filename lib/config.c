@@ -237,7 +237,10 @@ KTLS_EXPORT int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask)
 KTLS_EXPORT int ktls_config_set_verify(struct ktls_config *cfg, unsigned flags)
 {
 	if (!cfg || (flags & ~(KTLS_VERIFY_NONE | KTLS_VERIFY_REQUIRE_CLIENT |
-			       KTLS_VERIFY_REQUEST_CLIENT)))
+			       KTLS_VERIFY_REQUEST_CLIENT |
+			       KTLS_VERIFY_CHAIN_ONLY)))
+		return -EINVAL;
+	if ((flags & KTLS_VERIFY_NONE) && (flags & KTLS_VERIFY_CHAIN_ONLY))
 		return -EINVAL;
 	cfg->verify = flags;
 	return 0;

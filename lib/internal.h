@@ -83,6 +83,13 @@ int keys_next_secret(unsigned cipher, const uint8_t *secret,
  */
 int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx);
 
+/*
+ * fd's peer as a numeric address ("192.0.2.1", "2001:db8::1"; an
+ * IPv4-mapped IPv6 address as IPv4, the way certificates name it) in buf
+ * (INET6_ADDRSTRLEN bytes). 0, -EAFNOSUPPORT (not IP) or -errno.
+ */
+int sockinfo_peer_address(int fd, char *buf, size_t len);
+
 
 /* ---- config.c / session.c ---- */
 

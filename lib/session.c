@@ -40,6 +40,7 @@ struct ktls_session {
 	enum state state;
 	gnutls_session_t gs;
 	char *server_name;
+	char peer_name[INET6_ADDRSTRLEN]; /* the name checked without one */
 	char *alpn_list;	/* ktls_session_set_alpn()'s, or NULL */
 	int tickets;		/* client: keep tickets, for resumption */
 	struct ktls_tx_count tx;
@@ -281,6 +282,13 @@ static int is_ip_literal(const char *name)
 	       inet_pton(AF_INET6, name, buf) == 1;
 }
 
+/* Whether a client checks the server's certificate against a name. */
+static int checks_name(const struct ktls_config *cfg)
+{
+	return cfg->role == KTLS_CLIENT && !cfg->psk_client &&
+	       !(cfg->verify & (KTLS_VERIFY_NONE | KTLS_VERIFY_CHAIN_ONLY));
+}
+
 /* The client's name: SNI and the name its certificate must carry. */
 static int apply_server_name(struct ktls_session *s, gnutls_session_t gs)
 {
@@ -290,8 +298,29 @@ static int apply_server_name(struct ktls_session *s, gnutls_session_t gs)
 	if (!is_ip_literal(name) &&
 	    gnutls_server_name_set(gs, GNUTLS_NAME_DNS, name, strlen(name)) < 0)
 		return -EINVAL;
-	if (!(s->cfg->verify & KTLS_VERIFY_NONE) && !s->cfg->psk_client)
+	/* GnuTLS keeps the pointer: s->server_name lives as long as gs. */
+	if (checks_name(s->cfg))
 		gnutls_session_set_verify_cert(gs, name, 0);
+	return 0;
+}
+
+/*
+ * No name was given: the certificate must name the address we reached,
+ * as tlshd does. Checking the chain alone would accept any certificate
+ * of the trust store (with the system's, any public site's) for any host.
+ */
+static int apply_peer_name(struct ktls_session *s)
+{
+	int ret;
+
+	if (s->server_name || !checks_name(s->cfg))
+		return 0;
+	ret = sockinfo_peer_address(s->fd, s->peer_name, sizeof(s->peer_name));
+	if (ret)
+		return fail(s, ret, "No server name was given and the peer's "
+			    "address could not be read to check the "
+			    "certificate against: %s.", strerror(-ret));
+	gnutls_session_set_verify_cert(s->gs, s->peer_name, 0);
 	return 0;
 }
 
@@ -361,7 +390,11 @@ static int new_gnutls(struct ktls_session *s, gnutls_session_t *out)
 			gnutls_session_set_verify_function(gs, verify_if_given);
 		}
 	} else if (!(cfg->verify & KTLS_VERIFY_NONE) && !cfg->psk_client) {
-		/* Chain only for now; set_server_name adds the name check. */
+		/*
+		 * The chain; the name is added by apply_server_name() or, at
+		 * the handshake, apply_peer_name(). Without one of them only
+		 * KTLS_VERIFY_CHAIN_ONLY gets this far.
+		 */
 		gnutls_session_set_verify_cert(gs, NULL, 0);
 	}
 	if (s->server_name) {
@@ -545,6 +578,7 @@ static void send_failure_alert(struct ktls_session *s, int gerr)
 static int handshake_error(struct ktls_session *s, int gerr)
 {
 	gnutls_datum_t out = { NULL, 0 };
+	char name[INET6_ADDRSTRLEN + 80] = "";
 	unsigned status;
 
 	send_failure_alert(s, gerr);
@@ -560,10 +594,14 @@ static int handshake_error(struct ktls_session *s, int gerr)
 		if (gnutls_certificate_verification_status_print(status,
 				GNUTLS_CRT_X509, &out, 0) < 0)
 			out.data = NULL;
+		if (s->peer_name[0])
+			snprintf(name, sizeof(name), " No server name was "
+				 "given: the name checked was the peer's "
+				 "address, %s.", s->peer_name);
 		fail(s, -KTLS_E_VERIFY, "The peer's certificate did not verify: "
-		     "%s Check the trust store (CA file), the name asked for "
-		     "and the certificate's validity.",
-		     out.data ? (char *)out.data : "unknown reason.");
+		     "%s%s Check the trust store (CA file), the name asked "
+		     "for and the certificate's validity.",
+		     out.data ? (char *)out.data : "unknown reason.", name);
 		gnutls_free(out.data);
 		return -KTLS_E_VERIFY;
 	case GNUTLS_E_PULL_ERROR:
@@ -781,6 +819,9 @@ KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
 		    !s->cfg->psk_client && !(s->cfg->verify & KTLS_VERIFY_NONE))
 			return fail(s, -KTLS_E_CONFIG, "No trust store to verify "
 				    "the server with: give a CA file.");
+		ret = apply_peer_name(s);
+		if (ret)
+			return ret;
 		s->deadline_ms = now_ms() + s->cfg->timeout_ms;
 		s->state = S_HANDSHAKE;
 		break;

@@ -307,3 +307,29 @@ int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx)
 		err = sockinfo_mode(t.rxconf, rx);
 	return err;
 }
+
+int sockinfo_peer_address(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+	const void *addr;
+	int af;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return -errno;
+	if (ss.ss_family == AF_INET) {
+		af = AF_INET;
+		addr = &((const struct sockaddr_in *)&ss)->sin_addr;
+	} else if (ss.ss_family == AF_INET6 &&
+		   IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		af = AF_INET;
+		addr = &in6->sin6_addr.s6_addr[12];
+	} else if (ss.ss_family == AF_INET6) {
+		af = AF_INET6;
+		addr = &in6->sin6_addr;
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return inet_ntop(af, addr, buf, len) ? 0 : -errno;
+}

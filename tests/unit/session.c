@@ -267,7 +267,9 @@ TEST_F(single, other_options_invalid)
 {
 	static const unsigned char key[16] = { 1 };
 
-	ASSERT_EQ(-EINVAL, ktls_config_set_verify(self->cfg, 1u << 3));
+	ASSERT_EQ(-EINVAL, ktls_config_set_verify(self->cfg, 1u << 4));
+	ASSERT_EQ(-EINVAL, ktls_config_set_verify(self->cfg, KTLS_VERIFY_NONE |
+						  KTLS_VERIFY_CHAIN_ONLY));
 	ASSERT_EQ(-EINVAL, ktls_config_set_timeout(self->cfg, 0));
 	ASSERT_EQ(-EINVAL, ktls_config_set_psk(self->cfg, "", key, sizeof(key)));
 	ASSERT_EQ(-EINVAL, ktls_config_set_psk(self->cfg, "id", key, 0));
@@ -435,6 +437,13 @@ TEST_F(pair, wrong_server_name)
 TEST_F(pair, ip_address_matches_san)
 {
 	duo_run(_metadata, self, "127.0.0.1");
+	ASSERT_BOTH_REACHED_INSTALL(self);
+}
+
+/* No name given: the peer's address is checked, and this one is in the SAN. */
+TEST_F(pair, no_name_address_in_san)
+{
+	duo_run(_metadata, self, NULL);
 	ASSERT_BOTH_REACHED_INSTALL(self);
 }
 

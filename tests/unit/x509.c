@@ -388,6 +388,61 @@ TEST_F(x509, sni_unknown_name)
 	ASSERT_CLIENT_REJECTED("does not match");
 }
 
+/* ---- The name checked when none is given ---- */
+
+/*
+ * No server name: the certificate must name the address we connected to.
+ * a.pem is for a.example only, so a client that checked the chain alone
+ * would accept it for 127.0.0.1.
+ */
+TEST_F(x509, no_name_checks_peer_address)
+{
+	serve(_metadata, self, "a.pem", "a.key");
+	trust_root(_metadata, self->ccfg);
+	run(_metadata, self, NULL);
+	ASSERT_CLIENT_REJECTED("does not match");
+	ASSERT_ERROR_HAS(self->cs, "the peer's address, 127.0.0.1");
+}
+
+/* The address does not turn a wrong name into a right one. */
+TEST_F(x509, no_name_with_verify_none_unchanged)
+{
+	serve(_metadata, self, "a.pem", "a.key");
+	ASSERT_EQ(0, ktls_config_set_verify(self->ccfg, KTLS_VERIFY_NONE));
+	run(_metadata, self, NULL);
+	ASSERT_BOTH_REACHED_INSTALL();
+}
+
+/* Chain-only is there when asked for: any name the root vouches for. */
+TEST_F(x509, chain_only_accepts_other_name)
+{
+	serve(_metadata, self, "a.pem", "a.key");
+	trust_root(_metadata, self->ccfg);
+	ASSERT_EQ(0, ktls_config_set_verify(self->ccfg, KTLS_VERIFY_CHAIN_ONLY));
+	run(_metadata, self, NULL);
+	ASSERT_BOTH_REACHED_INSTALL();
+}
+
+/* ... a given name is then SNI only ... */
+TEST_F(x509, chain_only_ignores_given_name)
+{
+	serve(_metadata, self, "a.pem", "a.key");
+	trust_root(_metadata, self->ccfg);
+	ASSERT_EQ(0, ktls_config_set_verify(self->ccfg, KTLS_VERIFY_CHAIN_ONLY));
+	run(_metadata, self, "wrong.example");
+	ASSERT_BOTH_REACHED_INSTALL();
+}
+
+/* ... but the chain is still checked. */
+TEST_F(x509, chain_only_still_checks_chain)
+{
+	serve(_metadata, self, "leaf.pem", "leaf.key");
+	trust_root(_metadata, self->ccfg);
+	ASSERT_EQ(0, ktls_config_set_verify(self->ccfg, KTLS_VERIFY_CHAIN_ONLY));
+	run(_metadata, self, NULL);
+	ASSERT_CLIENT_REJECTED("issuer is unknown");
+}
+
 /* ---- Validity dates ---- */
 
 TEST_F(x509, expired_server_cert)
