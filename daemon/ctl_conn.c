@@ -27,7 +27,7 @@ struct opts {
 	int tickets;			/* listen: issue session tickets */
 	int version;
 	unsigned cipher, timeout;
-	int insecure, require_client, once, quiet;
+	int insecure, chain_only, require_client, once, quiet;
 };
 
 static const struct option longopts[] = {
@@ -36,6 +36,7 @@ static const struct option longopts[] = {
 	{ "ca", required_argument, NULL, 'C' },
 	{ "crl", required_argument, NULL, 'R' },
 	{ "insecure", no_argument, NULL, 'k' },
+	{ "chain-only", no_argument, NULL, 'N' },
 	{ "cert", required_argument, NULL, 'c' },
 	{ "key", required_argument, NULL, 'K' },
 	{ "psk-identity", required_argument, NULL, 'i' },
@@ -70,6 +71,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'C': o->ca = optarg; break;
 		case 'R': o->crl = optarg; break;
 		case 'k': o->insecure = 1; break;
+		case 'N': o->chain_only = 1; break;
 		case 'c': o->cert = optarg; break;
 		case 'K': o->key = optarg; break;
 		case 'i': o->psk_id = optarg; break;
@@ -184,6 +186,7 @@ static int make_config(const struct opts *o, enum ktls_role role,
 	if (!ret)
 		ret = ktls_config_set_verify(cfg,
 			(o->insecure ? KTLS_VERIFY_NONE : 0) |
+			(o->chain_only ? KTLS_VERIFY_CHAIN_ONLY : 0) |
 			(o->require_client ? KTLS_VERIFY_REQUIRE_CLIENT : 0));
 	if (ret < 0) {
 		ktls_config_free(cfg);

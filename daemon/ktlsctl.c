@@ -16,6 +16,7 @@ static void usage(FILE *f)
 "       ktlsctl stats [--socket PATH] [--json]\n"
 "         (ktlsd's counters per front door: handoff and kernel upcall)\n"
 "options: --sni NAME  --alpn LIST  --ca FILE | --insecure  --crl FILE\n"
+"         --chain-only (check the server's chain, not its name)\n"
 "         --cert FILE --key FILE  --psk-identity ID --psk-file FILE\n"
 "         --tls-version 1.2|1.3  --cipher aes-128-gcm|aes-256-gcm|\n"
 "           chacha20-poly1305|aes-128-ccm  --require-client-cert\n"

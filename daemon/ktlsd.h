@@ -25,6 +25,8 @@ struct profile {
 	char *server_name;		/* client: default SNI, or NULL */
 	unsigned timeout_ms;
 	unsigned overrides;		/* OVERRIDE_* */
+	unsigned verify;		/* client: KTLS_VERIFY_NONE, _CHAIN_ONLY
+					   (loosened), or 0 */
 	uid_t *uids;			/* who may use it, besides root */
 	size_t n_uids;
 	gid_t *gids;
@@ -62,6 +64,11 @@ struct conf *conf_get(struct conf *c);	/* another reference */
 void conf_put(struct conf *c);		/* the last one frees */
 const struct profile *conf_profile(const struct conf *c, const char *name,
 				   size_t len);
+/*
+ * Log a warning for each client profile whose server verification the
+ * operator loosened (verify = no or chain): at start, -t and reload.
+ */
+void conf_log_loosened(const struct conf *c);
 /* Whether a process with these credentials may use p (root always may). */
 int profile_allows(const struct profile *p, uid_t uid,
 		   const gid_t *gids, size_t n_gids);

@@ -69,6 +69,7 @@ static void reload(struct ktlsd *d, int verbose)
 			log_warn("reload: the socket and the worker count "
 				 "change only with a restart");
 		log_set_level(log_level(c, verbose));
+		conf_log_loosened(c);
 		ktlsd_set_conf(d, c);
 		log_info("reloaded %s: %zu profiles", c->path, c->n_profiles);
 	}
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
+		conf_log_loosened(c);
 		printf("%s: configuration OK, %zu profiles%s%s\n", c->path,
 		       c->n_profiles, c->upcall->tlshd_path ?
 		       ", upcall credentials from " : "",
@@ -150,6 +152,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_open(fg || !c->log_syslog, log_level(c, verbose));
+	conf_log_loosened(c);
 	/* Private keys live here: no core dumps, no ptrace by peers. */
 	prctl(PR_SET_DUMPABLE, 0);
 	raise_fd_limit();

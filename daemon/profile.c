@@ -46,7 +46,7 @@ struct draft {
 	size_t psk_len;
 	char *alpn;
 	int require_client;
-	int verify_none;
+	unsigned verify;		/* KTLS_VERIFY_NONE or _CHAIN_ONLY */
 	unsigned versions;		/* VERSION_* */
 	unsigned ciphers;		/* KTLS_CIPHER_* */
 };
@@ -130,12 +130,16 @@ static int set_client_cert(struct parse *p, const char *value)
 
 static int set_verify(struct parse *p, const char *value)
 {
-	static const char *const words[] = { "yes", "no", NULL };
+	static const char *const words[] = { "yes", "no", "chain", NULL };
+	static const unsigned flags[] = {
+		0, KTLS_VERIFY_NONE, KTLS_VERIFY_CHAIN_ONLY
+	};
 	int i = conf_choose(p, "verify", value, words);
 
 	if (i < 0)
 		return i;
-	cur_draft(p)->verify_none = i == 1;
+	cur_draft(p)->verify = flags[i];
+	cur_profile(p)->verify = flags[i];
 	return 0;
 }
 
@@ -440,7 +444,8 @@ static int load_trust(struct parse *p, struct profile *pr,
 			return conf_fail(p, d->seen[P_CA], ret, "%s: %s",
 					 d->ca ? d->ca : "the system trust store",
 					 ktls_strerror(ret));
-	} else if (pr->role == KTLS_CLIENT && !d->verify_none && !d->psk_len) {
+	} else if (pr->role == KTLS_CLIENT &&
+		   !(d->verify & KTLS_VERIFY_NONE) && !d->psk_len) {
 		ret = ktls_config_set_ca_file(pr->cfg, NULL);
 		if (ret)
 			return conf_fail(p, d->line, ret, "no ca line, and the system "
@@ -497,7 +502,7 @@ static int apply_policy(struct parse *p, struct profile *pr,
 			const struct draft *d)
 {
 	struct ktls_config *cfg = pr->cfg;
-	unsigned flags = (d->verify_none ? KTLS_VERIFY_NONE : 0) |
+	unsigned flags = d->verify |
 			 (d->require_client ? KTLS_VERIFY_REQUIRE_CLIENT : 0);
 	int ret;
 
@@ -575,6 +580,23 @@ void profile_free(struct profile *pr)
 	free(pr->gids);
 	free(pr->ca);
 	free(pr->crl);
+}
+
+void conf_log_loosened(const struct conf *c)
+{
+	const struct profile *p;
+
+	for (p = c->profiles; p < c->profiles + c->n_profiles; p++) {
+		if (p->verify & KTLS_VERIFY_NONE)
+			log_warn("profile %s: verify = no: servers are not "
+				 "verified at all (any certificate, any name)",
+				 p->name);
+		else if (p->verify & KTLS_VERIFY_CHAIN_ONLY)
+			log_warn("profile %s: verify = chain: a server's "
+				 "certificate chain is checked, its name is not "
+				 "(any certificate the ca vouches for is taken "
+				 "for any host)", p->name);
+	}
 }
 
 /* ---- Who may use it ---- */

@@ -306,20 +306,19 @@ static int do_accept(struct upcall *u, struct upreq *r)
 
 static void describe_peer(int fd, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
+	if (sockinfo_peer_address(fd, buf, len))
+		snprintf(buf, len, "?");
+}
 
-	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
-		if (ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-				  host, sizeof(host));
-		else if (ss.ss_family == AF_INET6)
-			inet_ntop(AF_INET6,
-				  &((struct sockaddr_in6 *)&ss)->sin6_addr,
-				  host, sizeof(host));
-	}
-	snprintf(buf, len, "%s", host);
+void upcall_verify_name(const char *peername, const struct profile *p,
+			int fd, char *buf, size_t len)
+{
+	if (peername && peername[0])
+		snprintf(buf, len, "%s", peername);
+	else if (p->server_name)
+		snprintf(buf, len, "%s", p->server_name);
+	else
+		describe_peer(fd, buf, len);
 }
 
 /* Refuse a request before it became a job; DONE goes out at once. */
@@ -471,16 +470,8 @@ static void start(struct upcall *u, struct upreq *r)
 	j->id = ++u->next_id;
 	j->timeout_ms = r->timeout_ms ? r->timeout_ms : p->timeout_ms;
 	if (r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO) {
-		/* The name to verify: the kernel's, the profile's, the address. */
-		if (r->peername[0])
-			snprintf(j->server_name, sizeof(j->server_name), "%s",
-				 r->peername);
-		else if (p->server_name)
-			snprintf(j->server_name, sizeof(j->server_name), "%s",
-				 p->server_name);
-		else
-			describe_peer(r->sockfd, j->server_name,
-				      sizeof(j->server_name));
+		upcall_verify_name(r->peername, p, r->sockfd, j->server_name,
+				   sizeof(j->server_name));
 	}
 	/* The job's copy is closed by the loop; ours stays for DONE. */
 	j->ev.fd = fcntl(r->sockfd, F_DUPFD_CLOEXEC, 3);

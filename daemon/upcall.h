@@ -91,6 +91,14 @@ struct upcall;
  * it was asked for explicitly and cannot be served.
  */
 int upcall_open(struct ktlsd *d, const struct conf *c);
+/*
+ * The name a client handshake checks the server's certificate against,
+ * into buf: the kernel's PEERNAME if it sent one, else the profile's
+ * server_name, else the numeric address of fd's peer (as tlshd does).
+ * Never empty: a client without a name would check the chain alone.
+ */
+void upcall_verify_name(const char *peername, const struct profile *p,
+			int fd, char *buf, size_t len);
 
 /* ---- keyring.c: the kernel keyrings (keyutils) ---- */
 

@@ -356,6 +356,16 @@ TEST_F(conf, client_gets_system_trust)
 	ASSERT_EQ(0u, self->c->profiles[0].cfg->verify);
 }
 
+/* verify = chain: the chain only, and only when written down. */
+TEST_F(conf, client_verify_chain)
+{
+	SKIP_WITHOUT_SYSTEM_TRUST();
+	ASSERT_LOADS("[profile p]\nrole = client\nverify = chain\n");
+	ASSERT_TRUE(self->c->profiles[0].cfg->have_trust);
+	ASSERT_EQ(KTLS_VERIFY_CHAIN_ONLY, self->c->profiles[0].cfg->verify);
+	ASSERT_EQ(KTLS_VERIFY_CHAIN_ONLY, self->c->profiles[0].verify);
+}
+
 TEST_F(conf, client_psk_needs_no_trust)
 {
 	ASSERT_LOADS("[profile p]\nrole = client\npsk_identity = me\n"
