@@ -1522,7 +1522,7 @@ TEST_F_TIMEOUT(hd, reload_during_handoffs, 300)
 			close(fds[k][1]);
 		}
 		/* One reload per signal: not two signals pending at once. */
-		ret = log_wait(&self->d, "info: reloaded ", hups, 5000);
+		ret = log_wait(&self->d, "info: reloaded ", hups, 20000);
 		ASSERT_EQ(hups, ret) TH_LOG("%s", log_tail(&self->d));
 	}
 	ktls_handoff_close(h);
