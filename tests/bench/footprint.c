@@ -66,109 +66,141 @@ static unsigned long drain_replies(struct ktls_handoff *h, unsigned long *errors
 	return n;
 }
 
-void mem_inflight(const struct opts *o)
-{
-	struct daemon d = { 0 };
-	struct ktls_handoff_req req = { .size = sizeof(req), .profile = "ec" };
+/* mem-inflight's clients, held by ktlsd, and its baseline. */
+struct inflight {
+	struct daemon d;
 	struct ktls_handoff *h;
+	struct ktls_handoff_req req;
 	struct sockaddr_in addr;
-	unsigned long counts[8], max = 0, held = 0, errors = 0, replies;
-	long base_rss, base_fds, rss, fds;
-	char first[300] = "", *end;
-	const char *p = o->counts;
-	int *cfd, *sfd, lfd, ret;
-	size_t n_counts = 0, k;
 	struct pollfd pfd;
-	double t;
+	int *cfd, *sfd, lfd;
+	unsigned long held, errors;
+	long base_rss, base_fds;
+	char first[300];
+};
 
-	side = "mem-inflight";
+/* --counts: increasing numbers, at most 8; *max gets the last. */
+static size_t parse_counts(const char *p, unsigned long counts[8],
+			   unsigned long *max)
+{
+	size_t n_counts = 0;
+	char *end;
+
 	while (*p && n_counts < 8) {
 		counts[n_counts] = strtoul(p, &end, 10);
-		if (end == p || counts[n_counts] <= max)
+		if (end == p || counts[n_counts] <= *max)
 			die("--counts takes increasing numbers: 1000,5000,10000");
-		max = counts[n_counts++];
+		*max = counts[n_counts++];
 		p = *end == ',' ? end + 1 : end;
 	}
 	if (!n_counts)
 		die("--counts missing");
-	raise_nofile(2 * max + 4096);
-	cfd = xcalloc(max, sizeof(*cfd));
-	sfd = xcalloc(max, sizeof(*sfd));
-	daemon_start(&d, o, max + 1024, 600000);
-	warm_up(&d, o, 32);
-	ret = ktls_handoff_open(&h, d.sock);
-	if (ret)
-		die("ktls_handoff_open: %s", ktls_strerror(ret));
-	lfd = listener(&addr);
-	sample(d.pid, &base_rss, &base_fds);
-	printf("inflight-base rss_kib=%ld fds=%ld\n", base_rss, base_fds);
-	fflush(stdout);
+	return n_counts;
+}
 
-	pfd.fd = ktls_handoff_fd(h);
-	for (k = 0; k < n_counts; k++) {
-		uint64_t id;
+/* Hold count clients in all, then sample ktlsd once it holds them. */
+static void inflight_fill(struct inflight *f, unsigned long count)
+{
+	double t = now();
+	long rss, fds;
+	uint64_t id;
+	int ret;
 
-		t = now();
-		for (; held < counts[k]; held++) {
-			cfd[held] = connect_to(&addr, lfd, &sfd[held]);
-			/* Each request goes out before the next connection. */
-			while ((ret = ktls_handoff_submit(h, sfd[held], &req,
-							  &id)) == -EAGAIN) {
-				pfd.events = POLLOUT | POLLIN;
-				poll(&pfd, 1, 1000);
-				drain_replies(h, &errors, first, sizeof(first));
-			}
-			if (ret)
-				die("ktls_handoff_submit: %s", ktls_strerror(ret));
+	for (; f->held < count; f->held++) {
+		f->cfd[f->held] = connect_to(&f->addr, f->lfd, &f->sfd[f->held]);
+		/* Each request goes out before the next connection. */
+		while ((ret = ktls_handoff_submit(f->h, f->sfd[f->held], &f->req,
+						  &id)) == -EAGAIN) {
+			f->pfd.events = POLLOUT | POLLIN;
+			poll(&f->pfd, 1, 1000);
+			drain_replies(f->h, &f->errors, f->first, sizeof(f->first));
 		}
-		/* ktlsd holds a duplicate of each socket while it waits. */
-		for (;;) {
-			drain_replies(h, &errors, first, sizeof(first));
-			fds = proc_fds(d.pid);
-			if (fds < 0)
-				die("ktlsd is gone");
-			if (fds >= base_fds + (long)counts[k] - (long)errors)
-				break;
-			if (now() - t > 600)
-				die("ktlsd holds %ld of %lu sockets after 600 s",
-				    fds - base_fds, counts[k]);
-			sleep_s(0.1);
-		}
-		sample(d.pid, &rss, &fds);
-		drain_replies(h, &errors, first, sizeof(first));
-		printf("inflight n=%lu held=%ld errors=%lu rss_kib=%ld "
-		       "base_rss_kib=%ld per_kib=%.2f fds=%ld base_fds=%ld "
-		       "fill_s=%.1f\n", counts[k], fds - base_fds, errors, rss,
-		       base_rss, (double)(rss - base_rss) / counts[k], fds,
-		       base_fds, now() - t);
-		fflush(stdout);
-		if (errors)
-			fprintf(stderr, "bench: %s: the first error reply: %s\n",
-				side, first);
+		if (ret)
+			die("ktls_handoff_submit: %s", ktls_strerror(ret));
 	}
-
-	/* The clients leave: every handshake fails, every socket goes. */
-	t = now();
-	for (k = 0; k < max; k++)
-		close_reset(cfd[k]);
-	for (replies = errors; replies < max && now() - t < 600;) {
-		pfd.events = POLLIN;
-		poll(&pfd, 1, 200);
-		replies += drain_replies(h, NULL, NULL, 0);
-	}
-	for (k = 0; k < max; k++)
-		close(sfd[k]);
-	while ((fds = proc_fds(d.pid)) > base_fds && now() - t < 600)
+	/* ktlsd holds a duplicate of each socket while it waits. */
+	for (;;) {
+		drain_replies(f->h, &f->errors, f->first, sizeof(f->first));
+		fds = proc_fds(f->d.pid);
+		if (fds < 0)
+			die("ktlsd is gone");
+		if (fds >= f->base_fds + (long)count - (long)f->errors)
+			break;
+		if (now() - t > 600)
+			die("ktlsd holds %ld of %lu sockets after 600 s",
+			    fds - f->base_fds, count);
 		sleep_s(0.1);
-	sample(d.pid, &rss, &fds);
+	}
+	sample(f->d.pid, &rss, &fds);
+	drain_replies(f->h, &f->errors, f->first, sizeof(f->first));
+	printf("inflight n=%lu held=%ld errors=%lu rss_kib=%ld "
+	       "base_rss_kib=%ld per_kib=%.2f fds=%ld base_fds=%ld "
+	       "fill_s=%.1f\n", count, fds - f->base_fds, f->errors, rss,
+	       f->base_rss, (double)(rss - f->base_rss) / count, fds,
+	       f->base_fds, now() - t);
+	fflush(stdout);
+	if (f->errors)
+		fprintf(stderr, "bench: %s: the first error reply: %s\n",
+			side, f->first);
+}
+
+/* The clients leave: every handshake fails, every socket goes. */
+static void inflight_release(struct inflight *f, unsigned long max)
+{
+	double t = now();
+	unsigned long replies, k;
+	long rss, fds;
+
+	for (k = 0; k < max; k++)
+		close_reset(f->cfd[k]);
+	for (replies = f->errors; replies < max && now() - t < 600;) {
+		f->pfd.events = POLLIN;
+		poll(&f->pfd, 1, 200);
+		replies += drain_replies(f->h, NULL, NULL, 0);
+	}
+	for (k = 0; k < max; k++)
+		close(f->sfd[k]);
+	while ((fds = proc_fds(f->d.pid)) > f->base_fds && now() - t < 600)
+		sleep_s(0.1);
+	sample(f->d.pid, &rss, &fds);
 	printf("inflight-released n=%lu replies=%lu fds=%ld base_fds=%ld "
 	       "rss_kib=%ld base_rss_kib=%ld drain_s=%.1f\n", max, replies, fds,
-	       base_fds, rss, base_rss, now() - t);
-	ktls_handoff_close(h);
-	close(lfd);
-	daemon_stop(&d);
-	free(cfd);
-	free(sfd);
+	       f->base_fds, rss, f->base_rss, now() - t);
+}
+
+void mem_inflight(const struct opts *o)
+{
+	struct inflight f = {
+		.req = { .size = sizeof(f.req), .profile = "ec" },
+	};
+	unsigned long counts[8], max = 0;
+	size_t n_counts, k;
+	int ret;
+
+	side = "mem-inflight";
+	n_counts = parse_counts(o->counts, counts, &max);
+	raise_nofile(2 * max + 4096);
+	f.cfd = xcalloc(max, sizeof(*f.cfd));
+	f.sfd = xcalloc(max, sizeof(*f.sfd));
+	daemon_start(&f.d, o, max + 1024, 600000);
+	warm_up(&f.d, o, 32);
+	ret = ktls_handoff_open(&f.h, f.d.sock);
+	if (ret)
+		die("ktls_handoff_open: %s", ktls_strerror(ret));
+	f.lfd = listener(&f.addr);
+	sample(f.d.pid, &f.base_rss, &f.base_fds);
+	printf("inflight-base rss_kib=%ld fds=%ld\n", f.base_rss, f.base_fds);
+	fflush(stdout);
+
+	f.pfd.fd = ktls_handoff_fd(f.h);
+	for (k = 0; k < n_counts; k++)
+		inflight_fill(&f, counts[k]);
+	inflight_release(&f, max);
+	ktls_handoff_close(f.h);
+	close(f.lfd);
+	daemon_stop(&f.d);
+	free(f.cfd);
+	free(f.sfd);
 }
 
 /* Start up to limit handshakes in all, wait for them, sample. */

@@ -123,111 +123,145 @@ static int parse_head(struct hconn *c, size_t end)
 	return 0;
 }
 
-/* Run connection i as far as it goes without waiting. */
-static void hconn_step(struct http_thread *t, unsigned i)
+/*
+ * The steps of a connection: each returns 1 to go on at once, 0 when the
+ * connection waits for epoll (or has just been opened again).
+ */
+static int hconn_handshake(struct http_thread *t, unsigned i)
+{
+	struct hconn *c = &t->c[i];
+	int ret = gnutls_handshake(c->gs);
+
+	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+		ep_set(t->ep, EPOLL_CTL_MOD, c->fd,
+		       gnutls_record_get_direction(c->gs) ? EPOLLOUT : EPOLLIN, i);
+		return 0;
+	}
+	if (ret < 0) {
+		http_fail(t, i, "handshake: %s", gnutls_strerror(ret));
+		return 0;
+	}
+	if (!t->info[0])
+		snprintf(t->info, sizeof(t->info), "group=%s cipher=%s",
+			 gnutls_group_get_name(gnutls_group_get(c->gs)),
+			 gnutls_cipher_get_name(gnutls_cipher_get(c->gs)));
+	c->st = H_SEND;
+	return 1;
+}
+
+static int hconn_send(struct http_thread *t, unsigned i)
+{
+	struct hconn *c = &t->c[i];
+	int ret = gnutls_record_send(c->gs, t->req, t->req_len);
+
+	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+		ep_set(t->ep, EPOLL_CTL_MOD, c->fd, EPOLLOUT, i);
+		return 0;
+	}
+	if (ret != (int)t->req_len) {
+		http_fail(t, i, "sending the request: %s",
+			  ret < 0 ? gnutls_strerror(ret) : "short");
+		return 0;
+	}
+	ep_set(t->ep, EPOLL_CTL_MOD, c->fd, EPOLLIN, i);
+	c->st = H_HEAD;
+	c->hlen = 0;
+	return 1;
+}
+
+static int hconn_head(struct http_thread *t, unsigned i)
+{
+	struct hconn *c = &t->c[i];
+	ssize_t n;
+	char *e;
+
+	n = gnutls_record_recv(c->gs, c->head + c->hlen,
+			       sizeof(c->head) - 1 - c->hlen);
+	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+		return 0;
+	if (n <= 0) {
+		http_fail(t, i, "reading the response head: %s",
+			  n ? gnutls_strerror(n) : "closed");
+		return 0;
+	}
+	c->hlen += n;
+	c->head[c->hlen] = 0;
+	e = strstr(c->head, "\r\n\r\n");
+	if (!e) {
+		if (c->hlen == sizeof(c->head) - 1) {
+			http_fail(t, i, "response head too long");
+			return 0;
+		}
+		return 1;
+	}
+	n = c->head + c->hlen - (e + 4);	/* body bytes here */
+	if (parse_head(c, e + 4 - c->head)) {
+		http_fail(t, i, "bad response: %.60s", c->head);
+		return 0;
+	}
+	c->left -= n;
+	if (in_window(t))
+		t->bytes += n;
+	c->st = H_BODY;
+	return 1;
+}
+
+static int hconn_body(struct http_thread *t, unsigned i)
 {
 	static __thread unsigned char scratch[BENCH_CHUNK];
 	struct hconn *c = &t->c[i];
 	ssize_t n;
-	char *e;
-	int ret;
 
-	for (;;) {
-		switch (c->st) {
+	if (c->left > 0) {
+		n = gnutls_record_recv(c->gs, scratch,
+				       c->left < (long long)sizeof(scratch) ?
+				       (size_t)c->left : sizeof(scratch));
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			return 0;
+		if (n <= 0) {
+			http_fail(t, i, "reading the body: %s",
+				  n ? gnutls_strerror(n) : "closed");
+			return 0;
+		}
+		c->left -= n;
+		if (in_window(t))
+			t->bytes += n;
+		return 1;
+	}
+	if (c->left < 0) {
+		http_fail(t, i, "more body than Content-Length");
+		return 0;
+	}
+	if (in_window(t))
+		t->responses++;
+	atomic_fetch_add(t->finished, 1);
+	if (t->o->close) {
+		hconn_close(t, i);
+		hconn_open(t, i);
+		return 0;
+	}
+	c->st = H_SEND;
+	return 1;
+}
+
+/* Run connection i as far as it goes without waiting. */
+static void hconn_step(struct http_thread *t, unsigned i)
+{
+	int more = 1;
+
+	while (more) {
+		switch (t->c[i].st) {
 		case H_HANDSHAKE:
-			ret = gnutls_handshake(c->gs);
-			if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
-				ep_set(t->ep, EPOLL_CTL_MOD, c->fd,
-				       gnutls_record_get_direction(c->gs) ?
-				       EPOLLOUT : EPOLLIN, i);
-				return;
-			}
-			if (ret < 0) {
-				http_fail(t, i, "handshake: %s", gnutls_strerror(ret));
-				return;
-			}
-			if (!t->info[0])
-				snprintf(t->info, sizeof(t->info),
-					 "group=%s cipher=%s",
-					 gnutls_group_get_name(gnutls_group_get(c->gs)),
-					 gnutls_cipher_get_name(gnutls_cipher_get(c->gs)));
-			c->st = H_SEND;
+			more = hconn_handshake(t, i);
 			break;
 		case H_SEND:
-			ret = gnutls_record_send(c->gs, t->req, t->req_len);
-			if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
-				ep_set(t->ep, EPOLL_CTL_MOD, c->fd, EPOLLOUT, i);
-				return;
-			}
-			if (ret != (int)t->req_len) {
-				http_fail(t, i, "sending the request: %s",
-					  ret < 0 ? gnutls_strerror(ret) : "short");
-				return;
-			}
-			ep_set(t->ep, EPOLL_CTL_MOD, c->fd, EPOLLIN, i);
-			c->st = H_HEAD;
-			c->hlen = 0;
+			more = hconn_send(t, i);
 			break;
 		case H_HEAD:
-			n = gnutls_record_recv(c->gs, c->head + c->hlen,
-					       sizeof(c->head) - 1 - c->hlen);
-			if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
-				return;
-			if (n <= 0) {
-				http_fail(t, i, "reading the response head: %s",
-					  n ? gnutls_strerror(n) : "closed");
-				return;
-			}
-			c->hlen += n;
-			c->head[c->hlen] = 0;
-			e = strstr(c->head, "\r\n\r\n");
-			if (!e) {
-				if (c->hlen == sizeof(c->head) - 1) {
-					http_fail(t, i, "response head too long");
-					return;
-				}
-				break;
-			}
-			n = c->head + c->hlen - (e + 4);	/* body bytes here */
-			if (parse_head(c, e + 4 - c->head)) {
-				http_fail(t, i, "bad response: %.60s", c->head);
-				return;
-			}
-			c->left -= n;
-			if (in_window(t))
-				t->bytes += n;
-			c->st = H_BODY;
+			more = hconn_head(t, i);
 			break;
 		case H_BODY:
-			if (c->left > 0) {
-				n = gnutls_record_recv(c->gs, scratch,
-						       c->left < (long long)sizeof(scratch) ?
-						       (size_t)c->left : sizeof(scratch));
-				if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
-					return;
-				if (n <= 0) {
-					http_fail(t, i, "reading the body: %s",
-						  n ? gnutls_strerror(n) : "closed");
-					return;
-				}
-				c->left -= n;
-				if (in_window(t))
-					t->bytes += n;
-				break;
-			}
-			if (c->left < 0) {
-				http_fail(t, i, "more body than Content-Length");
-				return;
-			}
-			if (in_window(t))
-				t->responses++;
-			atomic_fetch_add(t->finished, 1);
-			if (t->o->close) {
-				hconn_close(t, i);
-				hconn_open(t, i);
-				return;
-			}
-			c->st = H_SEND;
+			more = hconn_body(t, i);
 			break;
 		}
 	}
