@@ -78,6 +78,7 @@ double now(void);
 void sleep_s(double s);
 double cpu_seconds(void);
 void *xcalloc(size_t n, size_t size);
+void start_thread(pthread_t *tid, void *(*fn)(void *), void *arg);
 
 /* Completed handshakes: when each ended, and how long it took (ms). */
 struct rec {

@@ -37,22 +37,27 @@ static void handoff_events(struct hs_thread *t)
 	}
 }
 
+/* Submit s's accepted end: 0, or -EAGAIN while the connection is full. */
+static int hs_submit_one(struct hs_thread *t, struct slot *s)
+{
+	uint64_t id;
+	int ret;
+
+	s->t_submit = now();
+	ret = ktls_handoff_submit(t->h, s->sfd, &t->req, &id);
+	if (ret && ret != -EAGAIN)
+		die("ktls_handoff_submit: %s (%s)", ktls_strerror(ret),
+		    ktls_handoff_error(t->h));
+	return ret;
+}
+
 /* Submit slot i's accepted end, or queue it until the connection drains. */
 static void hs_submit(struct hs_thread *t, unsigned i)
 {
 	struct slot *s = &t->slots[i];
-	uint64_t id;
-	int ret;
 
-	if (!t->n_queue) {
-		s->t_submit = now();
-		ret = ktls_handoff_submit(t->h, s->sfd, &t->req, &id);
-		if (!ret)
-			return;
-		if (ret != -EAGAIN)
-			die("ktls_handoff_submit: %s (%s)", ktls_strerror(ret),
-			    ktls_handoff_error(t->h));
-	}
+	if (!t->n_queue && !hs_submit_one(t, s))
+		return;
 	s->queued = 1;
 	t->queue[t->n_queue++] = i;
 	handoff_events(t);
@@ -61,19 +66,12 @@ static void hs_submit(struct hs_thread *t, unsigned i)
 static void hs_flush_queue(struct hs_thread *t)
 {
 	unsigned done = 0;
-	uint64_t id;
-	int ret;
 
 	while (done < t->n_queue) {
 		struct slot *s = &t->slots[t->queue[done]];
 
-		s->t_submit = now();
-		ret = ktls_handoff_submit(t->h, s->sfd, &t->req, &id);
-		if (ret == -EAGAIN)
+		if (hs_submit_one(t, s))
 			break;
-		if (ret)
-			die("ktls_handoff_submit: %s (%s)", ktls_strerror(ret),
-			    ktls_handoff_error(t->h));
 		s->queued = 0;
 		done++;
 	}
@@ -303,7 +301,6 @@ void hs_pool_start(struct hs_pool *p, const struct daemon *d,
 		   const struct opts *o, unsigned threads, int windowed)
 {
 	unsigned i;
-	int ret;
 
 	p->run.sock = d->sock;
 	p->run.profile = o->cert;
@@ -327,11 +324,8 @@ void hs_pool_start(struct hs_pool *p, const struct daemon *d,
 	for (i = 0; i < threads; i++)
 		hs_thread_init(&p->t[i], &p->run,
 			       o->clients / threads + (i < o->clients % threads));
-	for (i = 0; i < threads; i++) {
-		ret = pthread_create(&p->t[i].tid, NULL, hs_thread_main, &p->t[i]);
-		if (ret)
-			die("pthread_create: %s", strerror(ret));
-	}
+	for (i = 0; i < threads; i++)
+		start_thread(&p->t[i].tid, hs_thread_main, &p->t[i]);
 }
 
 /* Join the threads (they end at t1, or when told to stop) and sum up. */
@@ -499,7 +493,6 @@ void hs_floor(const struct opts *o)
 	char cert[PATH_MAX], key[PATH_MAX];
 	double cpu;
 	unsigned i;
-	int ret;
 
 	side = "hs-floor";
 	if (!strncmp(o->cert, "psk", 3))
@@ -521,9 +514,7 @@ void hs_floor(const struct opts *o)
 		f[i].ccred = ccred;
 		f[i].win = &win;
 		f[i].finished = &finished;
-		ret = pthread_create(&f[i].tid, NULL, floor_main, &f[i]);
-		if (ret)
-			die("pthread_create: %s", strerror(ret));
+		start_thread(&f[i].tid, floor_main, &f[i]);
 	}
 	cpu = run_window(&win, o, &finished, o->workers, 0);
 	for (i = 0; i < o->workers; i++) {

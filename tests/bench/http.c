@@ -299,7 +299,7 @@ void http_get(const struct opts *o)
 	long long tx0, tx1;
 	pid_t server;
 	unsigned i;
-	int port, ktls = !strcmp(o->server, "ktls"), ret;
+	int port, ktls = !strcmp(o->server, "ktls");
 
 	side = "http-get";
 	if (!ktls && strcmp(o->server, "nginx"))
@@ -330,9 +330,7 @@ void http_get(const struct opts *o)
 		t[i].req_len = snprintf(t[i].req, sizeof(t[i].req),
 					"GET /%s HTTP/1.1\r\nHost: localhost\r\n%s\r\n",
 					o->file, o->close ? "Connection: close\r\n" : "");
-		ret = pthread_create(&t[i].tid, NULL, http_main, &t[i]);
-		if (ret)
-			die("pthread_create: %s", strerror(ret));
+		start_thread(&t[i].tid, http_main, &t[i]);
 	}
 	/* Every connection's first response is in before the window. */
 	run_window(&win, o, &finished, o->clients, 0);

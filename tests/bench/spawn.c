@@ -139,6 +139,13 @@ void show_log(const char *log)
 
 /* ---- ktlsd ---- */
 
+static void conf_append(char *text, size_t size, const char *more)
+{
+	if (strlen(text) + strlen(more) >= size)
+		die("ktlsd configuration too long");
+	strcat(text, more);
+}
+
 /*
  * Start build/ktlsd in the foreground with profiles "ec" and "rsa"
  * (servers, TLS 1.3 AES-128-GCM, the work directory's certificates) and
@@ -183,17 +190,13 @@ void daemon_start(struct daemon *d, const struct opts *o,
 			    "certificate = %s/%s.pem\n"
 			    "key = %s/%s.key\n", profiles[i], o->dir,
 			    profiles[i], o->dir, profiles[i]);
-		if (strlen(text) + strlen(prof) >= sizeof(text))
-			die("ktlsd configuration too long");
-		strcat(text, prof);
+		conf_append(text, sizeof(text), prof);
 		fmt(prof, sizeof(prof),
 		    "role = server\n"
 		    "versions = 1.3\n"
 		    "ciphers = aes-128-gcm\n"
 		    "handshake_timeout = %u\n", timeout_ms);
-		if (strlen(text) + strlen(prof) >= sizeof(text))
-			die("ktlsd configuration too long");
-		strcat(text, prof);
+		conf_append(text, sizeof(text), prof);
 	}
 	write_text(d->conf, text);
 	unlink(d->sock);

@@ -60,6 +60,14 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
+void start_thread(pthread_t *tid, void *(*fn)(void *), void *arg)
+{
+	int ret = pthread_create(tid, NULL, fn, arg);
+
+	if (ret)
+		die("pthread_create: %s", strerror(ret));
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
