@@ -158,11 +158,20 @@ demo: deps
 
 # ---- make bench: the benchmark suite (QUICK=1: the short run CI does) ----
 BENCH := $(B)/bench/bench
+BENCH_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard tests/bench/*.c))
 
-$(BENCH): tests/bench/bench.c $(wildcard tests/*.h) include/ktls.h $(LIBA)
+# -MMD -MP: each object's header dependencies, read back below.
+$(B)/tests/bench/%.o: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -c -o $@ $<
+
+$(BENCH): $(BENCH_OBJS) $(LIBA)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_OBJS) $(LIBA) $(PKG_LIBS) -lpthread
+
+-include $(BENCH_OBJS:.o=.d)
 
 # In the test VM when this kernel lacks kTLS, on the trixie root (it has
 # nginx for P2; BENCH_ROOTFS=host skips that comparison); $(B)/bench is
