@@ -4,7 +4,8 @@
 #
 #   make              build the library, the daemon and the tools
 #   make check        unit tests on this machine, kTLS tests in a VM
-#                     (KERNELS="bookworm trixie sid" for the whole matrix)
+#                     (KERNELS="bookworm trixie sid" for the whole matrix,
+#                     KERNELS= for no VM; SANITIZE=1: see below)
 #   make demo         the main job, end to end
 #   make install      honours DESTDIR and PREFIX
 

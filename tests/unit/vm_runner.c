@@ -3,6 +3,7 @@
  * The test bed itself: tests/vm/run must return the guest command's exit
  * status, run it in the same directory with a writable share, boot a
  * kernel that offers the "tls" ULP, and kill a hung guest at its timeout.
+ * Skipped when tests/check runs the host tier alone (make check KERNELS=).
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -50,8 +51,15 @@ FIXTURE(runner)
 	char out[65536];
 };
 
+/* Linux 6.1's harness runs the test body even when the setup skipped. */
+#define RETURN_IF_SKIPPED() do { if (_metadata->skip) return; } while (0)
+
 FIXTURE_SETUP(runner)
 {
+	const char *kernels = getenv("KTLSD_CHECK_KERNELS");
+
+	if (kernels && !kernels[0])
+		SKIP(return, "no VM: KERNELS is empty (the host tier alone)");
 	if (access(RUNNER, X_OK))
 		SKIP(return, "run from the source tree (no %s)", RUNNER);
 }
@@ -64,6 +72,7 @@ TEST_F_TIMEOUT(runner, status_is_returned, 300)
 {
 	char *argv[] = { RUNNER, "--", "sh", "-c", "exit 7", NULL };
 
+	RETURN_IF_SKIPPED();
 	ASSERT_EQ(7, run_capture(argv, self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
 }
@@ -72,6 +81,7 @@ TEST_F_TIMEOUT(runner, false_fails, 300)
 {
 	char *argv[] = { RUNNER, "--", "false", NULL };
 
+	RETURN_IF_SKIPPED();
 	ASSERT_EQ(1, run_capture(argv, self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
 }
@@ -83,6 +93,7 @@ TEST_F_TIMEOUT(runner, guest_has_tls_ulp_cwd_and_share, 300)
 	char *argv[] = { RUNNER, "--share", dir, "--", "sh", "-c", cmd, NULL };
 	FILE *f;
 
+	RETURN_IF_SKIPPED();
 	ASSERT_NE(NULL, mkdtemp(dir));
 	ASSERT_NE(NULL, getcwd(cwd, sizeof(cwd)));
 	snprintf(cmd, sizeof(cmd),
@@ -106,6 +117,7 @@ TEST_F_TIMEOUT(runner, hung_guest_is_killed, 300)
 {
 	char *argv[] = { RUNNER, "--timeout", "15", "--", "sleep", "600", NULL };
 
+	RETURN_IF_SKIPPED();
 	ASSERT_EQ(124, run_capture(argv, self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
 	ASSERT_NE(NULL, strstr(self->out, "did not finish within 15s"));
@@ -118,6 +130,7 @@ TEST_F_TIMEOUT(runner, trixie_rootfs_sees_source_tree, 600)
 		"grep -q '^13' /etc/debian_version && test -x /usr/sbin/tlshd"
 		" && test -x " RUNNER " && echo trixie-ok", NULL };
 
+	RETURN_IF_SKIPPED();
 	ASSERT_EQ(0, run_capture(argv, self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
 	ASSERT_NE(NULL, strstr(self->out, "trixie-ok"));
