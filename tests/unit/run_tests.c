@@ -100,9 +100,19 @@ static const char tap_truncated[] =
 	"ok 2 fake.two\n"
 	"#  RUN           fake.three ...\n";
 
-/* tests/check's VM runner, faked: it records its arguments. */
+/*
+ * tests/check's VM runner, faked: it records its arguments and, given
+ * --notes, notes a retried boot, as tests/vm/run does.
+ */
 static const char fake_vm_run[] =
 	"echo \"$*\" >>vm-run.args\n"
+	"while [ $# -gt 0 ]; do\n"
+	"\tcase $1 in\n"
+	"\t--notes) echo \"6.12.0-fake: guest died during boot\" >>\"$2\"; shift 2 ;;\n"
+	"\t--) break ;;\n"
+	"\t*) shift ;;\n"
+	"\tesac\n"
+	"done\n"
 	"exit 0";
 
 FIXTURE(run_tests)
@@ -512,6 +522,27 @@ TEST_F(run_tests, summary_adds_binaries_and_tiers)
 	ASSERT_STDOUT("8 passed, 5 failed, 2 skipped");
 }
 
+TEST_F(run_tests, summary_repeats_notes)
+{
+	int fd;
+
+	RETURN_IF_SKIPPED();
+	ASSERT_EQ(0, run_rt(self, NULL, "run", "results", "vm-trixie",
+			    "bin/pass3", NULL))
+		TH_LOG("run of 3 passes did not exit 0:%s", printed(self));
+	fd = open("results/vm-trixie/vm.notes",
+		  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(13, write(fd, "boot retried\n", 13));
+	close(fd);
+	ASSERT_EQ(0, run_rt(self, NULL, "summary", "results", NULL))
+		TH_LOG("a note failed the summary:%s", printed(self));
+	ASSERT_STDOUT("3 passed, 0 failed, 0 skipped");
+	ASSERT_NE(NULL, strstr(self->err, "note: vm-trixie: boot retried\n"))
+		TH_LOG("summary did not repeat the tier's note:%s",
+		       printed(self));
+}
+
 /* The last line of s is line; 1 if so. */
 static int last_line_is(const char *s, const char *line)
 {
@@ -558,6 +589,13 @@ TEST_F(run_tests, check_boots_each_kernel_named)
 	ASSERT_EQ(NULL, strstr(self->file, "--kernel trixie"))
 		TH_LOG("a kernel that was not named was booted: %s", self->file);
 	ASSERT_NE(NULL, strstr(self->out, "# kernels=[bookworm sid]\n"))
+		TH_LOG("%s", printed(self));
+	/* Each tier's retried boots, as the runner noted them. */
+	ASSERT_NE(NULL, strstr(self->err,
+			       "note: vm-bookworm: 6.12.0-fake: guest died during boot\n"))
+		TH_LOG("%s", printed(self));
+	ASSERT_NE(NULL, strstr(self->err,
+			       "note: trixie-root-sid: 6.12.0-fake: guest died during boot\n"))
 		TH_LOG("%s", printed(self));
 	ASSERT_TRUE(last_line_is(self->out, "3 passed, 0 failed, 0 skipped"))
 		TH_LOG("%s", printed(self));
