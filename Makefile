@@ -4,7 +4,8 @@
 #
 #   make              build the library, the daemon and the tools
 #   make check        unit tests on this machine, kTLS tests in a VM
-#                     (KERNELS="bookworm trixie sid" for the whole matrix)
+#                     (KERNELS="bookworm trixie sid" for the whole matrix,
+#                     KERNELS= for no VM; SANITIZE=1: see below)
 #   make demo         the main job, end to end
 #   make install      honours DESTDIR and PREFIX
 
@@ -29,6 +30,23 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(WARNFLAGS) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
 
+# SANITIZE=1 (or ASAN=1): AddressSanitizer with LeakSanitizer, and UBSan,
+# for everything built (library, daemon, tools, examples, tests), into
+# build-asan unless B is given. Any error, undefined behaviour included,
+# ends the program; each host test also fails if it lost memory (the leak
+# check in tests/kselftest_harness.h; suppressions in tests/lsan.supp).
+ifneq ($(filter 1,$(SANITIZE) $(ASAN)),)
+ifeq ($(origin B),file)
+B          := build-asan
+endif
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	      -fno-omit-frame-pointer
+override CFLAGS  += $(SAN_FLAGS)
+override LDFLAGS += $(SAN_FLAGS)
+$(B)/tests/%: private CPPFLAGS += \
+	-DKTLS_LSAN_SUPPRESSIONS='"$(CURDIR)/tests/lsan.supp"'
+endif
+
 LIB_SRCS   := $(wildcard lib/*.c)
 LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_PIC    := $(LIB_SRCS:%.c=$(B)/pic/%.o)
@@ -47,7 +65,9 @@ KTLSD_CFLAGS := $(shell pkg-config --cflags $(DAEMON_PKGS) 2>/dev/null)
 KTLSD_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lkeyutils -lpthread
 
 HARNESS    := $(B)/kselftest/kselftest_harness.h
-TEST_CFLAGS = $(ALL_CFLAGS) -I$(B)/kselftest -Itests -Wno-missing-prototypes -Wno-unused-parameter
+# -iquote: "kselftest_harness.h" is tests/'s wrapper, which includes the
+# harness itself as <kselftest_harness.h>.
+TEST_CFLAGS = $(ALL_CFLAGS) -iquote tests -I$(B)/kselftest -Wno-missing-prototypes -Wno-unused-parameter
 
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 VM_SRCS    := $(wildcard tests/vm/*.c)

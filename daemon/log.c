@@ -56,7 +56,8 @@ void log_set_level(int level)
 	atomic_store(&max_level, clamp_level(level));
 }
 
-static void write_stderr(int prio, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0)))
+write_stderr(int prio, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	size_t len;
@@ -75,7 +76,8 @@ static void write_stderr(int prio, const char *fmt, va_list ap)
 		return;	/* nowhere left to complain */
 }
 
-static void vlog(int prio, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0)))
+vlog(int prio, const char *fmt, va_list ap)
 {
 	int saved = errno;
 

@@ -8,6 +8,17 @@
 #include "kselftest_harness.h"
 #include "testutil.h"
 
+/*
+ * Under make check SANITIZE=1, the make install below (SANITIZE=1 in
+ * MAKEFLAGS) installs a sanitized library: a program that links it must
+ * bring the sanitizers' runtime.
+ */
+#ifdef KTLS_LEAK_CHECK
+#define PROG_CC "cc -fsanitize=address,undefined"
+#else
+#define PROG_CC "cc"
+#endif
+
 FIXTURE(install)
 {
 	char dest[64];
@@ -67,7 +78,7 @@ TEST_F_TIMEOUT(install, destdir_prefix_and_pkg_config, 120)
 	snprintf(self->cmd, sizeof(self->cmd),
 		 "cd %1$s && export PKG_CONFIG_SYSROOT_DIR=%1$s "
 		 "PKG_CONFIG_PATH=%1$s/opt/ktls/lib/pkgconfig && "
-		 "cc prog.c $(pkg-config --cflags --libs libktls) -o prog && "
+		 PROG_CC " prog.c $(pkg-config --cflags --libs libktls) -o prog && "
 		 "LD_LIBRARY_PATH=%1$s/opt/ktls/lib ./prog && "
 		 "%1$s/opt/ktls/bin/ktlsctl --help >/dev/null", self->dest);
 	ASSERT_EQ(0, system(self->cmd)) TH_LOG("%s", self->cmd);

@@ -3,7 +3,9 @@
  * tests/run-tests turns harness TAP into the line "make check" ends with,
  * so it must count exactly and be able to fail. Fake test binaries print
  * TAP as Linux 6.1's kselftest.h does; every expected count is written out
- * here, never taken from the script under test.
+ * here, never taken from the script under test. tests/check, the driver
+ * above it, runs here in a copy of the source tree whose VM runner is a
+ * fake that only records how it was called.
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -16,6 +18,7 @@
 #include "testutil.h"
 
 #define RUN_TESTS "tests/run-tests"
+#define CHECK "tests/check"
 
 /* Linux 6.1's harness runs the test body even when the setup skipped. */
 #define RETURN_IF_SKIPPED() do { if (_metadata->skip) return; } while (0)
@@ -97,10 +100,25 @@ static const char tap_truncated[] =
 	"ok 2 fake.two\n"
 	"#  RUN           fake.three ...\n";
 
+/*
+ * tests/check's VM runner, faked: it records its arguments and, given
+ * --notes, notes a retried boot, as tests/vm/run does.
+ */
+static const char fake_vm_run[] =
+	"echo \"$*\" >>vm-run.args\n"
+	"while [ $# -gt 0 ]; do\n"
+	"\tcase $1 in\n"
+	"\t--notes) echo \"6.12.0-fake: guest died during boot\" >>\"$2\"; shift 2 ;;\n"
+	"\t--) break ;;\n"
+	"\t*) shift ;;\n"
+	"\tesac\n"
+	"done\n"
+	"exit 0";
+
 FIXTURE(run_tests)
 {
 	char dir[32];
-	char rt[PATH_MAX];
+	char rt[PATH_MAX], check[PATH_MAX];
 	char out[16384], err[16384];
 	char file[16384];
 	char log[65536];
@@ -137,21 +155,19 @@ static int read_text(const char *path, char *buf, size_t cap)
 }
 
 /*
- * Run tests/run-tests with the arguments given (NULL-terminated), CI set
- * to ci or unset when ci is NULL, whatever this test runs under. Its
- * stdout and stderr land in self->out and self->err. Exit status, or -1.
+ * Run prog with the arguments in ap (NULL-terminated), CI set to ci or
+ * unset when ci is NULL, whatever this test runs under. Its stdout and
+ * stderr land in self->out and self->err. Exit status, or -1.
  */
-static int run_rt(FIXTURE_DATA(run_tests) *self, const char *ci, ...)
+static int run_prog(FIXTURE_DATA(run_tests) *self, const char *prog,
+		    const char *ci, va_list ap)
 {
-	const char *argv[16] = { self->rt };
+	const char *argv[16] = { prog };
 	int status, i = 1;
-	va_list ap;
 	pid_t pid;
 
-	va_start(ap, ci);
 	while (i < 15 && (argv[i] = va_arg(ap, const char *)))
 		i++;
-	va_end(ap);
 
 	pid = fork();
 	if (pid < 0)
@@ -174,6 +190,30 @@ static int run_rt(FIXTURE_DATA(run_tests) *self, const char *ci, ...)
 	read_text("rt.stdout", self->out, sizeof(self->out));
 	read_text("rt.stderr", self->err, sizeof(self->err));
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* tests/run-tests with these arguments; see run_prog(). */
+static int run_rt(FIXTURE_DATA(run_tests) *self, const char *ci, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, ci);
+	ret = run_prog(self, self->rt, ci, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* The fake source tree's tests/check with these arguments, CI unset. */
+static int run_check(FIXTURE_DATA(run_tests) *self, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, self);
+	ret = run_prog(self, "src/tests/check", NULL, ap);
+	va_end(ap);
+	return ret;
 }
 
 static size_t append_commented(char *buf, size_t len, size_t cap,
@@ -241,6 +281,8 @@ FIXTURE_SETUP(run_tests)
 {
 	if (!realpath(RUN_TESTS, self->rt) || access(self->rt, X_OK))
 		SKIP(return, "run from the source tree (no %s)", RUN_TESTS);
+	if (!realpath(CHECK, self->check) || access(self->check, X_OK))
+		SKIP(return, "run from the source tree (no %s)", CHECK);
 	strcpy(self->dir, "/tmp/ktls-run-tests-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir))
 		TH_LOG("mkdtemp: %s", strerror(errno));
@@ -254,6 +296,22 @@ FIXTURE_SETUP(run_tests)
 	ASSERT_EQ(0, make_bin("bin/truncated", tap_truncated, "kill -9 $$"));
 	/* Its exit status of 0 must not be taken for success. */
 	ASSERT_EQ(0, make_bin("bin/silent", "", "exit 0"));
+
+	/* tests/check in a source tree of its own, over a build tree. */
+	ASSERT_EQ(0, mkdir("src", 0755));
+	ASSERT_EQ(0, mkdir("src/tests", 0755));
+	ASSERT_EQ(0, mkdir("src/tests/vm", 0755));
+	ASSERT_EQ(0, symlink(self->check, "src/tests/check"));
+	ASSERT_EQ(0, symlink(self->rt, "src/tests/run-tests"));
+	ASSERT_EQ(0, make_bin("src/tests/vm/run", "", fake_vm_run));
+	ASSERT_EQ(0, mkdir("build", 0755));
+	ASSERT_EQ(0, mkdir("build/tests", 0755));
+	ASSERT_EQ(0, mkdir("build/tests/unit", 0755));
+	ASSERT_EQ(0, mkdir("build/tests/vm", 0755));
+	/* Says which kernels tests/check told the unit tier about. */
+	ASSERT_EQ(0, make_bin("build/tests/unit/pass3", tap_pass3,
+			      "echo \"# kernels=[${KTLSD_CHECK_KERNELS-unset}]\""));
+	ASSERT_EQ(0, make_bin("build/tests/vm/pass3", tap_pass3, "exit 0"));
 }
 
 FIXTURE_TEARDOWN(run_tests)
@@ -462,6 +520,96 @@ TEST_F(run_tests, summary_adds_binaries_and_tiers)
 		TH_LOG("summary over two tiers did not exit 1:%s",
 		       printed(self));
 	ASSERT_STDOUT("8 passed, 5 failed, 2 skipped");
+}
+
+TEST_F(run_tests, summary_repeats_notes)
+{
+	int fd;
+
+	RETURN_IF_SKIPPED();
+	ASSERT_EQ(0, run_rt(self, NULL, "run", "results", "vm-trixie",
+			    "bin/pass3", NULL))
+		TH_LOG("run of 3 passes did not exit 0:%s", printed(self));
+	fd = open("results/vm-trixie/vm.notes",
+		  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(13, write(fd, "boot retried\n", 13));
+	close(fd);
+	ASSERT_EQ(0, run_rt(self, NULL, "summary", "results", NULL))
+		TH_LOG("a note failed the summary:%s", printed(self));
+	ASSERT_STDOUT("3 passed, 0 failed, 0 skipped");
+	ASSERT_NE(NULL, strstr(self->err, "note: vm-trixie: boot retried\n"))
+		TH_LOG("summary did not repeat the tier's note:%s",
+		       printed(self));
+}
+
+/* The last line of s is line; 1 if so. */
+static int last_line_is(const char *s, const char *line)
+{
+	size_t n = strlen(s), l = strlen(line);
+
+	if (n < l + 1 || s[n - 1] != '\n')
+		return 0;
+	if (strncmp(s + n - 1 - l, line, l))
+		return 0;
+	return n == l + 1 || s[n - l - 2] == '\n';
+}
+
+/* make check KERNELS= : the host tier alone, and no VM. */
+TEST_F(run_tests, check_empty_kernels_runs_host_tier_only)
+{
+	RETURN_IF_SKIPPED();
+	ASSERT_EQ(0, run_check(self, "build", "", NULL))
+		TH_LOG("tests/check with no kernels failed:%s", printed(self));
+	read_text("vm-run.args", self->file, sizeof(self->file));
+	ASSERT_EQ(0, self->file[0])
+		TH_LOG("KERNELS was empty, yet the VM runner was called: %s",
+		       self->file);
+	ASSERT_NE(NULL, strstr(self->out, "# kernels=[]\n"))
+		TH_LOG("the unit tier was not told that KERNELS is empty:%s",
+		       printed(self));
+	ASSERT_NE(NULL, strstr(self->out, "== no VM tiers (KERNELS is empty)\n"))
+		TH_LOG("%s", printed(self));
+	ASSERT_TRUE(last_line_is(self->out, "3 passed, 0 failed, 0 skipped"))
+		TH_LOG("%s", printed(self));
+}
+
+TEST_F(run_tests, check_boots_each_kernel_named)
+{
+	RETURN_IF_SKIPPED();
+	ASSERT_EQ(0, run_check(self, "build", "bookworm sid", NULL))
+		TH_LOG("%s", printed(self));
+	read_text("vm-run.args", self->file, sizeof(self->file));
+	ASSERT_NE(NULL, strstr(self->file, "--kernel bookworm --share "))
+		TH_LOG("runner calls: %s", self->file);
+	ASSERT_NE(NULL, strstr(self->file, "--kernel sid --share "))
+		TH_LOG("runner calls: %s", self->file);
+	ASSERT_NE(NULL, strstr(self->file, "--kernel sid --rootfs trixie "))
+		TH_LOG("runner calls: %s", self->file);
+	ASSERT_EQ(NULL, strstr(self->file, "--kernel trixie"))
+		TH_LOG("a kernel that was not named was booted: %s", self->file);
+	ASSERT_NE(NULL, strstr(self->out, "# kernels=[bookworm sid]\n"))
+		TH_LOG("%s", printed(self));
+	/* Each tier's retried boots, as the runner noted them. */
+	ASSERT_NE(NULL, strstr(self->err,
+			       "note: vm-bookworm: 6.12.0-fake: guest died during boot\n"))
+		TH_LOG("%s", printed(self));
+	ASSERT_NE(NULL, strstr(self->err,
+			       "note: trixie-root-sid: 6.12.0-fake: guest died during boot\n"))
+		TH_LOG("%s", printed(self));
+	ASSERT_TRUE(last_line_is(self->out, "3 passed, 0 failed, 0 skipped"))
+		TH_LOG("%s", printed(self));
+}
+
+/* No KERNELS argument at all: the trixie kernel, as before. */
+TEST_F(run_tests, check_without_kernels_boots_trixie)
+{
+	RETURN_IF_SKIPPED();
+	ASSERT_EQ(0, run_check(self, "build", NULL))
+		TH_LOG("%s", printed(self));
+	read_text("vm-run.args", self->file, sizeof(self->file));
+	ASSERT_NE(NULL, strstr(self->file, "--kernel trixie --share "))
+		TH_LOG("runner calls: %s", self->file);
 }
 
 TEST_HARNESS_MAIN

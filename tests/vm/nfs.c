@@ -170,7 +170,8 @@ static void kd_init(struct kd *k, const char *name)
 	unlink(k->log);
 }
 
-static int write_file(const char *path, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3)))
+write_file(const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	FILE *f = fopen(path, "we");
