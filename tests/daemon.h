@@ -38,6 +38,7 @@ struct daemon {
 	unsigned max_inflight;
 	int base_fds;		/* its descriptors when idle */
 	const char *profiles;	/* the [profile] sections to write */
+	const char *ktlsd_keys;	/* more lines for [ktlsd], or NULL */
 	char dir[64], conf[128], sock[128], log[128];
 };
 
@@ -68,7 +69,9 @@ static inline int write_conf(const struct daemon *d, const char *more)
 		 "log = stderr\n"
 		 "log_level = info\n"
 		 "max_inflight = %u\n"
-		 "\n%s\n%s", d->sock, d->max_inflight, d->profiles, more);
+		 "%s"
+		 "\n%s\n%s", d->sock, d->max_inflight,
+		 d->ktlsd_keys ? d->ktlsd_keys : "", d->profiles, more);
 	return write_file(d, text);
 }
 
@@ -243,11 +246,32 @@ static inline int daemon_wait(struct daemon *d, int timeout_ms)
 }
 
 /*
- * SIGTERM: ktlsd must exit 0 within a few seconds. (No EXPECT_* here: after
- * a failed ASSERT the harness would print their message even on success.)
+ * A sanitizer's report in the log (make TSAN=1): the first one, else NULL.
+ * TSan also makes ktlsd exit 66, but not when it was killed.
+ */
+static inline const char *sanitizer_report(const struct daemon *d)
+{
+	static char report[6000];
+	char *all = log_read(d), *p;
+
+	p = all ? strstr(all, "Sanitizer") : NULL;
+	if (p) {
+		while (p > all && p[-1] != '\n')
+			p--;
+		snprintf(report, sizeof(report), "%s", p);
+	}
+	free(all);
+	return p ? report : NULL;
+}
+
+/*
+ * SIGTERM: ktlsd must exit 0 within a few seconds, with no sanitizer
+ * report in its log. (No EXPECT_* here: after a failed ASSERT the harness
+ * would print their message even on success.)
  */
 static inline void daemon_stop(struct __test_metadata *_metadata, struct daemon *d)
 {
+	const char *report;
 	int status;
 
 	if (daemon_alive(d)) {
@@ -267,6 +291,11 @@ static inline void daemon_stop(struct __test_metadata *_metadata, struct daemon 
 	} else if (d->pid == -1 && d->early_status) {
 		TH_LOG("ktlsd died during the test (wait status %d): %s",
 		       d->early_status, log_tail(d));
+		_metadata->passed = 0;
+	}
+	report = d->dir[0] ? sanitizer_report(d) : NULL;
+	if (report) {
+		TH_LOG("ktlsd's log has a sanitizer report:\n%s", report);
 		_metadata->passed = 0;
 	}
 	if (d->dir[0] && !getenv("KTLSD_TEST_KEEP"))
