@@ -34,7 +34,12 @@ struct conn {
 	struct ev ev;			/* owned by one worker */
 	struct ktlsd *d;
 	atomic_int refs;		/* the owner's and one per job */
-	pthread_mutex_t lock;		/* fd, out and gone, for replies */
+	/*
+	 * Jobs reply from any worker: fd, out, out_off, gone and closing
+	 * are read and written under the lock (the owner may read closing
+	 * without it: nobody else writes it).
+	 */
+	pthread_mutex_t lock;
 	int gone;			/* closed: replies are dropped */
 	int closing;			/* close once out is flushed */
 	struct wire_buf out;
@@ -78,6 +83,25 @@ static unsigned conn_events(const struct conn *c)
 	if (!c->closing && c->out.len < OUT_HIGH)
 		ev |= EPOLLIN;
 	return ev;
+}
+
+/* On the owner's worker: take no more requests. */
+static void conn_set_closing(struct conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->closing = 1;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* On the owner's worker: whether to read requests (replies not piling up). */
+static int conn_may_read(struct conn *c)
+{
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = !c->closing && c->out.len < OUT_HIGH;
+	pthread_mutex_unlock(&c->lock);
+	return ret;
 }
 
 /* On the owner's worker: stop polling, close, drop the owner's ref. */
@@ -391,7 +415,7 @@ static void protocol_error(struct conn *c, int status, const char *msg)
 	log_info("handoff connection of uid %u pid %d: %s; closing it",
 		 (unsigned)c->uid, (int)c->pid, msg);
 	reply_error(c, 0, status, msg);
-	c->closing = 1;
+	conn_set_closing(c);
 	if (c->in_fd >= 0) {
 		close(c->in_fd);
 		c->in_fd = -1;
@@ -475,7 +499,7 @@ static void conn_read(struct conn *c)
 	long len;
 	int ret;
 
-	while (!c->closing && c->out.len < OUT_HIGH) {
+	while (conn_may_read(c)) {
 		ret = read_some(c);
 		if (ret == -EAGAIN)
 			return;
@@ -483,7 +507,7 @@ static void conn_read(struct conn *c)
 			if (c->in_len)
 				protocol_error(c, -EBADMSG, "Request truncated: "
 					       "the connection ended inside it.");
-			c->closing = 1;
+			conn_set_closing(c);
 			return;
 		}
 		if (!c->ev.deadline)
