@@ -1522,7 +1522,8 @@ TEST_F_TIMEOUT(hd, reload_during_handoffs, 300)
 			close(fds[k][1]);
 		}
 		/* One reload per signal: not two signals pending at once. */
-		ret = log_wait(&self->d, "info: reloaded ", hups, 5000);
+		ret = log_wait(&self->d, "info: reloaded ", hups,
+			       5000 * DAEMON_SLOW);
 		ASSERT_EQ(hups, ret) TH_LOG("%s", log_tail(&self->d));
 	}
 	ktls_handoff_close(h);
@@ -1538,7 +1539,7 @@ TEST_F(hd, reload_refuses_broken_config)
 {
 	ASSERT_EQ(0, write_file(&self->d, "[ktlsd\nthis is = not a config\n"));
 	ASSERT_EQ(0, kill(self->d.pid, SIGHUP));
-	ASSERT_EQ(1, log_wait(&self->d, "reload refused", 1, 5000))
+	ASSERT_EQ(1, log_wait(&self->d, "reload refused", 1, 5000 * DAEMON_SLOW))
 		TH_LOG("%s", log_tail(&self->d));
 	ASSERT_EQ(0, log_count(&self->d, "info: reloaded "));
 	serves_on(_metadata, &self->d);
@@ -1559,7 +1560,8 @@ TEST_F(hd, reload_adds_profile)
 				"certificate = " TEST_CERT "\n"
 				"key = " TEST_KEY "\n"));
 	ASSERT_EQ(0, kill(self->d.pid, SIGHUP));
-	ASSERT_EQ(1, log_wait(&self->d, "info: reloaded ", 1, 5000))
+	ASSERT_EQ(1, log_wait(&self->d, "info: reloaded ", 1,
+			      5000 * DAEMON_SLOW))
 		TH_LOG("%s", log_tail(&self->d));
 	ASSERT_NE(NULL, strstr(log_tail(&self->d), "6 profiles"));
 	good_handoff(_metadata, &self->d, "added", -1);
@@ -1766,7 +1768,8 @@ TEST_F_TIMEOUT(hd, thousand_at_once, 600)
 	ASSERT_NO_FD_LEAK(&self->d);
 	rss1 = proc_rss_kib(self->d.pid);
 	TH_LOG("ktlsd RSS %ld KiB before, %ld KiB after", rss0, rss1);
-	ASSERT_GT(rss0 + 4096, rss1);
+	if (DAEMON_SLOW == 1)
+		ASSERT_GT(rss0 + 4096, rss1);
 }
 
 
