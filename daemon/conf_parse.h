@@ -19,7 +19,7 @@ enum section { SECT_NONE, SECT_DAEMON, SECT_PROFILE, SECT_UPCALL };
 /* Keys of [ktlsd]. */
 enum {
 	D_SOCKET, D_MODE, D_GROUP, D_WORKERS, D_INFLIGHT, D_LOG, D_LEVEL,
-	D_CONTROL, D_COUNT
+	D_CONTROL, D_IDLE, D_CONNS_UID, D_INFLIGHT_UID, D_COUNT
 };
 
 /* Keys of [upcall]. */

@@ -222,6 +222,46 @@ static int set_max_inflight(struct parse *p, const char *value)
 	return conf_number(p, "max_inflight", value, 1, 1 << 20, &p->c->max_inflight);
 }
 
+/* Milliseconds like handshake_timeout: 60000 is a minute, 0 is never. */
+static int set_idle_timeout(struct parse *p, const char *value)
+{
+	unsigned long ms;
+
+	if (parse_ulong(value, 10, &ms) || (ms && ms < 1000) || ms > 86400000)
+		return bad(p, "idle_timeout: '%s' is not 0 (never) or a number "
+			   "of milliseconds from 1000 to 86400000", value);
+	p->c->idle_timeout_ms = ms;
+	return 0;
+}
+
+static int set_max_conns_per_uid(struct parse *p, const char *value)
+{
+	return conf_number(p, "max_connections_per_uid", value, 1, 1 << 20,
+			   &p->c->max_conns_per_uid);
+}
+
+static int set_max_inflight_per_uid(struct parse *p, const char *value)
+{
+	return conf_number(p, "max_inflight_per_uid", value, 1, 1 << 20,
+			   &p->c->max_inflight_per_uid);
+}
+
+/* What [ktlsd]'s keys say together, once all are read. */
+static int daemon_finish(struct parse *p)
+{
+	struct conf *c = p->c;
+	int line = p->daemon_seen[D_INFLIGHT_UID];
+
+	if (!line)
+		c->max_inflight_per_uid = c->max_inflight / 4 ? c->max_inflight / 4
+							     : 1;
+	else if (c->max_inflight_per_uid > c->max_inflight)
+		return conf_fail(p, line, -EINVAL, "max_inflight_per_uid: %u "
+				 "is more than max_inflight (%u)",
+				 c->max_inflight_per_uid, c->max_inflight);
+	return 0;
+}
+
 static int set_log(struct parse *p, const char *value)
 {
 	static const char *const words[] = { "stderr", "syslog", NULL };
@@ -266,6 +306,9 @@ static const struct key daemon_keys[D_COUNT] = {
 	[D_LOG]		= { "log", set_log, 0 },
 	[D_LEVEL]	= { "log_level", set_log_level, 0 },
 	[D_CONTROL]	= { "control_socket", set_control, 0 },
+	[D_IDLE]	= { "idle_timeout", set_idle_timeout, 0 },
+	[D_CONNS_UID]	= { "max_connections_per_uid", set_max_conns_per_uid, 0 },
+	[D_INFLIGHT_UID] = { "max_inflight_per_uid", set_max_inflight_per_uid, 0 },
 };
 
 /* ---- [upcall]: the kernel's handshake requests (upcall.c) ---- */
@@ -505,6 +548,9 @@ static struct conf *conf_new(const char *path)
 	c->socket_mode = 0660;
 	c->socket_gid = (gid_t)-1;
 	c->max_inflight = 1024;
+	c->idle_timeout_ms = 60000;
+	c->max_conns_per_uid = 64;
+	c->max_inflight_per_uid = 1024 / 4;
 	c->log_syslog = 1;
 	c->log_level = LOG_INFO;
 	c->control_path = strdup(KTLSD_CONTROL_SOCKET);
@@ -532,6 +578,8 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	if (!p.c)
 		return conf_fail(&p, 0, -ENOMEM, "out of memory");
 	ret = parse_file(&p);
+	if (!ret)
+		ret = daemon_finish(&p);
 	/* With [upcall], the kernel's requests may be all there is to serve. */
 	if (!ret && !p.c->n_profiles && !p.c->upcall->line)
 		ret = conf_fail(&p, 0, -EINVAL, "no [profile NAME] section");

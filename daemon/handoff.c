@@ -34,7 +34,12 @@ struct conn {
 	struct ev ev;			/* owned by one worker */
 	struct ktlsd *d;
 	atomic_int refs;		/* the owner's and one per job */
-	pthread_mutex_t lock;		/* fd, out and gone, for replies */
+	/*
+	 * Jobs reply from any worker: fd, out, out_off, gone and closing
+	 * are read and written under the lock (the owner may read closing
+	 * without it: nobody else writes it).
+	 */
+	pthread_mutex_t lock;
 	int gone;			/* closed: replies are dropped */
 	int closing;			/* close once out is flushed */
 	struct wire_buf out;
@@ -43,6 +48,10 @@ struct conn {
 	pid_t pid;
 	gid_t *gids;
 	size_t n_gids;
+	unsigned idle_ms;		/* idle_timeout when accepted; 0: none */
+	int64_t active_ms;		/* accepted, or the last request read */
+	_Atomic int64_t done_ms;	/* the last job's end (its worker's) */
+	int64_t idle_at;		/* the idle deadline armed; 0: none */
 	uint8_t in[WIRE_HDR_LEN + WIRE_REQ_MAX];
 	size_t in_len, want;		/* want: header, then whole message */
 	int in_fd;			/* arrived with the message's first byte */
@@ -56,6 +65,84 @@ struct listener {
 	int unlink_at_exit;
 	int paused;			/* out of fds: not polled awhile */
 };
+
+/* ---- Limits per uid: the handoff socket is shared by local users ---- */
+
+enum { USE_CONN, USE_JOB };
+
+struct uid_use {
+	uid_t uid;
+	unsigned n[2];			/* connections, handshakes in flight */
+	struct uid_use *next;
+};
+
+#define UID_BUCKETS (sizeof(((struct ktlsd *)0)->uid_use) / \
+		     sizeof(((struct ktlsd *)0)->uid_use[0]))
+
+/*
+ * root and ktlsd's own user may stop ktlsd anyway: limiting them would
+ * protect nothing, and a big server running as either would hit them.
+ */
+static int uid_limited(uid_t uid)
+{
+	return uid != 0 && uid != geteuid();
+}
+
+/*
+ * Count one more connection or handshake (what) of uid, unless it has max
+ * already: 0, -EBUSY (*have says how many it has) or -ENOMEM.
+ */
+static int uid_take(struct ktlsd *d, uid_t uid, int what, unsigned max,
+		    unsigned *have)
+{
+	struct uid_use **head = &d->uid_use[uid % UID_BUCKETS], *u;
+	int ret = 0;
+
+	*have = 0;
+	if (!uid_limited(uid))
+		return 0;
+	pthread_mutex_lock(&d->uid_lock);
+	for (u = *head; u && u->uid != uid; u = u->next)
+		;
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		if (!u) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		u->uid = uid;
+		u->next = *head;
+		*head = u;
+	}
+	*have = u->n[what];
+	if (u->n[what] >= max)
+		ret = -EBUSY;	/* max >= 1: u is in use, it stays */
+	else
+		u->n[what]++;
+out:
+	pthread_mutex_unlock(&d->uid_lock);
+	return ret;
+}
+
+/* The end of what uid_take() counted; uid's entry goes with its last. */
+static void uid_give(struct ktlsd *d, uid_t uid, int what)
+{
+	struct uid_use **pp = &d->uid_use[uid % UID_BUCKETS], *u;
+
+	if (!uid_limited(uid))
+		return;
+	pthread_mutex_lock(&d->uid_lock);
+	while ((u = *pp) && u->uid != uid)
+		pp = &u->next;
+	if (!u || !u->n[what])
+		fatal("uid %u: giving back a %s never taken", (unsigned)uid,
+		      what == USE_CONN ? "connection" : "handshake");
+	if (!--u->n[what] && !u->n[what == USE_CONN ? USE_JOB : USE_CONN]) {
+		*pp = u->next;
+		free(u);
+	}
+	pthread_mutex_unlock(&d->uid_lock);
+}
 
 static void conn_put(struct conn *c)
 {
@@ -80,6 +167,25 @@ static unsigned conn_events(const struct conn *c)
 	return ev;
 }
 
+/* On the owner's worker: take no more requests. */
+static void conn_set_closing(struct conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->closing = 1;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* On the owner's worker: whether to read requests (replies not piling up). */
+static int conn_may_read(struct conn *c)
+{
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = !c->closing && c->out.len < OUT_HIGH;
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
 /* On the owner's worker: stop polling, close, drop the owner's ref. */
 static void conn_close(struct conn *c)
 {
@@ -89,6 +195,7 @@ static void conn_close(struct conn *c)
 	close(c->ev.fd);
 	c->ev.fd = -1;
 	pthread_mutex_unlock(&c->lock);
+	uid_give(c->d, c->uid, USE_CONN);
 	conn_put(c);
 }
 
@@ -181,6 +288,14 @@ static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 
 /* ---- Jobs: the handshake outcome goes back as a reply ---- */
 
+/* j's reply is queued: c may be idle from now on. */
+static void job_released(struct conn *c, struct job *j)
+{
+	atomic_store(&c->done_ms, now_ms());
+	uid_give(c->d, j->uid, USE_JOB);
+	conn_put(c);
+}
+
 static void handoff_done(struct job *j, int status, const char *msg,
 			 const struct ktls_session *s)
 {
@@ -193,7 +308,7 @@ static void handoff_done(struct job *j, int status, const char *msg,
 
 	if (!in) {
 		reply_error(c, j->id, status ? status : -EIO, msg);
-		conn_put(c);
+		job_released(c, j);
 		return;
 	}
 	r.version = in->version;
@@ -220,7 +335,7 @@ static void handoff_done(struct job *j, int status, const char *msg,
 	else
 		conn_send(c, &b);
 	wire_buf_wipe_free(&b);
-	conn_put(c);
+	job_released(c, j);
 }
 
 static int handoff_gone(struct job *j)
@@ -328,6 +443,8 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 {
 	const char *msg = "";
 	struct job *j = NULL;
+	char why[192];
+	unsigned have;
 	int ret;
 
 	if (fd < 0 || c->extra_fds) {
@@ -362,6 +479,20 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 	ret = choose(j, rq, &msg);
 	if (ret)
 		goto refuse;
+	ret = uid_take(c->d, c->uid, USE_JOB, j->conf->max_inflight_per_uid,
+		       &have);
+	if (ret == -EBUSY) {
+		snprintf(why, sizeof(why), "Too many handshakes in flight for "
+			 "this user: uid %u has %u, the most ktlsd takes from "
+			 "one user (max_inflight_per_uid); try again.",
+			 (unsigned)c->uid, have);
+		msg = why;
+		goto refuse;
+	}
+	if (ret) {
+		msg = "Out of memory.";
+		goto refuse;
+	}
 	j->ev.fd = fd;
 	j->ops = &handoff_ops;
 	j->owner = c;
@@ -369,6 +500,7 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 	ret = job_submit(c->d, j);
 	if (!ret)
 		return;
+	uid_give(c->d, c->uid, USE_JOB);
 	conn_put(c);
 	msg = ret == -EBUSY ? "Too many handshakes in flight; try again." :
 			      "ktlsd is shutting down.";
@@ -391,7 +523,7 @@ static void protocol_error(struct conn *c, int status, const char *msg)
 	log_info("handoff connection of uid %u pid %d: %s; closing it",
 		 (unsigned)c->uid, (int)c->pid, msg);
 	reply_error(c, 0, status, msg);
-	c->closing = 1;
+	conn_set_closing(c);
 	if (c->in_fd >= 0) {
 		close(c->in_fd);
 		c->in_fd = -1;
@@ -468,14 +600,17 @@ static void take_message(struct conn *c)
 	c->in_len = 0;
 	c->want = WIRE_HDR_LEN;
 	c->ev.deadline = 0;
+	c->active_ms = now_ms();
 }
 
 static void conn_read(struct conn *c)
 {
+	size_t before;
 	long len;
 	int ret;
 
-	while (!c->closing && c->out.len < OUT_HIGH) {
+	while (conn_may_read(c)) {
+		before = c->in_len;
 		ret = read_some(c);
 		if (ret == -EAGAIN)
 			return;
@@ -483,10 +618,11 @@ static void conn_read(struct conn *c)
 			if (c->in_len)
 				protocol_error(c, -EBADMSG, "Request truncated: "
 					       "the connection ended inside it.");
-			c->closing = 1;
+			conn_set_closing(c);
 			return;
 		}
-		if (!c->ev.deadline)
+		/* A message begins: it has this long to complete. */
+		if (!before)
 			c->ev.deadline = now_ms() + REQ_TIMEOUT_MS;
 		if (c->in_len < c->want)
 			continue;
@@ -510,18 +646,60 @@ static void conn_read(struct conn *c)
 	}
 }
 
+/*
+ * When c will have been idle for idle_ms, from the later of its last
+ * request and its last job's end; a job in flight: look again then.
+ */
+static int64_t idle_deadline(struct conn *c, int64_t now)
+{
+	int64_t since = c->active_ms, done = atomic_load(&c->done_ms);
+
+	if (atomic_load(&c->refs) > 1)
+		since = now;
+	else if (done > since)
+		since = done;
+	return since + c->idle_ms;
+}
+
+/* Nothing asked of ktlsd for idle_ms: say so (request id 0) and close. */
+static void idle_close(struct conn *c)
+{
+	char msg[160];
+
+	log_info("handoff connection of uid %u pid %d idle for %u ms; closing "
+		 "it", (unsigned)c->uid, (int)c->pid, c->idle_ms);
+	snprintf(msg, sizeof(msg), "No request for %u ms: ktlsd closes idle "
+		 "connections (idle_timeout); open a new one.", c->idle_ms);
+	reply_error(c, 0, -ETIMEDOUT, msg);
+	conn_close(c);
+}
+
 static void conn_handle(struct ev *e, unsigned events)
 {
 	struct conn *c = (struct conn *)e;
 	int ret = 0, idle, flushed;
+	int64_t now;
 
 	if (events & EV_EXIT) {
 		conn_close(c);
 		return;
 	}
 	if (events & EV_TIMEOUT) {
-		/* Closing: only time to look at the jobs again (below). */
-		if (!c->closing)
+		/*
+		 * Idle: no job in flight, and no partial request (or closing,
+		 * with replies the peer does not take).
+		 */
+		now = now_ms();
+		if (c->idle_ms && (c->closing || (!c->in_len && c->idle_at)) &&
+		    now >= idle_deadline(c, now)) {
+			idle_close(c);
+			return;
+		}
+		/*
+		 * A partial request's deadline, or the loop could not poll c.
+		 * Closing: only time to look at the jobs again (below).
+		 */
+		if (!c->closing && (c->in_len || !c->idle_at))
 			protocol_error(c, -EBADMSG, "Request truncated: the "
 				       "rest did not come in time.");
 	} else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -548,6 +726,8 @@ static void conn_handle(struct ev *e, unsigned events)
 		conn_close(c);
 	else if (c->closing)
 		c->ev.deadline = now_ms() + 100;
+	else if (!c->in_len && c->idle_ms)	/* else a request's deadline */
+		c->ev.deadline = c->idle_at = idle_deadline(c, now_ms());
 }
 
 static int peer_groups(struct conn *c, int fd)
@@ -570,13 +750,36 @@ static int peer_groups(struct conn *c, int fd)
 	return 0;
 }
 
+/* Over max_connections_per_uid: say why (request id 0), and close. */
+static void refuse_conn(int fd, const struct ucred *cred, unsigned have)
+{
+	struct wire_reply r = { .id = 0, .status = -EBUSY };
+	struct wire_buf b = { 0 };
+	char msg[192];
+
+	snprintf(msg, sizeof(msg), "Too many handoff connections: uid %u has "
+		 "%u open, the most ktlsd takes from one user "
+		 "(max_connections_per_uid).", (unsigned)cred->uid, have);
+	log_info("handoff connection of uid %u pid %d refused: %s",
+		 (unsigned)cred->uid, (int)cred->pid, msg);
+	r.message = (struct wire_str){ msg, strlen(msg) };
+	/* A new socket's buffer is empty: the reply fits, or never mind. */
+	if (!wire_encode_reply(&b, &r) &&
+	    send(fd, b.p, b.len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("refusing uid %u: %m", (unsigned)cred->uid);
+	wire_buf_wipe_free(&b);
+	close(fd);
+}
+
 static void listener_handle(struct ev *e, unsigned events)
 {
 	struct listener *l = (struct listener *)e;
 	struct ucred cred;
+	struct conf *cf;
+	unsigned have, max_conns, idle_ms;
 	socklen_t len;
 	struct conn *c;
-	int fd;
+	int fd, ret;
 
 	if (events & (EV_STOP | EV_EXIT)) {
 		loop_remove(e);
@@ -597,6 +800,23 @@ static void listener_handle(struct ev *e, unsigned events)
 			close(fd);
 			continue;
 		}
+		cf = ktlsd_conf(l->d);
+		max_conns = cf->max_conns_per_uid;
+		idle_ms = cf->idle_timeout_ms;
+		conf_put(cf);
+		ret = uid_take(l->d, cred.uid, USE_CONN, max_conns, &have);
+		if (ret) {
+			if (ret == -EBUSY) {
+				refuse_conn(fd, &cred, have);
+			} else {
+				log_warn("refusing a handoff connection of uid "
+					 "%u: out of memory", (unsigned)cred.uid);
+				close(fd);
+			}
+			free(c->gids);
+			free(c);
+			continue;
+		}
 		c->ev.fd = fd;
 		c->ev.handle = conn_handle;
 		c->d = l->d;
@@ -606,6 +826,10 @@ static void listener_handle(struct ev *e, unsigned events)
 		c->pid = cred.pid;
 		c->in_fd = -1;
 		c->want = WIRE_HDR_LEN;
+		c->idle_ms = idle_ms;
+		c->active_ms = now_ms();
+		if (idle_ms)
+			c->ev.deadline = c->idle_at = c->active_ms + idle_ms;
 		loop_add(l->d, NULL, &c->ev, EPOLLIN);
 	}
 	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -679,6 +903,7 @@ int handoff_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 	l->ev.fd = fd;
 	l->ev.handle = listener_handle;
 	l->d = d;
+	pthread_mutex_init(&d->uid_lock, NULL);
 	loop_add(d, NULL, &l->ev, EPOLLIN);
 	return 0;
 }

@@ -44,6 +44,10 @@ struct conf {
 	gid_t socket_gid;		/* (gid_t)-1: leave the group alone */
 	unsigned workers;		/* 0: one per CPU */
 	unsigned max_inflight;		/* handshakes at once, all workers */
+	/* Handoff connections: for any uid but root's and ktlsd's own. */
+	unsigned idle_timeout_ms;	/* nothing in flight: closed; 0: never */
+	unsigned max_conns_per_uid;	/* connections open at once */
+	unsigned max_inflight_per_uid;	/* handshakes at once */
 	int log_syslog;
 	int log_level;			/* LOG_ERR .. LOG_DEBUG */
 	struct profile *profiles;

@@ -15,6 +15,7 @@
 #include "stats.h"
 
 struct worker;
+struct uid_use;
 
 /* Something a worker polls: a socket, with an optional deadline. */
 #define EV_TIMEOUT	(1u << 31)	/* passed to handle() at the deadline */
@@ -39,6 +40,9 @@ struct ktlsd {
 	atomic_int stopping;
 	struct stats stats;		/* per front door (stats.c) */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
+	/* handoff.c: connections and handshakes per uid, hashed by uid */
+	pthread_mutex_t uid_lock;
+	struct uid_use *uid_use[64];
 };
 
 /* A reference to the configuration in force; conf_put() it. */

@@ -4,6 +4,7 @@
  * ktlsd with a request, read back the result and turn it into a session.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,12 @@
 
 /* Longest wait for a reply in ktls_handoff() when no timeout is given. */
 #define WAIT_DEFAULT_MS	(5 * 60 * 1000)
+/* With a timeout: that, and this much for ktlsd to queue and reply. */
+#define WAIT_GRACE_MS	5000
+
+/* Whether the caller's struct (req->size bytes of it) holds field f whole. */
+#define REQ_HAS(req, f) \
+	((req)->size >= offsetof(struct ktls_handoff_req, f) + sizeof((req)->f))
 
 struct pending {
 	uint64_t id;
@@ -112,19 +119,17 @@ static int encode(struct wire_buf *b, const struct ktls_handoff_req *req,
 {
 	struct wire_req w = { .id = id };
 
-	if (!req || req->size < sizeof(size_t) + sizeof(char *) || !req->profile)
+	if (!req || !REQ_HAS(req, profile) || !req->profile)
 		return -EINVAL;
 	w.profile = (struct wire_str){ req->profile, strlen(req->profile) };
 	/* Fields the caller's struct is too old to have are left out. */
-#define HAS(f) (req->size >= offsetof(struct ktls_handoff_req, f) + sizeof(req->f))
-	if (HAS(server_name) && req->server_name)
+	if (REQ_HAS(req, server_name) && req->server_name)
 		w.server_name = (struct wire_str){ req->server_name,
 						   strlen(req->server_name) };
-	if (HAS(alpn) && req->alpn)
+	if (REQ_HAS(req, alpn) && req->alpn)
 		w.alpn = (struct wire_str){ req->alpn, strlen(req->alpn) };
-	if (HAS(timeout_ms))
+	if (REQ_HAS(req, timeout_ms))
 		w.timeout_ms = req->timeout_ms;
-#undef HAS
 	if (!w.profile.len)
 		return -EINVAL;
 	return wire_encode_req(b, &w);
@@ -315,15 +320,29 @@ KTLS_EXPORT int ktls_handoff_result(struct ktls_handoff *h,
 	return ret;
 }
 
+/*
+ * How long ktls_handoff() waits for the reply to req (sent, so req is
+ * whole up to its profile): in 64 bits, since timeout_ms + the grace can
+ * pass UINT_MAX, and no more than poll() takes.
+ */
+static int reply_wait_ms(const struct ktls_handoff_req *req)
+{
+	uint64_t ms;
+
+	if (!REQ_HAS(req, timeout_ms) || !req->timeout_ms)
+		return WAIT_DEFAULT_MS;
+	ms = (uint64_t)req->timeout_ms + WAIT_GRACE_MS;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
 KTLS_EXPORT int ktls_handoff(struct ktls_handoff *h, int fd,
 			     const struct ktls_handoff_req *req,
 			     struct ktls_session **s)
 {
 	struct ktls_handoff_result r;
 	struct pollfd p;
-	unsigned wait_ms;
 	uint64_t id;
-	int ret;
+	int ret, wait_ms;
 
 	if (!h || !s)
 		return -EINVAL;
@@ -332,8 +351,7 @@ KTLS_EXPORT int ktls_handoff(struct ktls_handoff *h, int fd,
 	ret = submit(h, fd, req, &id, 0);
 	if (ret)
 		return ret;
-	wait_ms = req->size > offsetof(struct ktls_handoff_req, timeout_ms) &&
-		  req->timeout_ms ? req->timeout_ms + 5000 : WAIT_DEFAULT_MS;
+	wait_ms = reply_wait_ms(req);
 	for (;;) {
 		ret = ktls_handoff_result(h, &r);
 		if (ret < 0)
@@ -344,7 +362,7 @@ KTLS_EXPORT int ktls_handoff(struct ktls_handoff *h, int fd,
 		ret = poll(&p, 1, wait_ms);
 		if (ret == 0) {
 			h->dead = set_error(h, -ETIMEDOUT, "ktlsd did not answer "
-					    "within %u ms.", wait_ms);
+					    "within %d ms.", wait_ms);
 			return h->dead;
 		}
 		if (ret < 0 && errno != EINTR)

@@ -334,6 +334,57 @@ TEST_F(conf, empty_ktlsd_section_keeps_defaults)
 	ASSERT_EQ(1024u, self->c->max_inflight);
 }
 
+/* The handoff's limits: idle connections, and what one uid may hold. */
+TEST_F(conf, handoff_limits_defaults)
+{
+	ASSERT_LOADS("[profile p]\nrole = client\nverify = no\n");
+	ASSERT_EQ(60000u, self->c->idle_timeout_ms);
+	ASSERT_EQ(64u, self->c->max_conns_per_uid);
+	ASSERT_EQ(256u, self->c->max_inflight_per_uid);
+}
+
+TEST_F(conf, handoff_limits_set)
+{
+	ASSERT_LOADS("[ktlsd]\nidle_timeout = 1500\n"
+		     "max_connections_per_uid = 3\nmax_inflight_per_uid = 7\n"
+		     "[profile p]\nrole = client\nverify = no\n");
+	ASSERT_EQ(1500u, self->c->idle_timeout_ms);
+	ASSERT_EQ(3u, self->c->max_conns_per_uid);
+	ASSERT_EQ(7u, self->c->max_inflight_per_uid);
+}
+
+/* 0 turns the idle deadline off; the largest value is a day. */
+TEST_F(conf, idle_timeout_bounds)
+{
+	ASSERT_LOADS("[ktlsd]\nidle_timeout = 0\n"
+		     "[profile p]\nrole = client\nverify = no\n");
+	ASSERT_EQ(0u, self->c->idle_timeout_ms);
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS("[ktlsd]\nidle_timeout = 86400000\n"
+		     "[profile p]\nrole = client\nverify = no\n");
+	ASSERT_EQ(86400000u, self->c->idle_timeout_ms);
+}
+
+/* Unset, the per-uid share follows max_inflight: a quarter, at least 1. */
+TEST_F(conf, inflight_per_uid_follows_max_inflight)
+{
+	ASSERT_LOADS("[ktlsd]\nmax_inflight = 10\n"
+		     "[profile p]\nrole = client\nverify = no\n");
+	ASSERT_EQ(2u, self->c->max_inflight_per_uid);
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS("[ktlsd]\nmax_inflight = 3\n"
+		     "[profile p]\nrole = client\nverify = no\n");
+	ASSERT_EQ(1u, self->c->max_inflight_per_uid);
+	conf_put(self->c);
+	self->c = NULL;
+	/* Equal to max_inflight: one user may have it all. */
+	ASSERT_LOADS("[ktlsd]\nmax_inflight_per_uid = 3\nmax_inflight = 3\n"
+		     "[profile p]\nrole = client\nverify = no\n");
+	ASSERT_EQ(3u, self->c->max_inflight_per_uid);
+}
+
 /* In a test: skip it where the system's trust store does not load. */
 #define SKIP_WITHOUT_SYSTEM_TRUST() do {				\
 	struct ktls_config *__probe;					\
@@ -714,6 +765,36 @@ BAD(key_of_other_certificate, SERVER "certificate = @CERT@\n"
 BAD(ca_missing, CLIENT "ca = @DIR@/ca.pem\n", -ENOENT, 4, "/ca.pem: ");
 BAD(ca_not_a_certificate, CLIENT "ca = @KEY@\n", -KTLS_E_CONFIG, 4, "key.pem: ");
 BAD(crl_missing, CLIENT "crl = @DIR@/crl0.pem\n", -ENOENT, 4, "/crl0.pem: ");
+
+/* [ktlsd]: the handoff's limits */
+BAD(idle_timeout_seconds, "[ktlsd]\nidle_timeout = 60\n" CLIENT, -EINVAL, 2,
+    "idle_timeout: '60' is not 0 (never) or a number of milliseconds from "
+    "1000 to 86400000");
+BAD(idle_timeout_too_long, "[ktlsd]\nidle_timeout = 86400001\n" CLIENT,
+    -EINVAL, 2, "idle_timeout: '86400001' is not 0");
+BAD(idle_timeout_unit, "[ktlsd]\nidle_timeout = 60s\n" CLIENT, -EINVAL, 2,
+    "idle_timeout: '60s'");
+BAD(idle_timeout_negative, "[ktlsd]\nidle_timeout = -1\n" CLIENT, -EINVAL, 2,
+    "idle_timeout: '-1'");
+BAD(idle_timeout_twice, "[ktlsd]\nidle_timeout = 0\nidle_timeout = 0\n"
+    CLIENT, -EINVAL, 3, "'idle_timeout' given twice (first on line 2)");
+BAD(conns_per_uid_zero, "[ktlsd]\nmax_connections_per_uid = 0\n" CLIENT,
+    -EINVAL, 2, "max_connections_per_uid: '0' is not a number from 1 to "
+    "1048576");
+BAD(conns_per_uid_huge, "[ktlsd]\nworkers = 1\n"
+    "max_connections_per_uid = 1048577\n" CLIENT, -EINVAL, 3,
+    "max_connections_per_uid: '1048577' is not a number");
+BAD(inflight_per_uid_zero, "[ktlsd]\nmax_inflight_per_uid = 0\n" CLIENT,
+    -EINVAL, 2, "max_inflight_per_uid: '0' is not a number from 1");
+BAD(inflight_per_uid_word, "[ktlsd]\nmax_inflight_per_uid = all\n" CLIENT,
+    -EINVAL, 2, "max_inflight_per_uid: 'all' is not a number");
+/* The line of the per-uid key, wherever max_inflight is. */
+BAD(inflight_per_uid_over_total, "[ktlsd]\nmax_inflight_per_uid = 9\n"
+    "max_inflight = 8\n" CLIENT, -EINVAL, 2,
+    "max_inflight_per_uid: 9 is more than max_inflight (8)");
+BAD(inflight_per_uid_over_default, "[ktlsd]\nlog = stderr\n"
+    "max_inflight_per_uid = 1025\n" CLIENT, -EINVAL, 3,
+    "max_inflight_per_uid: 1025 is more than max_inflight (1024)");
 
 TEST_F(bad, fails)
 {

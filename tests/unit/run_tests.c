@@ -312,6 +312,8 @@ FIXTURE_SETUP(run_tests)
 	ASSERT_EQ(0, make_bin("build/tests/unit/pass3", tap_pass3,
 			      "echo \"# kernels=[${KTLSD_CHECK_KERNELS-unset}]\""));
 	ASSERT_EQ(0, make_bin("build/tests/vm/pass3", tap_pass3, "exit 0"));
+	/* The trixie-root tier runs where this was built. */
+	ASSERT_EQ(0, make_bin("build/tests/vm/nfs", tap_pass3, "exit 0"));
 }
 
 FIXTURE_TEARDOWN(run_tests)
