@@ -32,6 +32,50 @@ extern "C" {
 #define KTLS_CIPHER_ALL			0xfu
 
 /*
+ * TLS alerts, as on the wire: the levels, and the descriptions of RFC 8446
+ * (section 6) plus TLS 1.2's no_renegotiation, which TLS 1.3 reserves.
+ * ktls_send_alert() sends them, ktls_recv() and ktls_session_alert()
+ * report them.
+ */
+#define KTLS_ALERT_LEVEL_WARNING		1
+#define KTLS_ALERT_LEVEL_FATAL			2
+
+#define KTLS_ALERT_CLOSE_NOTIFY			0
+#define KTLS_ALERT_UNEXPECTED_MESSAGE		10
+#define KTLS_ALERT_BAD_RECORD_MAC		20
+#define KTLS_ALERT_RECORD_OVERFLOW		22
+#define KTLS_ALERT_HANDSHAKE_FAILURE		40
+#define KTLS_ALERT_BAD_CERTIFICATE		42
+#define KTLS_ALERT_UNSUPPORTED_CERTIFICATE	43
+#define KTLS_ALERT_CERTIFICATE_REVOKED		44
+#define KTLS_ALERT_CERTIFICATE_EXPIRED		45
+#define KTLS_ALERT_CERTIFICATE_UNKNOWN		46
+#define KTLS_ALERT_ILLEGAL_PARAMETER		47
+#define KTLS_ALERT_UNKNOWN_CA			48
+#define KTLS_ALERT_ACCESS_DENIED		49
+#define KTLS_ALERT_DECODE_ERROR			50
+#define KTLS_ALERT_DECRYPT_ERROR		51
+#define KTLS_ALERT_PROTOCOL_VERSION		70
+#define KTLS_ALERT_INSUFFICIENT_SECURITY	71
+#define KTLS_ALERT_INTERNAL_ERROR		80
+#define KTLS_ALERT_INAPPROPRIATE_FALLBACK	86
+#define KTLS_ALERT_USER_CANCELED		90
+#define KTLS_ALERT_NO_RENEGOTIATION		100	/* TLS 1.2 only */
+#define KTLS_ALERT_MISSING_EXTENSION		109
+#define KTLS_ALERT_UNSUPPORTED_EXTENSION	110
+#define KTLS_ALERT_UNRECOGNIZED_NAME		112
+#define KTLS_ALERT_BAD_CERTIFICATE_STATUS_RESPONSE 113
+#define KTLS_ALERT_UNKNOWN_PSK_IDENTITY		115
+#define KTLS_ALERT_CERTIFICATE_REQUIRED		116
+#define KTLS_ALERT_NO_APPLICATION_PROTOCOL	120
+
+/*
+ * The RFC's name of an alert description ("unknown_ca"), NULL for a
+ * number that has none above. The string is static.
+ */
+const char *ktls_alert_name(int desc);
+
+/*
  * Our own error codes (negative, beyond errno's range). Functions return
  * them alongside plain -errno values; ktls_strerror() names both.
  */
@@ -257,7 +301,7 @@ void ktls_session_free(struct ktls_session *s);
  * Records that are not application data are handled here: the peer's
  * close_notify answers with ours and returns 0 (end of file; a plain TCP
  * EOF also returns 0); a fatal alert returns -KTLS_E_ALERT and, if alert is
- * not NULL, stores its description (RFC 8446 AlertDescription) there;
+ * not NULL, stores its description (KTLS_ALERT_*) there;
  * post-handshake messages are consumed: a TLS 1.3 NewSessionTicket goes
  * to GnuTLS when the session keeps tickets (ktls_session_get_resumption();
  * one GnuTLS cannot parse is -EPROTO with decode_error, one that finds no
@@ -296,8 +340,12 @@ ssize_t ktls_send(struct ktls_session *s, const void *buf, size_t len,
 		  int flags);
 
 /*
- * Send an alert record (level 1 warning, 2 fatal); 0, -EINVAL, -EPIPE once
- * our side has closed (the kernel would drop the record), or -errno.
+ * Send an alert record through the kernel: level KTLS_ALERT_LEVEL_WARNING
+ * or KTLS_ALERT_LEVEL_FATAL, desc a KTLS_ALERT_* description (any value
+ * up to 255 goes out as given). Nothing else happens: after a fatal alert
+ * the caller stops sending and closes. 0, -EINVAL (bad level or desc, or
+ * no kTLS installed), -EPIPE once our side has closed (the kernel would
+ * drop the record), or -errno.
  */
 int ktls_send_alert(struct ktls_session *s, int level, int desc);
 
