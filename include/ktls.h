@@ -291,6 +291,20 @@ const struct ktls_info *ktls_session_info(const struct ktls_session *s);
 /* Operator-facing text for the session's last failure ("" if none). */
 const char *ktls_session_error(const struct ktls_session *s);
 
+/*
+ * The fatal alert that ended the handshake, received or sent: returns its
+ * description (KTLS_ALERT_*, 0 to 255) and, if sent is not NULL, sets
+ * *sent to 1 when this end sent it, 0 when the peer did. A failing end
+ * sends the most specific alert it can (unknown_ca, certificate_revoked,
+ * certificate_required, ...); one from the peer made
+ * ktls_session_handshake() return -KTLS_E_ALERT. -ENOENT when no alert
+ * ended it: the handshake has not ended, succeeded, failed without one
+ * (timeout, closed connection, configuration) or was run by ktlsd;
+ * -EINVAL for a NULL s. *sent is written only on success. Alerts after
+ * the switch are ktls_recv()'s to report.
+ */
+int ktls_session_alert(const struct ktls_session *s, int *sent);
+
 /* Free the session and wipe its secrets. The socket is left open. */
 void ktls_session_free(struct ktls_session *s);
 
