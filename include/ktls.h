@@ -436,6 +436,7 @@ int ktls_handoff_submit(struct ktls_handoff *h, int fd,
 			const struct ktls_handoff_req *req, uint64_t *id);
 
 struct ktls_handoff_result {
+	size_t size;		/* set by the caller: sizeof(struct ktls_handoff_result) */
 	uint64_t id;		/* as ktls_handoff_submit() gave it */
 	int fd;			/* the socket that request carried */
 	int status;		/* 0, or an error as ktls_handoff() returns */
@@ -448,7 +449,10 @@ struct ktls_handoff_result {
  * ktls_handoff_error() has the message), 0 when none is ready (poll
  * ktls_handoff_fd() for POLLIN), or a negative error for the connection
  * itself (-ECONNRESET: ktlsd closed it; -EPROTO: a malformed reply), after
- * which h is only good for closing.
+ * which h is only good for closing. Only the fields that r->size covers
+ * are written, the rest of *r is left untouched (a session that does not
+ * fit is freed; fd keeps kTLS); -EINVAL, with nothing read, for a NULL h
+ * or r or an r->size that does not reach id.
  */
 int ktls_handoff_result(struct ktls_handoff *h,
 			struct ktls_handoff_result *r);
