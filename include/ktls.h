@@ -32,6 +32,13 @@ extern "C" {
 #define KTLS_CIPHER_ALL			0xfu
 
 /*
+ * A cipher's name ("aes-128-gcm") for one KTLS_CIPHER_* bit, NULL for
+ * anything else; and the bit for a name (in any case), 0 if unknown.
+ */
+const char *ktls_cipher_name(unsigned cipher);
+unsigned ktls_cipher_from_name(const char *name);
+
+/*
  * TLS alerts, as on the wire: the levels, and the descriptions of RFC 8446
  * (section 6) plus TLS 1.2's no_renegotiation, which TLS 1.3 reserves.
  * ktls_send_alert() sends them, ktls_recv() and ktls_session_alert()
@@ -125,24 +132,40 @@ int ktls_config_new(struct ktls_config **cfg, enum ktls_role role);
 /* Release it; sessions made from it must be freed first. */
 void ktls_config_free(struct ktls_config *cfg);
 
-/* Trust anchors (PEM) for verifying the peer; and an optional CRL. */
+/*
+ * Trust anchors (PEM) for verifying the peer, path NULL for the system's;
+ * and an optional CRL. 0, -EINVAL, -ENOENT (no such file), or
+ * -KTLS_E_CONFIG (no certificate, or no CRL, in it).
+ */
 int ktls_config_set_ca_file(struct ktls_config *cfg, const char *path);
 int ktls_config_set_crl_file(struct ktls_config *cfg, const char *path);
 /*
  * A certificate chain and its private key (PEM). A server may add several;
  * the one matching the client's SNI is used. A client's is sent when the
- * server asks for a client certificate.
+ * server asks for a client certificate. 0, -EINVAL, -ENOENT, or
+ * -KTLS_E_CONFIG (not PEM that GnuTLS reads, or a key that is not the
+ * certificate's).
  */
 int ktls_config_add_cert(struct ktls_config *cfg, const char *cert_path,
 			 const char *key_path);
-/* A TLS 1.3 external PSK (the key as raw bytes). */
+/*
+ * A TLS 1.3 external PSK (the key as raw bytes, at most 512); one per
+ * configuration. 0, -EINVAL (empty identity or key, a key too long, or a
+ * PSK set already), -ENOMEM, -KTLS_E_CONFIG.
+ */
 int ktls_config_set_psk(struct ktls_config *cfg, const char *identity,
 			const void *key, size_t key_len);
-/* ALPN protocols offered (client) or accepted (server): "h2,http/1.1". */
+/*
+ * ALPN protocols offered (client) or accepted (server): "h2,http/1.1", at
+ * most 8 names of 1 to 255 bytes. 0, -EINVAL, -ENOMEM.
+ */
 int ktls_config_set_alpn(struct ktls_config *cfg, const char *list);
-/* Allowed versions (KTLS_TLS12, KTLS_TLS13); default both. */
+/* Allowed versions (KTLS_TLS12, KTLS_TLS13); default both. 0 or -EINVAL. */
 int ktls_config_set_versions(struct ktls_config *cfg, int min, int max);
-/* Allowed ciphers (KTLS_CIPHER_*); default all that the kernel takes. */
+/*
+ * Allowed ciphers (KTLS_CIPHER_*, at least one); default all that the
+ * kernel takes. 0 or -EINVAL.
+ */
 int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask);
 
 /*
@@ -165,7 +188,7 @@ int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask);
 
 /* 0, or -EINVAL (cfg NULL, an unknown flag, NONE with CHAIN_ONLY). */
 int ktls_config_set_verify(struct ktls_config *cfg, unsigned flags);
-/* Whole-handshake deadline for blocking handshakes; default 10 s. */
+/* Whole-handshake deadline, default 10 s. 0 or -EINVAL (0 ms). */
 int ktls_config_set_timeout(struct ktls_config *cfg, unsigned ms);
 
 /*
@@ -188,6 +211,31 @@ int ktls_config_set_tickets(struct ktls_config *cfg, int on);
  * -EINVAL for a NULL cfg.
  */
 int ktls_config_set_rekey_limit(struct ktls_config *cfg, uint64_t bytes);
+
+/*
+ * Like ktls_config_add_cert(), from buffers: a certificate chain (leaf
+ * first) and its private key, each PEM or DER (told apart by the PEM
+ * armour; keys PKCS#1, PKCS#8 or SEC1). The buffers stay the caller's,
+ * who should wipe the key. 0, -EINVAL, -ENOMEM or -KTLS_E_CONFIG (not a
+ * certificate or key GnuTLS can read).
+ */
+int ktls_config_add_cert_mem(struct ktls_config *cfg, const void *cert,
+			     size_t cert_len, const void *key, size_t key_len);
+
+/*
+ * Servers: find TLS 1.3 external PSKs by the identity the client offers,
+ * during the handshake. fn gets arg, the identity (NUL-terminated) and a
+ * buffer of *key_len bytes (KTLS_PSK_LOOKUP_MAX); it stores the key and
+ * its length and returns 0, or returns -errno to refuse the identity (the
+ * handshake then fails). fn runs on the thread that drives the handshake,
+ * once per handshake that offers a PSK. Instead of ktls_config_set_psk().
+ * 0, -EINVAL (a client configuration, or PSKs set already), -ENOMEM.
+ */
+#define KTLS_PSK_LOOKUP_MAX 512
+typedef int (*ktls_psk_lookup_fn)(void *arg, const char *identity,
+				  uint8_t *key, size_t *key_len);
+int ktls_config_set_psk_lookup(struct ktls_config *cfg, ktls_psk_lookup_fn fn,
+			       void *arg);
 
 /* ---- One handshake on one connected TCP socket ---- */
 
@@ -248,6 +296,11 @@ int ktls_session_get_resumption(const struct ktls_session *s, void *buf,
  */
 int ktls_session_handshake(struct ktls_session *s);
 
+/*
+ * Non-blocking handshakes: after -EAGAIN, what to poll the socket for
+ * (KTLS_WANT_READ: POLLIN, KTLS_WANT_WRITE: POLLOUT); 0 when no
+ * handshake is under way.
+ */
 #define KTLS_WANT_READ	1
 #define KTLS_WANT_WRITE	2
 int ktls_session_want(const struct ktls_session *s);
@@ -459,37 +512,6 @@ int ktls_handoff_result(struct ktls_handoff *h,
 
 /* ktlsd's message for the last result or failure on h ("" if none). */
 const char *ktls_handoff_error(const struct ktls_handoff *h);
-
-/* ---- Credentials from memory (lib/config_mem.c) ---- */
-
-/*
- * Like ktls_config_add_cert(), from buffers: a certificate chain (leaf
- * first) and its private key, each PEM or DER (told apart by the PEM
- * armour; keys PKCS#1, PKCS#8 or SEC1). The buffers stay the caller's,
- * who should wipe the key. 0, -EINVAL, -ENOMEM or -KTLS_E_CONFIG (not a
- * certificate or key GnuTLS can read).
- */
-int ktls_config_add_cert_mem(struct ktls_config *cfg, const void *cert,
-			     size_t cert_len, const void *key, size_t key_len);
-
-/*
- * Servers: find TLS 1.3 external PSKs by the identity the client offers,
- * during the handshake. fn gets arg, the identity (NUL-terminated) and a
- * buffer of *key_len bytes (KTLS_PSK_LOOKUP_MAX); it stores the key and
- * its length and returns 0, or returns -errno to refuse the identity (the
- * handshake then fails). fn runs on the thread that drives the handshake,
- * once per handshake that offers a PSK. Instead of ktls_config_set_psk().
- * 0, -EINVAL (a client configuration, or PSKs set already), -ENOMEM.
- */
-#define KTLS_PSK_LOOKUP_MAX 512
-typedef int (*ktls_psk_lookup_fn)(void *arg, const char *identity,
-				  uint8_t *key, size_t *key_len);
-int ktls_config_set_psk_lookup(struct ktls_config *cfg, ktls_psk_lookup_fn fn,
-			       void *arg);
-
-/* Names: "aes-128-gcm" etc. for a KTLS_CIPHER_* bit; 0 if unknown. */
-const char *ktls_cipher_name(unsigned cipher);
-unsigned ktls_cipher_from_name(const char *name);
 
 #ifdef __cplusplus
 }
