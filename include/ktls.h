@@ -32,6 +32,57 @@ extern "C" {
 #define KTLS_CIPHER_ALL			0xfu
 
 /*
+ * A cipher's name ("aes-128-gcm") for one KTLS_CIPHER_* bit, NULL for
+ * anything else; and the bit for a name (in any case), 0 if unknown.
+ */
+const char *ktls_cipher_name(unsigned cipher);
+unsigned ktls_cipher_from_name(const char *name);
+
+/*
+ * TLS alerts, as on the wire: the levels, and the descriptions of RFC 8446
+ * (section 6) plus TLS 1.2's no_renegotiation, which TLS 1.3 reserves.
+ * ktls_send_alert() sends them, ktls_recv() and ktls_session_alert()
+ * report them.
+ */
+#define KTLS_ALERT_LEVEL_WARNING		1
+#define KTLS_ALERT_LEVEL_FATAL			2
+
+#define KTLS_ALERT_CLOSE_NOTIFY			0
+#define KTLS_ALERT_UNEXPECTED_MESSAGE		10
+#define KTLS_ALERT_BAD_RECORD_MAC		20
+#define KTLS_ALERT_RECORD_OVERFLOW		22
+#define KTLS_ALERT_HANDSHAKE_FAILURE		40
+#define KTLS_ALERT_BAD_CERTIFICATE		42
+#define KTLS_ALERT_UNSUPPORTED_CERTIFICATE	43
+#define KTLS_ALERT_CERTIFICATE_REVOKED		44
+#define KTLS_ALERT_CERTIFICATE_EXPIRED		45
+#define KTLS_ALERT_CERTIFICATE_UNKNOWN		46
+#define KTLS_ALERT_ILLEGAL_PARAMETER		47
+#define KTLS_ALERT_UNKNOWN_CA			48
+#define KTLS_ALERT_ACCESS_DENIED		49
+#define KTLS_ALERT_DECODE_ERROR			50
+#define KTLS_ALERT_DECRYPT_ERROR		51
+#define KTLS_ALERT_PROTOCOL_VERSION		70
+#define KTLS_ALERT_INSUFFICIENT_SECURITY	71
+#define KTLS_ALERT_INTERNAL_ERROR		80
+#define KTLS_ALERT_INAPPROPRIATE_FALLBACK	86
+#define KTLS_ALERT_USER_CANCELED		90
+#define KTLS_ALERT_NO_RENEGOTIATION		100	/* TLS 1.2 only */
+#define KTLS_ALERT_MISSING_EXTENSION		109
+#define KTLS_ALERT_UNSUPPORTED_EXTENSION	110
+#define KTLS_ALERT_UNRECOGNIZED_NAME		112
+#define KTLS_ALERT_BAD_CERTIFICATE_STATUS_RESPONSE 113
+#define KTLS_ALERT_UNKNOWN_PSK_IDENTITY		115
+#define KTLS_ALERT_CERTIFICATE_REQUIRED		116
+#define KTLS_ALERT_NO_APPLICATION_PROTOCOL	120
+
+/*
+ * The RFC's name of an alert description ("unknown_ca"), NULL for a
+ * number that has none above. The string is static.
+ */
+const char *ktls_alert_name(int desc);
+
+/*
  * Our own error codes (negative, beyond errno's range). Functions return
  * them alongside plain -errno values; ktls_strerror() names both.
  */
@@ -81,24 +132,40 @@ int ktls_config_new(struct ktls_config **cfg, enum ktls_role role);
 /* Release it; sessions made from it must be freed first. */
 void ktls_config_free(struct ktls_config *cfg);
 
-/* Trust anchors (PEM) for verifying the peer; and an optional CRL. */
+/*
+ * Trust anchors (PEM) for verifying the peer, path NULL for the system's;
+ * and an optional CRL. 0, -EINVAL, -ENOENT (no such file), or
+ * -KTLS_E_CONFIG (no certificate, or no CRL, in it).
+ */
 int ktls_config_set_ca_file(struct ktls_config *cfg, const char *path);
 int ktls_config_set_crl_file(struct ktls_config *cfg, const char *path);
 /*
  * A certificate chain and its private key (PEM). A server may add several;
  * the one matching the client's SNI is used. A client's is sent when the
- * server asks for a client certificate.
+ * server asks for a client certificate. 0, -EINVAL, -ENOENT, or
+ * -KTLS_E_CONFIG (not PEM that GnuTLS reads, or a key that is not the
+ * certificate's).
  */
 int ktls_config_add_cert(struct ktls_config *cfg, const char *cert_path,
 			 const char *key_path);
-/* A TLS 1.3 external PSK (the key as raw bytes). */
+/*
+ * A TLS 1.3 external PSK (the key as raw bytes, at most 512); one per
+ * configuration. 0, -EINVAL (empty identity or key, a key too long, or a
+ * PSK set already), -ENOMEM, -KTLS_E_CONFIG.
+ */
 int ktls_config_set_psk(struct ktls_config *cfg, const char *identity,
 			const void *key, size_t key_len);
-/* ALPN protocols offered (client) or accepted (server): "h2,http/1.1". */
+/*
+ * ALPN protocols offered (client) or accepted (server): "h2,http/1.1", at
+ * most 8 names of 1 to 255 bytes. 0, -EINVAL, -ENOMEM.
+ */
 int ktls_config_set_alpn(struct ktls_config *cfg, const char *list);
-/* Allowed versions (KTLS_TLS12, KTLS_TLS13); default both. */
+/* Allowed versions (KTLS_TLS12, KTLS_TLS13); default both. 0 or -EINVAL. */
 int ktls_config_set_versions(struct ktls_config *cfg, int min, int max);
-/* Allowed ciphers (KTLS_CIPHER_*); default all that the kernel takes. */
+/*
+ * Allowed ciphers (KTLS_CIPHER_*, at least one); default all that the
+ * kernel takes. 0 or -EINVAL.
+ */
 int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask);
 
 /*
@@ -121,7 +188,7 @@ int ktls_config_set_ciphers(struct ktls_config *cfg, unsigned mask);
 
 /* 0, or -EINVAL (cfg NULL, an unknown flag, NONE with CHAIN_ONLY). */
 int ktls_config_set_verify(struct ktls_config *cfg, unsigned flags);
-/* Whole-handshake deadline for blocking handshakes; default 10 s. */
+/* Whole-handshake deadline, default 10 s. 0 or -EINVAL (0 ms). */
 int ktls_config_set_timeout(struct ktls_config *cfg, unsigned ms);
 
 /*
@@ -144,6 +211,31 @@ int ktls_config_set_tickets(struct ktls_config *cfg, int on);
  * -EINVAL for a NULL cfg.
  */
 int ktls_config_set_rekey_limit(struct ktls_config *cfg, uint64_t bytes);
+
+/*
+ * Like ktls_config_add_cert(), from buffers: a certificate chain (leaf
+ * first) and its private key, each PEM or DER (told apart by the PEM
+ * armour; keys PKCS#1, PKCS#8 or SEC1). The buffers stay the caller's,
+ * who should wipe the key. 0, -EINVAL, -ENOMEM or -KTLS_E_CONFIG (not a
+ * certificate or key GnuTLS can read).
+ */
+int ktls_config_add_cert_mem(struct ktls_config *cfg, const void *cert,
+			     size_t cert_len, const void *key, size_t key_len);
+
+/*
+ * Servers: find TLS 1.3 external PSKs by the identity the client offers,
+ * during the handshake. fn gets arg, the identity (NUL-terminated) and a
+ * buffer of *key_len bytes (KTLS_PSK_LOOKUP_MAX); it stores the key and
+ * its length and returns 0, or returns -errno to refuse the identity (the
+ * handshake then fails). fn runs on the thread that drives the handshake,
+ * once per handshake that offers a PSK. Instead of ktls_config_set_psk().
+ * 0, -EINVAL (a client configuration, or PSKs set already), -ENOMEM.
+ */
+#define KTLS_PSK_LOOKUP_MAX 512
+typedef int (*ktls_psk_lookup_fn)(void *arg, const char *identity,
+				  uint8_t *key, size_t *key_len);
+int ktls_config_set_psk_lookup(struct ktls_config *cfg, ktls_psk_lookup_fn fn,
+			       void *arg);
 
 /* ---- One handshake on one connected TCP socket ---- */
 
@@ -204,6 +296,11 @@ int ktls_session_get_resumption(const struct ktls_session *s, void *buf,
  */
 int ktls_session_handshake(struct ktls_session *s);
 
+/*
+ * Non-blocking handshakes: after -EAGAIN, what to poll the socket for
+ * (KTLS_WANT_READ: POLLIN, KTLS_WANT_WRITE: POLLOUT); 0 when no
+ * handshake is under way.
+ */
 #define KTLS_WANT_READ	1
 #define KTLS_WANT_WRITE	2
 int ktls_session_want(const struct ktls_session *s);
@@ -247,6 +344,20 @@ const struct ktls_info *ktls_session_info(const struct ktls_session *s);
 /* Operator-facing text for the session's last failure ("" if none). */
 const char *ktls_session_error(const struct ktls_session *s);
 
+/*
+ * The fatal alert that ended the handshake, received or sent: returns its
+ * description (KTLS_ALERT_*, 0 to 255) and, if sent is not NULL, sets
+ * *sent to 1 when this end sent it, 0 when the peer did. A failing end
+ * sends the most specific alert it can (unknown_ca, certificate_revoked,
+ * certificate_required, ...); one from the peer made
+ * ktls_session_handshake() return -KTLS_E_ALERT. -ENOENT when no alert
+ * ended it: the handshake has not ended, succeeded, failed without one
+ * (timeout, closed connection, configuration) or was run by ktlsd;
+ * -EINVAL for a NULL s. *sent is written only on success. Alerts after
+ * the switch are ktls_recv()'s to report.
+ */
+int ktls_session_alert(const struct ktls_session *s, int *sent);
+
 /* Free the session and wipe its secrets. The socket is left open. */
 void ktls_session_free(struct ktls_session *s);
 
@@ -257,7 +368,7 @@ void ktls_session_free(struct ktls_session *s);
  * Records that are not application data are handled here: the peer's
  * close_notify answers with ours and returns 0 (end of file; a plain TCP
  * EOF also returns 0); a fatal alert returns -KTLS_E_ALERT and, if alert is
- * not NULL, stores its description (RFC 8446 AlertDescription) there;
+ * not NULL, stores its description (KTLS_ALERT_*) there;
  * post-handshake messages are consumed: a TLS 1.3 NewSessionTicket goes
  * to GnuTLS when the session keeps tickets (ktls_session_get_resumption();
  * one GnuTLS cannot parse is -EPROTO with decode_error, one that finds no
@@ -296,8 +407,12 @@ ssize_t ktls_send(struct ktls_session *s, const void *buf, size_t len,
 		  int flags);
 
 /*
- * Send an alert record (level 1 warning, 2 fatal); 0, -EINVAL, -EPIPE once
- * our side has closed (the kernel would drop the record), or -errno.
+ * Send an alert record through the kernel: level KTLS_ALERT_LEVEL_WARNING
+ * or KTLS_ALERT_LEVEL_FATAL, desc a KTLS_ALERT_* description (any value
+ * up to 255 goes out as given). Nothing else happens: after a fatal alert
+ * the caller stops sending and closes. 0, -EINVAL (bad level or desc, or
+ * no kTLS installed), -EPIPE once our side has closed (the kernel would
+ * drop the record), or -errno.
  */
 int ktls_send_alert(struct ktls_session *s, int level, int desc);
 
@@ -374,6 +489,7 @@ int ktls_handoff_submit(struct ktls_handoff *h, int fd,
 			const struct ktls_handoff_req *req, uint64_t *id);
 
 struct ktls_handoff_result {
+	size_t size;		/* set by the caller: sizeof(struct ktls_handoff_result) */
 	uint64_t id;		/* as ktls_handoff_submit() gave it */
 	int fd;			/* the socket that request carried */
 	int status;		/* 0, or an error as ktls_handoff() returns */
@@ -386,44 +502,16 @@ struct ktls_handoff_result {
  * ktls_handoff_error() has the message), 0 when none is ready (poll
  * ktls_handoff_fd() for POLLIN), or a negative error for the connection
  * itself (-ECONNRESET: ktlsd closed it; -EPROTO: a malformed reply), after
- * which h is only good for closing.
+ * which h is only good for closing. Only the fields that r->size covers
+ * are written, the rest of *r is left untouched (a session that does not
+ * fit is freed; fd keeps kTLS); -EINVAL, with nothing read, for a NULL h
+ * or r or an r->size that does not reach id.
  */
 int ktls_handoff_result(struct ktls_handoff *h,
 			struct ktls_handoff_result *r);
 
 /* ktlsd's message for the last result or failure on h ("" if none). */
 const char *ktls_handoff_error(const struct ktls_handoff *h);
-
-/* ---- Credentials from memory (lib/config_mem.c) ---- */
-
-/*
- * Like ktls_config_add_cert(), from buffers: a certificate chain (leaf
- * first) and its private key, each PEM or DER (told apart by the PEM
- * armour; keys PKCS#1, PKCS#8 or SEC1). The buffers stay the caller's,
- * who should wipe the key. 0, -EINVAL, -ENOMEM or -KTLS_E_CONFIG (not a
- * certificate or key GnuTLS can read).
- */
-int ktls_config_add_cert_mem(struct ktls_config *cfg, const void *cert,
-			     size_t cert_len, const void *key, size_t key_len);
-
-/*
- * Servers: find TLS 1.3 external PSKs by the identity the client offers,
- * during the handshake. fn gets arg, the identity (NUL-terminated) and a
- * buffer of *key_len bytes (KTLS_PSK_LOOKUP_MAX); it stores the key and
- * its length and returns 0, or returns -errno to refuse the identity (the
- * handshake then fails). fn runs on the thread that drives the handshake,
- * once per handshake that offers a PSK. Instead of ktls_config_set_psk().
- * 0, -EINVAL (a client configuration, or PSKs set already), -ENOMEM.
- */
-#define KTLS_PSK_LOOKUP_MAX 512
-typedef int (*ktls_psk_lookup_fn)(void *arg, const char *identity,
-				  uint8_t *key, size_t *key_len);
-int ktls_config_set_psk_lookup(struct ktls_config *cfg, ktls_psk_lookup_fn fn,
-			       void *arg);
-
-/* Names: "aes-128-gcm" etc. for a KTLS_CIPHER_* bit; 0 if unknown. */
-const char *ktls_cipher_name(unsigned cipher);
-unsigned ktls_cipher_from_name(const char *name);
 
 #ifdef __cplusplus
 }

@@ -287,18 +287,40 @@ static int take_reply(struct ktls_handoff *h, struct ktls_handoff_result *r)
 	return 1;
 }
 
+/*
+ * Copy what the caller's struct has room for: r->size may be that of an
+ * older, shorter struct. A session it cannot hold would be lost: freed.
+ */
+static void give_result(struct ktls_handoff_result *r,
+			const struct ktls_handoff_result *res)
+{
+#define HAS(f) (r->size >= offsetof(struct ktls_handoff_result, f) + sizeof(r->f))
+	r->id = res->id;
+	if (HAS(fd))
+		r->fd = res->fd;
+	if (HAS(status))
+		r->status = res->status;
+	if (HAS(session))
+		r->session = res->session;
+	else
+		ktls_session_free(res->session);
+#undef HAS
+}
+
 KTLS_EXPORT int ktls_handoff_result(struct ktls_handoff *h,
 				    struct ktls_handoff_result *r)
 {
+	struct ktls_handoff_result res;
 	ssize_t n;
 	int ret;
 
-	if (!h || !r)
+	if (!h || !r ||
+	    r->size < offsetof(struct ktls_handoff_result, id) + sizeof(r->id))
 		return -EINVAL;
 	if (h->dead)
 		return h->dead;
 	for (;;) {
-		ret = take_reply(h, r);
+		ret = take_reply(h, &res);
 		if (ret)
 			break;
 		n = recv(h->sock, h->in + h->in_len, IN_CAP - h->in_len,
@@ -317,6 +339,8 @@ KTLS_EXPORT int ktls_handoff_result(struct ktls_handoff *h,
 	}
 	if (ret < 0)
 		h->dead = ret;
+	if (ret > 0)
+		give_result(r, &res);
 	return ret;
 }
 
@@ -339,7 +363,7 @@ KTLS_EXPORT int ktls_handoff(struct ktls_handoff *h, int fd,
 			     const struct ktls_handoff_req *req,
 			     struct ktls_session **s)
 {
-	struct ktls_handoff_result r;
+	struct ktls_handoff_result r = { .size = sizeof(r) };
 	struct pollfd p;
 	uint64_t id;
 	int ret, wait_ms;

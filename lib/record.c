@@ -56,20 +56,6 @@ enum {
 	HS_KEY_UPDATE = 24,		/* TLS 1.3 */
 };
 
-enum {
-	AL_WARNING = 1,
-	AL_FATAL = 2,
-	AL_CLOSE_NOTIFY = 0,
-	AL_UNEXPECTED_MESSAGE = 10,
-	AL_BAD_RECORD_MAC = 20,
-	AL_RECORD_OVERFLOW = 22,
-	AL_ILLEGAL_PARAMETER = 47,
-	AL_DECODE_ERROR = 50,
-	AL_INTERNAL_ERROR = 80,
-	AL_USER_CANCELED = 90,
-	AL_NO_RENEGOTIATION = 100,
-};
-
 #define CTL_CHUNK	512		/* local buffer for control messages */
 #define CTL_WAIT_MS	10000		/* for a message split over records */
 #define CTL_MAX		64		/* control reads per call (warning floods) */
@@ -125,10 +111,11 @@ static int can_send(int fd)
 }
 
 /*
- * Nothing may follow a fatal alert, in either direction: send ours (unless
- * this side has closed already) and stop sending. Returns ret.
+ * Nothing may follow a fatal alert, in either direction: send ours (desc;
+ * none when desc < 0, the peer's ended it) unless this side has closed
+ * already, and stop sending. Every later read returns ret, as this does.
  */
-static ssize_t fatal(struct ktls_session *s, int desc, ssize_t ret)
+static ssize_t record_fail(struct ktls_session *s, int desc, ssize_t ret)
 {
 	int fd = session_fd(s);
 
@@ -136,7 +123,7 @@ static ssize_t fatal(struct ktls_session *s, int desc, ssize_t ret)
 
 	if (can_send(fd) > 0) {
 		if (desc >= 0)
-			ktls_send_alert(s, AL_FATAL, desc);
+			ktls_send_alert(s, KTLS_ALERT_LEVEL_FATAL, desc);
 		shutdown(fd, SHUT_WR);
 	}
 	return ret;
@@ -181,7 +168,8 @@ KTLS_EXPORT int ktls_send_alert(struct ktls_session *s, int level, int desc)
 {
 	unsigned char body[2] = { (unsigned char)level, (unsigned char)desc };
 
-	if (session_fd(s) < 0 || (level != AL_WARNING && level != AL_FATAL) ||
+	if (session_fd(s) < 0 ||
+	    (level != KTLS_ALERT_LEVEL_WARNING && level != KTLS_ALERT_LEVEL_FATAL) ||
 	    desc < 0 || desc > 255)
 		return -EINVAL;
 	return send_record(s, REC_ALERT, body, sizeof(body));
@@ -209,7 +197,7 @@ KTLS_EXPORT int ktls_key_update(struct ktls_session *s, int request_peer)
 		return -KTLS_E_REKEY;	/* nothing sent: the old keys go on */
 	ret = send_key_update(s, request_peer);
 	/* Half-way (message sent, key not taken) the connection is lost. */
-	return ret < 0 && ret != -EPIPE ? fatal(s, AL_INTERNAL_ERROR, ret) : ret;
+	return ret < 0 && ret != -EPIPE ? record_fail(s, KTLS_ALERT_INTERNAL_ERROR, ret) : ret;
 }
 
 KTLS_EXPORT ssize_t ktls_send(struct ktls_session *s, const void *buf,
@@ -260,7 +248,7 @@ KTLS_EXPORT int ktls_close_notify(struct ktls_session *s)
 	ret = can_send(fd);
 	if (ret <= 0)
 		return ret;	/* closed already: by us, or after a fatal alert */
-	ret = ktls_send_alert(s, AL_WARNING, AL_CLOSE_NOTIFY);
+	ret = ktls_send_alert(s, KTLS_ALERT_LEVEL_WARNING, KTLS_ALERT_CLOSE_NOTIFY);
 	if (ret < 0)
 		return ret;
 	return shutdown(fd, SHUT_WR) ? -errno : 0;
@@ -300,12 +288,12 @@ static ssize_t recv_error(struct ktls_session *s, ssize_t err)
 	switch (err) {
 	case -EKEYEXPIRED:
 		/* 6.14+: the peer's KeyUpdate came; we do not follow it. */
-		return fatal(s, AL_INTERNAL_ERROR, -KTLS_E_REKEY);
+		return record_fail(s, KTLS_ALERT_INTERNAL_ERROR, -KTLS_E_REKEY);
 	case -EBADMSG:
 		/* The kernel sends no alert itself (RFC 8446, 5.2). */
-		return fatal(s, AL_BAD_RECORD_MAC, -EBADMSG);
+		return record_fail(s, KTLS_ALERT_BAD_RECORD_MAC, -EBADMSG);
 	case -EMSGSIZE:
-		return fatal(s, AL_RECORD_OVERFLOW, -EMSGSIZE);
+		return record_fail(s, KTLS_ALERT_RECORD_OVERFLOW, -EMSGSIZE);
 	}
 	return err;
 }
@@ -333,9 +321,9 @@ static ssize_t recv_rest(struct ktls_session *s, void *buf, size_t len,
 			*deadline = now_ms() + CTL_WAIT_MS;
 		left = *deadline - now_ms();
 		if (left <= 0)
-			return fatal(s, AL_INTERNAL_ERROR, -ETIMEDOUT);
+			return record_fail(s, KTLS_ALERT_INTERNAL_ERROR, -ETIMEDOUT);
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return fatal(s, AL_INTERNAL_ERROR, -errno);
+			return record_fail(s, KTLS_ALERT_INTERNAL_ERROR, -errno);
 	}
 }
 
@@ -344,7 +332,7 @@ static ssize_t on_alert(struct ktls_session *s, const unsigned char *a,
 {
 	int tls13 = session_version(s) == KTLS_TLS13;
 
-	if (a[1] == AL_CLOSE_NOTIFY) {
+	if (a[1] == KTLS_ALERT_CLOSE_NOTIFY) {
 		/* The peer may be gone already: nothing to report then. */
 		ktls_close_notify(s);
 		/* Whatever the peer sends after it is ignored (RFC 8446, 6.1). */
@@ -355,11 +343,11 @@ static ssize_t on_alert(struct ktls_session *s, const unsigned char *a,
 	 * TLS 1.3 (section 6): every alert but the two closure alerts is an
 	 * error, whatever its level. TLS 1.2 leaves warnings to the receiver.
 	 */
-	if (tls13 ? a[1] == AL_USER_CANCELED : a[0] == AL_WARNING)
+	if (tls13 ? a[1] == KTLS_ALERT_USER_CANCELED : a[0] == KTLS_ALERT_LEVEL_WARNING)
 		return MORE;
 	if (alert)
 		*alert = a[1];
-	return fatal(s, -1, -KTLS_E_ALERT);
+	return record_fail(s, -1, -KTLS_E_ALERT);
 }
 
 /* A complete handshake message header: decide, or skip the body. */
@@ -376,7 +364,7 @@ static ssize_t on_handshake(struct ktls_session *s, struct ctl *c)
 		if (!tls13 || !client)
 			break;
 		if (len > CTL_MAX_HS)
-			return fatal(s, AL_DECODE_ERROR, -EPROTO);
+			return record_fail(s, KTLS_ALERT_DECODE_ERROR, -EPROTO);
 		c->skip = len;
 		/* Kept whole for GnuTLS; without memory it is skipped. */
 		if (session_wants_tickets(s)) {
@@ -391,7 +379,7 @@ static ssize_t on_handshake(struct ktls_session *s, struct ctl *c)
 		if (!tls13)
 			break;
 		if (len != 1)
-			return fatal(s, AL_DECODE_ERROR, -EPROTO);
+			return record_fail(s, KTLS_ALERT_DECODE_ERROR, -EPROTO);
 		/*
 		 * Before 6.14 the kernel cannot take the peer's new key. The
 		 * peer did nothing wrong: internal_error says so, where
@@ -399,7 +387,7 @@ static ssize_t on_handshake(struct ktls_session *s, struct ctl *c)
 		 * message is read.
 		 */
 		if (!session_can_rekey(s))
-			return fatal(s, AL_INTERNAL_ERROR, -KTLS_E_REKEY);
+			return record_fail(s, KTLS_ALERT_INTERNAL_ERROR, -KTLS_E_REKEY);
 		c->skip = 1;
 		c->key_update = 1;
 		return MORE;
@@ -412,12 +400,12 @@ static ssize_t on_handshake(struct ktls_session *s, struct ctl *c)
 		if (tls13 || client != (c->hdr[0] == HS_HELLO_REQUEST))
 			break;
 		if (c->hdr[0] == HS_HELLO_REQUEST ? len != 0 : len > CTL_MAX_HS)
-			return fatal(s, AL_DECODE_ERROR, -EPROTO);
+			return record_fail(s, KTLS_ALERT_DECODE_ERROR, -EPROTO);
 		c->skip = len;
-		ktls_send_alert(s, AL_WARNING, AL_NO_RENEGOTIATION);
+		ktls_send_alert(s, KTLS_ALERT_LEVEL_WARNING, KTLS_ALERT_NO_RENEGOTIATION);
 		return MORE;
 	}
-	return fatal(s, AL_UNEXPECTED_MESSAGE, -EPROTO);
+	return record_fail(s, KTLS_ALERT_UNEXPECTED_MESSAGE, -EPROTO);
 }
 
 /*
@@ -430,15 +418,15 @@ static ssize_t on_key_update(struct ktls_session *s, int request)
 	int ret;
 
 	if (request > 1)
-		return fatal(s, AL_ILLEGAL_PARAMETER, -EPROTO);
+		return record_fail(s, KTLS_ALERT_ILLEGAL_PARAMETER, -EPROTO);
 	ret = session_rekey(s, 1);
 	if (ret)
-		return fatal(s, AL_INTERNAL_ERROR, -KTLS_E_REKEY);
+		return record_fail(s, KTLS_ALERT_INTERNAL_ERROR, -KTLS_E_REKEY);
 	/* Our side may have closed: then there is nothing to update. */
 	if (request && can_send(session_fd(s)) > 0) {
 		ret = send_key_update(s, 0);
 		if (ret)
-			return fatal(s, AL_INTERNAL_ERROR, -KTLS_E_REKEY);
+			return record_fail(s, KTLS_ALERT_INTERNAL_ERROR, -KTLS_E_REKEY);
 	}
 	return MORE;
 }
@@ -454,7 +442,7 @@ static ssize_t on_ticket(struct ktls_session *s, const unsigned char *msg,
 	int ret = session_take_ticket(s, msg, len);
 
 	if (ret == -EPROTO)
-		return fatal(s, AL_DECODE_ERROR, -EPROTO);
+		return record_fail(s, KTLS_ALERT_DECODE_ERROR, -EPROTO);
 	return MORE;
 }
 
@@ -537,7 +525,7 @@ static ssize_t recv_loop(struct ktls_session *s, void *buf, size_t len,
 			if (!type || (type == REC_DATA && n > 0))
 				return n;
 			if (++msgs > CTL_MAX)
-				return fatal(s, AL_UNEXPECTED_MESSAGE, -EPROTO);
+				return record_fail(s, KTLS_ALERT_UNEXPECTED_MESSAGE, -EPROTO);
 			p = buf;
 		} else {
 			size_t want = ctl_need(c);
@@ -550,14 +538,14 @@ static ssize_t recv_loop(struct ktls_session *s, void *buf, size_t len,
 				return -ECONNRESET;
 			/* Handshake messages may not be interleaved (5.1). */
 			if (type != c->type)
-				return fatal(s, AL_UNEXPECTED_MESSAGE, -EPROTO);
+				return record_fail(s, KTLS_ALERT_UNEXPECTED_MESSAGE, -EPROTO);
 			p = tmp;
 		}
 		if (type == REC_DATA)	/* an empty record: allowed, skipped */
 			continue;
 		/* Empty alert or handshake records are not (RFC 8446, 5.1). */
 		if ((type != REC_ALERT && type != REC_HANDSHAKE) || !n)
-			return fatal(s, AL_UNEXPECTED_MESSAGE, -EPROTO);
+			return record_fail(s, KTLS_ALERT_UNEXPECTED_MESSAGE, -EPROTO);
 		ret = ctl_feed(s, c, type, p, n, alert);
 		if (ret != MORE)
 			return ret;

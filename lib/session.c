@@ -49,6 +49,9 @@ struct ktls_session {
 	int timed_out;
 	unsigned verify_status;	/* KTLS_VERIFY_REQUEST_CLIENT's verdict */
 	int io_errno;		/* errno of the last failed send/recv */
+	/* The fatal alert that ended the handshake (ktls_session_alert()). */
+	enum { ALERT_NONE, ALERT_RECEIVED, ALERT_SENT } alert_from;
+	int alert;
 
 	size_t rec_left;	/* bytes of the current record not yet read */
 	unsigned char hdr[5];	/* a record header being read */
@@ -539,12 +542,22 @@ KTLS_EXPORT int ktls_session_want(const struct ktls_session *s)
 static int verify_alert(unsigned status)
 {
 	if (status & GNUTLS_CERT_REVOKED)
-		return GNUTLS_A_CERTIFICATE_REVOKED;
+		return KTLS_ALERT_CERTIFICATE_REVOKED;
 	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
-		return GNUTLS_A_CERTIFICATE_EXPIRED;
+		return KTLS_ALERT_CERTIFICATE_EXPIRED;
 	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-		return GNUTLS_A_UNKNOWN_CA;
-	return GNUTLS_A_BAD_CERTIFICATE;
+		return KTLS_ALERT_UNKNOWN_CA;
+	return KTLS_ALERT_BAD_CERTIFICATE;
+}
+
+/* An alert during the handshake; a fatal one that went out is kept. */
+static void send_alert(struct ktls_session *s, int level, int desc)
+{
+	if (gnutls_alert_send(s->gs, level, desc) >= 0 &&
+	    level == KTLS_ALERT_LEVEL_FATAL) {
+		s->alert_from = ALERT_SENT;
+		s->alert = desc;
+	}
 }
 
 /*
@@ -553,6 +566,8 @@ static int verify_alert(unsigned status)
  */
 static void send_failure_alert(struct ktls_session *s, int gerr)
 {
+	int level, desc;
+
 	switch (gerr) {
 	case GNUTLS_E_PULL_ERROR:
 	case GNUTLS_E_PUSH_ERROR:
@@ -561,33 +576,38 @@ static void send_failure_alert(struct ktls_session *s, int gerr)
 		return;
 	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
 	case GNUTLS_E_CERTIFICATE_ERROR:
-		gnutls_alert_send(s->gs, GNUTLS_AL_FATAL,
-			verify_alert(verify_status(s)));
+		send_alert(s, KTLS_ALERT_LEVEL_FATAL, verify_alert(verify_status(s)));
 		return;
 	case GNUTLS_E_NO_CERTIFICATE_FOUND:
 	case GNUTLS_E_CERTIFICATE_REQUIRED:
-		gnutls_alert_send(s->gs, GNUTLS_AL_FATAL,
-				  gnutls_protocol_get_version(s->gs) == GNUTLS_TLS1_3 ?
-				  GNUTLS_A_CERTIFICATE_REQUIRED :
-				  GNUTLS_A_HANDSHAKE_FAILURE);
+		send_alert(s, KTLS_ALERT_LEVEL_FATAL,
+			   gnutls_protocol_get_version(s->gs) == GNUTLS_TLS1_3 ?
+			   KTLS_ALERT_CERTIFICATE_REQUIRED :
+			   KTLS_ALERT_HANDSHAKE_FAILURE);
 		return;
 	}
-	gnutls_alert_send_appropriate(s->gs, gerr);
+	/* What gnutls_alert_send_appropriate() sends for a fatal error. */
+	desc = gnutls_error_to_alert(gerr, &level);
+	send_alert(s, level, desc);
 }
 
 static int handshake_error(struct ktls_session *s, int gerr)
 {
 	gnutls_datum_t out = { NULL, 0 };
 	char name[INET6_ADDRSTRLEN + 80] = "";
+	const char *alert;
 	unsigned status;
 
 	send_failure_alert(s, gerr);
 
 	switch (gerr) {
 	case GNUTLS_E_FATAL_ALERT_RECEIVED:
+		s->alert_from = ALERT_RECEIVED;
+		s->alert = gnutls_alert_get(s->gs);
+		alert = ktls_alert_name(s->alert);
 		return fail(s, -KTLS_E_ALERT, "The peer aborted the handshake "
-			    "with the alert '%s'.",
-			    gnutls_alert_get_name(gnutls_alert_get(s->gs)));
+			    "with the alert '%s' (%d).", alert ? alert : "unknown",
+			    s->alert);
 	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
 	case GNUTLS_E_CERTIFICATE_ERROR:
 		status = verify_status(s);
@@ -776,7 +796,7 @@ static int finish(struct ktls_session *s)
 	if (setsockopt(s->fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls"))) {
 		int e = errno;
 
-		gnutls_alert_send(s->gs, GNUTLS_AL_FATAL, GNUTLS_A_INTERNAL_ERROR);
+		send_alert(s, KTLS_ALERT_LEVEL_FATAL, KTLS_ALERT_INTERNAL_ERROR);
 		if (e == ENOENT)
 			return fail(s, -KTLS_E_NO_KTLS, "The kernel has no TLS "
 				    "support: load the module (modprobe tls) or "
@@ -1014,6 +1034,17 @@ KTLS_EXPORT const struct ktls_info *ktls_session_info(const struct ktls_session 
 KTLS_EXPORT const char *ktls_session_error(const struct ktls_session *s)
 {
 	return s ? s->error : "";
+}
+
+KTLS_EXPORT int ktls_session_alert(const struct ktls_session *s, int *sent)
+{
+	if (!s)
+		return -EINVAL;
+	if (s->alert_from == ALERT_NONE)
+		return -ENOENT;
+	if (sent)
+		*sent = s->alert_from == ALERT_SENT;
+	return s->alert;
 }
 
 KTLS_EXPORT void ktls_session_free(struct ktls_session *s)

@@ -163,7 +163,7 @@ static void submit_waiting(struct dispatcher *d)
 
 static void collect_results(struct dispatcher *d)
 {
-	struct ktls_handoff_result r;
+	struct ktls_handoff_result r = { .size = sizeof(r) };
 	int i, ret;
 
 	while (d->h) {

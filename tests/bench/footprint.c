@@ -45,7 +45,7 @@ static void warm_up(const struct daemon *d, const struct opts *o,
 static unsigned long drain_replies(struct ktls_handoff *h, unsigned long *errors,
 				   char *first, size_t first_len)
 {
-	struct ktls_handoff_result r;
+	struct ktls_handoff_result r = { .size = sizeof(r) };
 	unsigned long n = 0;
 	int ret;
 

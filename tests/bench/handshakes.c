@@ -177,7 +177,7 @@ static void slot_start(struct hs_thread *t, unsigned i)
 
 static void hs_results(struct hs_thread *t)
 {
-	struct ktls_handoff_result r;
+	struct ktls_handoff_result r = { .size = sizeof(r) };
 	unsigned i;
 	int ret;
 

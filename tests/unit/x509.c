@@ -488,4 +488,102 @@ TEST_F(x509, mtls_client_expired)
 	ASSERT_SERVER_REJECTED("expired");
 }
 
+/* ---- The alert that ended the handshake, on both ends ---- */
+
+/* s's handshake ended with alert desc, which it sent (1) or received (0). */
+#define ASSERT_ALERT(s, desc, sent) do {				\
+	int __sent = -1, __got = ktls_session_alert(s, &__sent);	\
+									\
+	ASSERT_EQ(desc, __got) TH_LOG("%s: %s", #s, ktls_session_error(s)); \
+	ASSERT_EQ(sent, __sent) TH_LOG("%s: %s the alert, says who sent it", \
+				       #s, sent ? "sent" : "received"); \
+} while (0)
+
+/*
+ * After the install step: nothing, where the kernel has kTLS; else the
+ * internal_error that tells the peer why we stop.
+ */
+#define ASSERT_ALERT_OF_INSTALL(s) do {					\
+	if (host_has_ktls()) {						\
+		ASSERT_EQ(-ENOENT, ktls_session_alert(s, NULL));	\
+	} else {							\
+		ASSERT_ALERT(s, KTLS_ALERT_INTERNAL_ERROR, 1);		\
+	}								\
+} while (0)
+
+TEST_F(x509, alert_unknown_ca)
+{
+	serve(_metadata, self, "leaf.pem", "leaf.key");
+	trust_root(_metadata, self->ccfg);
+	run(_metadata, self, "localhost");
+	ASSERT_CLIENT_REJECTED("issuer is unknown");
+	ASSERT_ALERT(self->cs, KTLS_ALERT_UNKNOWN_CA, 1);
+	ASSERT_ALERT(self->ss, KTLS_ALERT_UNKNOWN_CA, 0);
+	ASSERT_ERROR_HAS(self->ss, "'unknown_ca' (48)");
+}
+
+TEST_F(x509, alert_certificate_revoked)
+{
+	serve(_metadata, self, "direct.pem", "direct.key");
+	trust_root(_metadata, self->ccfg);
+	ASSERT_EQ(0, ktls_config_set_crl_file(self->ccfg, pki_path("crl-revoked.pem")));
+	run(_metadata, self, "localhost");
+	ASSERT_CLIENT_REJECTED("revoked");
+	ASSERT_ALERT(self->cs, KTLS_ALERT_CERTIFICATE_REVOKED, 1);
+	ASSERT_ALERT(self->ss, KTLS_ALERT_CERTIFICATE_REVOKED, 0);
+	ASSERT_ERROR_HAS(self->ss, "'certificate_revoked' (44)");
+}
+
+TEST_F(x509, alert_certificate_expired)
+{
+	serve(_metadata, self, "expired.pem", "expired.key");
+	trust_root(_metadata, self->ccfg);
+	run(_metadata, self, "localhost");
+	ASSERT_CLIENT_REJECTED("expired");
+	ASSERT_ALERT(self->cs, KTLS_ALERT_CERTIFICATE_EXPIRED, 1);
+	ASSERT_ALERT(self->ss, KTLS_ALERT_CERTIFICATE_EXPIRED, 0);
+}
+
+/* The name check failed: no more specific alert than bad_certificate. */
+TEST_F(x509, alert_bad_certificate)
+{
+	serve_a_and_b(_metadata, self);
+	run(_metadata, self, "c.example");
+	ASSERT_CLIENT_REJECTED("does not match");
+	ASSERT_ALERT(self->cs, KTLS_ALERT_BAD_CERTIFICATE, 1);
+	ASSERT_ALERT(self->ss, KTLS_ALERT_BAD_CERTIFICATE, 0);
+}
+
+/*
+ * The server demands a client certificate and gets none: TLS 1.3 has an
+ * alert for that, which reaches the client only after its switch (its
+ * handshake was over); TLS 1.2's is handshake_failure, within the
+ * client's handshake.
+ */
+TEST_F(x509, alert_client_certificate_missing)
+{
+	require_client(_metadata, self, "cli.pem", "cli.key");
+	run(_metadata, self, "localhost");
+	ASSERT_SERVER_REJECTED("sent no certificate");
+	if (variant->version == KTLS_TLS13) {
+		ASSERT_ALERT(self->ss, KTLS_ALERT_CERTIFICATE_REQUIRED, 1);
+		ASSERT_ALERT_OF_INSTALL(self->cs);
+	} else {
+		ASSERT_ALERT(self->ss, KTLS_ALERT_HANDSHAKE_FAILURE, 1);
+		ASSERT_ALERT(self->cs, KTLS_ALERT_HANDSHAKE_FAILURE, 0);
+		ASSERT_ERROR_HAS(self->cs, "'handshake_failure' (40)");
+	}
+}
+
+/* A good handshake ends with no alert (or the install step's). */
+TEST_F(x509, alert_none_after_success)
+{
+	serve(_metadata, self, "chain.pem", "leaf.key");
+	trust_root(_metadata, self->ccfg);
+	run(_metadata, self, "localhost");
+	ASSERT_BOTH_REACHED_INSTALL();
+	ASSERT_ALERT_OF_INSTALL(self->cs);
+	ASSERT_ALERT_OF_INSTALL(self->ss);
+}
+
 TEST_HARNESS_MAIN

@@ -1008,7 +1008,7 @@ TEST_F(hd, half_close_still_gets_replies)
  */
 TEST_F(hd, sigterm_drains)
 {
-	struct ktls_handoff_result r;
+	struct ktls_handoff_result r = { .size = sizeof(r) };
 	struct ktls_handoff *h;
 	int fds[2], late[2], probe[2];
 	uint64_t id, late_id, probe_id;
@@ -1129,7 +1129,7 @@ TEST_F(hd, requester_leaves_mid_handshake)
 static void reset_noticed(struct __test_metadata *_metadata,
 			  struct ktls_handoff *h, int64_t t0)
 {
-	struct ktls_handoff_result r;
+	struct ktls_handoff_result r = { .size = sizeof(r) };
 
 	ASSERT_EQ(1, wait_result(h, &r, 10000)) TH_LOG("no result");
 	ASSERT_EQ(-ECONNRESET, r.status)
@@ -1483,7 +1483,7 @@ TEST_F_TIMEOUT(hd, reload_during_handoffs, 300)
 {
 	static struct far_end far[BATCH];	/* outlives a failure */
 	int fds[BATCH][2], b, i, k, ret, failed = 0, hups = 0;
-	struct ktls_handoff_result r;
+	struct ktls_handoff_result r = { .size = sizeof(r) };
 	struct ktls_handoff *h;
 	int64_t t0 = ms_now();
 	uint64_t id;
@@ -1636,7 +1636,7 @@ static void *crowd_main(void *arg)
 TEST_F_TIMEOUT(hd, thousand_at_once, 600)
 {
 	struct ktls_handoff *h[CONNS];
-	struct ktls_handoff_result r;
+	struct ktls_handoff_result r = { .size = sizeof(r) };
 	struct ktls_session **app_s;
 	static struct crowd c = { .n = CROWD };	/* outlives a failure */
 	int *app_fd, *status, *by_fd, max_fd = 0;
@@ -1960,7 +1960,7 @@ FIXTURE_TEARDOWN(busy)
 /* Two handshakes wait on silent peers: a third is refused at once. */
 TEST_F(busy, third_handoff_is_busy)
 {
-	struct ktls_handoff_result r;
+	struct ktls_handoff_result r = { .size = sizeof(r) };
 	struct ktls_handoff *h;
 	int fds[3][2], i, got[3] = { 1, 1, 1 };
 	uint64_t id[3];
