@@ -443,7 +443,11 @@ struct ktls_handoff;
 /*
  * Connect to ktlsd's handoff socket: path, or $KTLS_HANDOFF_SOCKET, or
  * KTLS_HANDOFF_SOCKET when both are NULL/unset. One connection carries
- * any number of handoffs, one after another or many in flight. 0, or
+ * any number of handoffs, one after another or many in flight; when
+ * ktlsd has closed it for being idle (nothing pending: its idle_timeout),
+ * the next request opens a new one by itself (poll ktls_handoff_fd()
+ * only while requests are pending, or see its id-0 reply as a result
+ * error and carry on: the socket then changes). 0, or
  * -errno of socket()/connect() (-ENOENT: ktlsd is not running there,
  * -EACCES: not allowed to use its socket), -ENAMETOOLONG, -ENOMEM.
  */

@@ -34,6 +34,7 @@ struct pending {
 
 struct ktls_handoff {
 	int sock;
+	struct sockaddr_un sa;	/* ktlsd's socket, to reconnect to */
 	uint64_t next_id;
 	struct pending *pend;
 	size_t n_pend, cap_pend;
@@ -56,6 +57,49 @@ static int set_error(struct ktls_handoff *h, int err, const char *fmt, ...)
 	vsnprintf(h->error, sizeof(h->error), fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+/* A new connection to ktlsd in place of h's. 0 or -errno. */
+static int reconnect(struct ktls_handoff *h)
+{
+	if (h->sock >= 0)
+		close(h->sock);
+	h->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (h->sock < 0 ||
+	    connect(h->sock, (struct sockaddr *)&h->sa, sizeof(h->sa)))
+		return -errno;
+	gnutls_memset(h->in, 0, h->in_len);
+	h->in_len = 0;
+	h->dead = 0;
+	return 0;
+}
+
+/*
+ * ktlsd closes a connection that was idle too long (idle_timeout), after
+ * a reply with request id 0. Idle means nothing was pending, so nothing
+ * is lost: before sending on a connection with nothing pending, make a
+ * new one if ktlsd has closed this one or said it would. A failure
+ * leaves h dead, with the reason.
+ */
+static int revive_if_closed(struct ktls_handoff *h)
+{
+	char c;
+	ssize_t n;
+	int ret;
+
+	if (h->n_pend)
+		return h->dead;
+	if (!h->dead) {
+		n = recv(h->sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+	}
+	ret = reconnect(h);
+	if (ret)
+		h->dead = set_error(h, ret, "ktlsd closed the idle handoff "
+				    "connection and a new one failed: %s.",
+				    strerror(-ret));
+	return ret;
 }
 
 KTLS_EXPORT int ktls_handoff_open(struct ktls_handoff **out, const char *path)
@@ -82,9 +126,10 @@ KTLS_EXPORT int ktls_handoff_open(struct ktls_handoff **out, const char *path)
 		return -ENOMEM;
 	}
 	h->next_id = 1;
-	h->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (h->sock < 0 || connect(h->sock, (struct sockaddr *)&sa, sizeof(sa))) {
-		ret = -errno;
+	h->sa = sa;
+	h->sock = -1;
+	ret = reconnect(h);
+	if (ret) {
 		ktls_handoff_close(h);
 		return ret;
 	}
@@ -204,8 +249,9 @@ static int submit(struct ktls_handoff *h, int fd,
 
 	if (!h || fd < 0 || !id)
 		return -EINVAL;
-	if (h->dead)
-		return h->dead;
+	ret = revive_if_closed(h);
+	if (ret)
+		return ret;
 	h->error[0] = 0;
 	ret = add_pending(h, h->next_id, fd);
 	if (!ret)

@@ -2144,6 +2144,33 @@ TEST_F(idle, idle_connection_is_closed)
 }
 
 /*
+ * libktls replaces a connection that ktlsd closed for idleness: a program
+ * that keeps one handle and hands over a socket now and then never sees
+ * the close. (Each request here is refused at once: a pipe.)
+ */
+TEST_F(idle, library_reconnects_after_idle_close)
+{
+	struct ktls_handoff_req req = { .size = sizeof(req), .profile = "web" };
+	struct ktls_session *s = NULL;
+	struct ktls_handoff *h;
+	int p[2], i;
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(-ENOTSOCK, ktls_handoff(h, p[0], &req, &s))
+			TH_LOG("request %d: %s", i, ktls_handoff_error(h));
+		sleep_ms(2500);		/* idle_timeout is 1500 */
+	}
+	ASSERT_EQ(3, log_wait(&self->d, "idle for 1500 ms; closing it", 3,
+			      5000)) TH_LOG("%s", log_tail(&self->d));
+	ktls_handoff_close(h);
+	close(p[0]);
+	close(p[1]);
+	serves_on(_metadata, &self->d);
+}
+
+/*
  * A handshake in flight is not idleness: a connection waiting for a reply
  * longer than idle_timeout gets it; idle_timeout after it, it is closed.
  */
