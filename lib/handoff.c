@@ -74,6 +74,20 @@ static int reconnect(struct ktls_handoff *h)
 	return 0;
 }
 
+/* Whether buf (n bytes) starts with a whole reply to request id 0. */
+static int is_notice(const uint8_t *buf, size_t n)
+{
+	struct wire_reply w;
+	const char *why;
+	long len = n >= WIRE_HDR_LEN ?
+		   wire_check_header(buf, WIRE_REPLY, WIRE_REPLY_MAX) : -1;
+
+	if (len < 0 || n < WIRE_HDR_LEN + (size_t)len)
+		return 0;
+	return !wire_decode_reply(buf + WIRE_HDR_LEN, len, &w, &why) &&
+	       !w.id && w.status < 0;
+}
+
 /*
  * ktlsd closes a connection that was idle too long (idle_timeout), after
  * a reply with request id 0. Idle means nothing was pending, so nothing
@@ -83,15 +97,19 @@ static int reconnect(struct ktls_handoff *h)
  */
 static int revive_if_closed(struct ktls_handoff *h)
 {
-	char c;
 	ssize_t n;
 	int ret;
 
-	if (h->n_pend)
+	if (h->n_pend || h->in_len)
 		return h->dead;
 	if (!h->dead) {
-		n = recv(h->sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		n = recv(h->sock, h->in, IN_CAP, MSG_PEEK | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		ret = n > 0 && !is_notice(h->in, n);
+		if (n > 0)	/* a reply may hold secrets */
+			gnutls_memset(h->in, 0, n);
+		if (ret)
 			return 0;
 	}
 	ret = reconnect(h);
