@@ -45,7 +45,7 @@ struct draft {
 	unsigned char psk[PSK_MAX];
 	size_t psk_len;
 	char *alpn;
-	int require_client;
+	unsigned client_verify;		/* KTLS_VERIFY_RE*_CLIENT or 0 */
 	unsigned verify;		/* KTLS_VERIFY_NONE or _CHAIN_ONLY */
 	unsigned versions;		/* VERSION_* */
 	unsigned ciphers;		/* KTLS_CIPHER_* */
@@ -119,12 +119,14 @@ static int set_crl(struct parse *p, const char *value)
 static int set_client_cert(struct parse *p, const char *value)
 {
 	static const char *const words[] = { "none", "request", "require", NULL };
+	static const unsigned flags[] = {
+		0, KTLS_VERIFY_REQUEST_CLIENT, KTLS_VERIFY_REQUIRE_CLIENT
+	};
 	int i = conf_choose(p, "client_certificate", value, words);
 
-	/* "request" has no libktls flag yet: it behaves as "none". */
 	if (i < 0)
 		return i;
-	cur_draft(p)->require_client = i == 2;
+	cur_draft(p)->client_verify = flags[i];
 	return 0;
 }
 
@@ -406,10 +408,12 @@ static int check_role_keys(struct parse *p, const struct profile *pr,
 		if (!d->n_pairs && !d->psk_len)
 			return conf_fail(p, d->line, -EINVAL, "server profile '%s' needs "
 					 "a certificate and key, or a PSK", pr->name);
-		if (d->require_client && !d->seen[P_CA])
+		if (d->client_verify && !d->seen[P_CA])
 			return conf_fail(p, d->seen[P_CLIENT_CERT], -EINVAL,
-					 "client_certificate = require needs a ca line "
-					 "to verify clients with");
+					 "client_certificate = %s needs a ca line "
+					 "to verify clients with",
+					 d->client_verify == KTLS_VERIFY_REQUEST_CLIENT ?
+					 "request" : "require");
 	} else if (d->seen[P_CLIENT_CERT]) {
 		return conf_fail(p, d->seen[P_CLIENT_CERT], -EINVAL,
 				 "client_certificate is for server profiles");
@@ -503,7 +507,7 @@ static int apply_policy(struct parse *p, struct profile *pr,
 {
 	struct ktls_config *cfg = pr->cfg;
 	unsigned flags = d->verify |
-			 (d->require_client ? KTLS_VERIFY_REQUIRE_CLIENT : 0);
+			 d->client_verify;
 	int ret;
 
 	ret = ktls_config_set_verify(cfg, flags);

@@ -201,7 +201,8 @@ static const char full_text[] =
 	"role = server\n"
 	"psk_identity = id1\n"
 	"psk_key = 00112233445566778899AaBbCcDdEeFf\n"
-	"client_certificate = request\n";
+	"client_certificate = request\n"
+	"ca = @OTHER@\n";
 
 TEST_F(conf, full_file_daemon)
 {
@@ -291,7 +292,7 @@ TEST_F(conf, full_file_client_and_psk)
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(KTLS_SERVER, (int)p->role);
 	ASSERT_FALSE(p->cfg->have_cert);
-	ASSERT_EQ(0u, p->cfg->verify);	/* "request" is "none" for now */
+	ASSERT_EQ(KTLS_VERIFY_REQUEST_CLIENT, p->cfg->verify);
 	ASSERT_STREQ("id1", p->cfg->psk_identity);
 	ASSERT_EQ(sizeof(key), p->cfg->psk_key.size);
 	ASSERT_EQ(0, memcmp(key, p->cfg->psk_key.data, sizeof(key)));
@@ -752,6 +753,9 @@ BAD(client_certificate_on_client, CLIENT "client_certificate = none\n",
     -EINVAL, 4, "client_certificate is for server profiles");
 BAD(require_without_ca, SERVER "certificate = @CERT@\nkey = @KEY@\n"
     "client_certificate = require\n", -EINVAL, 5, "needs a ca line");
+BAD(request_without_ca, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "client_certificate = request\n", -EINVAL, 5,
+    "client_certificate = request needs a ca line");
 BAD(second_profile_bad, CLIENT "[profile b]\nrole = server\n", -EINVAL, 4,
     "server profile 'b'");
 

@@ -8,7 +8,11 @@
  * connect by address, and a libktls client with no name. The positive
  * controls (the right name, verify = chain, --chain-only) show that the
  * certificate and trust store themselves are fine.
+ *
+ * And a server profile with client_certificate = request: a client may
+ * go without a certificate; one it sends must verify, and is reported.
  */
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
@@ -22,6 +26,9 @@
 #define PKI_DIR "/tmp/ktls-names-pki"
 #define WRONG_CERT PKI_DIR "/wrong.pem"	/* self-signed: its own CA */
 #define WRONG_KEY PKI_DIR "/wrong.key"
+/* Self-signed with TEST_CERT's name but another key: a forgery of it. */
+#define FORGED_CERT PKI_DIR "/forged.pem"
+#define FORGED_KEY PKI_DIR "/forged.key"
 
 static const char profiles[] =
 	"[profile noname]\nrole = client\nca = " WRONG_CERT "\n"
@@ -33,14 +40,18 @@ static const char profiles[] =
 
 static int make_pki(void)
 {
-	if (!access(WRONG_CERT, R_OK) && !access(WRONG_KEY, R_OK))
+	if (!access(WRONG_CERT, R_OK) && !access(FORGED_CERT, R_OK))
 		return 0;
 	mkdir(PKI_DIR, 0700);
 	return system("openssl req -x509 -newkey ec -pkeyopt "
 		      "ec_paramgen_curve:P-256 -nodes -days 2 "
 		      "-subj /CN=wrong.example "
 		      "-addext subjectAltName=DNS:wrong.example "
-		      "-keyout " WRONG_KEY " -out " WRONG_CERT
+		      "-keyout " WRONG_KEY " -out " WRONG_CERT " 2>/dev/null && "
+		      "openssl req -x509 -newkey ec -pkeyopt "
+		      "ec_paramgen_curve:P-256 -nodes -days 2 "
+		      "-subj /CN=localhost "
+		      "-keyout " FORGED_KEY " -out " FORGED_CERT
 		      " 2>/dev/null") ? -1 : 0;
 }
 
@@ -229,6 +240,115 @@ TEST_F(names, library_client_without_name)
 	ktls_session_free(s);
 	ktls_config_free(cfg);
 	close(fd);
+}
+
+/* ---- client_certificate = request, on a server profile ---- */
+
+#define REQUEST_PROFILE							\
+	"[profile asks]\nrole = server\ncertificate = " TEST_CERT "\n"	\
+	"key = " TEST_KEY "\nca = " TEST_CERT "\n"			\
+	"client_certificate = request\n"
+
+FIXTURE(request)
+{
+	struct daemon d;
+	struct ktls_config *ccfg;
+	struct ktls_session *cs, *ss;
+	int fds[2], cret;
+	char msg[512];
+};
+
+FIXTURE_SETUP(request)
+{
+	self->fds[0] = self->fds[1] = -1;
+	daemon_start(_metadata, &self->d, REQUEST_PROFILE, 64);
+	ASSERT_EQ(0, ktls_config_new(&self->ccfg, KTLS_CLIENT));
+	ASSERT_EQ(0, ktls_config_set_ca_file(self->ccfg, TEST_CERT));
+	ASSERT_EQ(0, ktls_config_set_timeout(self->ccfg, 10000));
+	ASSERT_EQ(0, tcp_pair(self->fds));
+}
+
+FIXTURE_TEARDOWN(request)
+{
+	ktls_session_free(self->cs);
+	ktls_session_free(self->ss);
+	ktls_config_free(self->ccfg);
+	close(self->fds[0]);
+	close(self->fds[1]);
+	daemon_stop(_metadata, &self->d);
+}
+
+static void *client_main(void *arg)
+{
+	FIXTURE_DATA(request) *self = arg;
+
+	self->cret = ktls_session_handshake(self->cs);
+	if (self->cret)
+		shutdown(self->fds[0], SHUT_WR);
+	return NULL;
+}
+
+/* Our client on fds[0] in a thread; fds[1] handed to "asks". */
+static int serve_one(FIXTURE_DATA(request) *self)
+{
+	struct ktls_handoff_req req = { .size = sizeof(req), .profile = "asks" };
+	struct ktls_handoff *h;
+	pthread_t th;
+	int ret;
+
+	ret = ktls_session_new(&self->cs, self->ccfg, self->fds[0]);
+	if (!ret)
+		ret = ktls_session_set_server_name(self->cs, "localhost");
+	if (!ret)
+		ret = -pthread_create(&th, NULL, client_main, self);
+	if (ret)
+		return ret;
+	ret = ktls_handoff_open(&h, self->d.sock);
+	if (!ret) {
+		ret = ktls_handoff(h, self->fds[1], &req, &self->ss);
+		snprintf(self->msg, sizeof(self->msg), "%s",
+			 ktls_handoff_error(h));
+		ktls_handoff_close(h);
+	}
+	if (ret)	/* the client must not wait for a server gone quiet */
+		shutdown(self->fds[1], SHUT_RDWR);
+	pthread_join(th, NULL);
+	return ret;
+}
+
+TEST_F(request, client_without_certificate_accepted)
+{
+	ASSERT_EQ(OK_STATUS, serve_one(self)) TH_LOG("%s", self->msg);
+	if (!host_has_ktls())
+		SKIP(return, "kTLS: the kernel has no TLS ULP");
+	ASSERT_EQ(0, self->cret) TH_LOG("%s", ktls_session_error(self->cs));
+	ASSERT_NULL(ktls_session_info(self->ss)->peer_subject);
+}
+
+TEST_F(request, client_certificate_reported)
+{
+	const char *subject;
+
+	ASSERT_EQ(0, ktls_config_add_cert(self->ccfg, TEST_CERT, TEST_KEY));
+	ASSERT_EQ(OK_STATUS, serve_one(self)) TH_LOG("%s", self->msg);
+	if (!host_has_ktls())
+		SKIP(return, "kTLS: the kernel has no TLS ULP");
+	ASSERT_EQ(0, self->cret) TH_LOG("%s", ktls_session_error(self->cs));
+	subject = ktls_session_info(self->ss)->peer_subject;
+	ASSERT_NE(NULL, subject);
+	ASSERT_NE(NULL, strstr(subject, "CN=localhost")) TH_LOG("%s", subject);
+}
+
+/*
+ * What a client sends must verify: a certificate that names the trusted
+ * issuer (so the client offers it) but is not signed by it is refused.
+ */
+TEST_F(request, untrusted_client_certificate_refused)
+{
+	ASSERT_EQ(0, make_pki());
+	ASSERT_EQ(0, ktls_config_add_cert(self->ccfg, FORGED_CERT, FORGED_KEY));
+	ASSERT_EQ(-KTLS_E_VERIFY, serve_one(self)) TH_LOG("%s", self->msg);
+	ASSERT_NE(NULL, strstr(self->msg, "did not verify")) TH_LOG("%s", self->msg);
 }
 
 TEST_HARNESS_MAIN
