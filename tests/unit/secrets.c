@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Secrets must not outlive their use: the PSKs of ktlsd.conf must not be
+ * left in heap blocks given back to malloc (freed, or moved by realloc),
+ * nor in the line buffer libinih parses on, nor in a value its handler
+ * refused.
+ *
+ * This program's own free() and realloc() come before libc's for every
+ * caller (libraries included): while a test watches, they look into each
+ * block given back. ini_parse_stream() is wrapped the same way, to look
+ * at inih's line buffer when it stops reading and at each value after
+ * the handler returns.
+ */
+#include <dlfcn.h>
+#include <malloc.h>
+#include <ini.h>
+
+#include "kselftest_harness.h"
+#include "internal.h"
+#include "ktlsd.h"
+
+/* ---- Watching for secrets ---- */
+
+#define WATCH_MAX	8
+
+static struct {
+	const void *needle[WATCH_MAX];
+	size_t len[WATCH_MAX];
+	int n;
+	/*
+	 * What was found, and where: the first hit. Volatile: the compiler
+	 * takes free() and realloc() for libc's, which touch no globals.
+	 */
+	volatile int hits;
+	char where[160];
+} watch;
+
+static void watch_add(const void *needle, size_t len)
+{
+	if (watch.n < WATCH_MAX) {
+		watch.needle[watch.n] = needle;
+		watch.len[watch.n++] = len;
+	}
+}
+
+static void watch_stop(void)
+{
+	watch.n = 0;
+}
+
+/* Which watched secret buf holds, or -1. */
+static int holds_secret(const void *buf, size_t len)
+{
+	int i;
+
+	for (i = 0; i < watch.n; i++)
+		if (memmem(buf, len, watch.needle[i], watch.len[i]))
+			return i;
+	return -1;
+}
+
+/* Note a hit; no allocation here, free() calls this. */
+static void found(const char *what, size_t size, int i)
+{
+	if (!watch.hits++)
+		snprintf(watch.where, sizeof(watch.where),
+			 "secret %d in %s (%zu bytes)", i, what, size);
+}
+
+extern void __libc_free(void *ptr);
+extern void *__libc_realloc(void *ptr, size_t size);
+
+void free(void *ptr)
+{
+	size_t size;
+	int i;
+
+	if (ptr && watch.n) {
+		size = malloc_usable_size(ptr);
+		i = holds_secret(ptr, size);
+		if (i >= 0)
+			found("a freed block", size, i);
+	}
+	__libc_free(ptr);
+}
+
+/* A block with a secret must not be moved: realloc() may leave a copy. */
+void *realloc(void *ptr, size_t size)
+{
+	size_t old;
+	int i;
+
+	if (ptr && watch.n) {
+		old = malloc_usable_size(ptr);
+		i = holds_secret(ptr, old);
+		if (i >= 0)
+			found("a block passed to realloc()", old, i);
+	}
+	return __libc_realloc(ptr, size);
+}
+
+/* ---- inih, watched ---- */
+
+static struct {
+	ini_reader reader;
+	void *stream;
+	ini_handler handler;
+	void *user;
+} spy;
+
+/* When inih stops reading, its line buffer must hold no secret. */
+static char *spy_reader(char *buf, int size, void *stream)
+{
+	char *ret = spy.reader(buf, size, stream);
+	int i;
+
+	(void)stream;
+	if (!ret && watch.n) {
+		i = holds_secret(buf, size);
+		if (i >= 0)
+			found("inih's line buffer", size, i);
+	}
+	return ret;
+}
+
+/* Nor a value, refused or not, once the handler is done with it. */
+static int spy_handler(void *user, const char *section, const char *name,
+		       const char *value)
+{
+	size_t len = strlen(value);
+	int ret = spy.handler(spy.user, section, name, value);
+	int i;
+
+	(void)user;
+	if (watch.n) {
+		i = holds_secret(value, len);
+		if (i >= 0)
+			found("a value after the handler", len, i);
+	}
+	return ret;
+}
+
+/*
+ * With ini_parse_stream() defined here, nothing would make the linker keep
+ * libinih (linked --as-needed), where dlsym() finds the real one.
+ */
+int (*const keep_libinih)(const char *, ini_handler, void *) = ini_parse_string;
+
+int ini_parse_stream(ini_reader reader, void *stream, ini_handler handler,
+		     void *user)
+{
+	int (*real)(ini_reader, void *, ini_handler, void *);
+
+	*(void **)&real = dlsym(RTLD_NEXT, "ini_parse_stream");
+	if (!real)
+		return -2;
+	spy.reader = reader;
+	spy.stream = stream;
+	spy.handler = handler;
+	spy.user = user;
+	return real(spy_reader, stream, spy_handler, user);
+}
+
+/* ---- Configuration files ---- */
+
+FIXTURE(secrets)
+{
+	char dir[40];
+	char path[80];
+	char err[512];
+};
+
+FIXTURE_SETUP(secrets)
+{
+	strcpy(self->dir, "/tmp/ktlsd-secrets-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->path, sizeof(self->path), "%s/k.conf", self->dir);
+	watch.hits = 0;
+}
+
+FIXTURE_TEARDOWN(secrets)
+{
+	watch_stop();
+	unlink(self->path);
+	rmdir(self->dir);
+}
+
+/* Four PSKs, as hex in the file and as the bytes they stand for. */
+#define HEX1 "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+#define HEX2 "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978"
+#define HEX3 "5a5a5a5aa5a5a5a53c3c3c3cc3c3c3c3"
+#define HEX4 "deadbeef00112233445566778899aabbccddeeff0123456789abcdef01234567"
+
+static int unhex(const char *hex, unsigned char *out)
+{
+	size_t i, n = strlen(hex) / 2;
+
+	for (i = 0; i < n; i++)
+		if (sscanf(hex + 2 * i, "%2hhx", &out[i]) != 1)
+			return -1;
+	return (int)n;
+}
+
+/* The watch itself: a copy freed, or moved by realloc(), is seen. */
+TEST_F(secrets, watch_sees_freed_and_moved_copies)
+{
+	static const char secret[] = "0123456789abcdef";
+	char *a = malloc(64), *b = malloc(64);
+
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	memcpy(a, secret, 16);
+	memcpy(b, secret, 16);
+	watch_add(secret, 16);
+	/* The compiler may drop a malloc() and free() pair it sees unused. */
+	__asm__ volatile("" : : "r"(a), "r"(b) : "memory");
+	free(a);
+	ASSERT_EQ(1, watch.hits);
+	ASSERT_NE(NULL, strstr(watch.where, "a freed block"));
+	watch.hits = 0;
+	b = realloc(b, 1 << 20);
+	ASSERT_EQ(1, watch.hits);
+	ASSERT_NE(NULL, strstr(watch.where, "realloc"));
+	explicit_bzero(b, 16);
+	watch.hits = 0;
+	free(b);
+	ASSERT_EQ(0, watch.hits);
+}
+
+/* libktls's copy of a client's PSK is the only one, and it is wiped. */
+TEST_F(secrets, client_psk_config_leaves_no_freed_copy)
+{
+	unsigned char key[32];
+	struct ktls_config *cfg;
+	int role;
+
+	ASSERT_EQ(32, unhex(HEX4, key));
+	watch_add(key, 16);
+	for (role = 0; role < 2; role++) {
+		ASSERT_EQ(0, ktls_config_new(&cfg, role ? KTLS_SERVER : KTLS_CLIENT));
+		ASSERT_EQ(0, ktls_config_set_psk(cfg, "me", key, sizeof(key)));
+		ktls_config_free(cfg);
+	}
+	watch_stop();
+	ASSERT_EQ(0, watch.hits) TH_LOG("%s", watch.where);
+}
+
+TEST_HARNESS_MAIN
