@@ -58,7 +58,7 @@ static struct profile *cur_profile(struct parse *p)
 
 static struct draft *cur_draft(struct parse *p)
 {
-	return &p->drafts[p->c->n_profiles - 1];
+	return p->drafts[p->c->n_profiles - 1];
 }
 
 /* ---- [profile NAME]: what one line can tell ---- */
@@ -359,7 +359,7 @@ int profile_begin(struct parse *p, const char *name)
 {
 	struct conf *c = p->c;
 	struct profile *profiles;
-	struct draft *drafts;
+	struct draft **drafts;
 	size_t i;
 
 	name += strspn(name, " \t");
@@ -369,19 +369,22 @@ int profile_begin(struct parse *p, const char *name)
 	for (i = 0; i < c->n_profiles; i++)
 		if (!strcmp(c->profiles[i].name, name))
 			return bad(p, "duplicate [profile %s] (first on line %d)",
-				   name, p->drafts[i].line);
+				   name, p->drafts[i]->line);
 	profiles = realloc(c->profiles, (c->n_profiles + 1) * sizeof(*profiles));
 	if (!profiles)
 		return oom(p);
 	c->profiles = profiles;
+	/* Each draft alone: it holds a PSK, which realloc() would copy. */
 	drafts = realloc(p->drafts, (c->n_profiles + 1) * sizeof(*drafts));
 	if (!drafts)
 		return oom(p);
 	p->drafts = drafts;
+	drafts[c->n_profiles] = calloc(1, sizeof(**drafts));
+	if (!drafts[c->n_profiles])
+		return oom(p);
 	memset(&profiles[c->n_profiles], 0, sizeof(*profiles));
-	memset(&drafts[c->n_profiles], 0, sizeof(*drafts));
 	profiles[c->n_profiles].timeout_ms = 10000;
-	drafts[c->n_profiles].line = p->line;
+	drafts[c->n_profiles]->line = p->line;
 	profiles[c->n_profiles].name = strdup(name);
 	c->n_profiles++;	/* counted even without its name: freed alike */
 	p->sect = SECT_PROFILE;
@@ -533,7 +536,7 @@ static int apply_policy(struct parse *p, struct profile *pr,
 int profile_build(struct parse *p, size_t i)
 {
 	struct profile *pr = &p->c->profiles[i];
-	const struct draft *d = &p->drafts[i];
+	const struct draft *d = p->drafts[i];
 	int ret = check_profile(p, pr, d);
 
 	if (ret)
@@ -554,7 +557,7 @@ void profile_drafts_free(struct parse *p)
 	size_t i, j;
 
 	for (i = 0; p->drafts && i < p->c->n_profiles; i++) {
-		struct draft *d = &p->drafts[i];
+		struct draft *d = p->drafts[i];
 
 		for (j = 0; j < d->n_pairs; j++) {
 			free(d->pairs[j].cert);
@@ -566,6 +569,7 @@ void profile_drafts_free(struct parse *p)
 		free(d->psk_identity);
 		free(d->alpn);
 		explicit_bzero(d->psk, sizeof(d->psk));
+		free(d);
 	}
 	free(p->drafts);
 	p->drafts = NULL;
