@@ -420,6 +420,9 @@ static int is_comment(const char *s)
  * inih's reader. Besides counting lines and seeing headers, it refuses
  * lines longer than inih's buffer, which inih would cut in two and parse
  * as two lines; over-long comments are cut short instead.
+ *
+ * buf is inih's line buffer, on its stack: each call wipes what the last
+ * line left there (a psk_key maybe), and the last call leaves it empty.
  */
 static char *read_line(char *buf, int size, void *user)
 {
@@ -428,6 +431,7 @@ static char *read_line(char *buf, int size, void *user)
 	char *s;
 	int ch;
 
+	explicit_bzero(buf, size);
 	if (p->ret || !fgets(buf, size, p->f))
 		return NULL;
 	p->line++;
@@ -436,7 +440,7 @@ static char *read_line(char *buf, int size, void *user)
 		ch = getc(p->f);
 		if (ch != EOF && ch != '\n' && !is_comment(buf)) {
 			bad(p, "line longer than %d characters", size - 2);
-			return NULL;
+			goto out;
 		}
 		while (ch != EOF && ch != '\n')
 			ch = getc(p->f);
@@ -448,19 +452,20 @@ static char *read_line(char *buf, int size, void *user)
 		header(p, s);
 	else if (!is_comment(s) && s[strspn(s, " \t")] == '[')
 		bad(p, "a section header must start at the beginning of the line");
-	return p->ret ? NULL : buf;
+out:
+	if (!p->ret)
+		return buf;
+	explicit_bzero(buf, size);
+	return NULL;
 }
 
-/* inih's handler, for every "key = value" line. */
-static int on_setting(void *user, const char *section, const char *name,
-		      const char *value)
+/* One "key = value" line: 1 if it was taken, 0 if refused. */
+static int setting(struct parse *p, const char *name, const char *value)
 {
-	struct parse *p = user;
 	const struct key *keys;
 	size_t i, n;
 	int *seen;
 
-	(void)section;	/* read_line() follows the sections */
 	if (p->ret)
 		return 0;
 	if (p->sect == SECT_NONE)
@@ -489,6 +494,22 @@ static int on_setting(void *user, const char *section, const char *name,
 		return !bad(p, "'%s' has no value", name);
 	seen[i] = p->line;
 	return !keys[i].set(p, value);
+}
+
+/*
+ * inih's handler, for every "key = value" line. The value lies in inih's
+ * line buffer, which it no longer needs once we return: whatever became
+ * of the line, a key in it is wiped (a psk_key refused as a duplicate, in
+ * the wrong section or misspelt too).
+ */
+static int on_setting(void *user, const char *section, const char *name,
+		      const char *value)
+{
+	int ret = setting(user, name, value);
+
+	(void)section;	/* read_line() follows the sections */
+	explicit_bzero((char *)value, strlen(value));
+	return ret;
 }
 
 static int parse_file(struct parse *p)

@@ -178,11 +178,7 @@ static int set_psk_key(struct parse *p, const char *value)
 	d->psk_len = ret ? 0 : len / 2;
 	if (ret)
 		explicit_bzero(d->psk, sizeof(d->psk));
-	/*
-	 * The text is inih's line buffer, which it no longer needs after the
-	 * handler returns: do not leave the key there for the next lines.
-	 */
-	explicit_bzero((char *)value, len);
+	/* The text itself: on_setting() wipes it. */
 	return ret;
 }
 

@@ -300,4 +300,84 @@ TEST_F(secrets, psk_profiles_leave_no_freed_copies)
 	ASSERT_EQ(0, watch.hits) TH_LOG("%s", watch.where);
 }
 
+/* ---- psk_key lines refused: the key is wiped all the same ---- */
+
+FIXTURE(refused)
+{
+	char dir[40];
+	char path[80];
+	char err[512];
+};
+
+FIXTURE_VARIANT(refused)
+{
+	const char *text;
+	int line;		/* the error's */
+	const char *says;	/* and this in it */
+};
+
+FIXTURE_SETUP(refused)
+{
+	strcpy(self->dir, "/tmp/ktlsd-secrets-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->path, sizeof(self->path), "%s/k.conf", self->dir);
+	watch.hits = 0;
+}
+
+FIXTURE_TEARDOWN(refused)
+{
+	watch_stop();
+	unlink(self->path);
+	rmdir(self->dir);
+}
+
+#define PSK_SERVER "[profile a]\nrole = server\npsk_identity = a\n"
+#define LONG_HEX HEX3 HEX3 HEX3 HEX3 HEX3 HEX3 HEX3 HEX3 HEX3 HEX3
+
+#define REFUSED(name, txt, ln, word)					\
+	FIXTURE_VARIANT_ADD(refused, name) {				\
+		.text = txt, .line = ln, .says = word,			\
+	}
+
+REFUSED(second_psk_key, PSK_SERVER "psk_key = " HEX1 "\npsk_key = " HEX3 "\n",
+	5, "'psk_key' given twice");
+REFUSED(continued_psk_key, PSK_SERVER "psk_key = " HEX1 "\n  " HEX3 "\n",
+	5, "'psk_key' given twice");
+REFUSED(psk_key_in_ktlsd, "[ktlsd]\npsk_key = " HEX3 "\n" PSK_SERVER,
+	2, "unknown key 'psk_key' in [ktlsd]");
+REFUSED(psk_key_in_upcall, "[upcall]\npsk_key = " HEX3 "\n" PSK_SERVER,
+	2, "unknown key 'psk_key' in [upcall]");
+REFUSED(psk_key_outside, "psk_key = " HEX3 "\n" PSK_SERVER, 1,
+	"outside any section");
+REFUSED(misspelt_psk_key, PSK_SERVER "psk-key = " HEX3 "\n", 4,
+	"unknown key 'psk-key'");
+REFUSED(psk_key_not_hex, PSK_SERVER "psk_key = " HEX3 "0g\n", 4,
+	"not a hex string");
+REFUSED(psk_key_too_long, PSK_SERVER "psk_key = " LONG_HEX "\n", 4,
+	"line longer than");
+
+/*
+ * The file is refused, naming the line; neither inih's line buffer when it
+ * stops nor the value its handler was given holds the key.
+ */
+TEST_F(refused, key_is_wiped)
+{
+	char where[160];
+
+	ASSERT_EQ(0, write_text(self->path, variant->text));
+	watch_add(HEX3, 32);
+	watch_add(HEX1, 32);
+	spy.reader = NULL;
+	ASSERT_EQ(-EINVAL, conf_load(self->path, &(struct conf *){ NULL },
+				     self->err, sizeof(self->err)));
+	watch_stop();
+	ASSERT_NE(NULL, spy.reader) TH_LOG("inih was not watched");
+	snprintf(where, sizeof(where), "%s:%d: ", self->path, variant->line);
+	ASSERT_EQ(0, strncmp(where, self->err, strlen(where)))
+		TH_LOG("expected \"%s...\", got \"%s\"", where, self->err);
+	ASSERT_NE(NULL, strstr(self->err, variant->says)) TH_LOG("%s", self->err);
+	ASSERT_EQ(NULL, strstr(self->err, HEX3)) TH_LOG("%s", self->err);
+	ASSERT_EQ(0, watch.hits) TH_LOG("%s", watch.where);
+}
+
 TEST_HARNESS_MAIN
