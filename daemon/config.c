@@ -410,6 +410,32 @@ static void header(struct parse *p, const char *line)
 	begin_section(p, name);
 }
 
+/* ---- Lines ---- */
+
+int conf_read_line(FILE *f, char *buf, size_t size)
+{
+	size_t len = 0;
+	int ch, nul = 0, big = 0;
+
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		nul |= !ch;
+		if (len < size - 1)
+			buf[len++] = ch;
+		else
+			big = 1;
+	}
+	if (ch == '\n' && len < size - 1)
+		buf[len++] = '\n';
+	buf[len] = '\0';
+	if (ferror(f))
+		return -EIO;
+	if (nul)
+		return -EILSEQ;
+	if (big)
+		return -E2BIG;
+	return len;
+}
+
 static int is_comment(const char *s)
 {
 	s += strspn(s, " \t");
@@ -419,7 +445,8 @@ static int is_comment(const char *s)
 /*
  * inih's reader. Besides counting lines and seeing headers, it refuses
  * lines longer than inih's buffer, which inih would cut in two and parse
- * as two lines; over-long comments are cut short instead.
+ * as two lines (over-long comments are cut short instead), and lines with
+ * a NUL byte, which inih would take to end there.
  *
  * buf is inih's line buffer, on its stack: each call wipes what the last
  * line left there (a psk_key maybe), and the last call leaves it empty.
@@ -427,23 +454,23 @@ static int is_comment(const char *s)
 static char *read_line(char *buf, int size, void *user)
 {
 	struct parse *p = user;
-	size_t len;
 	char *s;
-	int ch;
+	int ret;
 
 	explicit_bzero(buf, size);
-	if (p->ret || !fgets(buf, size, p->f))
+	if (p->ret)
 		return NULL;
+	ret = conf_read_line(p->f, buf, size);
+	if (!ret || ret == -EIO)
+		goto out;	/* the end; parse_file() tells a read error */
 	p->line++;
-	len = strlen(buf);
-	if (len == (size_t)size - 1 && buf[len - 1] != '\n') {
-		ch = getc(p->f);
-		if (ch != EOF && ch != '\n' && !is_comment(buf)) {
-			bad(p, "line longer than %d characters", size - 2);
-			goto out;
-		}
-		while (ch != EOF && ch != '\n')
-			ch = getc(p->f);
+	if (ret == -EILSEQ) {
+		bad(p, "a NUL byte in the line");
+		goto out;
+	}
+	if (ret == -E2BIG && !is_comment(buf)) {
+		bad(p, "line longer than %d characters", size - 1);
+		goto out;
 	}
 	s = buf;
 	if (p->line == 1 && !strncmp(s, "\xef\xbb\xbf", 3))
@@ -453,7 +480,7 @@ static char *read_line(char *buf, int size, void *user)
 	else if (!is_comment(s) && s[strspn(s, " \t")] == '[')
 		bad(p, "a section header must start at the beginning of the line");
 out:
-	if (!p->ret)
+	if (ret && ret != -EIO && !p->ret)
 		return buf;
 	explicit_bzero(buf, size);
 	return NULL;
