@@ -173,7 +173,8 @@ static int set_psk_key(struct parse *p, const char *value)
 
 		if (hi < 0 || lo < 0)
 			ret = bad(p, "psk_key: not a hex string");
-		d->psk[i / 2] = hi << 4 | lo;
+		else
+			d->psk[i / 2] = hi << 4 | lo;
 	}
 	d->psk_len = ret ? 0 : len / 2;
 	if (ret)
@@ -468,9 +469,12 @@ static int load_certs(struct parse *p, struct profile *pr,
 		      const struct draft *d)
 {
 	const struct pair *pair;
+	size_t i;
 	int ret, err;
 
-	for (pair = d->pairs; pair < d->pairs + d->n_pairs; pair++) {
+	/* Not d->pairs + d->n_pairs: without certificates pairs is NULL. */
+	for (i = 0; i < d->n_pairs; i++) {
+		pair = &d->pairs[i];
 		ret = ktls_config_add_cert(pr->cfg, pair->cert, pair->key);
 		if (!ret)
 			continue;

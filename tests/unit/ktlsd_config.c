@@ -815,6 +815,9 @@ BAD(relative_certificate, SERVER "certificate = cert.pem\nkey = @KEY@\n",
 BAD(bad_psk_hex, SERVER "psk_identity = i\n"
     "psk_key = 0011223344556677889900112233445g\n", -EINVAL, 4,
     "not a hex string");
+BAD(bad_psk_hex_first, SERVER "psk_identity = i\n"
+    "psk_key = x0112233445566778899001122334455\n", -EINVAL, 4,
+    "not a hex string");
 BAD(odd_psk, SERVER "psk_identity = i\n"
     "psk_key = 00112233445566778899001122334455f\n", -EINVAL, 4, "hex digits");
 BAD(short_psk, SERVER "psk_identity = i\n"

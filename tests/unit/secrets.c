@@ -284,7 +284,7 @@ TEST_F(secrets, psk_profiles_leave_no_freed_copies)
 		watch_add(key[i], 16);
 	}
 	watch_add(HEX1, 32);
-	watch_add(HEX4 + 32, 32);
+	watch_add(&HEX4[32], 32);
 	ASSERT_EQ(0, conf_load(self->path, &c, self->err, sizeof(self->err)))
 		TH_LOG("%s", self->err);
 	ASSERT_EQ(4u, c->n_profiles);
@@ -371,7 +371,7 @@ TEST_F(refused, key_is_wiped)
 	ASSERT_EQ(-EINVAL, conf_load(self->path, &(struct conf *){ NULL },
 				     self->err, sizeof(self->err)));
 	watch_stop();
-	ASSERT_NE(NULL, spy.reader) TH_LOG("inih was not watched");
+	ASSERT_TRUE(spy.reader != NULL) TH_LOG("inih was not watched");
 	snprintf(where, sizeof(where), "%s:%d: ", self->path, variant->line);
 	ASSERT_EQ(0, strncmp(where, self->err, strlen(where)))
 		TH_LOG("expected \"%s...\", got \"%s\"", where, self->err);
