@@ -74,8 +74,12 @@ const struct profile *conf_profile(const struct conf *c, const char *name,
  * operator loosened (verify = no or chain): at start, -t and reload.
  */
 void conf_log_loosened(const struct conf *c);
-/* Whether a process with these credentials may use p (root always may). */
-int profile_allows(const struct profile *p, uid_t uid,
+/*
+ * Whether a process with these credentials may use p (root always may):
+ * its uid, primary gid and supplementary groups, as SO_PEERCRED and
+ * SO_PEERGROUPS give them.
+ */
+int profile_allows(const struct profile *p, uid_t uid, gid_t gid,
 		   const gid_t *gids, size_t n_gids);
 /*
  * One line of a configuration file into buf (size bytes, NUL-terminated,

@@ -605,8 +605,8 @@ void conf_log_loosened(const struct conf *c)
 
 /* ---- Who may use it ---- */
 
-int profile_allows(const struct profile *p, uid_t uid, const gid_t *gids,
-		   size_t n_gids)
+int profile_allows(const struct profile *p, uid_t uid, gid_t gid,
+		   const gid_t *gids, size_t n_gids)
 {
 	size_t i, j;
 
@@ -615,6 +615,10 @@ int profile_allows(const struct profile *p, uid_t uid, const gid_t *gids,
 		return 1;
 	for (i = 0; i < p->n_uids; i++)
 		if (p->uids[i] == uid)
+			return 1;
+	/* The primary group is not always among the supplementary ones. */
+	for (j = 0; j < p->n_gids; j++)
+		if (p->gids[j] == gid)
 			return 1;
 	for (i = 0; gids && i < n_gids; i++)
 		for (j = 0; j < p->n_gids; j++)

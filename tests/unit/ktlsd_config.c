@@ -652,19 +652,23 @@ TEST_F(conf, profile_allows)
 		     "[profile closed]\nrole = client\nverify = no\n");
 	open = profile(self->c, "open");
 	closed = profile(self->c, "closed");
-	ASSERT_TRUE(profile_allows(open, 0, NULL, 0));
-	ASSERT_TRUE(profile_allows(closed, 0, NULL, 0));
-	ASSERT_TRUE(profile_allows(open, 1000, NULL, 0));
-	ASSERT_TRUE(profile_allows(open, 2000, listed, 2));
-	ASSERT_FALSE(profile_allows(open, 2000, others, 2));
-	ASSERT_FALSE(profile_allows(open, 2000, listed, 1));
-	ASSERT_FALSE(profile_allows(open, 1001, NULL, 0));
-	ASSERT_FALSE(profile_allows(closed, 1000, listed, 2));
+	ASSERT_TRUE(profile_allows(open, 0, 5, NULL, 0));
+	ASSERT_TRUE(profile_allows(closed, 0, 5, NULL, 0));
+	ASSERT_TRUE(profile_allows(open, 1000, 5, NULL, 0));
+	ASSERT_TRUE(profile_allows(open, 2000, 5, listed, 2));
+	ASSERT_FALSE(profile_allows(open, 2000, 5, others, 2));
+	ASSERT_FALSE(profile_allows(open, 2000, 5, listed, 1));
+	ASSERT_FALSE(profile_allows(open, 1001, 5, NULL, 0));
+	ASSERT_FALSE(profile_allows(closed, 1000, 5, listed, 2));
+	/* The primary group counts, with no supplementary group at all. */
+	ASSERT_TRUE(profile_allows(open, 2000, 4242, NULL, 0));
+	ASSERT_TRUE(profile_allows(open, 2000, 4242, others, 2));
+	ASSERT_FALSE(profile_allows(closed, 2000, 4242, NULL, 0));
 	/* Our own uid may; as root, become someone else to tell it from 0. */
 	if (me == 0)
 		ASSERT_EQ(0, seteuid(4321));
-	ASSERT_TRUE(profile_allows(closed, geteuid(), NULL, 0));
-	ASSERT_FALSE(profile_allows(closed, geteuid() + 1, others, 2));
+	ASSERT_TRUE(profile_allows(closed, geteuid(), 5, NULL, 0));
+	ASSERT_FALSE(profile_allows(closed, geteuid() + 1, 5, others, 2));
 	if (me == 0)
 		ASSERT_EQ(0, seteuid(0));
 }
