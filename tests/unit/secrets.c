@@ -3,7 +3,7 @@
  * Secrets must not outlive their use: the PSKs of ktlsd.conf must not be
  * left in heap blocks given back to malloc (freed, or moved by realloc),
  * nor in the line buffer libinih parses on, nor in a value its handler
- * refused.
+ * refused; nor ktlsctl's PSK file in a freed stdio buffer.
  *
  * This program's own free() and realloc() come before libc's for every
  * caller (libraries included): while a test watches, they look into each
@@ -16,6 +16,7 @@
 #include <ini.h>
 
 #include "kselftest_harness.h"
+#include "ctl.h"
 #include "internal.h"
 #include "ktlsd.h"
 
@@ -297,6 +298,81 @@ TEST_F(secrets, psk_profiles_leave_no_freed_copies)
 	conf_put(c);
 	conf_put(again);
 	watch_stop();
+	ASSERT_EQ(0, watch.hits) TH_LOG("%s", watch.where);
+}
+
+/* ---- ktlsctl's PSK file ---- */
+
+TEST_F(secrets, psk_file_is_read)
+{
+	static const unsigned char want[16] = {
+		0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18,
+		0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90,
+	};
+	unsigned char key[64];
+
+	/* Whitespace anywhere, either case. */
+	ASSERT_EQ(0, write_text(self->path, " A1B2c3d4 e5f60718\r\n\t293a4b5c"
+				"6d7e8f90\n\n"));
+	ASSERT_EQ(16, ctl_secret_read_psk(self->path, key, sizeof(key)));
+	ASSERT_EQ(0, memcmp(want, key, sizeof(want)));
+	/* 64 bytes fit; the caller's buffer is the limit. */
+	ASSERT_EQ(0, write_text(self->path, HEX4 HEX4 "\n"));
+	ASSERT_EQ(64, ctl_secret_read_psk(self->path, key, sizeof(key)));
+	ASSERT_EQ(-EINVAL, ctl_secret_read_psk(self->path, key, 63));
+}
+
+TEST_F(secrets, psk_file_refused)
+{
+	static const char *const bad[] = {
+		"",			/* empty */
+		" \n",			/* no digit */
+		HEX1 "0",		/* odd */
+		HEX1 "zz\n",		/* not hex */
+		"0x" HEX1,		/* not plain hex */
+		HEX4 HEX4 "00",		/* 65 bytes */
+	};
+	static const char nul[] = HEX1 "\0" HEX3;
+	unsigned char key[64];
+	char big[8192];
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_EQ(0, write_text(self->path, bad[i]));
+		EXPECT_EQ(-EINVAL, ctl_secret_read_psk(self->path, key,
+						       sizeof(key)))
+			TH_LOG("file %zu: '%s'", i, bad[i]);
+	}
+	/* A NUL byte, whatever follows it. */
+	f = fopen(self->path, "we");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1u, fwrite(nul, sizeof(nul) - 1, 1, f));
+	ASSERT_EQ(0, fclose(f));
+	EXPECT_EQ(-EINVAL, ctl_secret_read_psk(self->path, key, sizeof(key)));
+	/* Not a PSK file at all: a large one (a certificate bundle, say). */
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	memcpy(big + 4096, HEX1, 32);
+	ASSERT_EQ(0, write_text(self->path, big));
+	EXPECT_EQ(-EFBIG, ctl_secret_read_psk(self->path, key, sizeof(key)));
+	unlink(self->path);
+	EXPECT_EQ(-ENOENT, ctl_secret_read_psk(self->path, key, sizeof(key)));
+}
+
+/* Read with read(2) into a buffer that is wiped: no stdio buffer freed. */
+TEST_F(secrets, psk_file_leaves_no_freed_copy)
+{
+	unsigned char key[64], bytes[32];
+
+	ASSERT_EQ(0, write_text(self->path, HEX4 "\n"));
+	ASSERT_EQ(32, unhex(HEX4, bytes));
+	watch_add(HEX4, 32);
+	watch_add(&HEX4[32], 32);
+	watch_add(bytes, 16);
+	ASSERT_EQ(32, ctl_secret_read_psk(self->path, key, sizeof(key)));
+	watch_stop();
+	ASSERT_EQ(0, memcmp(bytes, key, 32));
 	ASSERT_EQ(0, watch.hits) TH_LOG("%s", watch.where);
 }
 
