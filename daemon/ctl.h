@@ -34,4 +34,11 @@ int ctl_stats(int argc, char **argv);
  */
 int ctl_secret_read_psk(const char *path, unsigned char *key, size_t cap);
 
+/*
+ * Replace path with a file of mode 0600 holding data: written to a new
+ * file beside it (never to one that was there: a file or a symlink at
+ * PATH.tmp, say) and renamed into place. 0, or -errno.
+ */
+int ctl_secret_save(const char *path, const void *data, size_t len);
+
 #endif

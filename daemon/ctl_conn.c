@@ -295,9 +295,8 @@ static int load_session(struct ktls_session *s, const char *path)
 static void save_session(const struct ktls_session *s, const char *path)
 {
 	static unsigned char buf[SESSION_MAX];
-	char tmp[4096];
 	size_t len = sizeof(buf);
-	int fd, ret;
+	int ret;
 
 	ret = ktls_session_get_resumption(s, buf, &len);
 	if (ret == -EAGAIN || ret == -EOPNOTSUPP)
@@ -307,19 +306,10 @@ static void save_session(const struct ktls_session *s, const char *path)
 			ktls_strerror(ret));
 		return;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd < 0 || write_all(fd, buf, len) || fsync(fd) ||
-	    rename(tmp, path)) {
+	ret = ctl_secret_save(path, buf, len);
+	if (ret < 0)
 		fprintf(stderr, "ktlsctl: cannot save %s: %s\n", path,
-			strerror(errno));
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-out:
+			strerror(-ret));
 	explicit_bzero(buf, sizeof(buf));
 }
 

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * ktlsctl's files that hold secrets: a PSK in hex. Read with read(2)
+ * ktlsctl's files that hold secrets: a PSK in hex, read with read(2)
  * into a buffer wiped afterwards, not through stdio, whose buffer would
- * be freed with the key in it.
+ * be freed with the key in it; resumption data, written to a new file of
+ * its own and renamed into place.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -74,4 +78,40 @@ int ctl_secret_read_psk(const char *path, unsigned char *key, size_t cap)
 		return ret;
 	}
 	return n;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (!n)
+			errno = EIO;
+		if (n <= 0)
+			return -1;
+		buf = (const char *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
+int ctl_secret_save(const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, ret = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* A new file (O_EXCL), mode 0600, a name nobody could prepare. */
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write_all(fd, data, len) || fsync(fd) || rename(tmp, path)) {
+		ret = -errno;
+		unlink(tmp);
+	}
+	close(fd);
+	return ret;
 }

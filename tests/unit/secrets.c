@@ -11,9 +11,12 @@
  * at inih's line buffer when it stops reading and at each value after
  * the handler returns.
  */
+#include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <ini.h>
+#include <sys/stat.h>
 
 #include "kselftest_harness.h"
 #include "ctl.h"
@@ -374,6 +377,119 @@ TEST_F(secrets, psk_file_leaves_no_freed_copy)
 	watch_stop();
 	ASSERT_EQ(0, memcmp(bytes, key, 32));
 	ASSERT_EQ(0, watch.hits) TH_LOG("%s", watch.where);
+}
+
+/* ---- ktlsctl --session-file ---- */
+
+/* The names in dir, space-separated and sorted, into out. */
+static void dir_list(const char *dir, char *out, size_t len)
+{
+	struct dirent **e;
+	size_t n = 0;
+	int i, count = scandir(dir, &e, NULL, alphasort);
+
+	out[0] = 0;
+	for (i = 0; i < count; i++) {
+		if (e[i]->d_name[0] != '.' && n < len)
+			n += snprintf(out + n, len - n, "%s%s", n ? " " : "",
+				      e[i]->d_name);
+		free(e[i]);
+	}
+	if (count >= 0)
+		free(e);
+}
+
+/* path holds exactly text. */
+static int holds(const char *path, const char *text)
+{
+	char buf[256];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == (ssize_t)strlen(text) && !memcmp(buf, text, n);
+}
+
+static void rm_all(const char *dir)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/*", dir);
+	if (system(cmd))
+		fprintf(stderr, "# could not empty %s\n", dir);
+}
+
+/* Saved mode 0600, replacing a file of another mode; nothing left over. */
+TEST_F(secrets, session_file_is_0600)
+{
+	char file[96], names[256];
+	struct stat st;
+
+	snprintf(file, sizeof(file), "%s/session", self->dir);
+	ASSERT_EQ(0, write_text(file, "old and readable"));
+	ASSERT_EQ(0, chmod(file, 0644));
+	umask(0);
+	ASSERT_EQ(0, ctl_secret_save(file, "ticket", 6));
+	ASSERT_EQ(0, lstat(file, &st));
+	ASSERT_TRUE(S_ISREG(st.st_mode));
+	ASSERT_EQ(0600u, st.st_mode & 07777);
+	ASSERT_EQ(geteuid(), st.st_uid);
+	ASSERT_TRUE(holds(file, "ticket"));
+	dir_list(self->dir, names, sizeof(names));
+	ASSERT_STREQ("session", names);
+	rm_all(self->dir);
+}
+
+/*
+ * What someone left at PATH.tmp, a readable file or a symlink, neither
+ * gets the secret nor stops the save: the temporary is a new file.
+ */
+TEST_F(secrets, session_file_ignores_what_is_at_tmp)
+{
+	char file[96], tmp[100], other[96], names[256];
+	struct stat st;
+
+	snprintf(file, sizeof(file), "%s/session", self->dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	snprintf(other, sizeof(other), "%s/elsewhere", self->dir);
+
+	ASSERT_EQ(0, write_text(tmp, "squatter"));
+	ASSERT_EQ(0, chmod(tmp, 0666));
+	ASSERT_EQ(0, ctl_secret_save(file, "ticket", 6));
+	ASSERT_EQ(0, stat(file, &st));
+	EXPECT_EQ(0600u, st.st_mode & 07777);
+	EXPECT_TRUE(holds(file, "ticket"));
+	EXPECT_TRUE(holds(tmp, "squatter")) TH_LOG("PATH.tmp was written");
+	dir_list(self->dir, names, sizeof(names));
+	EXPECT_STREQ("session session.tmp", names);
+	rm_all(self->dir);
+
+	ASSERT_EQ(0, write_text(other, "elsewhere"));
+	ASSERT_EQ(0, chmod(other, 0644));
+	ASSERT_EQ(0, symlink(other, tmp));
+	ASSERT_EQ(0, ctl_secret_save(file, "ticket", 6));
+	ASSERT_EQ(0, lstat(file, &st));
+	EXPECT_TRUE(S_ISREG(st.st_mode));
+	EXPECT_EQ(0600u, st.st_mode & 07777);
+	EXPECT_TRUE(holds(file, "ticket"));
+	EXPECT_TRUE(holds(other, "elsewhere"));
+	EXPECT_EQ(0, lstat(tmp, &st));
+	EXPECT_TRUE(S_ISLNK(st.st_mode));
+	dir_list(self->dir, names, sizeof(names));
+	EXPECT_STREQ("elsewhere session session.tmp", names);
+	rm_all(self->dir);
+}
+
+/* A directory it cannot write to: an error, nothing written. */
+TEST_F(secrets, session_file_error)
+{
+	char file[120];
+
+	snprintf(file, sizeof(file), "%s/no-such-dir/session", self->dir);
+	ASSERT_EQ(-ENOENT, ctl_secret_save(file, "ticket", 6));
 }
 
 /* ---- psk_key lines refused: the key is wiped all the same ---- */
