@@ -72,6 +72,8 @@ LIBA       := $(B)/libktls.a
 
 CTL_SRCS   := $(wildcard daemon/ktlsctl*.c daemon/ctl_*.c)
 CTL_OBJS   := $(CTL_SRCS:%.c=$(B)/%.o)
+# ktlsctl: ktlsctl.c's main() plus the rest, which tests link too.
+CTL_A      := $(B)/libktlsctl.a
 
 # ktlsd: main.c plus everything else in daemon/, which tests link too.
 KTLSD_SRCS := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c))
@@ -130,9 +132,14 @@ $(B)/daemon/%.o: daemon/%.c include/ktls.h lib/wire.h lib/internal.h $(wildcard 
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(KTLSD_CFLAGS) -Ilib -c -o $@ $<
 
-$(B)/ktlsctl: $(CTL_OBJS) $(LIBA)
+$(CTL_A): $(filter-out $(B)/daemon/ktlsctl.o,$(CTL_OBJS))
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(B)/ktlsctl: $(B)/daemon/ktlsctl.o $(CTL_A) $(LIBA)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIBA) $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(CTL_A) $(LIBA) $(PKG_LIBS)
 
 $(KTLSD_A): $(KTLSD_INT)
 	$(call say,AR,$@)
@@ -153,10 +160,10 @@ harness: $(HARNESS)
 
 # Tests link the static libraries, so they may call internals (lib/*.h,
 # daemon/*.h).
-$(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h) $(LIBA) $(KTLSD_A)
+$(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h) $(LIBA) $(KTLSD_A) $(CTL_A)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) -Ilib -Idaemon -o $@ $< $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) -Ilib -Idaemon -o $@ $< $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
 tests: $(UNIT_BINS) $(VM_BINS)
 

@@ -36,7 +36,8 @@ struct parse {
 	int daemon_seen[D_COUNT];
 	int upcall_seen[U_COUNT];
 	struct conf *c;
-	struct draft *drafts;		/* parallel to c->profiles */
+	/* Parallel to c->profiles; each alone, never moved: PSKs inside. */
+	struct draft **drafts;
 	char *err;
 	size_t errlen;
 	int ret;			/* the first error, or 0 */

@@ -410,6 +410,32 @@ static void header(struct parse *p, const char *line)
 	begin_section(p, name);
 }
 
+/* ---- Lines ---- */
+
+int conf_read_line(FILE *f, char *buf, size_t size)
+{
+	size_t len = 0;
+	int ch, nul = 0, big = 0;
+
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		nul |= !ch;
+		if (len < size - 1)
+			buf[len++] = ch;
+		else
+			big = 1;
+	}
+	if (ch == '\n' && len < size - 1)
+		buf[len++] = '\n';
+	buf[len] = '\0';
+	if (ferror(f))
+		return -EIO;
+	if (nul)
+		return -EILSEQ;
+	if (big)
+		return -E2BIG;
+	return len;
+}
+
 static int is_comment(const char *s)
 {
 	s += strspn(s, " \t");
@@ -419,27 +445,32 @@ static int is_comment(const char *s)
 /*
  * inih's reader. Besides counting lines and seeing headers, it refuses
  * lines longer than inih's buffer, which inih would cut in two and parse
- * as two lines; over-long comments are cut short instead.
+ * as two lines (over-long comments are cut short instead), and lines with
+ * a NUL byte, which inih would take to end there.
+ *
+ * buf is inih's line buffer, on its stack: each call wipes what the last
+ * line left there (a psk_key maybe), and the last call leaves it empty.
  */
 static char *read_line(char *buf, int size, void *user)
 {
 	struct parse *p = user;
-	size_t len;
 	char *s;
-	int ch;
+	int ret;
 
-	if (p->ret || !fgets(buf, size, p->f))
+	explicit_bzero(buf, size);
+	if (p->ret)
 		return NULL;
+	ret = conf_read_line(p->f, buf, size);
+	if (!ret || ret == -EIO)
+		goto out;	/* the end; parse_file() tells a read error */
 	p->line++;
-	len = strlen(buf);
-	if (len == (size_t)size - 1 && buf[len - 1] != '\n') {
-		ch = getc(p->f);
-		if (ch != EOF && ch != '\n' && !is_comment(buf)) {
-			bad(p, "line longer than %d characters", size - 2);
-			return NULL;
-		}
-		while (ch != EOF && ch != '\n')
-			ch = getc(p->f);
+	if (ret == -EILSEQ) {
+		bad(p, "a NUL byte in the line");
+		goto out;
+	}
+	if (ret == -E2BIG && !is_comment(buf)) {
+		bad(p, "line longer than %d characters", size - 1);
+		goto out;
 	}
 	s = buf;
 	if (p->line == 1 && !strncmp(s, "\xef\xbb\xbf", 3))
@@ -448,19 +479,20 @@ static char *read_line(char *buf, int size, void *user)
 		header(p, s);
 	else if (!is_comment(s) && s[strspn(s, " \t")] == '[')
 		bad(p, "a section header must start at the beginning of the line");
-	return p->ret ? NULL : buf;
+out:
+	if (ret && ret != -EIO && !p->ret)
+		return buf;
+	explicit_bzero(buf, size);
+	return NULL;
 }
 
-/* inih's handler, for every "key = value" line. */
-static int on_setting(void *user, const char *section, const char *name,
-		      const char *value)
+/* One "key = value" line: 1 if it was taken, 0 if refused. */
+static int setting(struct parse *p, const char *name, const char *value)
 {
-	struct parse *p = user;
 	const struct key *keys;
 	size_t i, n;
 	int *seen;
 
-	(void)section;	/* read_line() follows the sections */
 	if (p->ret)
 		return 0;
 	if (p->sect == SECT_NONE)
@@ -489,6 +521,22 @@ static int on_setting(void *user, const char *section, const char *name,
 		return !bad(p, "'%s' has no value", name);
 	seen[i] = p->line;
 	return !keys[i].set(p, value);
+}
+
+/*
+ * inih's handler, for every "key = value" line. The value lies in inih's
+ * line buffer, which it no longer needs once we return: whatever became
+ * of the line, a key in it is wiped (a psk_key refused as a duplicate, in
+ * the wrong section or misspelt too).
+ */
+static int on_setting(void *user, const char *section, const char *name,
+		      const char *value)
+{
+	int ret = setting(user, name, value);
+
+	(void)section;	/* read_line() follows the sections */
+	explicit_bzero((char *)value, strlen(value));
+	return ret;
 }
 
 static int parse_file(struct parse *p)

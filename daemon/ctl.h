@@ -3,6 +3,8 @@
 #ifndef KTLS_CTL_H
 #define KTLS_CTL_H
 
+#include <stddef.h>
+
 /* one function per ktlsctl subcommand */
 
 /*
@@ -17,5 +19,26 @@ int ctl_listen(int argc, char **argv);
 
 /* ktlsctl stats [--socket PATH] [--json]: ktlsd's counters. */
 int ctl_stats(int argc, char **argv);
+
+/* ---- ctl_secret.c: files that hold secrets ---- */
+
+/* A PSK file holds no more (hex digits and whitespace) than this. */
+#define CTL_PSK_FILE_MAX	4096
+
+/*
+ * The key a PSK file holds in hex (whitespace ignored) into key, cap
+ * bytes at most: its length; -EINVAL for anything else in the file (an
+ * odd number of digits, a key longer than cap, none), -EFBIG for a file
+ * longer than CTL_PSK_FILE_MAX bytes, or what open() or read() said. Only
+ * key holds the key afterwards (wiped on failure).
+ */
+int ctl_secret_read_psk(const char *path, unsigned char *key, size_t cap);
+
+/*
+ * Replace path with a file of mode 0600 holding data: written to a new
+ * file beside it (never to one that was there: a file or a symlink at
+ * PATH.tmp, say) and renamed into place. 0, or -errno.
+ */
+int ctl_secret_save(const char *path, const void *data, size_t len);
 
 #endif

@@ -106,39 +106,6 @@ bad:
 	return -1;
 }
 
-/* The PSK file holds the key in hex (whitespace ignored). */
-static int read_psk(const char *path, unsigned char *key, size_t cap)
-{
-	FILE *f = fopen(path, "re");
-	size_t n = 0;
-	int c, hi = -1;
-
-	if (!f)
-		return -errno;
-	while ((c = fgetc(f)) != EOF) {
-		int v;
-
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			v = (c | 0x20) - 'a' + 10;
-		else if (c == ' ' || c == '\n' || c == '\t' || c == '\r')
-			continue;
-		else
-			break;
-		if (hi < 0) {
-			hi = v;
-		} else if (n < cap) {
-			key[n++] = (unsigned char)(hi << 4 | v);
-			hi = -1;
-		} else {
-			break;
-		}
-	}
-	fclose(f);
-	return c == EOF && hi < 0 && n ? (int)n : -EINVAL;
-}
-
 static int make_config(const struct opts *o, enum ktls_role role,
 		       struct ktls_config **out)
 {
@@ -173,10 +140,14 @@ static int make_config(const struct opts *o, enum ktls_role role,
 			fprintf(stderr, "ktlsctl: cannot load %s / %s\n", o->cert, o->key);
 	}
 	if (!ret && o->psk_id) {
-		n = read_psk(o->psk_file, psk, sizeof(psk));
+		n = ctl_secret_read_psk(o->psk_file, psk, sizeof(psk));
+		if (n == -EINVAL || n == -EFBIG)
+			fprintf(stderr, "ktlsctl: %s: expected the PSK in hex, "
+				"%zu bytes at most\n", o->psk_file, sizeof(psk));
+		else if (n < 0)
+			fprintf(stderr, "ktlsctl: %s: %s\n", o->psk_file,
+				strerror(-n));
 		if (n < 0) {
-			fprintf(stderr, "ktlsctl: %s: expected the PSK in hex\n",
-				o->psk_file);
 			ret = n;
 		} else {
 			ret = ktls_config_set_psk(cfg, o->psk_id, psk, n);
@@ -324,9 +295,8 @@ static int load_session(struct ktls_session *s, const char *path)
 static void save_session(const struct ktls_session *s, const char *path)
 {
 	static unsigned char buf[SESSION_MAX];
-	char tmp[4096];
 	size_t len = sizeof(buf);
-	int fd, ret;
+	int ret;
 
 	ret = ktls_session_get_resumption(s, buf, &len);
 	if (ret == -EAGAIN || ret == -EOPNOTSUPP)
@@ -336,19 +306,10 @@ static void save_session(const struct ktls_session *s, const char *path)
 			ktls_strerror(ret));
 		return;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd < 0 || write_all(fd, buf, len) || fsync(fd) ||
-	    rename(tmp, path)) {
+	ret = ctl_secret_save(path, buf, len);
+	if (ret < 0)
 		fprintf(stderr, "ktlsctl: cannot save %s: %s\n", path,
-			strerror(errno));
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-out:
+			strerror(-ret));
 	explicit_bzero(buf, sizeof(buf));
 }
 

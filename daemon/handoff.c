@@ -45,6 +45,7 @@ struct conn {
 	struct wire_buf out;
 	size_t out_off;
 	uid_t uid;
+	gid_t gid;
 	pid_t pid;
 	gid_t *gids;
 	size_t n_gids;
@@ -471,7 +472,7 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 		msg = "No such profile.";
 		goto refuse;
 	}
-	if (!profile_allows(j->p, c->uid, c->gids, c->n_gids)) {
+	if (!profile_allows(j->p, c->uid, c->gid, c->gids, c->n_gids)) {
 		ret = -EACCES;
 		msg = "This user may not use the profile.";
 		goto refuse;
@@ -823,6 +824,7 @@ static void listener_handle(struct ev *e, unsigned events)
 		atomic_init(&c->refs, 1);
 		pthread_mutex_init(&c->lock, NULL);
 		c->uid = cred.uid;
+		c->gid = cred.gid;
 		c->pid = cred.pid;
 		c->in_fd = -1;
 		c->want = WIRE_HDR_LEN;

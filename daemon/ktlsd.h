@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <syslog.h>
 
@@ -73,9 +74,21 @@ const struct profile *conf_profile(const struct conf *c, const char *name,
  * operator loosened (verify = no or chain): at start, -t and reload.
  */
 void conf_log_loosened(const struct conf *c);
-/* Whether a process with these credentials may use p (root always may). */
-int profile_allows(const struct profile *p, uid_t uid,
+/*
+ * Whether a process with these credentials may use p (root always may):
+ * its uid, primary gid and supplementary groups, as SO_PEERCRED and
+ * SO_PEERGROUPS give them.
+ */
+int profile_allows(const struct profile *p, uid_t uid, gid_t gid,
 		   const gid_t *gids, size_t n_gids);
+/*
+ * One line of a configuration file into buf (size bytes, NUL-terminated,
+ * the newline kept if it fits): the line's length in buf; 0 at the end of
+ * the file; -E2BIG for a line of more than size - 1 characters (buf holds
+ * its start), -EILSEQ for one with a NUL byte (both read to their end, so
+ * that the next call reads the next line); -EIO on a read error.
+ */
+int conf_read_line(FILE *f, char *buf, size_t size);
 
 /* ---- log.c ---- */
 

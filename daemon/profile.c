@@ -58,7 +58,7 @@ static struct profile *cur_profile(struct parse *p)
 
 static struct draft *cur_draft(struct parse *p)
 {
-	return &p->drafts[p->c->n_profiles - 1];
+	return p->drafts[p->c->n_profiles - 1];
 }
 
 /* ---- [profile NAME]: what one line can tell ---- */
@@ -175,16 +175,13 @@ static int set_psk_key(struct parse *p, const char *value)
 
 		if (hi < 0 || lo < 0)
 			ret = bad(p, "psk_key: not a hex string");
-		d->psk[i / 2] = hi << 4 | lo;
+		else
+			d->psk[i / 2] = hi << 4 | lo;
 	}
 	d->psk_len = ret ? 0 : len / 2;
 	if (ret)
 		explicit_bzero(d->psk, sizeof(d->psk));
-	/*
-	 * The text is inih's line buffer, which it no longer needs after the
-	 * handler returns: do not leave the key there for the next lines.
-	 */
-	explicit_bzero((char *)value, len);
+	/* The text itself: on_setting() wipes it. */
 	return ret;
 }
 
@@ -361,7 +358,7 @@ int profile_begin(struct parse *p, const char *name)
 {
 	struct conf *c = p->c;
 	struct profile *profiles;
-	struct draft *drafts;
+	struct draft **drafts;
 	size_t i;
 
 	name += strspn(name, " \t");
@@ -371,19 +368,22 @@ int profile_begin(struct parse *p, const char *name)
 	for (i = 0; i < c->n_profiles; i++)
 		if (!strcmp(c->profiles[i].name, name))
 			return bad(p, "duplicate [profile %s] (first on line %d)",
-				   name, p->drafts[i].line);
+				   name, p->drafts[i]->line);
 	profiles = realloc(c->profiles, (c->n_profiles + 1) * sizeof(*profiles));
 	if (!profiles)
 		return oom(p);
 	c->profiles = profiles;
+	/* Each draft alone: it holds a PSK, which realloc() would copy. */
 	drafts = realloc(p->drafts, (c->n_profiles + 1) * sizeof(*drafts));
 	if (!drafts)
 		return oom(p);
 	p->drafts = drafts;
+	drafts[c->n_profiles] = calloc(1, sizeof(**drafts));
+	if (!drafts[c->n_profiles])
+		return oom(p);
 	memset(&profiles[c->n_profiles], 0, sizeof(*profiles));
-	memset(&drafts[c->n_profiles], 0, sizeof(*drafts));
 	profiles[c->n_profiles].timeout_ms = 10000;
-	drafts[c->n_profiles].line = p->line;
+	drafts[c->n_profiles]->line = p->line;
 	profiles[c->n_profiles].name = strdup(name);
 	c->n_profiles++;	/* counted even without its name: freed alike */
 	p->sect = SECT_PROFILE;
@@ -473,9 +473,12 @@ static int load_certs(struct parse *p, struct profile *pr,
 		      const struct draft *d)
 {
 	const struct pair *pair;
+	size_t i;
 	int ret, err;
 
-	for (pair = d->pairs; pair < d->pairs + d->n_pairs; pair++) {
+	/* Not d->pairs + d->n_pairs: without certificates pairs is NULL. */
+	for (i = 0; i < d->n_pairs; i++) {
+		pair = &d->pairs[i];
 		ret = ktls_config_add_cert(pr->cfg, pair->cert, pair->key);
 		if (!ret)
 			continue;
@@ -537,7 +540,7 @@ static int apply_policy(struct parse *p, struct profile *pr,
 int profile_build(struct parse *p, size_t i)
 {
 	struct profile *pr = &p->c->profiles[i];
-	const struct draft *d = &p->drafts[i];
+	const struct draft *d = p->drafts[i];
 	int ret = check_profile(p, pr, d);
 
 	if (ret)
@@ -558,7 +561,7 @@ void profile_drafts_free(struct parse *p)
 	size_t i, j;
 
 	for (i = 0; p->drafts && i < p->c->n_profiles; i++) {
-		struct draft *d = &p->drafts[i];
+		struct draft *d = p->drafts[i];
 
 		for (j = 0; j < d->n_pairs; j++) {
 			free(d->pairs[j].cert);
@@ -570,6 +573,7 @@ void profile_drafts_free(struct parse *p)
 		free(d->psk_identity);
 		free(d->alpn);
 		explicit_bzero(d->psk, sizeof(d->psk));
+		free(d);
 	}
 	free(p->drafts);
 	p->drafts = NULL;
@@ -605,8 +609,8 @@ void conf_log_loosened(const struct conf *c)
 
 /* ---- Who may use it ---- */
 
-int profile_allows(const struct profile *p, uid_t uid, const gid_t *gids,
-		   size_t n_gids)
+int profile_allows(const struct profile *p, uid_t uid, gid_t gid,
+		   const gid_t *gids, size_t n_gids)
 {
 	size_t i, j;
 
@@ -615,6 +619,10 @@ int profile_allows(const struct profile *p, uid_t uid, const gid_t *gids,
 		return 1;
 	for (i = 0; i < p->n_uids; i++)
 		if (p->uids[i] == uid)
+			return 1;
+	/* The primary group is not always among the supplementary ones. */
+	for (j = 0; j < p->n_gids; j++)
+		if (p->gids[j] == gid)
 			return 1;
 	for (i = 0; gids && i < n_gids; i++)
 		for (j = 0; j < p->n_gids; j++)

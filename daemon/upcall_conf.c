@@ -192,17 +192,33 @@ static int read_tlshd(struct upcall_conf *u, struct tlshd_file *t,
 		      char *err, size_t errlen)
 {
 	char buf[4096], sect[64] = "", *s, *eq;
-	int line = 0, ret = 0;
+	int line = 0, ret = 0, n;
 	FILE *f = fopen(t->path, "re");
 
 	if (!f)
 		return say(err, errlen, -errno, "%s: %s", t->path,
 			   strerror(errno));
-	while (!ret && fgets(buf, sizeof(buf), f)) {
+	/* A line cut in two, or at a NUL, would be read as something else. */
+	while (!ret && (n = conf_read_line(f, buf, sizeof(buf)))) {
 		line++;
+		if (n == -EIO) {
+			ret = say(err, errlen, -EIO, "%s: read error", t->path);
+			break;
+		}
+		if (n == -EILSEQ) {
+			ret = say(err, errlen, -EINVAL, "%s:%d: a NUL byte in "
+				  "the line", t->path, line);
+			break;
+		}
 		s = trim(buf);
 		if (!*s || *s == '#')
-			continue;
+			continue;	/* a long comment too */
+		if (n == -E2BIG) {
+			ret = say(err, errlen, -EINVAL, "%s:%d: line longer "
+				  "than %zu characters", t->path, line,
+				  sizeof(buf) - 1);
+			break;
+		}
 		if (*s == '[') {
 			eq = strchr(s, ']');
 			if (!eq || (size_t)(eq - s) > sizeof(sect)) {

@@ -153,11 +153,38 @@ static int psk_server_key(gnutls_session_t gs, const gnutls_datum_t *identity,
 	return 0;
 }
 
+/*
+ * The client's key, handed over per handshake: GnuTLS wipes what it is
+ * given this way, but not the copy gnutls_psk_set_client_credentials()
+ * would keep (GnuTLS 3.7 frees it unwiped).
+ */
+static int psk_client_key(gnutls_session_t gs, gnutls_datum_t *identity,
+			  gnutls_datum_t *key)
+{
+	const struct ktls_config *cfg = session_config(gs);
+	size_t len;
+
+	if (!cfg || !cfg->psk_identity || !cfg->psk_key.data)
+		return -1;
+	len = strlen(cfg->psk_identity);
+	identity->data = gnutls_malloc(len);
+	key->data = gnutls_malloc(cfg->psk_key.size);
+	if (!identity->data || !key->data) {
+		gnutls_free(identity->data);
+		gnutls_free(key->data);
+		identity->data = key->data = NULL;
+		return -1;
+	}
+	memcpy(identity->data, cfg->psk_identity, len);
+	identity->size = len;
+	memcpy(key->data, cfg->psk_key.data, cfg->psk_key.size);
+	key->size = cfg->psk_key.size;
+	return 0;
+}
+
 KTLS_EXPORT int ktls_config_set_psk(struct ktls_config *cfg, const char *identity,
 				    const void *key, size_t key_len)
 {
-	gnutls_datum_t k = { (unsigned char *)key, (unsigned)key_len };
-
 	if (!cfg || !identity || !*identity || !key || !key_len ||
 	    key_len > 512 || cfg->psk_identity)
 		return -EINVAL;
@@ -168,10 +195,10 @@ KTLS_EXPORT int ktls_config_set_psk(struct ktls_config *cfg, const char *identit
 	memcpy(cfg->psk_key.data, key, key_len);
 	cfg->psk_key.size = key_len;
 	if (cfg->role == KTLS_CLIENT) {
-		if (gnutls_psk_allocate_client_credentials(&cfg->psk_client) < 0 ||
-		    gnutls_psk_set_client_credentials(cfg->psk_client, identity,
-						      &k, GNUTLS_PSK_KEY_RAW) < 0)
-			return -KTLS_E_CONFIG;
+		if (gnutls_psk_allocate_client_credentials(&cfg->psk_client) < 0)
+			return -ENOMEM;
+		gnutls_psk_set_client_credentials_function2(cfg->psk_client,
+							    psk_client_key);
 	} else {
 		if (gnutls_psk_allocate_server_credentials(&cfg->psk_server) < 0)
 			return -ENOMEM;

@@ -44,9 +44,8 @@ static int use_openat2;
  * through), though not against someone swapping a directory for a symlink
  * between the check and the open.
  */
-static int open_beneath(const char *rel)
+static int open_beneath(const char *rel, int flags)
 {
-	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	char full[PATH_MAX], real[PATH_MAX];
 	int fd;
 
@@ -120,15 +119,47 @@ int open_status(int err)
 	return 500;
 }
 
-/* open_beneath() and fstat(): the descriptor, or -errno. */
+/*
+ * open_beneath() with O_PATH and fstat(): the descriptor, or -errno.
+ * O_PATH opens nothing for reading: not a FIFO (which would let a writer
+ * waiting for a reader go on), not a device (which some act on).
+ */
 static int open_stat(const char *rel, struct stat *st)
 {
-	int fd = open_beneath(rel), err;
+	int fd = open_beneath(rel, O_PATH | O_CLOEXEC), err;
 
 	if (fd >= 0 && fstat(fd, st)) {
 		err = -errno;
 		close(fd);
 		return err;
+	}
+	return fd;
+}
+
+/*
+ * The regular file behind an O_PATH descriptor (closed here), opened for
+ * reading. Through /proc it is the same file, whatever happened to its
+ * path since; without /proc the path is opened again and must lead to
+ * the same file (O_NONBLOCK: a FIFO swapped in meanwhile does not block).
+ */
+static int reopen_file(int pfd, const char *rel, const struct stat *st)
+{
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	char proc[40];
+	struct stat now;
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, flags);
+	fd = fd < 0 ? -errno : fd;
+	close(pfd);
+	if (fd != -ENOENT)
+		return fd;
+	fd = open_beneath(rel, flags);
+	if (fd >= 0 && (fstat(fd, &now) || now.st_dev != st->st_dev ||
+			now.st_ino != st->st_ino)) {
+		close(fd);
+		return -ENOENT;
 	}
 	return fd;
 }
@@ -164,7 +195,7 @@ int open_path(const char *path, struct stat *st, char *name,
 		close(fd);
 		return -ENOENT;
 	}
-	return fd;
+	return reopen_file(fd, name, st);
 }
 
 const char *content_type(const char *name)

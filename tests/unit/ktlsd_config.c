@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "ktlsd.h"
 #include "peers.h"
+#include "upcall.h"
 
 /* ---- Files every test shares, made once by the parent process ---- */
 
@@ -513,6 +514,115 @@ TEST_F(conf, small_error_buffer)
 	ASSERT_NULL(self->c);
 }
 
+/* ---- Lines that are not what they seem ---- */
+
+/* The file as bytes, NULs included. */
+static int write_bytes(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ret = fd >= 0 && write(fd, buf, len) == (ssize_t)len ? 0 : -1;
+
+	if (fd >= 0 && close(fd))
+		ret = -1;
+	return ret;
+}
+
+/*
+ * A NUL byte ends a C string, not a line: refused, naming the line. Once
+ * the rest of an over-long line after a NUL was read as a line of its
+ * own, here allowing uid 4242.
+ */
+TEST_F(conf, nul_byte_in_a_line)
+{
+	static const char head[] = "[profile a]\nrole = client\nverify = no\n";
+	static const char tail[] = "allow_users = 4242\n";
+	static const char short_nul[] = "[profile a]\nrole = client\n"
+					"verify = no\nserver_name = x\0y\n";
+	char text[512], where[160];
+	size_t n = sizeof(head) - 1;
+	int ret;
+
+	/* Line 4: "alpn = h2", a NUL, then x up to inih's 199 bytes. */
+	memcpy(text, head, n);
+	memcpy(text + n, "alpn = h2", 10);	/* with its NUL */
+	memset(text + n + 10, 'x', 199 - 10);
+	n += 199;
+	memcpy(text + n, tail, sizeof(tail) - 1);
+	n += sizeof(tail) - 1;
+	ASSERT_EQ(0, write_bytes(self->path, text, n));
+	ret = conf_load(self->path, &self->c, self->err, sizeof(self->err));
+	ASSERT_EQ(-EINVAL, ret)
+		TH_LOG("loaded: %zu uid(s) allowed", self->c->profiles[0].n_uids);
+	snprintf(where, sizeof(where), "%s:4: a NUL byte", self->path);
+	ASSERT_EQ(0, strncmp(where, self->err, strlen(where)))
+		TH_LOG("expected \"%s...\", got \"%s\"", where, self->err);
+
+	/* A short line too: the part after the NUL is not ignored. */
+	ASSERT_EQ(0, write_bytes(self->path, short_nul, sizeof(short_nul) - 1));
+	ASSERT_EQ(-EINVAL, conf_load(self->path, &self->c, self->err,
+				     sizeof(self->err)));
+	ASSERT_EQ(0, strncmp(where, self->err, strlen(where)))
+		TH_LOG("expected \"%s...\", got \"%s\"", where, self->err);
+}
+
+/* tlshd's file: a line too long for the buffer is refused, not split. */
+TEST_F(conf, tlshd_long_line)
+{
+	static const char head[] = "[authenticate.server]\nx509.certificate=/";
+	char text[5200], where[160];
+	size_t n = sizeof(head) - 1;
+
+	memcpy(text, head, n);
+	memset(text + n, 'a', 5000);
+	n += 5000;
+	text[n++] = '\n';
+	ASSERT_EQ(0, write_bytes(self->path, text, n));
+	ASSERT_EQ(-EINVAL, conf_load_tlshd(self->path, &self->c, self->err,
+					   sizeof(self->err)));
+	ASSERT_NULL(self->c);
+	snprintf(where, sizeof(where), "%s:2: line longer than 4095 characters",
+		 self->path);
+	ASSERT_STREQ(where, self->err);
+}
+
+/*
+ * A comment longer than the buffer is skipped as a whole: its end, which
+ * once was read as a line of its own, sets nothing.
+ */
+TEST_F(conf, tlshd_long_comment)
+{
+	static const char head[] = "[authenticate.server]\n#";
+	static const char tail[] = "x509.certificate=/nonexistent.pem\n"
+				   "[authenticate.client]\n";
+	char text[5200];
+	size_t n = sizeof(head) - 1;
+
+	memcpy(text, head, n);
+	memset(text + n, 'c', 4094);
+	n += 4094;
+	memcpy(text + n, tail, sizeof(tail) - 1);
+	n += sizeof(tail) - 1;
+	ASSERT_EQ(0, write_bytes(self->path, text, n));
+	ASSERT_EQ(0, conf_load_tlshd(self->path, &self->c, self->err,
+				     sizeof(self->err)))
+		TH_LOG("%s", self->err);
+	ASSERT_EQ(0, self->c->upcall->server.have_cert);
+}
+
+TEST_F(conf, tlshd_nul_byte)
+{
+	static const char text[] = "[authenticate.client]\n"
+				   "x509.truststore=" TEST_CERT "\0.pem\n";
+	char where[160];
+
+	ASSERT_EQ(0, write_bytes(self->path, text, sizeof(text) - 1));
+	ASSERT_EQ(-EINVAL, conf_load_tlshd(self->path, &self->c, self->err,
+					   sizeof(self->err)));
+	snprintf(where, sizeof(where), "%s:2: a NUL byte in the line",
+		 self->path);
+	ASSERT_STREQ(where, self->err);
+}
+
 /* ---- Lookups, permissions, references ---- */
 
 TEST_F(conf, profile_lookup_by_length)
@@ -543,19 +653,23 @@ TEST_F(conf, profile_allows)
 		     "[profile closed]\nrole = client\nverify = no\n");
 	open = profile(self->c, "open");
 	closed = profile(self->c, "closed");
-	ASSERT_TRUE(profile_allows(open, 0, NULL, 0));
-	ASSERT_TRUE(profile_allows(closed, 0, NULL, 0));
-	ASSERT_TRUE(profile_allows(open, 1000, NULL, 0));
-	ASSERT_TRUE(profile_allows(open, 2000, listed, 2));
-	ASSERT_FALSE(profile_allows(open, 2000, others, 2));
-	ASSERT_FALSE(profile_allows(open, 2000, listed, 1));
-	ASSERT_FALSE(profile_allows(open, 1001, NULL, 0));
-	ASSERT_FALSE(profile_allows(closed, 1000, listed, 2));
+	ASSERT_TRUE(profile_allows(open, 0, 5, NULL, 0));
+	ASSERT_TRUE(profile_allows(closed, 0, 5, NULL, 0));
+	ASSERT_TRUE(profile_allows(open, 1000, 5, NULL, 0));
+	ASSERT_TRUE(profile_allows(open, 2000, 5, listed, 2));
+	ASSERT_FALSE(profile_allows(open, 2000, 5, others, 2));
+	ASSERT_FALSE(profile_allows(open, 2000, 5, listed, 1));
+	ASSERT_FALSE(profile_allows(open, 1001, 5, NULL, 0));
+	ASSERT_FALSE(profile_allows(closed, 1000, 5, listed, 2));
+	/* The primary group counts, with no supplementary group at all. */
+	ASSERT_TRUE(profile_allows(open, 2000, 4242, NULL, 0));
+	ASSERT_TRUE(profile_allows(open, 2000, 4242, others, 2));
+	ASSERT_FALSE(profile_allows(closed, 2000, 4242, NULL, 0));
 	/* Our own uid may; as root, become someone else to tell it from 0. */
 	if (me == 0)
 		ASSERT_EQ(0, seteuid(4321));
-	ASSERT_TRUE(profile_allows(closed, geteuid(), NULL, 0));
-	ASSERT_FALSE(profile_allows(closed, geteuid() + 1, others, 2));
+	ASSERT_TRUE(profile_allows(closed, geteuid(), 5, NULL, 0));
+	ASSERT_FALSE(profile_allows(closed, geteuid() + 1, 5, others, 2));
 	if (me == 0)
 		ASSERT_EQ(0, seteuid(0));
 }
@@ -705,6 +819,9 @@ BAD(relative_certificate, SERVER "certificate = cert.pem\nkey = @KEY@\n",
     -EINVAL, 3, "certificate: 'cert.pem' is not an absolute path");
 BAD(bad_psk_hex, SERVER "psk_identity = i\n"
     "psk_key = 0011223344556677889900112233445g\n", -EINVAL, 4,
+    "not a hex string");
+BAD(bad_psk_hex_first, SERVER "psk_identity = i\n"
+    "psk_key = x0112233445566778899001122334455\n", -EINVAL, 4,
     "not a hex string");
 BAD(odd_psk, SERVER "psk_identity = i\n"
     "psk_key = 00112233445566778899001122334455f\n", -EINVAL, 4, "hex digits");

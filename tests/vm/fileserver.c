@@ -2,9 +2,9 @@
 /*
  * examples/ktls-fileserver behind a real ktlsd, fetched by curl and
  * openssl s_client: several files over one kept-alive connection, HEAD,
- * 404 and 405, paths that try to leave the root, pipelined requests, and a
- * 64 MiB download, every byte compared, with the kernel's TLS counters
- * showing that the kernel did the record layer.
+ * 404 and 405, paths that try to leave the root, a FIFO never opened,
+ * pipelined requests, and a 64 MiB download, every byte compared, with the
+ * kernel's TLS counters showing that the kernel did the record layer.
  */
 #include <sys/stat.h>
 
@@ -212,6 +212,63 @@ TEST_F_TIMEOUT(fs, no_path_leaves_the_root, 120)
 			TH_LOG("%s: %s", paths[i], out);
 		free(out);
 	}
+}
+
+/* Whether pid is asleep in openat(2) (257 on x86-64). */
+static int in_openat(pid_t pid)
+{
+	char path[64], buf[64] = "";
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return !strncmp(buf, "257 ", 4);
+}
+
+/*
+ * A FIFO beneath the root is answered 404 without being opened for
+ * reading: an open would let a writer waiting for a reader go on (opening
+ * a device node may act on the device). The writer here still waits.
+ */
+TEST_F_TIMEOUT(fs, fifo_is_never_opened, 120)
+{
+	char fifo[256], cmd[1024];
+	int64_t end;
+	int status;
+	pid_t writer;
+	char *out;
+
+	SKIP_IF_NO_KTLS();
+	snprintf(fifo, sizeof(fifo), "%s/pipe", self->root);
+	ASSERT_EQ(0, mkfifo(fifo, 0644));
+	writer = fork();
+	ASSERT_LE(0, writer);
+	if (writer == 0)
+		_exit(open(fifo, O_WRONLY | O_CLOEXEC) >= 0 ? 0 : 1);
+	for (end = ms_now() + 10000; !in_openat(writer) && ms_now() < end;)
+		sleep_ms(10);
+	ASSERT_TRUE(in_openat(writer)) TH_LOG("the writer is not waiting");
+
+	snprintf(cmd, sizeof(cmd), CURL "-o /dev/null -w '%%{http_code}' "
+		 "%s/pipe", self->url);
+	out = sh(cmd, &status);
+	EXPECT_EQ(0, status) TH_LOG("curl: %s", out);
+	EXPECT_STREQ("404", out);
+	free(out);
+	/* Had the server opened it, the writer's open() would return now. */
+	for (end = ms_now() + 1000; ms_now() < end;) {
+		if (waitpid(writer, &status, WNOHANG) == writer)
+			break;
+		sleep_ms(20);
+	}
+	EXPECT_TRUE(in_openat(writer)) TH_LOG("the server opened the FIFO");
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, 0);
 }
 
 /*

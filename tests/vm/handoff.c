@@ -901,6 +901,82 @@ out:
 	serves_on(_metadata, &self->d);
 }
 
+/*
+ * The status of a request for profile from a child process running as
+ * uid and gid with no supplementary groups, on a TCP connection whose far
+ * end stays silent (an admitted request times out after 300 ms).
+ */
+static int status_as(struct __test_metadata *_metadata,
+		     const struct daemon *d, uid_t uid, gid_t gid,
+		     const char *profile)
+{
+	int res[2] = { 0, 0 }, p[2], status;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct reply rep;
+		int sock, tcp[2];
+
+		/* res: the step that failed (0: none), and the status. */
+		res[0] = 1;
+		if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
+			goto out;
+		res[0] = 2;
+		sock = unix_connect(d->sock);
+		if (sock < 0 || tcp_pair(tcp))
+			goto out;
+		res[0] = 3;
+		if (send_req(sock, tcp[1], 6, profile, NULL, NULL, 300) ||
+		    read_reply(sock, &rep, 10000) || rep.r.id != 6)
+			goto out;
+		res[0] = 0;
+		res[1] = rep.r.status;
+out:
+		if (write(p[1], res, sizeof(res)) != sizeof(res))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	ASSERT_EQ((ssize_t)sizeof(res), read_full(p[0], res, sizeof(res)));
+	close(p[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, res[0])
+		TH_LOG("the child as uid %u gid %u failed at step %d (1 setuid, "
+		       "2 connect, 3 request)", uid, gid, res[0]);
+	return res[1];
+}
+
+/*
+ * allow_groups counts the primary group (SO_PEERCRED's gid), which a
+ * process need not have among its supplementary groups: gid 4242 may use
+ * a profile for group 4242 (its handshake runs and times out), gid 65534
+ * may not.
+ */
+TEST_F(hd, primary_group_allowed)
+{
+	int status;
+
+	if (geteuid() != 0)
+		SKIP(return, "changing uid needs root");
+	ASSERT_EQ(0, chmod(self->d.dir, 0711));
+	ASSERT_EQ(0, write_conf(&self->d, "[profile members]\n"
+				"role = client\n"
+				"ca = " TEST_CERT "\n"
+				"server_name = localhost\n"
+				"allow_groups = 4242\n"));
+	ASSERT_EQ(0, kill(self->d.pid, SIGHUP));
+	ASSERT_EQ(1, log_wait(&self->d, "info: reloaded ", 1, 5000))
+		TH_LOG("%s", log_tail(&self->d));
+	status = status_as(_metadata, &self->d, 65534, 4242, "members");
+	ASSERT_EQ(-ETIMEDOUT, status) TH_LOG("%s", log_tail(&self->d));
+	status = status_as(_metadata, &self->d, 65534, 65534, "members");
+	ASSERT_EQ(-EACCES, status) TH_LOG("%s", log_tail(&self->d));
+	serves_on(_metadata, &self->d);
+}
+
 /* ---- Malformed messages: an error reply, then the connection closes ---- */
 
 TEST_F(hd, truncated_request)
