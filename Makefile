@@ -70,12 +70,13 @@ SONAME     := libktls.so.$(SOVERSION)
 LIBSO      := $(B)/$(SONAME)
 LIBA       := $(B)/libktls.a
 
-CTL_SRCS   := $(wildcard daemon/ktlsctl*.c daemon/ctl_*.c)
+# One directory per program: daemon/ktlsctl/ and daemon/ktlsd/.
+CTL_SRCS   := $(wildcard daemon/ktlsctl/*.c)
 CTL_OBJS   := $(CTL_SRCS:%.c=$(B)/%.o)
 
-# ktlsd: main.c plus everything else in daemon/, which tests link too.
-KTLSD_SRCS := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c))
-KTLSD_INT  := $(filter-out $(B)/daemon/main.o,$(KTLSD_SRCS:%.c=$(B)/%.o))
+# ktlsd: main.c plus everything else in daemon/ktlsd/, which tests link too.
+KTLSD_SRCS := $(wildcard daemon/ktlsd/*.c)
+KTLSD_INT  := $(filter-out $(B)/daemon/ktlsd/main.o,$(KTLSD_SRCS:%.c=$(B)/%.o))
 KTLSD_A    := $(B)/libktlsd.a
 KTLSD_CFLAGS := $(shell pkg-config --cflags $(DAEMON_PKGS) 2>/dev/null)
 KTLSD_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lkeyutils -lpthread
@@ -102,7 +103,7 @@ endif
 .PHONY: all tests check demo bench install clean deps harness
 .DELETE_ON_ERROR:
 
-all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/main.c),$(B)/ktlsd)
+all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/ktlsd/main.c),$(B)/ktlsd)
 
 $(B)/pic/lib/%.o: lib/%.c lib/internal.h lib/wire.h include/ktls.h
 	@mkdir -p $(@D)
@@ -125,7 +126,7 @@ $(LIBA): $(LIB_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/daemon/%.o: daemon/%.c include/ktls.h lib/wire.h lib/internal.h $(wildcard daemon/*.h)
+$(B)/daemon/%.o: daemon/%.c include/ktls.h lib/wire.h lib/internal.h $(wildcard daemon/*/*.h)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(KTLSD_CFLAGS) -Ilib -c -o $@ $<
@@ -139,7 +140,7 @@ $(KTLSD_A): $(KTLSD_INT)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/ktlsd: $(B)/daemon/main.o $(KTLSD_A) $(LIBA)
+$(B)/ktlsd: $(B)/daemon/ktlsd/main.o $(KTLSD_A) $(LIBA)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
@@ -152,11 +153,11 @@ $(HARNESS):
 harness: $(HARNESS)
 
 # Tests link the static libraries, so they may call internals (lib/*.h,
-# daemon/*.h).
+# daemon/ktlsd/*.h).
 $(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h) $(LIBA) $(KTLSD_A)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) -Ilib -Idaemon -o $@ $< $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) -Ilib -Idaemon/ktlsd -o $@ $< $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
 tests: $(UNIT_BINS) $(VM_BINS)
 
@@ -236,7 +237,7 @@ install: all
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		lib/libktls.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libktls.pc
 	install -m 0755 $(B)/ktlsctl $(DESTDIR)$(BINDIR)/
-	$(if $(wildcard daemon/main.c),install -m 0755 $(B)/ktlsd $(DESTDIR)$(SBINDIR)/)
+	$(if $(wildcard daemon/ktlsd/main.c),install -m 0755 $(B)/ktlsd $(DESTDIR)$(SBINDIR)/)
 
 clean:
 	rm -rf $(B)
