@@ -146,11 +146,12 @@ static void listener_handle(struct ev *e, unsigned events)
 	}
 }
 
-int control_open(struct ktlsd *d, const struct conf *cf)
+int control_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 {
 	struct ctl_listener *l;
 	int fd;
 
+	(void)activated_fd;	/* activation passes the handoff socket alone */
 	d->stats.start_ms = now_ms();
 	if (!cf->control_path)
 		return -EINVAL;

@@ -90,7 +90,7 @@ struct upcall;
  * when it is off or unavailable and only defaulted (logged), -errno when
  * it was asked for explicitly and cannot be served.
  */
-int upcall_open(struct ktlsd *d, const struct conf *c);
+int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd);
 /*
  * The name a client handshake checks the server's certificate against,
  * into buf: the kernel's PEERNAME if it sent one, else the profile's
@@ -126,6 +126,6 @@ int32_t keyring_add_peer_cert(const void *der, size_t len,
 /* ---- control.c: the control socket (ktlsctl stats) ---- */
 
 #define KTLSD_CONTROL_SOCKET "/run/ktlsd/control.sock"
-int control_open(struct ktlsd *d, const struct conf *c);
+int control_open(struct ktlsd *d, const struct conf *c, int activated_fd);
 
 #endif
