@@ -19,7 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "upcall.h"
+#include "loop.h"
 
 #define CTL_TIMEOUT_MS	5000
 #define CTL_OUT_MAX	16384

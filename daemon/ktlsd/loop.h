@@ -111,15 +111,4 @@ struct job {
  */
 int job_submit(struct ktlsd *d, struct job *j);
 
-/* ---- handoff.c ---- */
-
-/*
- * Listen for handoffs: on activated_fd if >= 0 (socket activation), else
- * on the configured path, created with its mode and group; 0 without
- * doing anything when there are no profiles and no activated socket. The
- * listener closes (and unlinks its path) when the daemon drains. 0 or
- * -errno.
- */
-int handoff_open(struct ktlsd *d, const struct conf *c, int activated_fd);
-
 #endif
