@@ -70,14 +70,15 @@ SONAME     := libktls.so.$(SOVERSION)
 LIBSO      := $(B)/$(SONAME)
 LIBA       := $(B)/libktls.a
 
-CTL_SRCS   := $(wildcard daemon/ktlsctl*.c daemon/ctl_*.c)
+# One directory per program: daemon/ktlsctl/ and daemon/ktlsd/.
+CTL_SRCS   := $(wildcard daemon/ktlsctl/*.c)
 CTL_OBJS   := $(CTL_SRCS:%.c=$(B)/%.o)
-# ktlsctl: ktlsctl.c's main() plus the rest, which tests link too.
+# ktlsctl: main.c plus the rest, which tests link too.
 CTL_A      := $(B)/libktlsctl.a
 
-# ktlsd: main.c plus everything else in daemon/, which tests link too.
-KTLSD_SRCS := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c))
-KTLSD_INT  := $(filter-out $(B)/daemon/main.o,$(KTLSD_SRCS:%.c=$(B)/%.o))
+# ktlsd: main.c plus everything else in daemon/ktlsd/, which tests link too.
+KTLSD_SRCS := $(wildcard daemon/ktlsd/*.c)
+KTLSD_INT  := $(filter-out $(B)/daemon/ktlsd/main.o,$(KTLSD_SRCS:%.c=$(B)/%.o))
 KTLSD_A    := $(B)/libktlsd.a
 KTLSD_CFLAGS := $(shell pkg-config --cflags $(DAEMON_PKGS) 2>/dev/null)
 KTLSD_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lkeyutils -lpthread
@@ -92,6 +93,13 @@ VM_SRCS    := $(wildcard tests/vm/*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(B)/tests/%)
 VM_BINS    := $(VM_SRCS:tests/%.c=$(B)/tests/%)
 
+# Header dependencies, made by the compiler with each object (-MMD -MP) and
+# read back at the end of this file. A program compiled and linked in one
+# step keeps its list in $(B)/deps/, out of the directories that hold the
+# test binaries.
+DEPFLAGS    = -MMD -MP
+PROG_DEPS   = -MMD -MP -MT $@ -MF $(B)/deps/$(@:$(B)/%=%).d
+
 # Quiet unless V=1.
 ifeq ($(V),1)
 Q :=
@@ -104,17 +112,17 @@ endif
 .PHONY: all tests check demo bench install clean deps harness
 .DELETE_ON_ERROR:
 
-all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/main.c),$(B)/ktlsd)
+all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/ktlsd/main.c),$(B)/ktlsd)
 
-$(B)/pic/lib/%.o: lib/%.c lib/internal.h lib/wire.h include/ktls.h
+$(B)/pic/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
-$(B)/lib/%.o: lib/%.c lib/internal.h lib/wire.h include/ktls.h
+$(B)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fvisibility=hidden -c -o $@ $<
 
 $(LIBSO): $(LIB_PIC) lib/libktls.map
 	$(call say,LD,$@)
@@ -127,17 +135,17 @@ $(LIBA): $(LIB_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/daemon/%.o: daemon/%.c include/ktls.h lib/wire.h lib/internal.h $(wildcard daemon/*.h)
+$(B)/daemon/%.o: daemon/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(KTLSD_CFLAGS) -Ilib -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(KTLSD_CFLAGS) -Ilib -c -o $@ $<
 
-$(CTL_A): $(filter-out $(B)/daemon/ktlsctl.o,$(CTL_OBJS))
+$(CTL_A): $(filter-out $(B)/daemon/ktlsctl/main.o,$(CTL_OBJS))
 	$(call say,AR,$@)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/ktlsctl: $(B)/daemon/ktlsctl.o $(CTL_A) $(LIBA)
+$(B)/ktlsctl: $(B)/daemon/ktlsctl/main.o $(CTL_A) $(LIBA)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(CTL_A) $(LIBA) $(PKG_LIBS)
 
@@ -146,7 +154,7 @@ $(KTLSD_A): $(KTLSD_INT)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/ktlsd: $(B)/daemon/main.o $(KTLSD_A) $(LIBA)
+$(B)/ktlsd: $(B)/daemon/ktlsd/main.o $(KTLSD_A) $(LIBA)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
@@ -159,28 +167,32 @@ $(HARNESS):
 harness: $(HARNESS)
 
 # Tests link the static libraries, so they may call internals (lib/*.h,
-# daemon/*.h).
-$(B)/tests/%: tests/%.c $(HARNESS) $(wildcard tests/*.h) $(LIBA) $(KTLSD_A) $(CTL_A)
-	@mkdir -p $(@D)
+# daemon/ktlsd/*.h, daemon/ktlsctl/*.h).
+$(B)/tests/%: tests/%.c $(HARNESS) $(LIBA) $(KTLSD_A) $(CTL_A)
+	@mkdir -p $(@D) $(B)/deps/$(@D:$(B)/%=%)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) -Ilib -Idaemon -o $@ $< $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) $(PROG_DEPS) -Ilib -Idaemon/ktlsd -Idaemon/ktlsctl -o $@ $< $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
 tests: $(UNIT_BINS) $(VM_BINS)
 
 # Each examples/*.c is a program; the file server is examples/fileserver/.
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c)) \
 	    $(B)/examples/ktls-fileserver
-FS_SRCS  := $(wildcard examples/fileserver/*.c)
+FS_OBJS  := $(patsubst %.c,$(B)/%.o,$(wildcard examples/fileserver/*.c))
 
 $(B)/examples/%: examples/%.c $(LIBA)
-	@mkdir -p $(@D)
+	@mkdir -p $(@D) $(B)/deps/examples
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_CFLAGS) $(PROG_DEPS) -o $@ $< $(LIBA) $(PKG_LIBS) -lpthread
 
-$(B)/examples/ktls-fileserver: $(FS_SRCS) $(wildcard examples/fileserver/*.h) $(LIBA)
+$(B)/examples/fileserver/%.o: examples/fileserver/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(FS_SRCS) $(LIBA) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(B)/examples/ktls-fileserver: $(FS_OBJS) $(LIBA)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(FS_OBJS) $(LIBA) $(PKG_LIBS) -lpthread
 
 all: $(EXAMPLES)
 
@@ -203,18 +215,15 @@ demo: deps
 BENCH := $(B)/bench/bench
 BENCH_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard tests/bench/*.c))
 
-# -MMD -MP: each object's header dependencies, read back below.
 $(B)/tests/bench/%.o: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests -c -o $@ $<
 
 $(BENCH): $(BENCH_OBJS) $(LIBA)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_OBJS) $(LIBA) $(PKG_LIBS) -lpthread
-
--include $(BENCH_OBJS:.o=.d)
 
 # In the test VM when this kernel lacks kTLS, on the trixie root (it has
 # nginx for P2; BENCH_ROOTFS=host skips that comparison); $(B)/bench is
@@ -243,7 +252,11 @@ install: all
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		lib/libktls.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libktls.pc
 	install -m 0755 $(B)/ktlsctl $(DESTDIR)$(BINDIR)/
-	$(if $(wildcard daemon/main.c),install -m 0755 $(B)/ktlsd $(DESTDIR)$(SBINDIR)/)
+	$(if $(wildcard daemon/ktlsd/main.c),install -m 0755 $(B)/ktlsd $(DESTDIR)$(SBINDIR)/)
 
 clean:
 	rm -rf $(B)
+
+-include $(patsubst %.o,%.d,$(LIB_OBJS) $(LIB_PIC) $(CTL_OBJS) $(KTLSD_SRCS:%.c=$(B)/%.o) \
+	   $(FS_OBJS) $(BENCH_OBJS)) \
+	 $(patsubst $(B)/%,$(B)/deps/%.d,$(UNIT_BINS) $(VM_BINS) $(filter-out %/ktls-fileserver,$(EXAMPLES)))

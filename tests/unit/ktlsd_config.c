@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * daemon/config.c on the host: every field of a full file, the defaults,
+ * daemon/ktlsd/config.c on the host: every field of a full file, the defaults,
  * one test per way a file can be wrong (each must name the file and line
  * and say what is wrong), who may use a profile, lookups and references.
  * The built ktls_config is checked through lib/internal.h: a value parsed

@@ -771,13 +771,14 @@ static int unavailable(const struct conf *c, int err, const char *what)
 	return 0;
 }
 
-int upcall_open(struct ktlsd *d, const struct conf *c)
+int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd)
 {
 	struct upcall *u;
 	char who[400], what[800];
 	struct utsname kr;
 	int ret;
 
+	(void)activated_fd;	/* the kernel calls us, not a socket */
 	if (!c->upcall || c->upcall->enable == UPCALL_NO) {
 		log_info("upcall: disabled by the configuration");
 		return 0;

@@ -20,7 +20,7 @@ int ctl_listen(int argc, char **argv);
 /* ktlsctl stats [--socket PATH] [--json]: ktlsd's counters. */
 int ctl_stats(int argc, char **argv);
 
-/* ---- ctl_secret.c: files that hold secrets ---- */
+/* ---- secret.c: files that hold secrets ---- */
 
 /* A PSK file holds no more (hex digits and whitespace) than this. */
 #define CTL_PSK_FILE_MAX	4096

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ktlsd's engine: worker threads, each with its own epoll set, and the
- * handshake jobs they run. Front doors (handoff.c, later the kernel's
- * upcall) feed jobs in and get the outcome back through a callback.
+ * handshake jobs they run. Front doors (handoff.c, upcall.c; main.c opens
+ * them) feed jobs in and get the outcome back through a callback.
  */
 #ifndef KTLSD_LOOP_H
 #define KTLSD_LOOP_H
@@ -110,14 +110,5 @@ struct job {
  * and replies itself).
  */
 int job_submit(struct ktlsd *d, struct job *j);
-
-/* ---- handoff.c ---- */
-
-/*
- * Listen for handoffs: on activated_fd if >= 0 (socket activation), else
- * on the configured path, created with its mode and group. The listener
- * closes (and unlinks its path) when the daemon drains. 0 or -errno.
- */
-int handoff_open(struct ktlsd *d, const struct conf *c, int activated_fd);
 
 #endif

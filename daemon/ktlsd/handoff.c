@@ -884,9 +884,13 @@ static int bind_path(struct listener *l, const struct conf *cf)
 
 int handoff_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 {
-	struct listener *l = calloc(1, sizeof(*l));
+	struct listener *l;
 	int fd;
 
+	/* Without profiles there is nothing to hand off for. */
+	if (!cf->n_profiles && activated_fd < 0)
+		return 0;
+	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	if (activated_fd >= 0) {

@@ -17,7 +17,7 @@
 #include <keyutils.h>
 #include <gnutls/gnutls.h>
 
-#include "upcall.h"
+#include "ktlsd.h"
 
 void keyring_init(void)
 {

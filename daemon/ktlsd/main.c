@@ -92,6 +92,42 @@ static void log_exit_counts(struct stats *st)
 		 ok, failed, busy);
 }
 
+/*
+ * The sockets ktlsd serves, opened in this order once the workers run:
+ * adding a front door is its file and a row here. Each open() returns 0
+ * when serving or when it has nothing to serve, or -errno: then ktlsd
+ * stops, unless the row is optional (the door has logged why it is
+ * missing). activated_fd is the socket passed by socket activation, or -1.
+ */
+static const struct front_door {
+	const char *name;
+	int (*open)(struct ktlsd *d, const struct conf *c, int activated_fd);
+	int optional;
+} front_doors[] = {
+	{ "handoff", handoff_open, 0 },
+	{ "upcall", upcall_open, 0 },
+	{ "control", control_open, 1 },
+};
+
+static int open_front_doors(struct ktlsd *d, const struct conf *c,
+			    int activated_fd)
+{
+	const struct front_door *f;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(front_doors) / sizeof(front_doors[0]); i++) {
+		f = &front_doors[i];
+		ret = f->open(d, c, activated_fd);
+		if (ret)
+			log_debug("%s: not opened: %s", f->name,
+				  strerror(-ret));
+		if (ret && !f->optional)
+			return ret;
+	}
+	return 0;
+}
+
 static unsigned worker_count(const struct conf *c)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -172,12 +208,7 @@ int main(int argc, char **argv)
 	if (ret)
 		fatal("starting workers: %s", strerror(-ret));
 	nfds = notify_listen_fds();
-	/* Without profiles there is nothing to hand off for. */
-	ret = c->n_profiles || nfds > 0 ? handoff_open(&d, c, nfds > 0 ? 3 : -1) : 0;
-	if (!ret)
-		ret = upcall_open(&d, c);
-	if (!ret)
-		control_open(&d, c);
+	ret = open_front_doors(&d, c, nfds > 0 ? 3 : -1);
 	if (ret) {
 		loop_stop(&d);
 		ktlsd_set_conf(&d, NULL);

@@ -14,7 +14,7 @@
 
 #define KTLSD_CONFIG "/etc/ktlsd/ktlsd.conf"
 
-/* ---- config.c, profile.c: the INI file -> profiles with credentials ---- */
+/* ---- The configuration: config.c reads it, profile.c builds profiles ---- */
 
 #define OVERRIDE_SNI	(1u << 0)	/* requests may set the server name */
 #define OVERRIDE_ALPN	(1u << 1)	/* ... and the ALPN list */
@@ -59,16 +59,27 @@ struct conf {
 	int tlshd_only;			/* made from tlshd's file alone */
 };
 
+/* ---- config.c: the INI file ---- */
+
 /*
  * Parse path and load every profile's credentials. On success *out holds
  * one reference. On failure returns a negative errno and writes a line
  * naming the file, line and problem into err.
  */
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
+/*
+ * A configuration made from tlshd's file alone (ktlsd -T, or no ktlsd.conf
+ * but a tlshd one): no profiles, no handoff socket, the upcall enabled.
+ */
+int conf_load_tlshd(const char *path, struct conf **out, char *err,
+		    size_t errlen);
 struct conf *conf_get(struct conf *c);	/* another reference */
 void conf_put(struct conf *c);		/* the last one frees */
 const struct profile *conf_profile(const struct conf *c, const char *name,
 				   size_t len);
+
+/* ---- profile.c: [profile NAME] -> a profile with credentials ---- */
+
 /*
  * Log a warning for each client profile whose server verification the
  * operator loosened (verify = no or chain): at start, -t and reload.
@@ -123,5 +134,46 @@ int unixsock_listen(const char *path, mode_t mode, gid_t gid, int backlog);
 void notify(const char *state);
 /* Sockets passed by socket activation ($LISTEN_FDS for our pid), or 0. */
 int notify_listen_fds(void);
+
+/* ---- handoff.c: front door 1, sockets handed over by applications ---- */
+
+struct ktlsd;
+
+/*
+ * Listen for handoffs: on activated_fd if >= 0 (socket activation), else
+ * on the configured path, created with its mode and group; 0 without
+ * doing anything when there are no profiles and no activated socket. The
+ * listener closes (and unlinks its path) when the daemon drains. 0 or
+ * -errno.
+ */
+int handoff_open(struct ktlsd *d, const struct conf *c, int activated_fd);
+
+/* ---- control.c: the control socket (ktlsctl stats) ---- */
+
+#define KTLSD_CONTROL_SOCKET "/run/ktlsd/control.sock"
+int control_open(struct ktlsd *d, const struct conf *c, int activated_fd);
+
+/* ---- keyring.c: the kernel keyrings (keyutils) ---- */
+
+/* Create our process keyring before threads start: they share it then. */
+void keyring_init(void);
+/* A key's payload (malloc'd; the caller wipes and frees). 0 or -errno. */
+int keyring_read(int32_t serial, uint8_t **data, size_t *len);
+/* A key's description (for a PSK: its identity). 0 or -errno. */
+int keyring_describe(int32_t serial, char *buf, size_t len);
+/* A keyring by serial number or name (as /proc/keys lists it); 0 if none. */
+int32_t keyring_lookup(const char *name);
+/* Link a keyring into our process keyring, so that we possess its keys. */
+int keyring_possess(int32_t keyring);
+/* A "psk" key of this description in these keyrings; 0 if none. */
+int32_t keyring_find_psk(const int32_t *keyrings, size_t n,
+			 const char *identity);
+/*
+ * The peer's certificate as an "asymmetric" key in our user keyring,
+ * described "TLS x509 PEERNAME" and readable by its owner only, as tlshd
+ * does for the kernel; its serial, or 0.
+ */
+int32_t keyring_add_peer_cert(const void *der, size_t len,
+			      const char *peername);
 
 #endif

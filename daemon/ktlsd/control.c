@@ -19,7 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "upcall.h"
+#include "loop.h"
 
 #define CTL_TIMEOUT_MS	5000
 #define CTL_OUT_MAX	16384
@@ -146,11 +146,12 @@ static void listener_handle(struct ev *e, unsigned events)
 	}
 }
 
-int control_open(struct ktlsd *d, const struct conf *cf)
+int control_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 {
 	struct ctl_listener *l;
 	int fd;
 
+	(void)activated_fd;	/* activation passes the handoff socket alone */
 	d->stats.start_ms = now_ms();
 	if (!cf->control_path)
 		return -EINVAL;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Front door 2: the kernel's TLS handshake upcall (netlink family
- * "handshake", the protocol tlshd speaks), its configuration ([upcall] in
- * ktlsd.conf, or tlshd's own configuration file) and the kernel keyrings
- * it passes credentials in.
+ * "handshake", the protocol tlshd speaks) and its configuration ([upcall]
+ * in ktlsd.conf, or tlshd's own configuration file). The kernel keyrings
+ * it passes credentials in are keyring.c's (ktlsd.h).
  */
 #ifndef KTLSD_UPCALL_H
 #define KTLSD_UPCALL_H
@@ -50,12 +50,6 @@ void upcall_conf_free(struct upcall_conf *u);
  * 0, or -errno with a sentence in err.
  */
 int upcall_conf_finish(struct conf *c, char *err, size_t errlen);
-/*
- * A configuration made from tlshd's file alone (ktlsd -T, or no ktlsd.conf
- * but a tlshd one): no profiles, no handoff socket, the upcall enabled.
- */
-int conf_load_tlshd(const char *path, struct conf **out, char *err,
-		    size_t errlen);
 
 /* One kernel request, from ACCEPT to DONE. */
 #define UPCALL_MAX_IDS	8
@@ -90,7 +84,7 @@ struct upcall;
  * when it is off or unavailable and only defaulted (logged), -errno when
  * it was asked for explicitly and cannot be served.
  */
-int upcall_open(struct ktlsd *d, const struct conf *c);
+int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd);
 /*
  * The name a client handshake checks the server's certificate against,
  * into buf: the kernel's PEERNAME if it sent one, else the profile's
@@ -99,33 +93,5 @@ int upcall_open(struct ktlsd *d, const struct conf *c);
  */
 void upcall_verify_name(const char *peername, const struct profile *p,
 			int fd, char *buf, size_t len);
-
-/* ---- keyring.c: the kernel keyrings (keyutils) ---- */
-
-/* Create our process keyring before threads start: they share it then. */
-void keyring_init(void);
-/* A key's payload (malloc'd; the caller wipes and frees). 0 or -errno. */
-int keyring_read(int32_t serial, uint8_t **data, size_t *len);
-/* A key's description (for a PSK: its identity). 0 or -errno. */
-int keyring_describe(int32_t serial, char *buf, size_t len);
-/* A keyring by serial number or name (as /proc/keys lists it); 0 if none. */
-int32_t keyring_lookup(const char *name);
-/* Link a keyring into our process keyring, so that we possess its keys. */
-int keyring_possess(int32_t keyring);
-/* A "psk" key of this description in these keyrings; 0 if none. */
-int32_t keyring_find_psk(const int32_t *keyrings, size_t n,
-			 const char *identity);
-/*
- * The peer's certificate as an "asymmetric" key in our user keyring,
- * described "TLS x509 PEERNAME" and readable by its owner only, as tlshd
- * does for the kernel; its serial, or 0.
- */
-int32_t keyring_add_peer_cert(const void *der, size_t len,
-			      const char *peername);
-
-/* ---- control.c: the control socket (ktlsctl stats) ---- */
-
-#define KTLSD_CONTROL_SOCKET "/run/ktlsd/control.sock"
-int control_open(struct ktlsd *d, const struct conf *c);
 
 #endif
