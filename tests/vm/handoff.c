@@ -845,63 +845,6 @@ TEST_F(hd, override_not_allowed)
 }
 
 /*
- * uid 65534 asks for a profile that allows uid 12345 only: -EACCES. root
- * (this process) is allowed the same profile.
- */
-TEST_F(hd, uid_not_allowed)
-{
-	struct conn c = { 0 };
-	int res[2] = { 0, 0 }, p[2], status;
-	pid_t pid;
-
-	if (geteuid() != 0)
-		SKIP(return, "changing uid needs root");
-	ASSERT_EQ(0, chmod(self->d.dir, 0711));
-	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct reply rep;
-		int sock, tcp[2];
-
-		/* res: the step that failed (0: none), and the status. */
-		res[0] = 1;
-		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
-			goto out;
-		res[0] = 2;
-		sock = unix_connect(self->d.sock);
-		if (sock < 0 || tcp_pair(tcp))
-			goto out;
-		res[0] = 3;
-		if (send_req(sock, tcp[1], 5, "strangers", NULL, NULL, 0) ||
-		    read_reply(sock, &rep, 10000) || rep.r.id != 5)
-			goto out;
-		res[0] = 0;
-		res[1] = rep.r.status;
-out:
-		if (write(p[1], res, sizeof(res)) != sizeof(res))
-			_exit(1);
-		_exit(0);
-	}
-	close(p[1]);
-	ASSERT_EQ((ssize_t)sizeof(res), read_full(p[0], res, sizeof(res)));
-	close(p[0]);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_EQ(0, res[0])
-		TH_LOG("the child as uid 65534 failed at step %d "
-		       "(1 setuid, 2 connect, 3 request)", res[0]);
-	ASSERT_EQ(-EACCES, res[1]) TH_LOG("%s", log_tail(&self->d));
-	ASSERT_NE(NULL, strstr(log_tail(&self->d), "uid 65534"))
-		TH_LOG("the log does not name the refused uid");
-
-	/* root passes the check: this one gets as far as timing out. */
-	conn_pair(_metadata, &c);
-	conn_times_out(_metadata, &self->d, &c, "strangers", 300);
-	conn_close(&c);
-	serves_on(_metadata, &self->d);
-}
-
-/*
  * The status of a request for profile from a child process running as
  * uid and gid with no supplementary groups, on a TCP connection whose far
  * end stays silent (an admitted request times out after 300 ms).
@@ -948,6 +891,31 @@ out:
 		       "2 connect, 3 request)", uid, gid, res[0]);
 	return res[1];
 }
+
+/*
+ * uid 65534 asks for a profile that allows uid 12345 only: -EACCES. root
+ * (this process) is allowed the same profile.
+ */
+TEST_F(hd, uid_not_allowed)
+{
+	struct conn c = { 0 };
+
+	if (geteuid() != 0)
+		SKIP(return, "changing uid needs root");
+	ASSERT_EQ(0, chmod(self->d.dir, 0711));
+	ASSERT_EQ(-EACCES, status_as(_metadata, &self->d, 65534, 65534,
+				     "strangers"))
+		TH_LOG("%s", log_tail(&self->d));
+	ASSERT_NE(NULL, strstr(log_tail(&self->d), "uid 65534"))
+		TH_LOG("the log does not name the refused uid");
+
+	/* root passes the check: this one gets as far as timing out. */
+	conn_pair(_metadata, &c);
+	conn_times_out(_metadata, &self->d, &c, "strangers", 300);
+	conn_close(&c);
+	serves_on(_metadata, &self->d);
+}
+
 
 /*
  * allow_groups counts the primary group (SO_PEERCRED's gid), which a
