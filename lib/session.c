@@ -920,7 +920,8 @@ static void copy_str(char *dst, size_t size, struct wire_str src)
 {
 	size_t n = src.len < size - 1 ? src.len : size - 1;
 
-	memcpy(dst, src.p, n);
+	if (n)		/* an absent field has p NULL: no memcpy from it */
+		memcpy(dst, src.p, n);
 	dst[n] = 0;
 }
 
