@@ -9,6 +9,7 @@
 #include <gnutls/gnutls.h>
 
 #include "ktls.h"
+#include "daemon.h"	/* what ktlsd uses; declared there */
 
 #define KTLS_EXPORT __attribute__((visibility("default")))
 
@@ -82,13 +83,6 @@ int keys_next_secret(unsigned cipher, const uint8_t *secret,
  * _SW or _HW. 0 or -errno.
  */
 int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx);
-
-/*
- * fd's peer as a numeric address ("192.0.2.1", "2001:db8::1"; an
- * IPv4-mapped IPv6 address as IPv4, the way certificates name it) in buf
- * (INET6_ADDRSTRLEN bytes). 0, -EAFNOSUPPORT (not IP) or -errno.
- */
-int sockinfo_peer_address(int fd, char *buf, size_t len);
 
 
 /* ---- config.c / session.c ---- */
@@ -169,27 +163,12 @@ struct ktls_tx_count {
 };
 struct ktls_tx_count *session_tx_count(struct ktls_session *s);
 
-/* Whether the kernel and the session can move to the next TLS 1.3 keys. */
-int session_can_rekey(const struct ktls_session *s);
 /*
  * Advance one direction (read: RX) to the next traffic secret and install
  * its key with sequence number 0. 0 or -errno.
  */
 int session_rekey(struct ktls_session *s, int read);
 
-/*
- * TLS 1.3 traffic secrets of an installed session, for handing it over:
- * sets *tx and *rx (the session's own, wiped when it is freed) and returns
- * their length; 0 for TLS 1.2 or before the switch.
- */
-int session_secrets(const struct ktls_session *s, const uint8_t **tx,
-		    const uint8_t **rx);
-/*
- * The peer's certificate chain (DER, leaf first) after a successful
- * handshake, owned by the session; NULL with *n = 0 when there is none.
- */
-const gnutls_datum_t *session_peer_certs(const struct ktls_session *s,
-					 unsigned *n);
 /*
  * A session in the installed state, built from ktlsd's reply for the
  * socket fd. 0, -EPROTO (impossible values in the reply) or -ENOMEM.

@@ -21,7 +21,7 @@
 
 #include <gnutls/gnutls.h>
 
-#include "internal.h"
+#include "daemon.h"
 #include "loop.h"
 #include "wire.h"
 

@@ -38,7 +38,7 @@
 #include <netlink/genl/genl.h>
 #include <netlink/genl/ctrl.h>
 
-#include "internal.h"
+#include "daemon.h"
 #include "handshake_nl.h"
 #include "upcall.h"
 

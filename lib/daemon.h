@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What ktlsd needs from libktls beyond the public API (ktls.h): the
+ * session's secrets and peer details for handing it over, and the peer
+ * address of a socket. Not installed, not exported from the shared
+ * library; ktlsd links libktls.a. lib/internal.h includes this file.
+ * (tests/daemon.h is another file, the tests' ktlsd runner: the include
+ * guards differ.)
+ */
+#ifndef KTLSD_LIB_API_H
+#define KTLSD_LIB_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gnutls/gnutls.h>
+
+#include "ktls.h"
+
+/*
+ * fd's peer as a numeric address ("192.0.2.1", "2001:db8::1"; an
+ * IPv4-mapped IPv6 address as IPv4, the way certificates name it) in buf
+ * (INET6_ADDRSTRLEN bytes). 0, -EAFNOSUPPORT (not IP) or -errno.
+ */
+int sockinfo_peer_address(int fd, char *buf, size_t len);
+
+/* Whether the kernel and the session can move to the next TLS 1.3 keys. */
+int session_can_rekey(const struct ktls_session *s);
+
+/*
+ * TLS 1.3 traffic secrets of an installed session, for handing it over:
+ * sets *tx and *rx (the session's own, wiped when it is freed) and returns
+ * their length; 0 for TLS 1.2 or before the switch.
+ */
+int session_secrets(const struct ktls_session *s, const uint8_t **tx,
+		    const uint8_t **rx);
+/*
+ * The peer's certificate chain (DER, leaf first) after a successful
+ * handshake, owned by the session; NULL with *n = 0 when there is none.
+ */
+const gnutls_datum_t *session_peer_certs(const struct ktls_session *s,
+					 unsigned *n);
+
+#endif
