@@ -40,5 +40,11 @@ int session_secrets(const struct ktls_session *s, const uint8_t **tx,
  */
 const gnutls_datum_t *session_peer_certs(const struct ktls_session *s,
 					 unsigned *n);
+/*
+ * The SHA-256 fingerprint of the peer's certificate (ktls_info's
+ * peer_sha256, in bytes) into out after a successful handshake. 0, or
+ * -ENOENT when there is none.
+ */
+int session_peer_sha256(const struct ktls_session *s, uint8_t out[32]);
 
 #endif

@@ -66,6 +66,8 @@ struct ktls_session {
 	size_t secret_len;
 
 	struct ktls_info info;
+	uint8_t peer_sha256[32];	/* info.peer_sha256 in bytes */
+	int have_peer_sha256;
 	char cipher_name[24], group[32], sigalg[48], alpn[256], sni[256];
 	char *peer_subject;
 	char error[512];
@@ -708,6 +710,17 @@ out:
 	return ret;
 }
 
+/* The peer's SHA-256 fingerprint: kept as bytes, and as hex in info. */
+static void set_peer_sha256(struct ktls_session *s, const uint8_t *md)
+{
+	size_t i;
+
+	memcpy(s->peer_sha256, md, sizeof(s->peer_sha256));
+	s->have_peer_sha256 = 1;
+	for (i = 0; i < sizeof(s->peer_sha256); i++)
+		snprintf(s->info.peer_sha256 + 2 * i, 3, "%02x", md[i]);
+}
+
 static void fill_info(struct ktls_session *s, int version, unsigned cipher)
 {
 	struct ktls_info *in = &s->info;
@@ -748,7 +761,6 @@ static void fill_info(struct ktls_session *s, int version, unsigned cipher)
 	if (peers && n) {
 		gnutls_x509_crt_t crt;
 		unsigned char md[32];
-		size_t i;
 
 		if (!gnutls_x509_crt_init(&crt)) {
 			if (!gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) &&
@@ -759,9 +771,9 @@ static void fill_info(struct ktls_session *s, int version, unsigned cipher)
 			gnutls_x509_crt_deinit(crt);
 		}
 		len = sizeof(md);
-		if (!gnutls_fingerprint(GNUTLS_DIG_SHA256, &peers[0], md, &len))
-			for (i = 0; i < len; i++)
-				snprintf(in->peer_sha256 + 2 * i, 3, "%02x", md[i]);
+		if (!gnutls_fingerprint(GNUTLS_DIG_SHA256, &peers[0], md, &len) &&
+		    len == sizeof(s->peer_sha256))
+			set_peer_sha256(s, md);
 	}
 	in->peer_subject = s->peer_subject;
 	if (sockinfo_offload(s->fd, &in->tx, &in->rx) < 0)
@@ -916,6 +928,14 @@ const gnutls_datum_t *session_peer_certs(const struct ktls_session *s,
 	return certs;
 }
 
+int session_peer_sha256(const struct ktls_session *s, uint8_t out[32])
+{
+	if (!s || s->state != S_DONE || !s->have_peer_sha256)
+		return -ENOENT;
+	memcpy(out, s->peer_sha256, sizeof(s->peer_sha256));
+	return 0;
+}
+
 static void copy_str(char *dst, size_t size, struct wire_str src)
 {
 	size_t n = src.len < size - 1 ? src.len : size - 1;
@@ -929,7 +949,6 @@ int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
 {
 	struct ktls_session *s;
 	struct ktls_info *in;
-	size_t i;
 
 	if ((r->version != KTLS_TLS12 && r->version != KTLS_TLS13) ||
 	    !ktls_cipher_name(r->cipher) || r->secret_len > KTLS_SECRET_MAX ||
@@ -976,9 +995,7 @@ int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
 	}
 	in->peer_subject = s->peer_subject;
 	if (r->peer_sha256)
-		for (i = 0; i < 32; i++)
-			snprintf(in->peer_sha256 + 2 * i, 3, "%02x",
-				 r->peer_sha256[i]);
+		set_peer_sha256(s, r->peer_sha256);
 	in->resumed = r->resumed;
 	in->tx = r->offload_tx;
 	in->rx = r->offload_rx;

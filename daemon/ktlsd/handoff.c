@@ -279,14 +279,6 @@ static struct wire_str str(const char *s)
 	return (struct wire_str){ s, s ? strlen(s) : 0 };
 }
 
-static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sscanf(hex + 2 * i, "%2hhx", &out[i]);
-}
-
 /* ---- Jobs: the handshake outcome goes back as a reply ---- */
 
 /* j's reply is queued: c may be idle from now on. */
@@ -319,10 +311,8 @@ static void handoff_done(struct job *j, int status, const char *msg,
 	r.alpn = str(in->alpn);
 	r.sni = str(in->sni);
 	r.peer_subject = str(in->peer_subject);
-	if (in->peer_sha256[0]) {
-		hex_to_bytes(in->peer_sha256, sha, sizeof(sha));
+	if (!session_peer_sha256(s, sha))
 		r.peer_sha256 = sha;
-	}
 	r.resumed = in->resumed;
 	r.offload_tx = in->tx;
 	r.offload_rx = in->rx;

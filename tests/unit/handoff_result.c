@@ -14,6 +14,7 @@
 
 #include "kselftest_harness.h"
 #include "testutil.h"
+#include "internal.h"
 #include "wire.h"
 
 FIXTURE(fake)
@@ -249,6 +250,53 @@ TEST_F(fake, full_size_success)
 	EXPECT_STREQ("x25519", in->group);
 	ktls_session_free(c.r.session);
 	ASSERT_UNTOUCHED_PAST(&c, sizeof(c.r));
+}
+
+/*
+ * The peer's fingerprint in the reply reaches ktlsd's side of the library
+ * as the same 32 bytes (session_peer_sha256()) and the application as hex;
+ * a reply without one has none.
+ */
+TEST_F(fake, peer_sha256_bytes)
+{
+	static const uint8_t fp[32] = {
+		0x00, 0x01, 0x7f, 0x80, 0xff, 0xa5, 0x5a, 0x10,
+		0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90,
+		0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, 0x0f, 0x1e,
+		0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78, 0x87, 0xfe,
+	};
+	struct wire_reply w = {
+		.version = KTLS_TLS13,
+		.cipher = KTLS_CIPHER_AES_128_GCM,
+		.peer_sha256 = fp,
+	};
+	struct ktls_handoff_result r = { .size = sizeof(r) };
+	uint8_t out[32];
+
+	fake_answer(_metadata, self, &w);
+	ASSERT_EQ(1, ktls_handoff_result(self->h, &r));
+	ASSERT_EQ(0, r.status);
+	ASSERT_NE(NULL, r.session);
+	memset(out, 0xee, sizeof(out));
+	EXPECT_EQ(0, session_peer_sha256(r.session, out));
+	EXPECT_EQ(0, memcmp(fp, out, sizeof(fp)));
+	EXPECT_STREQ("00017f80ffa55a102030405060708090"
+		     "a0b0c0d0e0f00f1e2d3c4b5a697887fe",
+		     ktls_session_info(r.session)->peer_sha256);
+	ktls_session_free(r.session);
+}
+
+TEST_F(fake, no_peer_sha256)
+{
+	struct ktls_handoff_result r = { .size = sizeof(r) };
+	uint8_t out[32];
+
+	succeed(_metadata, self);
+	ASSERT_EQ(1, ktls_handoff_result(self->h, &r));
+	ASSERT_NE(NULL, r.session);
+	EXPECT_EQ(-ENOENT, session_peer_sha256(r.session, out));
+	EXPECT_STREQ("", ktls_session_info(r.session)->peer_sha256);
+	ktls_session_free(r.session);
 }
 
 /*
