@@ -10,6 +10,7 @@
 
 #include "ktls.h"
 #include "daemon.h"	/* what ktlsd uses; declared there */
+#include "wire.h"	/* KTLS_SECRET_MAX */
 
 #define KTLS_EXPORT __attribute__((visibility("default")))
 
@@ -72,9 +73,16 @@ int keys_traffic_key_iv(unsigned cipher, const uint8_t *secret,
  * secret_len bytes and may be secret itself. Both functions return
  * -EINVAL when secret_len is not the suite's hash length.
  */
-#define KTLS_SECRET_MAX 48
 int keys_next_secret(unsigned cipher, const uint8_t *secret,
 		     size_t secret_len, uint8_t *out);
+
+/* ---- util.c ---- */
+
+/*
+ * Milliseconds on CLOCK_MONOTONIC, for the library's deadlines (ktlsd's
+ * event loop has its own clock, now_ms() in daemon/ktlsd/loop.h).
+ */
+int64_t util_now_ms(void);
 
 /* ---- sockinfo.c: per-socket kTLS state ---- */
 

@@ -91,14 +91,6 @@ static void ctl_reset(struct ctl *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* 1 while this side may still send, 0 once it has sent its FIN; or -errno. */
 static int can_send(int fd)
 {
@@ -318,8 +310,8 @@ static ssize_t recv_rest(struct ktls_session *s, void *buf, size_t len,
 		if (n != -EAGAIN)
 			return recv_error(s, n);
 		if (!*deadline)
-			*deadline = now_ms() + CTL_WAIT_MS;
-		left = *deadline - now_ms();
+			*deadline = util_now_ms() + CTL_WAIT_MS;
+		left = *deadline - util_now_ms();
 		if (left <= 0)
 			return record_fail(s, KTLS_ALERT_INTERNAL_ERROR, -ETIMEDOUT);
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)

@@ -73,14 +73,6 @@ struct ktls_session {
 	char error[512];
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const struct ktls_config *session_config(gnutls_session_t gs)
 {
 	struct ktls_session *s = gnutls_session_get_ptr(gs);
@@ -111,7 +103,7 @@ static int wait_io(struct ktls_session *s, short events)
 	int n;
 
 	for (;;) {
-		left = s->deadline_ms - now_ms();
+		left = s->deadline_ms - util_now_ms();
 		if (left <= 0) {
 			s->timed_out = 1;
 			errno = ETIMEDOUT;
@@ -529,7 +521,7 @@ KTLS_EXPORT int ktls_session_time_left(const struct ktls_session *s)
 		return -1;
 	if (s->state != S_HANDSHAKE)
 		return 0;
-	left = s->deadline_ms - now_ms();
+	left = s->deadline_ms - util_now_ms();
 	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -854,7 +846,7 @@ KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
 		ret = apply_peer_name(s);
 		if (ret)
 			return ret;
-		s->deadline_ms = now_ms() + s->cfg->timeout_ms;
+		s->deadline_ms = util_now_ms() + s->cfg->timeout_ms;
 		s->state = S_HANDSHAKE;
 		break;
 	case S_HANDSHAKE:
@@ -864,7 +856,7 @@ KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
 	s->blocking = fl >= 0 && !(fl & O_NONBLOCK);
 
 	do {
-		if (now_ms() >= s->deadline_ms) {
+		if (util_now_ms() >= s->deadline_ms) {
 			s->timed_out = 1;
 			return handshake_error(s, GNUTLS_E_PULL_ERROR);
 		}

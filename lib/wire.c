@@ -280,9 +280,9 @@ static const struct spec reply_specs[] = {
 	BYTES(WT_EARLY_DATA, R, early, offsetof(R, early_len), 1,
 	      WIRE_REPLY_MAX, "early data"),
 	BYTES(WT_SECRET_TX, R, secret_tx, offsetof(R, secret_len), 32,
-	      KTLS_SECRET_MAX_WIRE, "send secret"),
+	      KTLS_SECRET_MAX, "send secret"),
 	BYTES(WT_SECRET_RX, R, secret_rx, offsetof(R, secret_rx_len), 32,
-	      KTLS_SECRET_MAX_WIRE, "receive secret"),
+	      KTLS_SECRET_MAX, "receive secret"),
 	INT(WT_REKEY, R, rekey, "rekey"),
 	INT(WT_ROLE, R, role, "role"),
 	{ 0 }

@@ -79,7 +79,11 @@ struct wire_reply {
 	size_t secret_rx_len;
 };
 
-#define KTLS_SECRET_MAX_WIRE 48
+/*
+ * The longest TLS 1.3 traffic secret (SHA-384's): what a reply may carry,
+ * and what a session keeps for KeyUpdate.
+ */
+#define KTLS_SECRET_MAX 48
 
 /* A growable output buffer; wipe_free() zeroes it before freeing. */
 struct wire_buf {
