@@ -24,6 +24,13 @@
  */
 int sockinfo_peer_address(int fd, char *buf, size_t len);
 
+/*
+ * Whether fd's TCP connection is established: 0, -ENOTCONN, or -errno
+ * when fd gives no TCP_INFO; on failure *msg (if msg) is a sentence for
+ * the operator.
+ */
+int sockinfo_tcp_established(int fd, const char **msg);
+
 /* Whether the kernel and the session can move to the next TLS 1.3 keys. */
 int session_can_rekey(const struct ktls_session *s);
 

@@ -249,7 +249,7 @@ static int check_socket(int fd)
 	int v;
 	socklen_t len = sizeof(v);
 	char ulp[16] = "";
-	struct tcp_info ti;
+	int ret;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len))
 		return -errno;
@@ -260,11 +260,9 @@ static int check_socket(int fd)
 		return -errno;
 	if (v != IPPROTO_TCP)
 		return -EPROTONOSUPPORT;
-	len = sizeof(ti);
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-		return -errno;
-	if (ti.tcpi_state != 1 /* TCP_ESTABLISHED */)
-		return -ENOTCONN;
+	ret = sockinfo_tcp_established(fd, NULL);
+	if (ret)
+		return ret;
 	len = sizeof(ulp);
 	if (!getsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, &len) && ulp[0])
 		return -EALREADY;

@@ -308,6 +308,21 @@ int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx)
 	return err;
 }
 
+int sockinfo_tcp_established(int fd, const char **msg)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int ret = 0;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		ret = -errno;
+	else if (ti.tcpi_state != TCP_ESTABLISHED)
+		ret = -ENOTCONN;
+	if (ret && msg)
+		*msg = "The TCP connection is not established.";
+	return ret;
+}
+
 int sockinfo_peer_address(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;

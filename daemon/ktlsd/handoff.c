@@ -351,7 +351,6 @@ static const struct job_ops handoff_ops = {
 static int check_fd(int fd, const char **msg)
 {
 	struct stat st;
-	struct tcp_info ti;
 	char ulp[16] = "";
 	socklen_t len;
 	int v;
@@ -383,12 +382,8 @@ static int check_fd(int fd, const char **msg)
 		       "connected one.";
 		return -ENOTCONN;
 	}
-	len = sizeof(ti);
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ||
-	    ti.tcpi_state != 1 /* TCP_ESTABLISHED */) {
-		*msg = "The TCP connection is not established.";
+	if (sockinfo_tcp_established(fd, msg))
 		return -ENOTCONN;
-	}
 	len = sizeof(ulp);
 	if (!getsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, &len) && ulp[0]) {
 		*msg = "The socket already has an upper-layer protocol "
