@@ -31,6 +31,23 @@ int sockinfo_peer_address(int fd, char *buf, size_t len);
  */
 int sockinfo_tcp_established(int fd, const char **msg);
 
+/* ---- tls_stat.c: the kernel's kTLS counters (/proc/net/tls_stat) ---- */
+
+#define TLS_STAT_PATH "/proc/net/tls_stat"
+
+typedef int (*tls_stat_fn)(const char *name, unsigned long long value,
+			   void *arg);
+/*
+ * Call fn for each "Name value" line of path (NULL: TLS_STAT_PATH), in the
+ * file's order; names are letters and digits only (others are skipped).
+ * Returns how many lines fn saw, fn's first nonzero return (which ends
+ * the walk), or -errno from opening the file: -ENOENT when the tls module
+ * is not loaded.
+ */
+int tls_stat_read(const char *path, tls_stat_fn fn, void *arg);
+/* What counter name counts, as a sentence fragment; NULL if unknown. */
+const char *tls_stat_meaning(const char *name);
+
 /* Whether the kernel and the session can move to the next TLS 1.3 keys. */
 int session_can_rekey(const struct ktls_session *s);
 
