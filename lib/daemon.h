@@ -31,6 +31,55 @@ int sockinfo_peer_address(int fd, char *buf, size_t len);
  */
 int sockinfo_tcp_established(int fd, const char **msg);
 
+/* ---- sockinfo.c: every kTLS socket (ktlsctl status) ---- */
+
+/* A TCP socket with the "tls" ULP, as sock_diag reports it. */
+struct tls_sock {
+	int family;			/* AF_INET, AF_INET6 */
+	uint8_t src[16], dst[16];	/* addresses, network order */
+	uint16_t sport, dport;		/* ports, host order */
+	uint8_t state;			/* TCP_ESTABLISHED, ... */
+	uint32_t uid, inode;		/* the socket's owner and inode */
+	unsigned version, cipher;	/* TLS_1_3_VERSION, TLS_CIPHER_*; 0 */
+	unsigned txconf, rxconf;	/* TLS_CONF_*: BASE (off), SW, HW... */
+	int zc_sendfile, rx_no_pad;	/* the TLS_TX_ZEROCOPY_RO, TLS_RX_EXPECT_NO_PAD flags */
+	int details;			/* the kernel's TLS block was there */
+};
+
+typedef int (*tls_sock_fn)(const struct tls_sock *s, void *arg);
+/*
+ * Call fn for every TCP socket of this network namespace (IPv4, then
+ * IPv6) that sock_diag shows with the "tls" ULP; fn's nonzero return ends
+ * the walk and is returned. 0 or -errno. Sockets of every user are listed
+ * to anyone, but before Linux 6.15 the kernel shows the ULP to
+ * CAP_NET_ADMIN only, and without it this finds none: ask
+ * sockinfo_tls_visible().
+ */
+int sockinfo_tls_sockets(tls_sock_fn fn, void *arg);
+/*
+ * Whether sock_diag shows us the TLS details of sockets, tried on a
+ * socket pair of our own: 1, 0 (withheld: no CAP_NET_ADMIN before 6.15),
+ * or -errno: -ENOENT when the kernel has no "tls" ULP (none loaded).
+ */
+int sockinfo_tls_visible(void);
+
+/* ---- tls_stat.c: the kernel's kTLS counters (/proc/net/tls_stat) ---- */
+
+#define TLS_STAT_PATH "/proc/net/tls_stat"
+
+typedef int (*tls_stat_fn)(const char *name, unsigned long long value,
+			   void *arg);
+/*
+ * Call fn for each "Name value" line of path (NULL: TLS_STAT_PATH), in the
+ * file's order; names are letters and digits only (others are skipped).
+ * Returns how many lines fn saw, fn's first nonzero return (which ends
+ * the walk), or -errno from opening the file: -ENOENT when the tls module
+ * is not loaded.
+ */
+int tls_stat_read(const char *path, tls_stat_fn fn, void *arg);
+/* What counter name counts, as a sentence fragment; NULL if unknown. */
+const char *tls_stat_meaning(const char *name);
+
 /* Whether the kernel and the session can move to the next TLS 1.3 keys. */
 int session_can_rekey(const struct ktls_session *s);
 

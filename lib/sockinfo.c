@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -34,6 +35,8 @@ struct sockinfo_tls {
 	int is_tls;   /* ... and its name is "tls" */
 	int tls_seen; /* INET_ULP_INFO_TLS present */
 	unsigned txconf, rxconf;
+	unsigned version, cipher; /* TLS_INFO_VERSION, _CIPHER */
+	int zc_tx, rx_no_pad;	  /* the flags TLS_INFO_ZC_RO_TX, _RX_NO_PAD */
 };
 
 /* Walk the attributes in [buf, buf + len); calls fn for each. */
@@ -77,16 +80,35 @@ static int sockinfo_tls_attr(const struct nlattr *a, void *arg)
 	uint16_t v;
 
 	switch (a->nla_type & NLA_TYPE_MASK) {
+	case TLS_INFO_ZC_RO_TX:
+		t->zc_tx = 1;
+		return 0;
+	case TLS_INFO_RX_NO_PAD:
+		t->rx_no_pad = 1;
+		return 0;
+	case TLS_INFO_VERSION:
+	case TLS_INFO_CIPHER:
 	case TLS_INFO_TXCONF:
 	case TLS_INFO_RXCONF:
-		if (nla_payload_len(a) < sizeof(v))
-			return -EPROTO;
-		memcpy(&v, nla_payload(a), sizeof(v));
-		if ((a->nla_type & NLA_TYPE_MASK) == TLS_INFO_TXCONF)
-			t->txconf = v;
-		else
-			t->rxconf = v;
 		break;
+	default:
+		return 0;
+	}
+	if (nla_payload_len(a) < sizeof(v))
+		return -EPROTO;
+	memcpy(&v, nla_payload(a), sizeof(v));
+	switch (a->nla_type & NLA_TYPE_MASK) {
+	case TLS_INFO_VERSION:
+		t->version = v;
+		break;
+	case TLS_INFO_CIPHER:
+		t->cipher = v;
+		break;
+	case TLS_INFO_TXCONF:
+		t->txconf = v;
+		break;
+	default:
+		t->rxconf = v;
 	}
 	return 0;
 }
@@ -347,4 +369,210 @@ int sockinfo_peer_address(int fd, char *buf, size_t len)
 		return -EAFNOSUPPORT;
 	}
 	return inet_ntop(af, addr, buf, len) ? 0 : -errno;
+}
+
+/* ---- Every TLS socket of the network namespace (ktlsctl status) ---- */
+
+#define SOCKINFO_DUMP_SEQ (SOCKINFO_SEQ + 1)
+
+/* One inet_diag_msg of a dump into a tls_sock; 1 if it is a TLS socket. */
+static int sockinfo_dump_one(const struct nlmsghdr *nh, int family, struct tls_sock *ts)
+{
+	const struct inet_diag_msg *msg = NLMSG_DATA(nh);
+	size_t hdr = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(*msg)));
+	struct sockinfo_tls t = {0};
+
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*msg)))
+		return -EPROTO;
+	if (nh->nlmsg_len > hdr &&
+	    sockinfo_attrs((const unsigned char *)nh + hdr, nh->nlmsg_len - hdr,
+			   sockinfo_diag_attr, &t))
+		return -EPROTO;
+	if (t.ulp_seen && !t.is_tls)
+		return 0;
+	memset(ts, 0, sizeof(*ts));
+	ts->family = family;
+	memcpy(ts->src, msg->id.idiag_src, sizeof(ts->src));
+	memcpy(ts->dst, msg->id.idiag_dst, sizeof(ts->dst));
+	ts->sport = ntohs(msg->id.idiag_sport);
+	ts->dport = ntohs(msg->id.idiag_dport);
+	ts->state = msg->idiag_state;
+	ts->uid = msg->idiag_uid;
+	ts->inode = msg->idiag_inode;
+	/* No ULP block at all: either none, or the kernel withheld it. */
+	ts->details = t.ulp_seen && t.tls_seen;
+	ts->version = t.version;
+	ts->cipher = t.cipher;
+	ts->txconf = t.txconf;
+	ts->rxconf = t.rxconf;
+	ts->zc_sendfile = t.zc_tx;
+	ts->rx_no_pad = t.rx_no_pad;
+	return t.ulp_seen;
+}
+
+/* Send the dump request for family on nl. */
+static int sockinfo_dump_request(int nl, int family)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+
+	memset(&msg, 0, sizeof(msg));
+	msg.nh.nlmsg_len = sizeof(msg);
+	msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.nh.nlmsg_seq = SOCKINFO_DUMP_SEQ;
+	msg.req.sdiag_family = family;
+	msg.req.sdiag_protocol = IPPROTO_TCP;
+	msg.req.idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	/* A listener cannot take a ULP. */
+	msg.req.idiag_states = ~0u & ~(1u << TCP_LISTEN);
+	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel)) !=
+	    (ssize_t)sizeof(msg))
+		return -errno;
+	return 0;
+}
+
+/* The messages of one recv(): 1 when the dump is done, 0 for more, or -errno. */
+static int sockinfo_dump_part(const void *buf, size_t len, int family, tls_sock_fn fn,
+			      void *arg)
+{
+	const struct nlmsghdr *nh;
+	struct tls_sock ts;
+	int ret;
+
+	for (nh = buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+		if (nh->nlmsg_seq != SOCKINFO_DUMP_SEQ)
+			return -EPROTO;
+		if (nh->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (nh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+				return -EPROTO;
+			return e->error < 0 ? e->error : -EPROTO;
+		}
+		if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+			continue;
+		ret = sockinfo_dump_one(nh, family, &ts);
+		if (ret <= 0) {
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		ret = fn(&ts, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int sockinfo_dump_family(int family, tls_sock_fn fn, void *arg)
+{
+	long buf[32768 / sizeof(long)];
+	ssize_t n;
+	int nl, ret;
+
+	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return -errno;
+	ret = sockinfo_dump_request(nl, family);
+	while (!ret) {
+		n = recv(nl, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EPROTO;
+			break;
+		}
+		ret = sockinfo_dump_part(buf, n, family, fn, arg);
+	}
+	close(nl);
+	return ret < 0 ? ret : ret == 1 ? 0 : ret;
+}
+
+int sockinfo_tls_sockets(tls_sock_fn fn, void *arg)
+{
+	int ret;
+
+	ret = sockinfo_dump_family(AF_INET, fn, arg);
+	if (!ret)
+		ret = sockinfo_dump_family(AF_INET6, fn, arg);
+	return ret;
+}
+
+/* A connected loopback pair (fds[0] connected, fds[1] accepted); 0 or -errno. */
+static int sockinfo_pair(int fds[2])
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int l, ret = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fds[0] = fds[1] = -1;
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0)
+		return -errno;
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sa, &len))
+		ret = -errno;
+	if (!ret && (fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		ret = -errno;
+	if (!ret && connect(fds[0], (struct sockaddr *)&sa, sizeof(sa)))
+		ret = -errno;
+	if (!ret && (fds[1] = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		ret = -errno;
+	close(l);
+	return ret;
+}
+
+/* Close at once, with a RST: no FIN_WAIT socket left behind in a dump. */
+static void sockinfo_close_now(int fd)
+{
+	struct linger lg = {1, 0};
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* Whether the tls module is loaded: asking for the ULP would load it. */
+static int sockinfo_tls_loaded(void)
+{
+	char buf[256] = "", *w, *save = NULL;
+	int fd = open("/proc/sys/net/ipv4/tcp_available_ulp", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 1;	/* cannot tell: try */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	for (w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+		if (!strcmp(w, "tls"))
+			return 1;
+	return 0;
+}
+
+int sockinfo_tls_visible(void)
+{
+	enum ktls_offload tx, rx;
+	int fds[2], ret;
+
+	if (!sockinfo_tls_loaded())
+		return -ENOENT;
+	ret = sockinfo_pair(fds);
+	if (!ret && setsockopt(fds[0], IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		ret = -errno;
+	if (!ret)
+		ret = sockinfo_offload(fds[0], &tx, &rx);
+	sockinfo_close_now(fds[0]);
+	sockinfo_close_now(fds[1]);
+	if (ret == -EPERM)
+		return 0;
+	return ret ? ret : 1;
 }

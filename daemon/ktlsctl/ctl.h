@@ -17,8 +17,14 @@ int ctl_probe(int argc, char **argv);
 int ctl_connect(int argc, char **argv);
 int ctl_listen(int argc, char **argv);
 
-/* ktlsctl stats [--socket PATH] [--json]: ktlsd's counters. */
+/* ktlsctl stats [--socket PATH] [--json | --prometheus]: ktlsd's counters. */
 int ctl_stats(int argc, char **argv);
+
+/* ktlsctl status [--json]: every kTLS socket here, the kernel's counters. */
+int ctl_status(int argc, char **argv);
+
+/* s as a JSON string, quoted and escaped, on stdout (probe.c). */
+void ctl_json_string(const char *s);
 
 /* ---- secret.c: files that hold secrets ---- */
 

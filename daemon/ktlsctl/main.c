@@ -13,8 +13,11 @@ static void usage(FILE *f)
 "       ktlsctl listen [ADDR:]PORT --cert FILE --key FILE [options] [--once]\n"
 "       ktlsctl connect|listen ... --handoff[=SOCKET] --profile NAME\n"
 "         (ktlsd runs the handshake with the profile's credentials)\n"
-"       ktlsctl stats [--socket PATH] [--json]\n"
-"         (ktlsd's counters per front door: handoff and kernel upcall)\n"
+"       ktlsctl status [--json]\n"
+"         (every kTLS socket here and its process; the kernel's counters)\n"
+"       ktlsctl stats [--socket PATH] [--json | --prometheus]\n"
+"         (ktlsd's counters per front door: handoff and kernel upcall;\n"
+"         --prometheus: all its metrics, in Prometheus' text format)\n"
 "options: --sni NAME  --alpn LIST  --ca FILE | --insecure  --crl FILE\n"
 "         --chain-only (check the server's chain, not its name)\n"
 "         --cert FILE --key FILE  --psk-identity ID --psk-file FILE\n"
@@ -37,6 +40,8 @@ int main(int argc, char **argv)
 		return ctl_connect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "listen"))
 		return ctl_listen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return ctl_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stats"))
 		return ctl_stats(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {

@@ -19,7 +19,7 @@ static int probe_usable(const struct ktls_probe *p)
 	return !p->ulp && (p->tx12 | p->tx13) && (p->rx12 | p->rx13);
 }
 
-static void print_json_string(const char *s)
+void ctl_json_string(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -48,7 +48,7 @@ static void print_ciphers(unsigned mask, int json)
 		name = ktls_cipher_name(bit);
 		fputs(sep, stdout);
 		if (name && json)
-			print_json_string(name);
+			ctl_json_string(name);
 		else if (name)
 			fputs(name, stdout);
 		else
@@ -62,9 +62,9 @@ static void print_ciphers(unsigned mask, int json)
 static void print_json(const struct ktls_probe *p)
 {
 	printf("{\"ulp_available\": %s, \"why\": ", p->ulp ? "false" : "true");
-	print_json_string(p->why);
+	ctl_json_string(p->why);
 	printf(", \"kernel\": ");
-	print_json_string(p->kernel);
+	ctl_json_string(p->kernel);
 	printf(", \"tls12\": {\"tx\": [");
 	print_ciphers(p->tx12, 1);
 	printf("], \"rx\": [");

@@ -22,13 +22,15 @@ int ctl_stats(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			cmd = "stats json\n";
+		} else if (!strcmp(argv[i], "--prometheus")) {
+			cmd = "stats prometheus\n";
 		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
 			path = argv[++i];
 		} else if (!strncmp(argv[i], "--socket=", 9)) {
 			path = argv[i] + 9;
 		} else {
 			fprintf(stderr, "usage: ktlsctl stats [--socket PATH] "
-				"[--json]\n");
+				"[--json | --prometheus]\n");
 			return 2;
 		}
 	}

@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -246,12 +247,45 @@ static int set_max_inflight_per_uid(struct parse *p, const char *value)
 			   &p->c->max_inflight_per_uid);
 }
 
+static int set_metrics_file(struct parse *p, const char *value)
+{
+	return conf_path(p, "metrics_file", value, &p->c->metrics_path);
+}
+
+static int set_metrics_interval(struct parse *p, const char *value)
+{
+	return conf_number(p, "metrics_interval", value, 1, 3600,
+			   &p->c->metrics_interval_s);
+}
+
+/* The file must be writable now: at -t, start and reload, not later. */
+static int metrics_finish(struct parse *p)
+{
+	char msg[PATH_MAX + 64];
+	int ret;
+
+	if (!p->c->metrics_path) {
+		if (p->daemon_seen[D_METRICS_INTERVAL])
+			return conf_fail(p, p->daemon_seen[D_METRICS_INTERVAL],
+					 -EINVAL, "metrics_interval without "
+					 "metrics_file");
+		return 0;
+	}
+	ret = metrics_check_path(p->c->metrics_path, msg, sizeof(msg));
+	if (ret)
+		return conf_fail(p, p->daemon_seen[D_METRICS_FILE], ret,
+				 "metrics_file: %s", msg);
+	return 0;
+}
+
 /* What [ktlsd]'s keys say together, once all are read. */
 static int daemon_finish(struct parse *p)
 {
 	struct conf *c = p->c;
 	int line = p->daemon_seen[D_INFLIGHT_UID];
 
+	if (metrics_finish(p))
+		return p->ret;
 	if (!line)
 		c->max_inflight_per_uid = c->max_inflight / 4 ? c->max_inflight / 4
 							     : 1;
@@ -309,6 +343,8 @@ static const struct key daemon_keys[D_COUNT] = {
 	[D_IDLE]	= { "idle_timeout", set_idle_timeout, 0 },
 	[D_CONNS_UID]	= { "max_connections_per_uid", set_max_conns_per_uid, 0 },
 	[D_INFLIGHT_UID] = { "max_inflight_per_uid", set_max_inflight_per_uid, 0 },
+	[D_METRICS_FILE] = { "metrics_file", set_metrics_file, 0 },
+	[D_METRICS_INTERVAL] = { "metrics_interval", set_metrics_interval, 0 },
 };
 
 /* ---- [upcall]: the kernel's handshake requests (upcall.c) ---- */
@@ -585,6 +621,7 @@ static void conf_free(struct conf *c)
 		profile_free(&c->profiles[i]);
 	free(c->profiles);
 	upcall_conf_free(c->upcall);
+	free(c->metrics_path);
 	free(c->control_path);
 	free(c->socket_path);
 	free(c->path);
@@ -610,6 +647,7 @@ static struct conf *conf_new(const char *path)
 	c->log_level = LOG_INFO;
 	c->control_path = strdup(KTLSD_CONTROL_SOCKET);
 	c->control_mode = 0600;
+	c->metrics_interval_s = 15;
 	c->upcall = upcall_conf_new();
 	if (!c->path || !c->socket_path || !c->control_path || !c->upcall) {
 		conf_free(c);

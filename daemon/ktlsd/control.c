@@ -5,6 +5,7 @@
  *
  *   stats          counters, one "key value" per line
  *   stats json     the same, one JSON object per front door and line
+ *   stats prometheus   in Prometheus' text format, with more (stats.h)
  *   ping           "pong"
  *
  * Only root and ktlsd's own user may ask, whatever the file mode says.
@@ -22,7 +23,7 @@
 #include "loop.h"
 
 #define CTL_TIMEOUT_MS	5000
-#define CTL_OUT_MAX	16384
+#define CTL_OUT_MAX	32768
 
 struct ctl_listener {
 	struct ev ev;
@@ -49,12 +50,20 @@ static void conn_close(struct ctl_conn *c)
 
 static void answer(struct ctl_conn *c, char *line)
 {
+	static const char *const formats[] = {
+		[STATS_TEXT] = "stats", [STATS_JSON] = "stats json",
+		[STATS_PROMETHEUS] = "stats prometheus",
+	};
+	unsigned i;
 	int n;
 
 	line[strcspn(line, "\r\n")] = 0;
-	if (!strcmp(line, "stats") || !strcmp(line, "stats json")) {
-		n = stats_format(&c->d->stats, line[5] != 0, c->out,
-				 sizeof(c->out));
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (!strcmp(line, formats[i]))
+			break;
+	if (i < sizeof(formats) / sizeof(formats[0])) {
+		n = stats_format(&c->d->stats, i, atomic_load(&c->d->inflight),
+				 c->out, sizeof(c->out));
 		if (n < 0)
 			n = snprintf(c->out, sizeof(c->out), "error: reply "
 				     "too long\n");
@@ -62,7 +71,7 @@ static void answer(struct ctl_conn *c, char *line)
 		n = snprintf(c->out, sizeof(c->out), "pong\n");
 	} else {
 		n = snprintf(c->out, sizeof(c->out), "error: unknown command "
-			     "(stats, stats json, ping)\n");
+			     "(stats, stats json, stats prometheus, ping)\n");
 	}
 	c->out_len = n;
 	c->replying = 1;

@@ -55,6 +55,8 @@ struct conf {
 	size_t n_profiles;
 	char *control_path;		/* control socket (control.c) */
 	mode_t control_mode;
+	char *metrics_path;		/* metrics_file (metrics.c), or NULL */
+	unsigned metrics_interval_s;
 	struct upcall_conf *upcall;	/* [upcall] (upcall.h) */
 	int tlshd_only;			/* made from tlshd's file alone */
 };
@@ -152,6 +154,23 @@ int handoff_open(struct ktlsd *d, const struct conf *c, int activated_fd);
 
 #define KTLSD_CONTROL_SOCKET "/run/ktlsd/control.sock"
 int control_open(struct ktlsd *d, const struct conf *c, int activated_fd);
+
+/* ---- metrics.c: metrics_file, Prometheus text for node_exporter ---- */
+
+/*
+ * Whether ktlsd can keep path up to date: absolute, in a directory that
+ * exists and where it can create files (tried: access() says yes to root
+ * on a read-only file system). 0, or -errno with a sentence in err.
+ */
+int metrics_check_path(const char *path, char *err, size_t errlen);
+/*
+ * Replace path with len bytes of text, mode 0644, atomically (a temporary
+ * file in the same directory, renamed). 0 or -errno; nothing is left
+ * behind on failure.
+ */
+int metrics_write(const char *path, const char *text, size_t len);
+/* The timer that writes the configured file; a front-door row. */
+int metrics_open(struct ktlsd *d, const struct conf *c, int activated_fd);
 
 /* ---- keyring.c: the kernel keyrings (keyutils) ---- */
 

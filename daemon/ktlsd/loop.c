@@ -361,6 +361,8 @@ static void job_finish(struct job *j, int status, const char *msg)
 	close(j->ev.fd);
 	j->ev.fd = -1;
 	stats_finished(&j->d->stats, j->front, status, ms);
+	if (in)
+		stats_installed(&j->d->stats, j->front, in->tx, in->rx);
 	j->ops->done(j, status, msg, j->s);
 	ktls_session_free(j->s);
 	conf_put(j->conf);

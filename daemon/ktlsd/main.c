@@ -63,6 +63,7 @@ static void reload(struct ktlsd *d, int verbose)
 	if (ret) {
 		log_err("reload refused, the running configuration stays: %s",
 			err);
+		stats_reloaded(&d->stats, 0);
 	} else {
 		if (strcmp(c->socket_path, old->socket_path) ||
 		    c->workers != old->workers)
@@ -72,6 +73,7 @@ static void reload(struct ktlsd *d, int verbose)
 		conf_log_loosened(c);
 		ktlsd_set_conf(d, c);
 		log_info("reloaded %s: %zu profiles", c->path, c->n_profiles);
+		stats_reloaded(&d->stats, 1);
 	}
 	conf_put(old);
 	notify("READY=1");
@@ -107,6 +109,7 @@ static const struct front_door {
 	{ "handoff", handoff_open, 0 },
 	{ "upcall", upcall_open, 0 },
 	{ "control", control_open, 1 },
+	{ "metrics", metrics_open, 1 },
 };
 
 static int open_front_doors(struct ktlsd *d, const struct conf *c,

@@ -5,12 +5,15 @@
  * percentile falls in, which is as precise as an operator needs ("p99 is
  * under 200 ms") at the cost of sixteen counters.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "daemon.h"
 #include "ktls.h"
 #include "stats.h"
 
@@ -82,6 +85,27 @@ void stats_accepted(struct stats *st, enum front f)
 void stats_refused(struct stats *st, enum front f)
 {
 	atomic_fetch_add(&st->front[f].refused_busy, 1);
+}
+
+static int offload_index(enum ktls_offload m)
+{
+	return m == KTLS_OFFLOAD_SW ? 0 : m == KTLS_OFFLOAD_HW ? 1 : -1;
+}
+
+void stats_installed(struct stats *st, enum front f, enum ktls_offload tx,
+		     enum ktls_offload rx)
+{
+	int t = offload_index(tx), r = offload_index(rx);
+
+	if (t >= 0)
+		atomic_fetch_add(&st->front[f].installed[0][t], 1);
+	if (r >= 0)
+		atomic_fetch_add(&st->front[f].installed[1][r], 1);
+}
+
+void stats_reloaded(struct stats *st, int ok)
+{
+	atomic_fetch_add(ok ? &st->reloads : &st->reloads_refused, 1);
 }
 
 void stats_finished(struct stats *st, enum front f, int status, int64_t ms)
@@ -187,19 +211,190 @@ static void format_front(struct out *o, const struct stats *st, enum front f,
 	    (unsigned long long)atomic_load(&fs->max_ms));
 }
 
-int stats_format(const struct stats *st, int json, char *buf, size_t len)
+/* ---- Prometheus' text format (version 0.0.4) ---- */
+
+static void prom_family(struct out *o, const char *name, const char *type,
+			const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One counter per front door, from the field at offset off. */
+static void prom_per_front(struct out *o, const struct stats *st,
+			   const char *name, const char *help, size_t off,
+			   enum front only)
+{
+	unsigned f;
+
+	prom_family(o, name, "counter", help);
+	for (f = 0; f < FRONT_COUNT; f++) {
+		const atomic_ulong *v = (const atomic_ulong *)
+			((const char *)&st->front[f] + off);
+
+		if (only == FRONT_COUNT || only == f)
+			put(o, "%s{front=\"%s\"} %lu\n", name,
+			    stats_front_name(f), atomic_load(v));
+	}
+}
+
+static void prom_outcomes(struct out *o, const struct stats *st)
+{
+	static const char name[] = "ktlsd_handshakes_total";
+	unsigned f, i;
+
+	prom_family(o, name, "counter", "Handshakes finished, by front door, "
+		    "outcome and, for failures, reason.");
+	for (f = 0; f < FRONT_COUNT; f++) {
+		const struct front_stats *fs = &st->front[f];
+
+		put(o, "%s{front=\"%s\",outcome=\"success\"} %lu\n", name,
+		    stats_front_name(f), atomic_load(&fs->succeeded));
+		for (i = 0; i < R_COUNT; i++)
+			put(o, "%s{front=\"%s\",outcome=\"failure\","
+			    "reason=\"%s\"} %lu\n", name, stats_front_name(f),
+			    reason_names[i], atomic_load(&fs->reason[i]));
+	}
+}
+
+/*
+ * Prometheus' buckets are cumulative and in seconds; ours count each range
+ * alone, in ms. The count is the buckets' sum rather than "succeeded",
+ * which a handshake finishing now may already have raised: +Inf and
+ * _count must agree.
+ */
+static void prom_histogram(struct out *o, const struct stats *st)
+{
+	static const char name[] = "ktlsd_handshake_duration_seconds";
+	unsigned long seen;
+	unsigned f, i;
+
+	prom_family(o, name, "histogram", "How long successful handshakes "
+		    "took, from admission to the keys installed.");
+	for (f = 0; f < FRONT_COUNT; f++) {
+		const struct front_stats *fs = &st->front[f];
+		const char *fn = stats_front_name(f);
+
+		seen = 0;
+		for (i = 0; i < STATS_BUCKETS; i++) {
+			seen += atomic_load(&fs->bucket[i]);
+			if (i < STATS_BUCKETS - 1)
+				put(o, "%s_bucket{front=\"%s\",le=\"%g\"} %lu\n",
+				    name, fn, bounds[i] / 1000.0, seen);
+		}
+		put(o, "%s_bucket{front=\"%s\",le=\"+Inf\"} %lu\n"
+		    "%s_sum{front=\"%s\"} %.3f\n%s_count{front=\"%s\"} %lu\n",
+		    name, fn, seen, name, fn,
+		    atomic_load(&fs->sum_ms) / 1000.0, name, fn, seen);
+	}
+}
+
+static void prom_installs(struct out *o, const struct stats *st)
+{
+	static const char name[] = "ktlsd_ktls_installs_total";
+	static const char *const dir[2] = { "tx", "rx" }, *const how[2] = {
+		"sw", "hw"
+	};
+	unsigned f, d, m;
+
+	prom_family(o, name, "counter", "Directions of sockets ktlsd handed "
+		    "to kernel TLS, by where their crypto runs (sw: the "
+		    "kernel, hw: the NIC).");
+	for (f = 0; f < FRONT_COUNT; f++)
+		for (d = 0; d < 2; d++)
+			for (m = 0; m < 2; m++)
+				put(o, "%s{front=\"%s\",direction=\"%s\","
+				    "mode=\"%s\"} %lu\n", name,
+				    stats_front_name(f), dir[d], how[m],
+				    atomic_load(&st->front[f].installed[d][m]));
+}
+
+static void prom_daemon(struct out *o, const struct stats *st,
+			unsigned inflight, double start)
+{
+	prom_family(o, "ktlsd_start_time_seconds", "gauge",
+		    "When ktlsd started, in seconds since the Unix epoch.");
+	put(o, "ktlsd_start_time_seconds %.3f\n", start);
+	prom_family(o, "ktlsd_handshakes_in_flight", "gauge",
+		    "Handshakes queued or running now, all front doors.");
+	put(o, "ktlsd_handshakes_in_flight %u\n", inflight);
+	prom_family(o, "ktlsd_reloads_total", "counter", "Configuration "
+		    "reloads (SIGHUP), by whether they took effect.");
+	put(o, "ktlsd_reloads_total{result=\"success\"} %lu\n"
+	    "ktlsd_reloads_total{result=\"refused\"} %lu\n",
+	    atomic_load(&st->reloads), atomic_load(&st->reloads_refused));
+}
+
+/*
+ * A tls_stat counter: TlsTxSw becomes ktlsd_kernel_tls_tx_sw_total, and
+ * the TlsCurr* ones, which go down too, gauges without _total.
+ */
+static int prom_tls_stat(const char *name, unsigned long long v, void *arg)
+{
+	const char *meaning = tls_stat_meaning(name), *s = name;
+	char metric[160] = "ktlsd_kernel_tls";
+	size_t n = strlen(metric);
+	int gauge;
+
+	if (!strncmp(s, "Tls", 3))
+		s += 3;
+	gauge = !strncmp(s, "Curr", 4);
+	for (; *s && n < sizeof(metric) - 16; s++) {
+		if (isupper((unsigned char)*s))
+			metric[n++] = '_';
+		metric[n++] = tolower((unsigned char)*s);
+	}
+	metric[n] = 0;
+	if (!gauge)
+		strcat(metric, "_total");
+	put(arg, "# HELP %s The kernel's %s: %s (all of this network "
+	    "namespace, not ktlsd's alone).\n# TYPE %s %s\n%s %llu\n", metric,
+	    name, meaning ? meaning : "see the kernel's tls documentation",
+	    metric, gauge ? "gauge" : "counter", metric, v);
+	return 0;
+}
+
+static void format_prometheus(struct out *o, const struct stats *st,
+			      unsigned inflight, double start)
+{
+	prom_daemon(o, st, inflight, start);
+	prom_per_front(o, st, "ktlsd_handshakes_accepted_total", "Handshakes "
+		       "admitted, by front door.",
+		       offsetof(struct front_stats, accepted), FRONT_COUNT);
+	prom_outcomes(o, st);
+	prom_histogram(o, st);
+	prom_per_front(o, st, "ktlsd_handshakes_refused_busy_total",
+		       "Handshakes refused because max_inflight were running.",
+		       offsetof(struct front_stats, refused_busy), FRONT_COUNT);
+	prom_per_front(o, st, "ktlsd_upcall_missed_total", "Kernel "
+		       "handshake requests another agent took first.",
+		       offsetof(struct front_stats, missed), FRONT_UPCALL);
+	prom_per_front(o, st, "ktlsd_replies_failed_total", "Outcomes that "
+		       "could not be told to whoever asked.",
+		       offsetof(struct front_stats, reply_failed), FRONT_COUNT);
+	prom_installs(o, st);
+	/* No file: no tls module, nothing to say. */
+	tls_stat_read(st->tls_stat_path, prom_tls_stat, o);
+}
+
+int stats_format(const struct stats *st, enum stats_fmt fmt, unsigned inflight,
+		 char *buf, size_t len)
 {
 	struct out o = { buf, len, 0, 0 };
-	struct timespec ts;
-	long uptime;
+	struct timespec ts, wall;
+	int64_t up_ms;
 	unsigned f;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uptime = (long)(((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
-			 st->start_ms) / 1000);
-	if (!json)
-		put(&o, "uptime_s %ld\n", uptime);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	up_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - st->start_ms;
+	if (fmt == STATS_PROMETHEUS) {
+		format_prometheus(&o, st, inflight, wall.tv_sec +
+				  wall.tv_nsec / 1e9 - up_ms / 1000.0);
+		return o.full ? -ENOSPC : (int)o.used;
+	}
+	if (fmt == STATS_TEXT)
+		put(&o, "uptime_s %ld\n", (long)(up_ms / 1000));
 	for (f = 0; f < FRONT_COUNT; f++)
-		format_front(&o, st, f, json, uptime);
+		format_front(&o, st, f, fmt == STATS_JSON, (long)(up_ms / 1000));
 	return o.full ? -ENOSPC : (int)o.used;
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ktls.h"
+
 enum front { FRONT_HANDOFF, FRONT_UPCALL, FRONT_COUNT };
 
 /* Why a handshake failed, by its status (stats_reason()). */
@@ -32,12 +34,17 @@ struct front_stats {
 	atomic_ulong bucket[STATS_BUCKETS];
 	atomic_ullong sum_ms;
 	atomic_ullong max_ms;
+	atomic_ulong installed[2][2];	/* [tx, rx][sw, hw] */
 };
 
 struct stats {
 	struct front_stats front[FRONT_COUNT];
 	int64_t start_ms;		/* CLOCK_MONOTONIC */
+	atomic_ulong reloads, reloads_refused;
+	const char *tls_stat_path;	/* NULL: the kernel's (tests set it) */
 };
+
+enum stats_fmt { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS };
 
 enum stats_reason stats_reason(int status);
 const char *stats_front_name(enum front f);
@@ -46,11 +53,19 @@ void stats_accepted(struct stats *st, enum front f);
 void stats_refused(struct stats *st, enum front f);
 /* A finished handshake: status 0 or negative, and how long it took. */
 void stats_finished(struct stats *st, enum front f, int status, int64_t ms);
+/* Where the kernel does each direction's crypto on a socket we set up. */
+void stats_installed(struct stats *st, enum front f, enum ktls_offload tx,
+		     enum ktls_offload rx);
+/* A reload (SIGHUP) that took effect (ok) or was refused. */
+void stats_reloaded(struct stats *st, int ok);
 
 /*
- * The counters as text (one "key value" line each) or as JSON lines (one
- * object per front door), into buf. Returns the length, or -ENOSPC.
+ * The counters into buf: as text (one "key value" line each), as JSON lines
+ * (one object per front door), or in Prometheus' text format, which also
+ * has inflight (handshakes running now), the reloads, kTLS installs and
+ * the kernel's tls_stat counters. Returns the length, or -ENOSPC.
  */
-int stats_format(const struct stats *st, int json, char *buf, size_t len);
+int stats_format(const struct stats *st, enum stats_fmt fmt, unsigned inflight,
+		 char *buf, size_t len);
 
 #endif

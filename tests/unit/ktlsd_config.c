@@ -387,6 +387,41 @@ TEST_F(conf, inflight_per_uid_follows_max_inflight)
 	ASSERT_EQ(3u, self->c->max_inflight_per_uid);
 }
 
+/* metrics_file: off by default; a writable place and an interval. */
+TEST_F(conf, metrics_file)
+{
+	char want[96];
+
+	ASSERT_LOADS("[profile p]\nrole = client\nverify = no\n");
+	ASSERT_NULL(self->c->metrics_path);
+	ASSERT_EQ(15u, self->c->metrics_interval_s);
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS("[ktlsd]\nmetrics_file = @DIR@/ktlsd.prom\n"
+		     "metrics_interval = 3600\n"
+		     "[profile p]\nrole = client\nverify = no\n");
+	snprintf(want, sizeof(want), "%s/ktlsd.prom", env.dir);
+	ASSERT_STREQ(want, self->c->metrics_path);
+	ASSERT_EQ(3600u, self->c->metrics_interval_s);
+	/* Checking made and removed a file: the real one comes later. */
+	ASSERT_NE(0, access(want, F_OK));
+}
+
+/*
+ * A directory where nobody can create files, root included: the error
+ * says so, on the metrics_file line. (-EACCES for a plain user.)
+ */
+TEST_F(conf, metrics_file_unwritable)
+{
+	ASSERT_GT(0, load(self, "[ktlsd]\nlog = stderr\n"
+			  "metrics_file = /proc/ktlsd.prom\n"
+			  "[profile p]\nrole = client\nverify = no\n"));
+	ASSERT_NULL(self->c);
+	ASSERT_EQ(0, strncmp(self->path, self->err, strlen(self->path)));
+	ASSERT_NE(NULL, strstr(self->err, ":3: metrics_file: cannot create "
+			       "files in /proc: ")) TH_LOG("%s", self->err);
+}
+
 /* In a test: skip it where the system's trust store does not load. */
 #define SKIP_WITHOUT_SYSTEM_TRUST() do {				\
 	struct ktls_config *__probe;					\
@@ -916,6 +951,27 @@ BAD(inflight_per_uid_over_total, "[ktlsd]\nmax_inflight_per_uid = 9\n"
 BAD(inflight_per_uid_over_default, "[ktlsd]\nlog = stderr\n"
     "max_inflight_per_uid = 1025\n" CLIENT, -EINVAL, 3,
     "max_inflight_per_uid: 1025 is more than max_inflight (1024)");
+
+/* [ktlsd]: metrics_file and its interval */
+BAD(metrics_relative, "[ktlsd]\nmetrics_file = ktlsd.prom\n" CLIENT, -EINVAL,
+    2, "metrics_file: 'ktlsd.prom' is not an absolute path");
+BAD(metrics_missing_dir, "[ktlsd]\nworkers = 1\n"
+    "metrics_file = @DIR@/none/ktlsd.prom\n" CLIENT, -ENOENT, 3,
+    "/none: No such file or directory");
+BAD(metrics_dir_is_a_file, "[ktlsd]\nmetrics_file = @CERT@/ktlsd.prom\n"
+    CLIENT, -ENOTDIR, 2, "cert.pem is not a directory");
+BAD(metrics_path_is_a_dir, "[ktlsd]\nmetrics_file = @DIR@\n" CLIENT, -EISDIR,
+    2, "is a directory");
+BAD(metrics_trailing_slash, "[ktlsd]\nmetrics_file = @DIR@/\n" CLIENT,
+    -EINVAL, 2, "is not the absolute path of a file");
+BAD(metrics_interval_zero, "[ktlsd]\nmetrics_file = @DIR@/m.prom\n"
+    "metrics_interval = 0\n" CLIENT, -EINVAL, 3,
+    "metrics_interval: '0' is not a number from 1 to 3600");
+BAD(metrics_interval_too_long, "[ktlsd]\nmetrics_file = @DIR@/m.prom\n"
+    "metrics_interval = 3601\n" CLIENT, -EINVAL, 3,
+    "metrics_interval: '3601'");
+BAD(metrics_interval_alone, "[ktlsd]\nlog = stderr\nmetrics_interval = 5\n"
+    CLIENT, -EINVAL, 3, "metrics_interval without metrics_file");
 
 TEST_F(bad, fails)
 {

@@ -289,6 +289,36 @@ static int start_tlshd_style(struct __test_metadata *_metadata, struct kd *k,
 	ASSERT_EQ(1, __r);						\
 } while (0)
 
+/*
+ * ktlsctl status: rows of port 2049 with TLS 1.3 and no process ("-" at
+ * the end), both ends of the mount; the whole output in out.
+ */
+static int kernel_rows(const char *ctl, char *out, size_t len)
+{
+	char cmd[PATH_MAX + 32], *line, *save = NULL, *copy;
+	size_t n = 0;
+	int rows = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s status 2>&1", ctl);
+	f = popen(cmd, "r");
+	if (f) {
+		n = fread(out, 1, len - 1, f);
+		pclose(f);
+	}
+	out[n] = 0;
+	copy = strdup(out);
+	for (line = strtok_r(copy, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t l = strlen(line);
+
+		rows += strstr(line, ":2049 ") && strstr(line, " 1.3 ") &&
+			l > 2 && !strcmp(line + l - 2, " -");
+	}
+	free(copy);
+	return rows;
+}
+
 TEST_F_TIMEOUT(nfs, tls_16mib_both_ends, 240)
 {
 	long long tx0 = tls_stat("TlsTxSw"), rx0 = tls_stat("TlsRxSw");
@@ -342,6 +372,8 @@ TEST_F_TIMEOUT(nfs, tls_16mib_both_ends, 240)
 	}
 	EXPECT_NE(NULL, strstr(stats, "upcall.succeeded ")) TH_LOG("%s", stats);
 	EXPECT_EQ(NULL, strstr(stats, "upcall.succeeded 0\n")) TH_LOG("%s", stats);
+	/* The mount's sockets are the kernel's: no process holds them. */
+	EXPECT_LE(2, kernel_rows(ctl, stats, sizeof(stats))) TH_LOG("%s", stats);
 	TH_LOG("mount %lld ms, remount %lld ms; %d MiB write %lld ms (%.1f MB/s), "
 	       "read %lld ms (%.1f MB/s); TlsTxSw +%lld",
 	       (long long)mount_ms, (long long)remount_ms, DATA_MB,

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * metrics_file: the Prometheus text of stats.c written to a file every
+ * metrics_interval seconds, for node_exporter's textfile collector. Each
+ * write goes to PATH.tmp-XXXXXX beside it and is renamed over PATH, so a
+ * reader sees the old file or the new one, never half of one (and the
+ * collector skips the temporary file: it reads *.prom only).
+ *
+ * The timer is an ev without a descriptor on one worker. It ticks at
+ * least once a second, so that a reload that sets, moves or drops the
+ * file takes effect at once; a write blocks that worker for the time it
+ * takes to write a few kilobytes to a local file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+#define METRICS_MAX	32768
+
+struct metrics {
+	struct ev ev;
+	struct ktlsd *d;
+	int64_t last_ms;		/* of the last attempt, 0: none yet */
+	char *path;			/* where that went (strdup'd) */
+	int failing;			/* its error, logged once */
+	char buf[METRICS_MAX];
+};
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* PATH.tmp-XXXXXX in tmp (PATH_MAX bytes); its descriptor, or -errno. */
+static int make_temp(const char *path, char *tmp)
+{
+	int fd;
+
+	if (snprintf(tmp, PATH_MAX, "%s.tmp-XXXXXX", path) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int metrics_write(const char *path, const char *text, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, ret;
+
+	fd = make_temp(path, tmp);
+	if (fd < 0)
+		return fd;
+	ret = fchmod(fd, 0644) ? -errno : write_all(fd, text, len);
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	return ret;
+}
+
+int metrics_check_path(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int fd;
+
+	if (path[0] != '/' || !slash[1]) {
+		snprintf(err, errlen, "'%s' is not the absolute path of a file",
+			 path);
+		return -EINVAL;
+	}
+	if (strlen(path) >= PATH_MAX - 16) {
+		snprintf(err, errlen, "the path is too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path),
+		 path);
+	if (stat(dir, &st)) {
+		fd = errno;
+		snprintf(err, errlen, "directory %s: %s", dir, strerror(fd));
+		return -fd;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is a directory", path);
+		return -EISDIR;
+	}
+	/* What each write will do, so that root is not taken for granted. */
+	fd = make_temp(path, tmp);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create files in %s: %s", dir,
+			 strerror(-fd));
+		return fd;
+	}
+	close(fd);
+	unlink(tmp);
+	return 0;
+}
+
+/* Format and write; log a failure once, and the recovery. */
+static void metrics_update(struct metrics *m, const char *path,
+			   unsigned interval)
+{
+	int n, ret;
+
+	n = stats_format(&m->d->stats, STATS_PROMETHEUS,
+			 atomic_load(&m->d->inflight), m->buf, sizeof(m->buf));
+	ret = n < 0 ? n : metrics_write(path, m->buf, n);
+	if (ret && ret != m->failing)
+		log_warn("metrics_file %s: %s; trying again every %u s", path,
+			 ret == -ENOSPC ? "the metrics do not fit the buffer" :
+			 strerror(-ret), interval);
+	else if (!ret && m->failing)
+		log_info("metrics_file %s: written again", path);
+	m->failing = ret;
+}
+
+static void metrics_tick(struct ev *e, unsigned events)
+{
+	struct metrics *m = (struct metrics *)e;
+	struct conf *c = ktlsd_conf(m->d);
+	const char *path = c->metrics_path;
+	int64_t now = now_ms(), next = now + 1000, due;
+
+	if (events & EV_STOP)
+		goto out;
+	if (path && (!m->path || strcmp(path, m->path))) {
+		free(m->path);
+		m->path = strdup(path);
+		m->last_ms = 0;
+		m->failing = 0;
+	}
+	due = m->last_ms + (int64_t)c->metrics_interval_s * 1000;
+	if (path && (!m->last_ms || now >= due || (events & EV_EXIT))) {
+		metrics_update(m, path, c->metrics_interval_s);
+		m->last_ms = now;
+		due = now + (int64_t)c->metrics_interval_s * 1000;
+	}
+	if (path && due < next)
+		next = due;
+	e->deadline = next;
+out:
+	conf_put(c);
+	if (events & EV_EXIT) {
+		loop_remove(e);
+		free(m->path);
+		free(m);
+	}
+}
+
+int metrics_open(struct ktlsd *d, const struct conf *c, int activated_fd)
+{
+	struct metrics *m;
+
+	(void)c;	/* the timer reads the configuration in force */
+	(void)activated_fd;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->ev.fd = -1;
+	m->ev.handle = metrics_tick;
+	m->ev.deadline = 1;	/* the first write at once */
+	m->d = d;
+	loop_add(d, NULL, &m->ev, 0);
+	return 0;
+}
