@@ -54,7 +54,7 @@ endif
 # build directory, so they start the TSan one. `make check TSAN=1` runs
 # only TSAN_TESTS: TSan slows the VM down a lot. In the guest ktlsd runs
 # with TSAN_OPTIONS below: a report stops it with status 66, which fails
-# the test (tests/daemon.h also looks for reports in its log).
+# the test (tests/lib/ktlsd_proc.c also looks for reports in its log).
 ifeq ($(TSAN),1)
 override CFLAGS  += -fsanitize=thread -O1 -g
 override LDFLAGS += -fsanitize=thread
@@ -85,8 +85,18 @@ KTLSD_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lkeyutils -
 
 HARNESS    := $(B)/kselftest/kselftest_harness.h
 # -iquote: "kselftest_harness.h" is tests/'s wrapper, which includes the
-# harness itself as <kselftest_harness.h>.
-TEST_CFLAGS = $(ALL_CFLAGS) -iquote tests -I$(B)/kselftest -Wno-missing-prototypes -Wno-unused-parameter
+# harness itself as <kselftest_harness.h>; the helpers' headers are in
+# tests/lib. Tests may call internals (lib/*.h, daemon/ktlsd/*.h,
+# daemon/ktlsctl/*.h).
+TEST_INC    = -iquote tests -iquote tests/lib -I$(B)/kselftest \
+	      -Ilib -Idaemon/ktlsd -Idaemon/ktlsctl
+TEST_CFLAGS = $(ALL_CFLAGS) $(TEST_INC) -Wno-missing-prototypes -Wno-unused-parameter
+
+# Helpers shared by the tests (tests/lib/*.c), compiled once into an
+# archive that every test and the bench link.
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(B)/%.o)
+TESTLIB_A    := $(B)/tests/libtestutil.a
 
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 VM_SRCS    := $(wildcard tests/vm/*.c)
@@ -166,12 +176,24 @@ $(HARNESS):
 
 harness: $(HARNESS)
 
-# Tests link the static libraries, so they may call internals (lib/*.h,
-# daemon/ktlsd/*.h, daemon/ktlsctl/*.h).
-$(B)/tests/%: tests/%.c $(HARNESS) $(LIBA) $(KTLSD_A) $(CTL_A)
+# Test helpers keep -Wmissing-prototypes: what they share is declared in
+# their headers. Those that assert define KTLS_TEST_HELPER (see
+# tests/kselftest_harness.h).
+$(B)/tests/%.o: tests/%.c $(HARNESS)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) $(DEPFLAGS) -c -o $@ $<
+
+$(TESTLIB_A): $(TESTLIB_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+# Tests link the static libraries, so they may call internals.
+$(B)/tests/%: tests/%.c $(HARNESS) $(TESTLIB_A) $(LIBA) $(KTLSD_A) $(CTL_A)
 	@mkdir -p $(@D) $(B)/deps/$(@D:$(B)/%=%)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $(PROG_DEPS) -Ilib -Idaemon/ktlsd -Idaemon/ktlsctl -o $@ $< $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) $(PROG_DEPS) -o $@ $< $(TESTLIB_A) $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
 tests: $(UNIT_BINS) $(VM_BINS)
 
@@ -218,12 +240,12 @@ BENCH_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard tests/bench/*.c))
 $(B)/tests/bench/%.o: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -iquote tests/lib -c -o $@ $<
 
-$(BENCH): $(BENCH_OBJS) $(LIBA)
+$(BENCH): $(BENCH_OBJS) $(TESTLIB_A) $(LIBA)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_OBJS) $(LIBA) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_OBJS) $(TESTLIB_A) $(LIBA) $(PKG_LIBS) -lpthread
 
 # In the test VM when this kernel lacks kTLS, on the trixie root (it has
 # nginx for P2; BENCH_ROOTFS=host skips that comparison); $(B)/bench is
@@ -258,5 +280,5 @@ clean:
 	rm -rf $(B)
 
 -include $(patsubst %.o,%.d,$(LIB_OBJS) $(LIB_PIC) $(CTL_OBJS) $(KTLSD_SRCS:%.c=$(B)/%.o) \
-	   $(FS_OBJS) $(BENCH_OBJS)) \
+	   $(FS_OBJS) $(BENCH_OBJS) $(TESTLIB_OBJS)) \
 	 $(patsubst $(B)/%,$(B)/deps/%.d,$(UNIT_BINS) $(VM_BINS) $(filter-out %/ktls-fileserver,$(EXAMPLES)))

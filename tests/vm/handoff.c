@@ -14,7 +14,7 @@
 #include <sys/un.h>
 
 #include "kselftest_harness.h"
-#include "daemon.h"
+#include "ktlsd_proc.h"
 
 #include <ktls.h>
 #include "internal.h"
