@@ -55,10 +55,11 @@ endif
 # only TSAN_TESTS: TSan slows the VM down a lot. In the guest ktlsd runs
 # with TSAN_OPTIONS below: a report stops it with status 66, which fails
 # the test (tests/lib/ktlsd_proc.c also looks for reports in its log).
+# TSAN_TESTS: every part of the handoff tests (tests/vm/handoff_*.c).
 ifeq ($(TSAN),1)
 override CFLAGS  += -fsanitize=thread -O1 -g
 override LDFLAGS += -fsanitize=thread
-TSAN_TESTS ?= $(B)/tests/vm/handoff
+TSAN_TESTS ?= $(HANDOFF_BINS)
 export TSAN_OPTIONS ?= halt_on_error=1 exitcode=66 second_deadlock_stack=1
 export KTLSD_TSAN := 1
 endif
@@ -98,10 +99,16 @@ TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(B)/%.o)
 TESTLIB_A    := $(B)/tests/libtestutil.a
 
+# Each tests/unit/*.c and tests/vm/*.c is a test program, but for
+# tests/vm/*_util.c, helpers that some of them link: the handoff tests,
+# split by theme (handoff_*.c), share tests/vm/handoff_util.c.
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
-VM_SRCS    := $(wildcard tests/vm/*.c)
+VM_UTILS   := $(wildcard tests/vm/*_util.c)
+VM_SRCS    := $(filter-out $(VM_UTILS),$(wildcard tests/vm/*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(B)/tests/%)
 VM_BINS    := $(VM_SRCS:tests/%.c=$(B)/tests/%)
+VM_UTIL_OBJS := $(VM_UTILS:%.c=$(B)/%.o)
+HANDOFF_BINS := $(filter $(B)/tests/vm/handoff_%,$(VM_BINS))
 
 # Header dependencies, made by the compiler with each object (-MMD -MP) and
 # read back at the end of this file. A program compiled and linked in one
@@ -189,11 +196,14 @@ $(TESTLIB_A): $(TESTLIB_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-# Tests link the static libraries, so they may call internals.
+$(HANDOFF_BINS): $(B)/tests/vm/handoff_util.o
+
+# Tests link the static libraries, so they may call internals; and the
+# objects of their own helpers, if any (the .o among the prerequisites).
 $(B)/tests/%: tests/%.c $(HARNESS) $(TESTLIB_A) $(LIBA) $(KTLSD_A) $(CTL_A)
 	@mkdir -p $(@D) $(B)/deps/$(@D:$(B)/%=%)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $(PROG_DEPS) -o $@ $< $(TESTLIB_A) $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) $(PROG_DEPS) -o $@ $< $(filter %.o,$^) $(TESTLIB_A) $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
 tests: $(UNIT_BINS) $(VM_BINS)
 
@@ -218,8 +228,14 @@ $(B)/examples/ktls-fileserver: $(FS_OBJS) $(LIBA)
 
 all: $(EXAMPLES)
 
+# tests/check runs every program in $(B)/tests/unit and vm: first remove
+# those whose source is gone (renamed or split), so none runs twice.
 check: deps
 	@$(MAKE) --no-print-directory all $(if $(filter 1,$(TSAN)),$(TSAN_TESTS),tests)
+	@for f in $(B)/tests/unit/* $(B)/tests/vm/*; do \
+		case " $(UNIT_BINS) $(VM_BINS) " in *" $$f "*) continue ;; esac; \
+		[ ! -f "$$f" ] || [ ! -x "$$f" ] || rm -v "$$f"; \
+	done
 	tests/check $(B) "$(KERNELS)"
 
 # ktlsd + the example file server + curl; in a VM when this kernel lacks kTLS.
@@ -280,5 +296,5 @@ clean:
 	rm -rf $(B)
 
 -include $(patsubst %.o,%.d,$(LIB_OBJS) $(LIB_PIC) $(CTL_OBJS) $(KTLSD_SRCS:%.c=$(B)/%.o) \
-	   $(FS_OBJS) $(BENCH_OBJS) $(TESTLIB_OBJS)) \
+	   $(FS_OBJS) $(BENCH_OBJS) $(TESTLIB_OBJS) $(VM_UTIL_OBJS)) \
 	 $(patsubst $(B)/%,$(B)/deps/%.d,$(UNIT_BINS) $(VM_BINS) $(filter-out %/ktls-fileserver,$(EXAMPLES)))
