@@ -55,11 +55,12 @@ endif
 # build directory, so they start the TSan one. `make check TSAN=1` runs
 # only TSAN_TESTS: TSan slows the VM down a lot. In the guest ktlsd runs
 # with TSAN_OPTIONS below: a report stops it with status 66, which fails
-# the test (tests/daemon.h also looks for reports in its log).
+# the test (tests/lib/ktlsd_proc.c also looks for reports in its log).
+# TSAN_TESTS: every part of the handoff tests (tests/vm/handoff_*.c).
 ifeq ($(TSAN),1)
 override CFLAGS  += -fsanitize=thread -O1 -g
 override LDFLAGS += -fsanitize=thread
-TSAN_TESTS ?= $(B)/tests/vm/handoff
+TSAN_TESTS ?= $(HANDOFF_BINS)
 export TSAN_OPTIONS ?= halt_on_error=1 exitcode=66 second_deadlock_stack=1
 export KTLSD_TSAN := 1
 endif
@@ -86,13 +87,29 @@ KTLSD_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lkeyutils -
 
 HARNESS    := $(B)/kselftest/kselftest_harness.h
 # -iquote: "kselftest_harness.h" is tests/'s wrapper, which includes the
-# harness itself as <kselftest_harness.h>.
-TEST_CFLAGS = $(ALL_CFLAGS) -iquote tests -I$(B)/kselftest -Wno-missing-prototypes -Wno-unused-parameter
+# harness itself as <kselftest_harness.h>; the helpers' headers are in
+# tests/lib. Tests may call internals (lib/*.h, daemon/ktlsd/*.h,
+# daemon/ktlsctl/*.h).
+TEST_INC    = -iquote tests -iquote tests/lib -I$(B)/kselftest \
+	      -Ilib -Idaemon/ktlsd -Idaemon/ktlsctl
+TEST_CFLAGS = $(ALL_CFLAGS) $(TEST_INC) -Wno-missing-prototypes -Wno-unused-parameter
 
+# Helpers shared by the tests (tests/lib/*.c), compiled once into an
+# archive that every test and the bench link.
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(B)/%.o)
+TESTLIB_A    := $(B)/tests/libtestutil.a
+
+# Each tests/unit/*.c and tests/vm/*.c is a test program, but for
+# tests/vm/*_util.c, helpers that some of them link: the handoff tests,
+# split by theme (handoff_*.c), share tests/vm/handoff_util.c.
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
-VM_SRCS    := $(wildcard tests/vm/*.c)
+VM_UTILS   := $(wildcard tests/vm/*_util.c)
+VM_SRCS    := $(filter-out $(VM_UTILS),$(wildcard tests/vm/*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(B)/tests/%)
 VM_BINS    := $(VM_SRCS:tests/%.c=$(B)/tests/%)
+VM_UTIL_OBJS := $(VM_UTILS:%.c=$(B)/%.o)
+HANDOFF_BINS := $(filter $(B)/tests/vm/handoff_%,$(VM_BINS))
 
 # Header dependencies, made by the compiler with each object (-MMD -MP) and
 # read back at the end of this file. A program compiled and linked in one
@@ -167,12 +184,27 @@ $(HARNESS):
 
 harness: $(HARNESS)
 
-# Tests link the static libraries, so they may call internals (lib/*.h,
-# daemon/ktlsd/*.h, daemon/ktlsctl/*.h).
-$(B)/tests/%: tests/%.c $(HARNESS) $(LIBA) $(KTLSD_A) $(CTL_A)
+# Test helpers keep -Wmissing-prototypes: what they share is declared in
+# their headers. Those that assert define KTLS_TEST_HELPER (see
+# tests/kselftest_harness.h).
+$(B)/tests/%.o: tests/%.c $(HARNESS)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) $(DEPFLAGS) -c -o $@ $<
+
+$(TESTLIB_A): $(TESTLIB_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(HANDOFF_BINS): $(B)/tests/vm/handoff_util.o
+
+# Tests link the static libraries, so they may call internals; and the
+# objects of their own helpers, if any (the .o among the prerequisites).
+$(B)/tests/%: tests/%.c $(HARNESS) $(TESTLIB_A) $(LIBA) $(KTLSD_A) $(CTL_A)
 	@mkdir -p $(@D) $(B)/deps/$(@D:$(B)/%=%)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $(PROG_DEPS) -Ilib -Idaemon/ktlsd -Idaemon/ktlsctl -o $@ $< $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) $(PROG_DEPS) -o $@ $< $(filter %.o,$^) $(TESTLIB_A) $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
 tests: $(UNIT_BINS) $(VM_BINS)
 
@@ -197,8 +229,14 @@ $(B)/examples/ktls-fileserver: $(FS_OBJS) $(LIBA)
 
 all: $(EXAMPLES)
 
+# tests/check runs every program in $(B)/tests/unit and vm: first remove
+# those whose source is gone (renamed or split), so none runs twice.
 check: deps
 	@$(MAKE) --no-print-directory all $(if $(filter 1,$(TSAN)),$(TSAN_TESTS),tests)
+	@for f in $(B)/tests/unit/* $(B)/tests/vm/*; do \
+		case " $(UNIT_BINS) $(VM_BINS) " in *" $$f "*) continue ;; esac; \
+		[ ! -f "$$f" ] || [ ! -x "$$f" ] || rm -v "$$f"; \
+	done
 	tests/check $(B) "$(KERNELS)"
 
 # ktlsd + the example file server + curl; in a VM when this kernel lacks kTLS.
@@ -219,12 +257,12 @@ BENCH_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard tests/bench/*.c))
 $(B)/tests/bench/%.o: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -iquote tests/lib -c -o $@ $<
 
-$(BENCH): $(BENCH_OBJS) $(LIBA)
+$(BENCH): $(BENCH_OBJS) $(TESTLIB_A) $(LIBA)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_OBJS) $(LIBA) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_OBJS) $(TESTLIB_A) $(LIBA) $(PKG_LIBS) -lpthread
 
 # In the test VM when this kernel lacks kTLS, on the trixie root (it has
 # nginx for P2; BENCH_ROOTFS=host skips that comparison); $(B)/bench is
@@ -266,5 +304,5 @@ clean:
 	rm -rf $(B)
 
 -include $(patsubst %.o,%.d,$(LIB_OBJS) $(LIB_PIC) $(CTL_OBJS) $(KTLSD_SRCS:%.c=$(B)/%.o) \
-	   $(FS_OBJS) $(BENCH_OBJS)) \
+	   $(FS_OBJS) $(BENCH_OBJS) $(TESTLIB_OBJS) $(VM_UTIL_OBJS)) \
 	 $(patsubst $(B)/%,$(B)/deps/%.d,$(UNIT_BINS) $(VM_BINS) $(filter-out %/ktls-fileserver,$(EXAMPLES)))

@@ -113,7 +113,7 @@ void write_text(const char *path, const char *text);
 __attribute__((format(printf, 3, 4)))
 void fmt(char *buf, size_t size, const char *f, ...);
 void pin_cpu(int cpu);
-void raise_nofile(rlim_t n);
+void need_nofile(rlim_t n);
 long proc_fds(pid_t pid);
 double proc_cpu(pid_t pid);
 

@@ -179,7 +179,7 @@ void mem_inflight(const struct opts *o)
 
 	side = "mem-inflight";
 	n_counts = parse_counts(o->counts, counts, &max);
-	raise_nofile(2 * max + 4096);
+	need_nofile(2 * max + 4096);
 	f.cfd = xcalloc(max, sizeof(*f.cfd));
 	f.sfd = xcalloc(max, sizeof(*f.sfd));
 	daemon_start(&f.d, o, max + 1024, 600000);
@@ -227,7 +227,7 @@ void mem_churn(const struct opts *o)
 	double t0, t1, t2, rate, dcpu, bcpu;
 
 	side = "mem-churn";
-	raise_nofile(4 * o->clients + 1024);
+	need_nofile(4 * o->clients + 1024);
 	daemon_start(&d, o, o->clients * 2 + 64, 60000);
 	sample(d.pid, &base_rss, &base_fds);
 	hs_pool_start(p, &d, o, o->workers, 0);

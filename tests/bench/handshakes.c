@@ -388,7 +388,7 @@ void hs_handoff(const struct opts *o)
 	side = "hs-handoff";
 	if (o->workers == 1)
 		pin_cpu(0);	/* ktlsd and its clients share one CPU */
-	raise_nofile(4 * o->clients + 1024);
+	need_nofile(4 * o->clients + 1024);
 	daemon_start(&d, o, o->clients * 2 + 64, 60000);
 	window_init(&p->run.win);
 	hs_pool_start(p, &d, o, o->workers, 1);

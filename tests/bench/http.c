@@ -306,7 +306,7 @@ void http_get(const struct opts *o)
 		die("--server takes ktls or nginx");
 	if (!o->file)
 		die("--file missing");
-	raise_nofile(4 * o->clients + 1024);
+	need_nofile(4 * o->clients + 1024);
 	make_www(o);
 	port = free_port();
 	if (port < 0)

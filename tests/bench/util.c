@@ -169,21 +169,14 @@ void pin_cpu(int cpu)
 }
 
 /* Enough descriptors for n of everything; the daemon inherits the limit. */
-void raise_nofile(rlim_t n)
+void need_nofile(rlim_t n)
 {
-	struct rlimit r;
+	int err = raise_nofile(n);
 
-	if (getrlimit(RLIMIT_NOFILE, &r))
-		die("getrlimit: %s", strerror(errno));
-	if (r.rlim_cur >= n)
-		return;
-	r.rlim_cur = n;
-	if (r.rlim_max < n)
-		r.rlim_max = n;
-	if (setrlimit(RLIMIT_NOFILE, &r))
+	if (err)
 		die("cannot raise RLIMIT_NOFILE to %llu (%s): run as root, or "
 		    "raise the hard limit", (unsigned long long)n,
-		    strerror(errno));
+		    strerror(-err));
 }
 
 /* Open descriptors of a process, or -1. */

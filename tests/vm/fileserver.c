@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
-#include "daemon.h"
+#include "ktlsd_proc.h"
 
 #define WEB_PROFILE							\
 	"[profile web]\n"						\

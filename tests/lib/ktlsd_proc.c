@@ -1,63 +1,12 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+// SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * A real build/ktlsd for the tests: configuration written to a fresh
- * directory, started in the foreground with its log in a file, waited for,
- * and stopped with SIGTERM, which it must obey with exit status 0.
+ * The ktlsd of a test: its configuration and log files, its start and its
+ * stop, and what its log says.
  */
-#ifndef KTLS_DAEMON_H
-#define KTLS_DAEMON_H
+#define KTLS_TEST_HELPER
+#include "ktlsd_proc.h"
 
-#include <dirent.h>
-#include <sys/resource.h>
-
-#include "kselftest_harness.h"
-#include "peers.h"
-
-/* Enough descriptors for a thousand TCP pairs, here and in ktlsd. */
-static inline void raise_nofile(rlim_t want)
-{
-	struct rlimit r;
-
-	if (getrlimit(RLIMIT_NOFILE, &r))
-		return;
-	if (r.rlim_max < want) {
-		struct rlimit more = { want, want };
-
-		if (!setrlimit(RLIMIT_NOFILE, &more))
-			return;
-	}
-	r.rlim_cur = r.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &r);
-}
-
-/* ---- The daemon under test ---- */
-
-/*
- * Waits for ktlsd are this many times longer in a ThreadSanitizer build
- * (make TSAN=1): under TCG on a busy host its start took over 20 s and a
- * reload over 5 s. Memory figures mean nothing there.
- */
-#ifdef __SANITIZE_THREAD__
-#define DAEMON_SLOW 6
-/* TEST_F() takes it where it is used: the tests' own limit, stretched. */
-#undef TEST_TIMEOUT_DEFAULT
-#define TEST_TIMEOUT_DEFAULT (30 * DAEMON_SLOW)
-#else
-#define DAEMON_SLOW 1
-#endif
-
-struct daemon {
-	pid_t pid;		/* 0: not started; -1: gone */
-	int early_status;	/* wait status if it died before teardown */
-	unsigned max_inflight;
-	int base_fds;		/* its descriptors when idle */
-	const char *profiles;	/* the [profile] sections to write */
-	const char *ktlsd_keys;	/* more lines for [ktlsd], or NULL */
-	char dir[64], conf[128], sock[128], log[128];
-};
-
-/* Replace the configuration file in one step (ktlsd may read it now). */
-static inline int write_file(const struct daemon *d, const char *text)
+int write_file(const struct daemon *d, const char *text)
 {
 	char tmp[160];
 	int fd;
@@ -71,8 +20,7 @@ static inline int write_file(const struct daemon *d, const char *text)
 	return rename(tmp, d->conf) ? -errno : 0;
 }
 
-/* The test configuration, with more profiles after it. */
-static inline int write_conf(const struct daemon *d, const char *more)
+int write_conf(const struct daemon *d, const char *more)
 {
 	char text[8192];
 
@@ -89,8 +37,7 @@ static inline int write_conf(const struct daemon *d, const char *more)
 	return write_file(d, text);
 }
 
-/* The whole log so far (malloc'd, NUL-terminated), or NULL. */
-static inline char *log_read(const struct daemon *d)
+char *log_read(const struct daemon *d)
 {
 	int fd = open(d->log, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -113,8 +60,7 @@ static inline char *log_read(const struct daemon *d)
 	return buf;
 }
 
-/* The end of the log, for failure messages. */
-static inline const char *log_tail(const struct daemon *d)
+const char *log_tail(const struct daemon *d)
 {
 	static char tail[3000];
 	char *all = log_read(d);
@@ -129,7 +75,7 @@ static inline const char *log_tail(const struct daemon *d)
 	return tail;
 }
 
-static inline int log_count(const struct daemon *d, const char *needle)
+int log_count(const struct daemon *d, const char *needle)
 {
 	char *all = log_read(d), *p;
 	int n = 0;
@@ -140,8 +86,7 @@ static inline int log_count(const struct daemon *d, const char *needle)
 	return n;
 }
 
-/* Whether ktlsd still runs; reaps it (and keeps its status) if not. */
-static inline int daemon_alive(struct daemon *d)
+int daemon_alive(struct daemon *d)
 {
 	int status;
 
@@ -155,9 +100,7 @@ static inline int daemon_alive(struct daemon *d)
 	return 1;
 }
 
-/* Wait until needle is in the log count times; the count seen. */
-static inline int log_wait(struct daemon *d, const char *needle, int count,
-		    int timeout_ms)
+int log_wait(struct daemon *d, const char *needle, int count, int timeout_ms)
 {
 	int64_t end = ms_now() + timeout_ms;
 	int n;
@@ -170,7 +113,7 @@ static inline int log_wait(struct daemon *d, const char *needle, int count,
 	}
 }
 
-static inline int count_fds(pid_t pid)
+int count_fds(pid_t pid)
 {
 	char path[64];
 	struct dirent *e;
@@ -188,8 +131,8 @@ static inline int count_fds(pid_t pid)
 	return n;
 }
 
-static inline void daemon_start(struct __test_metadata *_metadata, struct daemon *d,
-			 const char *profiles, unsigned max_inflight)
+void daemon_start(struct __test_metadata *_metadata, struct daemon *d,
+		  const char *profiles, unsigned max_inflight)
 {
 	char bin[PATH_MAX];
 	int ready;
@@ -198,6 +141,7 @@ static inline void daemon_start(struct __test_metadata *_metadata, struct daemon
 	ASSERT_EQ(0, make_test_cert());
 	ASSERT_EQ(0, ktlsd_path(bin, sizeof(bin)));
 	ASSERT_EQ(0, access(bin, X_OK)) TH_LOG("no ktlsd at %s (make)", bin);
+	/* Enough descriptors for a thousand TCP pairs, here and in ktlsd. */
 	raise_nofile(16384);
 	strcpy(d->dir, "/tmp/ktlsd-test-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(d->dir));
@@ -229,7 +173,7 @@ static inline void daemon_start(struct __test_metadata *_metadata, struct daemon
 	ASSERT_LT(0, d->base_fds);
 }
 
-static inline void remove_dir(const char *path)
+static void remove_dir(const char *path)
 {
 	struct dirent *e;
 	char file[PATH_MAX];
@@ -246,8 +190,7 @@ static inline void remove_dir(const char *path)
 	rmdir(path);
 }
 
-/* Wait for ktlsd to exit: its wait status, or -1 after the time. */
-static inline int daemon_wait(struct daemon *d, int timeout_ms)
+int daemon_wait(struct daemon *d, int timeout_ms)
 {
 	int64_t end = ms_now() + timeout_ms;
 
@@ -263,7 +206,7 @@ static inline int daemon_wait(struct daemon *d, int timeout_ms)
  * A sanitizer's report in the log (make TSAN=1): the first one, else NULL.
  * TSan also makes ktlsd exit 66, but not when it was killed.
  */
-static inline const char *sanitizer_report(const struct daemon *d)
+static const char *sanitizer_report(const struct daemon *d)
 {
 	static char report[6000];
 	char *all = log_read(d), *p;
@@ -279,11 +222,10 @@ static inline const char *sanitizer_report(const struct daemon *d)
 }
 
 /*
- * SIGTERM: ktlsd must exit 0 within a few seconds, with no sanitizer
- * report in its log. (No EXPECT_* here: after a failed ASSERT the harness
- * would print their message even on success.)
+ * No EXPECT_* here: after a failed ASSERT the harness would print their
+ * message even on success.
  */
-static inline void daemon_stop(struct __test_metadata *_metadata, struct daemon *d)
+void daemon_stop(struct __test_metadata *_metadata, struct daemon *d)
 {
 	const char *report;
 	int status;
@@ -316,5 +258,3 @@ static inline void daemon_stop(struct __test_metadata *_metadata, struct daemon 
 	if (d->dir[0] && !getenv("KTLSD_TEST_KEEP"))
 		remove_dir(d->dir);
 }
-
-#endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Two libktls ends in one process: the client handshakes in a thread, the
- * server in the caller; and how an end is expected to have finished.
+ * server in the caller (tests/lib/duo.c); and how an end is expected to
+ * have finished.
  */
 #ifndef KTLS_DUO_H
 #define KTLS_DUO_H
@@ -13,52 +14,27 @@
 #include "testutil.h"
 
 /*
- * What an application does with a failed handshake is to close: the peer
- * then sees the end of the stream (SHUT_WR sends a FIN, not a RST, so it
- * still reads all that was sent before).
+ * ktls_session_handshake(), and on failure what an application does: it
+ * closes. The peer then sees the end of the stream (SHUT_WR sends a FIN,
+ * not a RST, so it still reads all that was sent before).
  */
-static inline int handshake_or_close(struct ktls_session *s, int fd)
-{
-	int ret = ktls_session_handshake(s);
+int handshake_or_close(struct ktls_session *s, int fd);
 
-	if (ret)
-		shutdown(fd, SHUT_WR);
-	return ret;
-}
-
+/* A client's handshake for a thread: duo_client_main(&c) sets c.ret. */
 struct duo_client {
 	struct ktls_session *s;
 	int fd;
 	int ret;
 };
 
-static inline void *duo_client_main(void *arg)
-{
-	struct duo_client *c = arg;
-
-	c->ret = handshake_or_close(c->s, c->fd);
-	return NULL;
-}
+void *duo_client_main(void *arg);
 
 /*
  * Handshake cs (on cfd) in a thread against ss (on sfd) here; the results
  * go to *cret and *sret. 0, or a pthread error.
  */
-static inline int duo_handshake(struct ktls_session *cs, int cfd, int *cret,
-				struct ktls_session *ss, int sfd, int *sret)
-{
-	struct duo_client c = { .s = cs, .fd = cfd };
-	pthread_t th;
-	int err;
-
-	err = pthread_create(&th, NULL, duo_client_main, &c);
-	if (err)
-		return err;
-	*sret = handshake_or_close(ss, sfd);
-	err = pthread_join(th, NULL);
-	*cret = c.ret;
-	return err;
-}
+int duo_handshake(struct ktls_session *cs, int cfd, int *cret,
+		  struct ktls_session *ss, int sfd, int *sret);
 
 /*
  * The handshake succeeded up to the install: 0 where the kernel has kTLS,

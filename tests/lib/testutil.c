@@ -1,30 +1,12 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+// SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Helpers shared by the tests: loopback TCP pairs, deterministic data,
- * and the rule for missing kernel TLS support (skip, reason "kTLS ...";
- * the test runner turns such skips into failures when CI=true).
+ * Helpers shared by the tests and the bench: clocks, descriptors and
+ * memory of processes, loopback TCP pairs, whole reads and writes,
+ * deterministic data, and whether this kernel has kTLS.
  */
-#ifndef KTLS_TESTUTIL_H
-#define KTLS_TESTUTIL_H
+#include "testutil.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-#ifndef SOL_TLS
-#define SOL_TLS 282
-#endif
-
-/* Milliseconds on the monotonic clock, and a sleep in them. */
-static inline int64_t ms_now(void)
+int64_t ms_now(void)
 {
 	struct timespec ts;
 
@@ -32,15 +14,14 @@ static inline int64_t ms_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static inline void sleep_ms(int ms)
+void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
 
-/* A process's resident memory (VmRSS) in KiB, or -1. */
-static inline long proc_rss_kib(pid_t pid)
+long proc_rss_kib(pid_t pid)
 {
 	char path[64], line[256];
 	long kib = -1;
@@ -57,11 +38,30 @@ static inline long proc_rss_kib(pid_t pid)
 	return kib;
 }
 
-/*
- * Connect two TCP sockets over 127.0.0.1. Returns 0 and fills fds[0]
- * (the connecting side) and fds[1] (the accepted side), or -errno.
- */
-static inline int tcp_pair(int fds[2])
+int raise_nofile(rlim_t want)
+{
+	struct rlimit r;
+	int err;
+
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		return -errno;
+	if (r.rlim_cur >= want)
+		return 0;
+	r.rlim_cur = want;
+	if (r.rlim_max < want)
+		r.rlim_max = want;
+	if (!setrlimit(RLIMIT_NOFILE, &r))
+		return 0;
+	/* Not allowed to raise the hard limit: as far as it goes. */
+	err = -errno;
+	if (!getrlimit(RLIMIT_NOFILE, &r)) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+	return err;
+}
+
+int tcp_pair(int fds[2])
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sa);
@@ -93,17 +93,14 @@ err:
 	return err;
 }
 
-/* Attach the "tls" upper layer protocol; -errno on failure. */
-static inline int tcp_set_ulp_tls(int fd)
+int tcp_set_ulp_tls(int fd)
 {
 	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
 		return -errno;
 	return 0;
 }
 
-/* A byte stream that depends on the seed and the offset only. */
-static inline void fill_pattern(void *buf, size_t len, uint64_t seed,
-				uint64_t off)
+void fill_pattern(void *buf, size_t len, uint64_t seed, uint64_t off)
 {
 	unsigned char *p = buf;
 	size_t i;
@@ -116,9 +113,8 @@ static inline void fill_pattern(void *buf, size_t len, uint64_t seed,
 	}
 }
 
-/* Offset of the first byte that differs from the pattern, or -1. */
-static inline long long check_pattern(const void *buf, size_t len,
-				      uint64_t seed, uint64_t off)
+long long check_pattern(const void *buf, size_t len, uint64_t seed,
+			uint64_t off)
 {
 	unsigned char tmp[4096];
 	size_t done = 0, n;
@@ -138,8 +134,7 @@ static inline long long check_pattern(const void *buf, size_t len,
 	return -1;
 }
 
-/* Read exactly len bytes (or until EOF/error); returns bytes read. */
-static inline ssize_t read_full(int fd, void *buf, size_t len)
+ssize_t read_full(int fd, void *buf, size_t len)
 {
 	size_t done = 0;
 
@@ -155,7 +150,7 @@ static inline ssize_t read_full(int fd, void *buf, size_t len)
 	return done;
 }
 
-static inline ssize_t write_full(int fd, const void *buf, size_t len)
+ssize_t write_full(int fd, const void *buf, size_t len)
 {
 	size_t done = 0;
 
@@ -171,8 +166,7 @@ static inline ssize_t write_full(int fd, const void *buf, size_t len)
 	return done;
 }
 
-/* Value of one counter in /proc/net/tls_stat, or -1. */
-static inline long long tls_stat(const char *name)
+long long tls_stat(const char *name)
 {
 	char key[64];
 	long long val;
@@ -190,8 +184,7 @@ static inline long long tls_stat(const char *name)
 	return -1;
 }
 
-/* Whether TCP_ULP "tls" works here, tried once per process. */
-static inline int host_has_ktls(void)
+int host_has_ktls(void)
 {
 	static int known = -1;
 	int fds[2];
@@ -203,16 +196,3 @@ static inline int host_has_ktls(void)
 	}
 	return known == 1;
 }
-
-/* For libktls tests: the session's explanation of its failure says phrase. */
-#define ASSERT_ERROR_HAS(s, phrase)					\
-	ASSERT_NE(NULL, strstr(ktls_session_error(s), phrase))		\
-		TH_LOG("error text: \"%s\"", ktls_session_error(s))
-
-/* The end failed with err, and its explanation says phrase. */
-#define ASSERT_FAILED(err, ret, s, phrase) do {				\
-	ASSERT_EQ(err, ret) TH_LOG("%s", ktls_session_error(s));	\
-	ASSERT_ERROR_HAS(s, phrase);					\
-} while (0)
-
-#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Helpers shared by the tests (tests/lib/testutil.c): loopback TCP pairs,
+ * deterministic data, clocks, counters of this machine, and the rule for
+ * missing kernel TLS support (skip, reason "kTLS ..."; the test runner
+ * turns such skips into failures when CI=true). Also the system headers
+ * that nearly every test needs.
+ */
+#ifndef KTLS_TESTUTIL_H
+#define KTLS_TESTUTIL_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+/* Milliseconds on the monotonic clock, and a sleep in them. */
+int64_t ms_now(void);
+void sleep_ms(int ms);
+
+/* A process's resident memory (VmRSS) in KiB, or -1. */
+long proc_rss_kib(pid_t pid);
+
+/*
+ * At least want open descriptors for this process and what it starts:
+ * raises the soft limit, and the hard one too where that is allowed
+ * (root). 0; or -errno, the soft limit then raised to the hard one.
+ */
+int raise_nofile(rlim_t want);
+
+/*
+ * Connect two TCP sockets over 127.0.0.1. Returns 0 and fills fds[0]
+ * (the connecting side) and fds[1] (the accepted side), or -errno.
+ */
+int tcp_pair(int fds[2]);
+
+/* Attach the "tls" upper layer protocol; -errno on failure. */
+int tcp_set_ulp_tls(int fd);
+
+/* A byte stream that depends on the seed and the offset only. */
+void fill_pattern(void *buf, size_t len, uint64_t seed, uint64_t off);
+
+/* Offset of the first byte that differs from the pattern, or -1. */
+long long check_pattern(const void *buf, size_t len, uint64_t seed,
+			uint64_t off);
+
+/* Read exactly len bytes (or until EOF/error); returns bytes read. */
+ssize_t read_full(int fd, void *buf, size_t len);
+
+/* Write all of buf (retrying after EINTR): len, or -1. */
+ssize_t write_full(int fd, const void *buf, size_t len);
+
+/* Value of one counter in /proc/net/tls_stat, or -1. */
+long long tls_stat(const char *name);
+
+/* Whether TCP_ULP "tls" works here, tried once per process. */
+int host_has_ktls(void);
+
+/* For libktls tests: the session's explanation of its failure says phrase. */
+#define ASSERT_ERROR_HAS(s, phrase)					\
+	ASSERT_NE(NULL, strstr(ktls_session_error(s), phrase))		\
+		TH_LOG("error text: \"%s\"", ktls_session_error(s))
+
+/* The end failed with err, and its explanation says phrase. */
+#define ASSERT_FAILED(err, ret, s, phrase) do {				\
+	ASSERT_EQ(err, ret) TH_LOG("%s", ktls_session_error(s));	\
+	ASSERT_ERROR_HAS(s, phrase);					\
+} while (0)
+
+#endif
