@@ -173,7 +173,7 @@ void daemon_start(struct __test_metadata *_metadata, struct daemon *d,
 	ASSERT_LT(0, d->base_fds);
 }
 
-static void remove_dir(const char *path)
+void remove_dir(const char *path)
 {
 	struct dirent *e;
 	char file[PATH_MAX];

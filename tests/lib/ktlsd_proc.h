@@ -80,4 +80,7 @@ int log_wait(struct daemon *d, const char *needle, int count, int timeout_ms);
 /* A process's open descriptors, or -errno. */
 int count_fds(pid_t pid);
 
+/* Unlink the files of a directory (not recursive), then the directory. */
+void remove_dir(const char *path);
+
 #endif

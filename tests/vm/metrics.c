@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
-#include "daemon.h"
+#include "ktlsd_proc.h"
 
 #include <ktls.h>
 

@@ -10,7 +10,7 @@
 #include <pwd.h>
 
 #include "kselftest_harness.h"
-#include "daemon.h"
+#include "ktlsd_proc.h"
 
 #define CLIENT_PROFILE							\
 	"[profile out]\n"						\
