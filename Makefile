@@ -25,7 +25,9 @@ SOVERSION  := 0
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
-CPPFLAGS   += -D_GNU_SOURCE -Iinclude
+# CFLAGS, CPPFLAGS and LDFLAGS are the builder's (dpkg-buildflags, rpm's
+# optflags); ours are added to them, even to a CPPFLAGS given to make.
+override CPPFLAGS += -D_GNU_SOURCE -Iinclude
 PKGS       := gnutls
 DAEMON_PKGS := inih libnl-genl-3.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
