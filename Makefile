@@ -8,6 +8,8 @@
 #                     KERNELS= for no VM; SANITIZE=1: see below)
 #   make demo         the main job, end to end
 #   make install      honours DESTDIR and PREFIX
+#   make deb          Debian packages in $(B)/deb, lintian-checked
+#   make rpm          RPM packages in $(B)/rpm, rpmlint-checked
 #   make check TSAN=1 ThreadSanitizer build in build-tsan, the VM handoff
 #                     tests under it (a TSan report fails the test)
 
@@ -111,7 +113,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all tests check demo bench install clean deps harness
+.PHONY: all tests check demo bench install clean deps harness deb rpm
 .DELETE_ON_ERROR:
 
 all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/ktlsd/main.c),$(B)/ktlsd)
@@ -255,6 +257,12 @@ install: all
 		lib/libktls.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libktls.pc
 	install -m 0755 $(B)/ktlsctl $(DESTDIR)$(BINDIR)/
 	$(if $(wildcard daemon/ktlsd/main.c),install -m 0755 $(B)/ktlsd $(DESTDIR)$(SBINDIR)/)
+
+# Packages, built from a copy of the tree (packaging/build-pkg says how).
+deb rpm:
+	@packaging/deps pkg --check 2>/dev/null || packaging/deps pkg
+	@packaging/deps build --check 2>/dev/null || packaging/deps build
+	packaging/build-pkg $@ $(B) $(VERSION)
 
 clean:
 	rm -rf $(B)
