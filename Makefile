@@ -18,6 +18,7 @@ LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
 B          ?= $(if $(filter 1,$(TSAN)),build-tsan,build)
 KERNELS    ?= trixie
 
@@ -246,6 +247,10 @@ bench: deps
 		tests/bench/run --report $(B)/bench; \
 	fi
 
+# The manual pages (mdoc), each into man<section>; tests/unit/man_pages.c
+# checks them against the code.
+MAN_PAGES := $(wildcard docs/man/*.[1-8])
+
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
 	install -m 0644 include/ktls.h $(DESTDIR)$(INCLUDEDIR)/
@@ -257,6 +262,9 @@ install: all
 		lib/libktls.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libktls.pc
 	install -m 0755 $(B)/ktlsctl $(DESTDIR)$(BINDIR)/
 	$(if $(wildcard daemon/ktlsd/main.c),install -m 0755 $(B)/ktlsd $(DESTDIR)$(SBINDIR)/)
+	for p in $(MAN_PAGES); do \
+		install -D -m 0644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/} || exit; \
+	done
 
 # Packages, built from a copy of the tree (packaging/build-pkg says how).
 deb rpm:

@@ -75,6 +75,13 @@ int conf_path(struct parse *p, const char *key, const char *value,
 /* A user (group: a group) by name or number into *id, or an error. */
 int conf_id(struct parse *p, const char *word, int group, unsigned *id);
 
+/*
+ * The keys of [ktlsd] (SECT_DAEMON) or [upcall] (SECT_UPCALL), *n of
+ * them; NULL and 0 for another section. Read-only: the manual's test
+ * compares them with ktlsd.conf(5).
+ */
+const struct key *conf_section_keys(enum section sect, size_t *n);
+
 /* ---- profile.c: [profile NAME] ---- */
 
 /* A [profile NAME] header: a new profile, the section being parsed. */

@@ -363,6 +363,13 @@ static const struct key upcall_keys[U_COUNT] = {
 	[U_SERVER]	= { "server_profile", set_upcall_server, 0 },
 };
 
+const struct key *conf_section_keys(enum section sect, size_t *n)
+{
+	*n = sect == SECT_DAEMON ? D_COUNT : sect == SECT_UPCALL ? U_COUNT : 0;
+	return sect == SECT_DAEMON ? daemon_keys :
+	       sect == SECT_UPCALL ? upcall_keys : NULL;
+}
+
 /* ---- Sections and lines ---- */
 
 static int begin_section(struct parse *p, const char *name)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * make install into a DESTDIR with a PREFIX, then build a program against
- * the installed header, library and pkg-config file, as a user would.
+ * the installed header, library and pkg-config file, as a user would; and
+ * the manual pages where MANDIR says.
  */
 #include <sys/stat.h>
 
@@ -82,6 +83,40 @@ TEST_F_TIMEOUT(install, destdir_prefix_and_pkg_config, 120)
 		 "LD_LIBRARY_PATH=%1$s/opt/ktls/lib ./prog && "
 		 "%1$s/opt/ktls/bin/ktlsctl --help >/dev/null", self->dest);
 	ASSERT_EQ(0, system(self->cmd)) TH_LOG("%s", self->cmd);
+}
+
+/* The manual pages, each in its section's directory under MANDIR. */
+TEST_F_TIMEOUT(install, manual_pages, 120)
+{
+	static const char *const pages[] = {
+		"man8/ktlsd.8", "man5/ktlsd.conf.5", "man8/ktlsctl.8",
+		"man3/libktls.3", "man7/ktls-handoff.7",
+	};
+	static const char *const mandirs[] = {
+		"",				/* the default */
+		" MANDIR=/opt/ktls/man",
+	};
+	static const char *const expect[] = {
+		"/opt/ktls/share/man", "/opt/ktls/man",
+	};
+	char path[256];
+	struct stat st;
+	size_t i, m;
+
+	if (access("Makefile", R_OK))
+		return;	/* skipped in setup */
+	for (m = 0; m < 2; m++) {
+		snprintf(self->cmd, sizeof(self->cmd),
+			 "make -s install DESTDIR=%s PREFIX=/opt/ktls%s >/dev/null",
+			 self->dest, mandirs[m]);
+		ASSERT_EQ(0, system(self->cmd));
+		for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+			snprintf(path, sizeof(path), "%s%s/%s", self->dest,
+				 expect[m], pages[i]);
+			ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s missing", path);
+			EXPECT_EQ(0644U, st.st_mode & 07777) TH_LOG("%s", path);
+		}
+	}
 }
 
 TEST_HARNESS_MAIN
