@@ -16,7 +16,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -57,14 +56,6 @@ struct conn {
 	size_t in_len, want;		/* want: header, then whole message */
 	int in_fd;			/* arrived with the message's first byte */
 	int extra_fds;			/* more fds than one came: refuse */
-};
-
-struct listener {
-	struct ev ev;
-	struct ktlsd *d;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int unlink_at_exit;
-	int paused;			/* out of fds: not polled awhile */
 };
 
 /* ---- Limits per uid: the handoff socket is shared by local users ---- */
@@ -757,94 +748,57 @@ static void refuse_conn(int fd, const struct ucred *cred, unsigned have)
 	close(fd);
 }
 
-static void listener_handle(struct ev *e, unsigned events)
+/* A new connection: counted against its uid's limit, then served. */
+static void take(struct ktlsd *d, int fd, const struct ucred *cred)
 {
-	struct listener *l = (struct listener *)e;
-	struct ucred cred;
-	struct conf *cf;
 	unsigned have, max_conns, idle_ms;
-	socklen_t len;
+	struct conf *cf;
 	struct conn *c;
-	int fd, ret;
+	int ret;
 
-	if (events & (EV_STOP | EV_EXIT)) {
-		loop_remove(e);
-		close(e->fd);
-		if (l->unlink_at_exit)
-			unlink(l->path);
-		free(l);
+	c = calloc(1, sizeof(*c));
+	if (!c || peer_groups(c, fd)) {
+		log_warn("refusing a handoff connection: %m");
+		free(c);
+		close(fd);
 		return;
 	}
-	while ((fd = accept4(e->fd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		len = sizeof(cred);
-		c = calloc(1, sizeof(*c));
-		if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-		    peer_groups(c, fd)) {
-			log_warn("refusing a handoff connection: %m");
-			free(c);
+	cf = ktlsd_conf(d);
+	max_conns = cf->max_conns_per_uid;
+	idle_ms = cf->idle_timeout_ms;
+	conf_put(cf);
+	ret = uid_take(d, cred->uid, USE_CONN, max_conns, &have);
+	if (ret) {
+		if (ret == -EBUSY) {
+			refuse_conn(fd, cred, have);
+		} else {
+			log_warn("refusing a handoff connection of uid %u: out "
+				 "of memory", (unsigned)cred->uid);
 			close(fd);
-			continue;
 		}
-		cf = ktlsd_conf(l->d);
-		max_conns = cf->max_conns_per_uid;
-		idle_ms = cf->idle_timeout_ms;
-		conf_put(cf);
-		ret = uid_take(l->d, cred.uid, USE_CONN, max_conns, &have);
-		if (ret) {
-			if (ret == -EBUSY) {
-				refuse_conn(fd, &cred, have);
-			} else {
-				log_warn("refusing a handoff connection of uid "
-					 "%u: out of memory", (unsigned)cred.uid);
-				close(fd);
-			}
-			free(c->gids);
-			free(c);
-			continue;
-		}
-		c->ev.fd = fd;
-		c->ev.handle = conn_handle;
-		c->d = l->d;
-		atomic_init(&c->refs, 1);
-		pthread_mutex_init(&c->lock, NULL);
-		c->uid = cred.uid;
-		c->gid = cred.gid;
-		c->pid = cred.pid;
-		c->in_fd = -1;
-		c->want = WIRE_HDR_LEN;
-		c->idle_ms = idle_ms;
-		c->active_ms = now_ms();
-		if (idle_ms)
-			c->ev.deadline = c->idle_at = c->active_ms + idle_ms;
-		loop_add(l->d, NULL, &c->ev, EPOLLIN);
-	}
-	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-	    errno == ENOMEM) {
-		/*
-		 * The connections wait in the backlog. Still polled, the
-		 * listener would spin (and log) without end: look again in a
-		 * while, and say it once.
-		 */
-		if (!l->paused)
-			log_warn("accept on the handoff socket: %m; retrying "
-				 "every 250 ms");
-		l->paused = 1;
-		loop_modify(e, 0);
-		e->deadline = now_ms() + 250;
+		free(c->gids);
+		free(c);
 		return;
 	}
-	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-		log_warn("accept on the handoff socket: %m");
-	if (l->paused) {
-		log_info("accepting handoff connections again");
-		l->paused = 0;
-		loop_modify(e, EPOLLIN);
-	}
+	c->ev.fd = fd;
+	c->ev.handle = conn_handle;
+	c->d = d;
+	atomic_init(&c->refs, 1);
+	pthread_mutex_init(&c->lock, NULL);
+	c->uid = cred->uid;
+	c->gid = cred->gid;
+	c->pid = cred->pid;
+	c->in_fd = -1;
+	c->want = WIRE_HDR_LEN;
+	c->idle_ms = idle_ms;
+	c->active_ms = now_ms();
+	if (idle_ms)
+		c->ev.deadline = c->idle_at = c->active_ms + idle_ms;
+	loop_add(d, NULL, &c->ev, EPOLLIN);
 }
 
 /* A socket of ours to listen on: bound at path, mode and group set. */
-static int bind_path(struct listener *l, const struct conf *cf)
+static int bind_path(const struct conf *cf)
 {
 	int fd;
 
@@ -860,41 +814,29 @@ static int bind_path(struct listener *l, const struct conf *cf)
 		log_err("socket path too long: %s", cf->socket_path);
 	else if (fd < 0)
 		log_err("listening on %s: %s", cf->socket_path, strerror(-fd));
-	if (fd < 0)
-		return fd;
-	l->unlink_at_exit = 1;
-	snprintf(l->path, sizeof(l->path), "%s", cf->socket_path);
 	return fd;
 }
 
 int handoff_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 {
-	struct listener *l;
-	int fd;
+	int fd, ret;
 
 	/* Without profiles there is nothing to hand off for. */
 	if (!cf->n_profiles && activated_fd < 0)
 		return 0;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
 	if (activated_fd >= 0) {
 		fd = activated_fd;
-		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)) {
-			free(l);
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
 			return -errno;
-		}
 	} else {
-		fd = bind_path(l, cf);
-		if (fd < 0) {
-			free(l);
+		fd = bind_path(cf);
+		if (fd < 0)
 			return fd;
-		}
 	}
-	l->ev.fd = fd;
-	l->ev.handle = listener_handle;
-	l->d = d;
 	pthread_mutex_init(&d->uid_lock, NULL);
-	loop_add(d, NULL, &l->ev, EPOLLIN);
-	return 0;
+	ret = unixsock_serve(d, fd, activated_fd >= 0 ? NULL : cf->socket_path,
+			     "handoff", take);
+	if (ret && activated_fd < 0)
+		close(fd);
+	return ret;
 }

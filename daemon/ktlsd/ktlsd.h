@@ -128,6 +128,22 @@ int unixsock_answers(const char *path);
  */
 int unixsock_listen(const char *path, mode_t mode, gid_t gid, int backlog);
 
+struct ktlsd;
+struct ucred;
+/* One accepted connection, with its peer's credentials; fd is take's. */
+typedef void unixsock_take_fn(struct ktlsd *d, int fd,
+			      const struct ucred *cred);
+/*
+ * Serve the listening socket fd (non-blocking) on the daemon's workers:
+ * every connection accepted goes to take(). what names the socket in log
+ * lines ("handoff": "accept on the handoff socket: ..."). Out of
+ * descriptors, the listener stops polling and looks again every 250 ms
+ * (logged once). When the daemon drains, it closes fd and unlinks path
+ * (unless NULL). 0, or -ENOMEM (fd stays the caller's).
+ */
+int unixsock_serve(struct ktlsd *d, int fd, const char *path,
+		   const char *what, unixsock_take_fn *take);
+
 /* ---- notify.c: the service manager's notification datagrams ---- */
 
 /* Send "READY=1" etc. to $NOTIFY_SOCKET if set; errors are ignored. */
@@ -136,8 +152,6 @@ void notify(const char *state);
 int notify_listen_fds(void);
 
 /* ---- handoff.c: front door 1, sockets handed over by applications ---- */
-
-struct ktlsd;
 
 /*
  * Listen for handoffs: on activated_fd if >= 0 (socket activation), else
