@@ -58,84 +58,6 @@ struct conn {
 	int extra_fds;			/* more fds than one came: refuse */
 };
 
-/* ---- Limits per uid: the handoff socket is shared by local users ---- */
-
-enum { USE_CONN, USE_JOB };
-
-struct uid_use {
-	uid_t uid;
-	unsigned n[2];			/* connections, handshakes in flight */
-	struct uid_use *next;
-};
-
-#define UID_BUCKETS (sizeof(((struct ktlsd *)0)->uid_use) / \
-		     sizeof(((struct ktlsd *)0)->uid_use[0]))
-
-/*
- * root and ktlsd's own user may stop ktlsd anyway: limiting them would
- * protect nothing, and a big server running as either would hit them.
- */
-static int uid_limited(uid_t uid)
-{
-	return uid != 0 && uid != geteuid();
-}
-
-/*
- * Count one more connection or handshake (what) of uid, unless it has max
- * already: 0, -EBUSY (*have says how many it has) or -ENOMEM.
- */
-static int uid_take(struct ktlsd *d, uid_t uid, int what, unsigned max,
-		    unsigned *have)
-{
-	struct uid_use **head = &d->uid_use[uid % UID_BUCKETS], *u;
-	int ret = 0;
-
-	*have = 0;
-	if (!uid_limited(uid))
-		return 0;
-	pthread_mutex_lock(&d->uid_lock);
-	for (u = *head; u && u->uid != uid; u = u->next)
-		;
-	if (!u) {
-		u = calloc(1, sizeof(*u));
-		if (!u) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		u->uid = uid;
-		u->next = *head;
-		*head = u;
-	}
-	*have = u->n[what];
-	if (u->n[what] >= max)
-		ret = -EBUSY;	/* max >= 1: u is in use, it stays */
-	else
-		u->n[what]++;
-out:
-	pthread_mutex_unlock(&d->uid_lock);
-	return ret;
-}
-
-/* The end of what uid_take() counted; uid's entry goes with its last. */
-static void uid_give(struct ktlsd *d, uid_t uid, int what)
-{
-	struct uid_use **pp = &d->uid_use[uid % UID_BUCKETS], *u;
-
-	if (!uid_limited(uid))
-		return;
-	pthread_mutex_lock(&d->uid_lock);
-	while ((u = *pp) && u->uid != uid)
-		pp = &u->next;
-	if (!u || !u->n[what])
-		fatal("uid %u: giving back a %s never taken", (unsigned)uid,
-		      what == USE_CONN ? "connection" : "handshake");
-	if (!--u->n[what] && !u->n[what == USE_CONN ? USE_JOB : USE_CONN]) {
-		*pp = u->next;
-		free(u);
-	}
-	pthread_mutex_unlock(&d->uid_lock);
-}
-
 static void conn_put(struct conn *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
@@ -187,7 +109,7 @@ static void conn_close(struct conn *c)
 	close(c->ev.fd);
 	c->ev.fd = -1;
 	pthread_mutex_unlock(&c->lock);
-	uid_give(c->d, c->uid, USE_CONN);
+	uidlimit_give(c->d, c->uid, UIDLIMIT_CONN);
 	conn_put(c);
 }
 
@@ -276,7 +198,7 @@ static struct wire_str str(const char *s)
 static void job_released(struct conn *c, struct job *j)
 {
 	atomic_store(&c->done_ms, now_ms());
-	uid_give(c->d, j->uid, USE_JOB);
+	uidlimit_give(c->d, j->uid, UIDLIMIT_JOB);
 	conn_put(c);
 }
 
@@ -456,8 +378,8 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 	ret = choose(j, rq, &msg);
 	if (ret)
 		goto refuse;
-	ret = uid_take(c->d, c->uid, USE_JOB, j->conf->max_inflight_per_uid,
-		       &have);
+	ret = uidlimit_take(c->d, c->uid, UIDLIMIT_JOB,
+			    j->conf->max_inflight_per_uid, &have);
 	if (ret == -EBUSY) {
 		snprintf(why, sizeof(why), "Too many handshakes in flight for "
 			 "this user: uid %u has %u, the most ktlsd takes from "
@@ -477,7 +399,7 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 	ret = job_submit(c->d, j);
 	if (!ret)
 		return;
-	uid_give(c->d, c->uid, USE_JOB);
+	uidlimit_give(c->d, c->uid, UIDLIMIT_JOB);
 	conn_put(c);
 	msg = ret == -EBUSY ? "Too many handshakes in flight; try again." :
 			      "ktlsd is shutting down.";
@@ -767,7 +689,7 @@ static void take(struct ktlsd *d, int fd, const struct ucred *cred)
 	max_conns = cf->max_conns_per_uid;
 	idle_ms = cf->idle_timeout_ms;
 	conf_put(cf);
-	ret = uid_take(d, cred->uid, USE_CONN, max_conns, &have);
+	ret = uidlimit_take(d, cred->uid, UIDLIMIT_CONN, max_conns, &have);
 	if (ret) {
 		if (ret == -EBUSY) {
 			refuse_conn(fd, cred, have);
@@ -833,7 +755,7 @@ int handoff_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 		if (fd < 0)
 			return fd;
 	}
-	pthread_mutex_init(&d->uid_lock, NULL);
+	uidlimit_init(d);
 	ret = unixsock_serve(d, fd, activated_fd >= 0 ? NULL : cf->socket_path,
 			     "handoff", take);
 	if (ret && activated_fd < 0)

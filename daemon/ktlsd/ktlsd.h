@@ -162,6 +162,20 @@ int notify_listen_fds(void);
  */
 int handoff_open(struct ktlsd *d, const struct conf *c, int activated_fd);
 
+/* ---- uidlimit.c: connections and handshakes per uid (handoff) ---- */
+
+enum { UIDLIMIT_CONN, UIDLIMIT_JOB };
+void uidlimit_init(struct ktlsd *d);
+/*
+ * Count one more connection or handshake (what: UIDLIMIT_*) of uid,
+ * unless it has max already: 0, -EBUSY (*have says how many it has) or
+ * -ENOMEM. Root and ktlsd's own user are not counted.
+ */
+int uidlimit_take(struct ktlsd *d, uid_t uid, int what, unsigned max,
+		  unsigned *have);
+/* The end of what uidlimit_take() counted; uid's entry goes with its last. */
+void uidlimit_give(struct ktlsd *d, uid_t uid, int what);
+
 /* ---- control.c: the control socket (ktlsctl stats) ---- */
 
 #define KTLSD_CONTROL_SOCKET "/run/ktlsd/control.sock"
