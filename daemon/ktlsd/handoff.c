@@ -2,20 +2,17 @@
 /*
  * Front door 1: applications hand connected TCP sockets over a Unix
  * stream socket (docs/handoff.md). Every message is size-checked before it
- * is parsed, every received fd checked before it is used, and the sender
- * is authorized by the credentials the kernel gives for the connection.
+ * is parsed, every received fd checked before it is used (handoff_req.c),
+ * and the sender is authorized by the credentials the kernel gives for the
+ * connection.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -260,83 +257,6 @@ static const struct job_ops handoff_ops = {
 
 /* ---- Requests ---- */
 
-/* What is wrong with a handed-over fd, as status and message; 0 if ok. */
-static int check_fd(int fd, const char **msg)
-{
-	struct stat st;
-	char ulp[16] = "";
-	socklen_t len;
-	int v;
-
-	if (fstat(fd, &st) || !S_ISSOCK(st.st_mode)) {
-		*msg = "The descriptor is not a socket.";
-		return -ENOTSOCK;
-	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) ||
-	    (v != AF_INET && v != AF_INET6)) {
-		*msg = "The socket is not an IPv4 or IPv6 socket.";
-		return -EAFNOSUPPORT;
-	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) || v != SOCK_STREAM) {
-		*msg = "The socket is not a stream socket.";
-		return -EPROTOTYPE;
-	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) ||
-	    v != IPPROTO_TCP) {
-		*msg = "The socket is not TCP.";
-		return -EPROTONOSUPPORT;
-	}
-	len = sizeof(v);
-	if (!getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) && v) {
-		*msg = "The socket is listening; hand over an accepted or "
-		       "connected one.";
-		return -ENOTCONN;
-	}
-	if (sockinfo_tcp_established(fd, msg))
-		return -ENOTCONN;
-	len = sizeof(ulp);
-	if (!getsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, &len) && ulp[0]) {
-		*msg = "The socket already has an upper-layer protocol "
-		       "(kTLS is installed on it already?).";
-		return -EALREADY;
-	}
-	return 0;
-}
-
-static int choose(struct job *j, const struct wire_req *rq, const char **msg)
-{
-	const struct profile *p = j->p;
-
-	if ((rq->server_name.len || rq->alpn.len) && p->role != KTLS_CLIENT) {
-		*msg = "Server name and ALPN overrides are for client profiles.";
-		return -EPERM;
-	}
-	if (rq->server_name.len && !(p->overrides & OVERRIDE_SNI)) {
-		*msg = "The profile does not allow overriding the server name.";
-		return -EPERM;
-	}
-	if (rq->alpn.len && !(p->overrides & OVERRIDE_ALPN)) {
-		*msg = "The profile does not allow overriding ALPN.";
-		return -EPERM;
-	}
-	if (rq->server_name.len)
-		snprintf(j->server_name, sizeof(j->server_name), "%.*s",
-			 (int)rq->server_name.len, rq->server_name.p);
-	else if (p->server_name)
-		snprintf(j->server_name, sizeof(j->server_name), "%s",
-			 p->server_name);
-	if (rq->alpn.len)
-		snprintf(j->alpn, sizeof(j->alpn), "%.*s", (int)rq->alpn.len,
-			 rq->alpn.p);
-	j->timeout_ms = p->timeout_ms;
-	if (rq->timeout_ms && rq->timeout_ms < j->timeout_ms)
-		j->timeout_ms = rq->timeout_ms;
-	return 0;
-}
-
 /* One well-formed request: refuse it with a reply, or start its job. */
 static void start(struct conn *c, const struct wire_req *rq, int fd)
 {
@@ -352,7 +272,7 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 			       "More than one descriptor came with the request.";
 		goto refuse;
 	}
-	ret = check_fd(fd, &msg);
+	ret = handoff_req_check_fd(fd, &msg);
 	if (ret)
 		goto refuse;
 	j = calloc(1, sizeof(*j));
@@ -375,7 +295,7 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 		msg = "This user may not use the profile.";
 		goto refuse;
 	}
-	ret = choose(j, rq, &msg);
+	ret = handoff_req_apply(j, rq, &msg);
 	if (ret)
 		goto refuse;
 	ret = uidlimit_take(c->d, c->uid, UIDLIMIT_JOB,

@@ -162,6 +162,19 @@ int notify_listen_fds(void);
  */
 int handoff_open(struct ktlsd *d, const struct conf *c, int activated_fd);
 
+/* ---- handoff_req.c: what a handoff request may ask ---- */
+
+struct job;
+struct wire_req;
+/* What is wrong with a handed-over fd, as status and *msg; 0 if ok. */
+int handoff_req_check_fd(int fd, const char **msg);
+/*
+ * The request's server name, ALPN and timeout into j, for j's profile:
+ * 0, or -EPERM with *msg when the profile does not allow them.
+ */
+int handoff_req_apply(struct job *j, const struct wire_req *rq,
+		      const char **msg);
+
 /* ---- uidlimit.c: connections and handshakes per uid (handoff) ---- */
 
 enum { UIDLIMIT_CONN, UIDLIMIT_JOB };
