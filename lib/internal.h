@@ -173,13 +173,14 @@ struct ktls_tx_count *session_tx_count(struct ktls_session *s);
 
 /*
  * Advance one direction (read: RX) to the next traffic secret and install
- * its key with sequence number 0. 0 or -errno.
+ * its key with sequence number 0 (install.c). 0 or -errno.
  */
 int session_rekey(struct ktls_session *s, int read);
 
 /*
  * A session in the installed state, built from ktlsd's reply for the
- * socket fd. 0, -EPROTO (impossible values in the reply) or -ENOMEM.
+ * socket fd (adopt.c). 0, -EPROTO (impossible values in the reply) or
+ * -ENOMEM.
  */
 struct wire_reply;
 int session_adopt(struct ktls_session **s, int fd, const struct wire_reply *r);
