@@ -23,7 +23,6 @@ static void copy_str(char *dst, size_t size, struct wire_str src)
 int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
 {
 	struct ktls_session *s;
-	struct ktls_info *in;
 
 	if ((r->version != KTLS_TLS12 && r->version != KTLS_TLS13) ||
 	    !ktls_cipher_name(r->cipher) || r->secret_len > KTLS_SECRET_MAX ||
@@ -49,31 +48,21 @@ int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
 		memcpy(s->secret_rx, r->secret_rx, r->secret_len);
 		s->secret_len = r->secret_len;
 	}
-	in = &s->info;
-	in->version = r->version;
-	in->cipher = r->cipher;
-	snprintf(s->cipher_name, sizeof(s->cipher_name), "%s",
-		 ktls_cipher_name(r->cipher));
-	in->cipher_name = s->cipher_name;
 	copy_str(s->group, sizeof(s->group), r->group);
-	in->group = s->group;
 	copy_str(s->sigalg, sizeof(s->sigalg), r->sigalg);
-	in->sigalg = s->sigalg;
 	copy_str(s->alpn, sizeof(s->alpn), r->alpn);
-	in->alpn = s->alpn;
 	copy_str(s->sni, sizeof(s->sni), r->sni);
-	in->sni = s->sni;
 	if (r->peer_subject.len) {
 		s->peer_subject = strndup(r->peer_subject.p, r->peer_subject.len);
 		if (!s->peer_subject)
 			goto nomem;
 	}
-	in->peer_subject = s->peer_subject;
 	if (r->peer_sha256)
 		session_set_peer_sha256(s, r->peer_sha256);
-	in->resumed = r->resumed;
-	in->tx = r->offload_tx;
-	in->rx = r->offload_rx;
+	session_set_info(s, r->version, r->cipher);
+	s->info.resumed = r->resumed;
+	s->info.tx = r->offload_tx;
+	s->info.rx = r->offload_rx;
 	*out = s;
 	return 0;
 nomem:

@@ -83,61 +83,74 @@ void session_set_peer_sha256(struct ktls_session *s, const uint8_t *md)
 		snprintf(s->info.peer_sha256 + 2 * i, 3, "%02x", md[i]);
 }
 
-static void fill_info(struct ktls_session *s, int version, unsigned cipher)
+void session_set_info(struct ktls_session *s, int version, unsigned cipher)
 {
 	struct ktls_info *in = &s->info;
-	const gnutls_datum_t *peers;
-	unsigned n = 0;
-	gnutls_datum_t d;
-	size_t len;
-	const char *name;
 
 	in->version = version;
 	in->cipher = cipher;
 	snprintf(s->cipher_name, sizeof(s->cipher_name), "%s",
 		 ktls_cipher_name(cipher));
 	in->cipher_name = s->cipher_name;
+	in->group = s->group;
+	in->sigalg = s->sigalg;
+	in->alpn = s->alpn;
+	in->sni = s->sni;
+	in->peer_subject = s->peer_subject;
+}
+
+/* The peer certificate's subject and SHA-256 fingerprint, if it sent one. */
+static void take_peer_cert(struct ktls_session *s)
+{
+	const gnutls_datum_t *peers;
+	gnutls_x509_crt_t crt;
+	unsigned char md[32];
+	gnutls_datum_t d;
+	unsigned n = 0;
+	size_t len;
+
+	peers = gnutls_certificate_get_peers(s->gs, &n);
+	if (!peers || !n)
+		return;
+	if (!gnutls_x509_crt_init(&crt)) {
+		if (!gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) &&
+		    !gnutls_x509_crt_get_dn3(crt, &d, 0)) {
+			s->peer_subject = strdup((char *)d.data);
+			gnutls_free(d.data);
+		}
+		gnutls_x509_crt_deinit(crt);
+	}
+	len = sizeof(md);
+	if (!gnutls_fingerprint(GNUTLS_DIG_SHA256, &peers[0], md, &len) &&
+	    len == sizeof(s->peer_sha256))
+		session_set_peer_sha256(s, md);
+}
+
+static void fill_info(struct ktls_session *s, int version, unsigned cipher)
+{
+	struct ktls_info *in = &s->info;
+	const char *name;
+	gnutls_datum_t d;
+	unsigned type;
+	size_t len;
+
 	name = gnutls_group_get_name(gnutls_group_get(s->gs));
 	snprintf(s->group, sizeof(s->group), "%s", name ? name : "");
-	in->group = s->group;
 	name = gnutls_sign_get_name(gnutls_sign_algorithm_get(s->gs));
 	snprintf(s->sigalg, sizeof(s->sigalg), "%s", name ? name : "");
-	in->sigalg = s->sigalg;
 	if (!gnutls_alpn_get_selected_protocol(s->gs, &d))
 		snprintf(s->alpn, sizeof(s->alpn), "%.*s", (int)d.size, d.data);
-	in->alpn = s->alpn;
 	if (s->cfg->role == KTLS_CLIENT) {
 		snprintf(s->sni, sizeof(s->sni), "%s",
 			 s->server_name ? s->server_name : "");
 	} else {
-		unsigned type;
-
 		len = sizeof(s->sni) - 1;
 		if (gnutls_server_name_get(s->gs, s->sni, &len, &type, 0) < 0)
 			s->sni[0] = 0;
 	}
-	in->sni = s->sni;
+	take_peer_cert(s);
+	session_set_info(s, version, cipher);
 	in->resumed = gnutls_session_is_resumed(s->gs);
-
-	peers = gnutls_certificate_get_peers(s->gs, &n);
-	if (peers && n) {
-		gnutls_x509_crt_t crt;
-		unsigned char md[32];
-
-		if (!gnutls_x509_crt_init(&crt)) {
-			if (!gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) &&
-			    !gnutls_x509_crt_get_dn3(crt, &d, 0)) {
-				s->peer_subject = strdup((char *)d.data);
-				gnutls_free(d.data);
-			}
-			gnutls_x509_crt_deinit(crt);
-		}
-		len = sizeof(md);
-		if (!gnutls_fingerprint(GNUTLS_DIG_SHA256, &peers[0], md, &len) &&
-		    len == sizeof(s->peer_sha256))
-			session_set_peer_sha256(s, md);
-	}
-	in->peer_subject = s->peer_subject;
 	if (sockinfo_offload(s->fd, &in->tx, &in->rx) < 0)
 		in->tx = in->rx = KTLS_OFFLOAD_UNKNOWN;
 }

@@ -70,5 +70,10 @@ void session_send_alert(struct ktls_session *s, int level, int desc);
 int session_install(struct ktls_session *s);
 /* The peer's SHA-256 fingerprint: kept as bytes, and as hex in info. */
 void session_set_peer_sha256(struct ktls_session *s, const uint8_t *md);
+/*
+ * s->info's version and cipher, and its strings pointing into s's own
+ * buffers (filled before: group, sigalg, alpn, sni, peer_subject).
+ */
+void session_set_info(struct ktls_session *s, int version, unsigned cipher);
 
 #endif
