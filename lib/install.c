@@ -208,6 +208,12 @@ int session_install(struct ktls_session *s)
 	return 0;
 }
 
+int session_can_rekey(const struct ktls_session *s)
+{
+	return s->state == S_DONE && s->info.version == KTLS_TLS13 &&
+	       s->secret_len && s->kernel_rekey;
+}
+
 int session_rekey(struct ktls_session *s, int read)
 {
 	uint8_t *secret = read ? s->secret_rx : s->secret_tx;

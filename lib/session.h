@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Inside a ktls_session, for the files that make one: session.c (the
- * handshake), install.c (keys into the kernel) and adopt.c (a session
- * ktlsd made). Other lib/ files use the accessors in internal.h.
+ * handshake), failure.c (how it fails), install.c (keys into the kernel)
+ * and adopt.c (a session ktlsd made). Other lib/ files use the accessors
+ * in internal.h.
  */
 #ifndef KTLS_SESSION_H
 #define KTLS_SESSION_H
@@ -54,11 +55,19 @@ struct ktls_session {
 	char error[512];
 };
 
+/* ---- failure.c ---- */
+
 /* Say why in s->error, mark s failed, and return err. */
 int session_fail(struct ktls_session *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* An alert during the handshake; a fatal one that went out is kept. */
 void session_send_alert(struct ktls_session *s, int level, int desc);
+/*
+ * The handshake failed with the GnuTLS error gerr: send the peer the
+ * alert it calls for, keep the alert that ended it, fail s with a
+ * sentence for the operator; the -errno or -KTLS_E_* value for it.
+ */
+int session_handshake_error(struct ktls_session *s, int gerr);
 
 /* ---- install.c ---- */
 
