@@ -208,40 +208,12 @@ KTLS_EXPORT int ktls_config_set_psk(struct ktls_config *cfg, const char *identit
 	return config_update_priority(cfg);
 }
 
-int config_parse_alpn(const char *list, char **buf, gnutls_datum_t *out,
-		      unsigned *n)
-{
-	char *tok, *end;
-
-	*n = 0;
-	*buf = strdup(list);
-	if (!*buf)
-		return -ENOMEM;
-	/* Every comma-separated name must be 1..255 bytes: no empty ones. */
-	for (tok = *buf; tok; tok = end) {
-		size_t len;
-
-		end = strchr(tok, ',');
-		if (end)
-			*end++ = 0;
-		len = strlen(tok);
-		if (*n == KTLS_ALPN_MAX || len == 0 || len > 255) {
-			*n = 0;
-			return -EINVAL;
-		}
-		out[*n].data = (unsigned char *)tok;
-		out[*n].size = len;
-		(*n)++;
-	}
-	return 0;
-}
-
 KTLS_EXPORT int ktls_config_set_alpn(struct ktls_config *cfg, const char *list)
 {
 	if (!cfg || !list)
 		return -EINVAL;
 	free(cfg->alpn_buf);
-	return config_parse_alpn(list, &cfg->alpn_buf, cfg->alpn, &cfg->n_alpn);
+	return util_parse_alpn(list, &cfg->alpn_buf, cfg->alpn, &cfg->n_alpn);
 }
 
 KTLS_EXPORT int ktls_config_set_versions(struct ktls_config *cfg, int min, int max)

@@ -84,6 +84,15 @@ int keys_next_secret(unsigned cipher, const uint8_t *secret,
  */
 int64_t util_now_ms(void);
 
+#define KTLS_ALPN_MAX 8
+
+/*
+ * Split "h2,http/1.1" into at most KTLS_ALPN_MAX names pointing into *buf
+ * (a copy the caller frees, also on failure). 0, -EINVAL or -ENOMEM.
+ */
+int util_parse_alpn(const char *list, char **buf, gnutls_datum_t *out,
+		    unsigned *n);
+
 /* ---- sockinfo.c: per-socket kTLS state ---- */
 
 /*
@@ -94,8 +103,6 @@ int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx);
 
 
 /* ---- config.c / session.c ---- */
-
-#define KTLS_ALPN_MAX 8
 
 struct ktls_config {
 	enum ktls_role role;
@@ -173,23 +180,18 @@ struct ktls_tx_count *session_tx_count(struct ktls_session *s);
 
 /*
  * Advance one direction (read: RX) to the next traffic secret and install
- * its key with sequence number 0. 0 or -errno.
+ * its key with sequence number 0 (install.c). 0 or -errno.
  */
 int session_rekey(struct ktls_session *s, int read);
 
 /*
  * A session in the installed state, built from ktlsd's reply for the
- * socket fd. 0, -EPROTO (impossible values in the reply) or -ENOMEM.
+ * socket fd (adopt.c). 0, -EPROTO (impossible values in the reply) or
+ * -ENOMEM.
  */
 struct wire_reply;
 int session_adopt(struct ktls_session **s, int fd, const struct wire_reply *r);
 
-/*
- * Split "h2,http/1.1" into at most KTLS_ALPN_MAX names pointing into *buf
- * (a copy the caller frees, also on failure). 0, -EINVAL or -ENOMEM.
- */
-int config_parse_alpn(const char *list, char **buf, gnutls_datum_t *out,
-		      unsigned *n);
 
 /* Rebuild cfg->prio after a change of versions, ciphers or PSK. */
 int config_update_priority(struct ktls_config *cfg);

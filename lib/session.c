@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The handshake engine: GnuTLS drives the handshake over the caller's TCP
- * socket; when it completes, the negotiated keys go to the kernel and
- * GnuTLS is done with the socket.
+ * socket; when it completes, the negotiated keys go to the kernel
+ * (install.c) and GnuTLS is done with the socket.
  *
  * GnuTLS reads through our pull function, which never reads past the end
  * of the TLS record being received: whatever the peer sends after the
@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,71 +24,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include <gnutls/x509.h>
-
-#include "internal.h"
-#include "wire.h"
-
-enum state { S_NEW, S_HANDSHAKE, S_DONE, S_FAILED };
-
-struct ktls_session {
-	const struct ktls_config *cfg;	/* NULL for a handed-off session */
-	enum ktls_role role;
-	int kernel_rekey;
-	int fd;
-	enum state state;
-	gnutls_session_t gs;
-	char *server_name;
-	char peer_name[INET6_ADDRSTRLEN]; /* the name checked without one */
-	char *alpn_list;	/* ktls_session_set_alpn()'s, or NULL */
-	int tickets;		/* client: keep tickets, for resumption */
-	struct ktls_tx_count tx;
-	int blocking;
-	int64_t deadline_ms;
-	int timed_out;
-	unsigned verify_status;	/* KTLS_VERIFY_REQUEST_CLIENT's verdict */
-	int io_errno;		/* errno of the last failed send/recv */
-	/* The fatal alert that ended the handshake (ktls_session_alert()). */
-	enum { ALERT_NONE, ALERT_RECEIVED, ALERT_SENT } alert_from;
-	int alert;
-
-	size_t rec_left;	/* bytes of the current record not yet read */
-	unsigned char hdr[5];	/* a record header being read */
-	size_t hdr_got;
-
-	unsigned char *early;
-	size_t early_len;
-	struct ktls_rx_end rx_end;
-
-	/* TLS 1.3 application traffic secrets, for KeyUpdate; wiped on free. */
-	uint8_t secret_rx[KTLS_SECRET_MAX], secret_tx[KTLS_SECRET_MAX];
-	size_t secret_len;
-
-	struct ktls_info info;
-	uint8_t peer_sha256[32];	/* info.peer_sha256 in bytes */
-	int have_peer_sha256;
-	char cipher_name[24], group[32], sigalg[48], alpn[256], sni[256];
-	char *peer_subject;
-	char error[512];
-};
+#include "session.h"
 
 const struct ktls_config *session_config(gnutls_session_t gs)
 {
 	struct ktls_session *s = gnutls_session_get_ptr(gs);
 
 	return s ? s->cfg : NULL;
-}
-
-__attribute__((format(printf, 3, 4)))
-static int fail(struct ktls_session *s, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->error, sizeof(s->error), fmt, ap);
-	va_end(ap);
-	s->state = S_FAILED;
-	return err;
 }
 
 /*
@@ -235,14 +176,6 @@ static int verify_if_given(gnutls_session_t gs)
 	return status ? GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
 }
 
-/* Why the peer's certificate failed, whichever check ran. */
-static unsigned verify_status(struct ktls_session *s)
-{
-	if (s->cfg && (s->cfg->verify & KTLS_VERIFY_REQUEST_CLIENT))
-		return s->verify_status;
-	return gnutls_session_get_verify_cert_status(s->gs);
-}
-
 /* A TCP socket, connected, with no upper layer protocol yet. */
 static int check_socket(int fd)
 {
@@ -312,9 +245,9 @@ static int apply_peer_name(struct ktls_session *s)
 		return 0;
 	ret = sockinfo_peer_address(s->fd, s->peer_name, sizeof(s->peer_name));
 	if (ret)
-		return fail(s, ret, "No server name was given and the peer's "
-			    "address could not be read to check the "
-			    "certificate against: %s.", strerror(-ret));
+		return session_fail(s, ret, "No server name was given and the peer's "
+				    "address could not be read to check the "
+				    "certificate against: %s.", strerror(-ret));
 	gnutls_session_set_verify_cert(s->gs, s->peer_name, 0);
 	return 0;
 }
@@ -326,7 +259,7 @@ static int apply_alpn(gnutls_session_t gs, const char *list)
 	unsigned n;
 	int ret;
 
-	ret = config_parse_alpn(list, &buf, names, &n);
+	ret = util_parse_alpn(list, &buf, names, &n);
 	if (!ret && gnutls_alpn_set_protocols(gs, names, n, 0) < 0)
 		ret = -ENOMEM;
 	free(buf);
@@ -530,297 +463,6 @@ KTLS_EXPORT int ktls_session_want(const struct ktls_session *s)
 	return gnutls_record_get_direction(s->gs) ? KTLS_WANT_WRITE : KTLS_WANT_READ;
 }
 
-/* The most specific alert for a certificate that did not verify. */
-static int verify_alert(unsigned status)
-{
-	if (status & GNUTLS_CERT_REVOKED)
-		return KTLS_ALERT_CERTIFICATE_REVOKED;
-	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
-		return KTLS_ALERT_CERTIFICATE_EXPIRED;
-	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-		return KTLS_ALERT_UNKNOWN_CA;
-	return KTLS_ALERT_BAD_CERTIFICATE;
-}
-
-/* An alert during the handshake; a fatal one that went out is kept. */
-static void send_alert(struct ktls_session *s, int level, int desc)
-{
-	if (gnutls_alert_send(s->gs, level, desc) >= 0 &&
-	    level == KTLS_ALERT_LEVEL_FATAL) {
-		s->alert_from = ALERT_SENT;
-		s->alert = desc;
-	}
-}
-
-/*
- * Tell the peer why, as TLS wants, unless the connection itself is gone
- * or the peer is the one who gave up.
- */
-static void send_failure_alert(struct ktls_session *s, int gerr)
-{
-	int level, desc;
-
-	switch (gerr) {
-	case GNUTLS_E_PULL_ERROR:
-	case GNUTLS_E_PUSH_ERROR:
-	case GNUTLS_E_PREMATURE_TERMINATION:
-	case GNUTLS_E_FATAL_ALERT_RECEIVED:
-		return;
-	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
-	case GNUTLS_E_CERTIFICATE_ERROR:
-		send_alert(s, KTLS_ALERT_LEVEL_FATAL, verify_alert(verify_status(s)));
-		return;
-	case GNUTLS_E_NO_CERTIFICATE_FOUND:
-	case GNUTLS_E_CERTIFICATE_REQUIRED:
-		send_alert(s, KTLS_ALERT_LEVEL_FATAL,
-			   gnutls_protocol_get_version(s->gs) == GNUTLS_TLS1_3 ?
-			   KTLS_ALERT_CERTIFICATE_REQUIRED :
-			   KTLS_ALERT_HANDSHAKE_FAILURE);
-		return;
-	}
-	/* What gnutls_alert_send_appropriate() sends for a fatal error. */
-	desc = gnutls_error_to_alert(gerr, &level);
-	send_alert(s, level, desc);
-}
-
-static int handshake_error(struct ktls_session *s, int gerr)
-{
-	gnutls_datum_t out = { NULL, 0 };
-	char name[INET6_ADDRSTRLEN + 80] = "";
-	const char *alert;
-	unsigned status;
-
-	send_failure_alert(s, gerr);
-
-	switch (gerr) {
-	case GNUTLS_E_FATAL_ALERT_RECEIVED:
-		s->alert_from = ALERT_RECEIVED;
-		s->alert = gnutls_alert_get(s->gs);
-		alert = ktls_alert_name(s->alert);
-		return fail(s, -KTLS_E_ALERT, "The peer aborted the handshake "
-			    "with the alert '%s' (%d).", alert ? alert : "unknown",
-			    s->alert);
-	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
-	case GNUTLS_E_CERTIFICATE_ERROR:
-		status = verify_status(s);
-		if (gnutls_certificate_verification_status_print(status,
-				GNUTLS_CRT_X509, &out, 0) < 0)
-			out.data = NULL;
-		if (s->peer_name[0])
-			snprintf(name, sizeof(name), " No server name was "
-				 "given: the name checked was the peer's "
-				 "address, %s.", s->peer_name);
-		fail(s, -KTLS_E_VERIFY, "The peer's certificate did not verify: "
-		     "%s%s Check the trust store (CA file), the name asked "
-		     "for and the certificate's validity.",
-		     out.data ? (char *)out.data : "unknown reason.", name);
-		gnutls_free(out.data);
-		return -KTLS_E_VERIFY;
-	case GNUTLS_E_PULL_ERROR:
-	case GNUTLS_E_PUSH_ERROR:
-		if (s->timed_out)
-			return fail(s, -ETIMEDOUT, "The handshake did not finish "
-				    "within %u ms.", s->cfg->timeout_ms);
-		return fail(s, -(s->io_errno ? s->io_errno : EIO),
-			    "The connection failed during the handshake: %s.",
-			    strerror(s->io_errno ? s->io_errno : EIO));
-	case GNUTLS_E_PREMATURE_TERMINATION:
-	case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
-		return fail(s, -ECONNRESET, "The peer closed the connection "
-			    "during the handshake.");
-	case GNUTLS_E_NO_CERTIFICATE_FOUND:
-	case GNUTLS_E_CERTIFICATE_REQUIRED:
-		return fail(s, -KTLS_E_VERIFY, "The peer sent no certificate, "
-			    "and one is required.");
-	case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
-	case GNUTLS_E_NO_CIPHER_SUITES:
-	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
-	case GNUTLS_E_NO_COMMON_KEY_SHARE:
-		return fail(s, -KTLS_E_HANDSHAKE, "No common TLS parameters "
-			    "with the peer: check the versions, ciphers and "
-			    "credentials on both sides. (%s)", gnutls_strerror(gerr));
-	}
-	return fail(s, -KTLS_E_HANDSHAKE, "The TLS handshake failed: %s",
-		    gnutls_strerror(gerr));
-}
-
-/* Keep application data that GnuTLS already decrypted. */
-static int take_early_data(struct ktls_session *s)
-{
-	size_t pending;
-
-	while ((pending = gnutls_record_check_pending(s->gs)) > 0) {
-		unsigned char *p = realloc(s->early, s->early_len + pending);
-		ssize_t n;
-
-		if (!p)
-			return -ENOMEM;
-		s->early = p;
-		n = gnutls_record_recv(s->gs, p + s->early_len, pending);
-		if (n <= 0)
-			return -EIO;
-		s->early_len += n;
-	}
-	return 0;
-}
-
-static int install_dir(struct ktls_session *s, int read, int version,
-		       unsigned cipher)
-{
-	gnutls_datum_t iv, key;
-	unsigned char seq[8];
-	union ktls_crypto_info ci;
-	int size, ret = 0;
-
-	if (gnutls_record_get_state(s->gs, read, NULL, &iv, &key, seq) < 0)
-		return fail(s, -EIO, "GnuTLS gave no key material.");
-	size = keys_crypto_info(&ci, version, cipher, key.data, key.size,
-				iv.data, iv.size, seq);
-	if (size < 0) {
-		ret = fail(s, size, "Internal error mapping the %s key.",
-			   read ? "receive" : "send");
-		goto out;
-	}
-	if (setsockopt(s->fd, SOL_TLS, read ? TLS_RX : TLS_TX, &ci, size)) {
-		int e = errno;
-
-		if (e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP)
-			ret = fail(s, -KTLS_E_CIPHER, "The kernel (%s) refused "
-				   "%s for TLS %s: it lacks this cipher. Allow "
-				   "another cipher.", read ? "RX" : "TX",
-				   ktls_cipher_name(cipher),
-				   version == KTLS_TLS13 ? "1.3" : "1.2");
-		else
-			ret = fail(s, -e, "Installing the %s key failed: %s.",
-				   read ? "receive" : "send", strerror(e));
-	}
-out:
-	gnutls_memset(&ci, 0, sizeof(ci));
-	gnutls_memset(seq, 0, sizeof(seq));
-	return ret;
-}
-
-/* The peer's SHA-256 fingerprint: kept as bytes, and as hex in info. */
-static void set_peer_sha256(struct ktls_session *s, const uint8_t *md)
-{
-	size_t i;
-
-	memcpy(s->peer_sha256, md, sizeof(s->peer_sha256));
-	s->have_peer_sha256 = 1;
-	for (i = 0; i < sizeof(s->peer_sha256); i++)
-		snprintf(s->info.peer_sha256 + 2 * i, 3, "%02x", md[i]);
-}
-
-static void fill_info(struct ktls_session *s, int version, unsigned cipher)
-{
-	struct ktls_info *in = &s->info;
-	const gnutls_datum_t *peers;
-	unsigned n = 0;
-	gnutls_datum_t d;
-	size_t len;
-	const char *name;
-
-	in->version = version;
-	in->cipher = cipher;
-	snprintf(s->cipher_name, sizeof(s->cipher_name), "%s",
-		 ktls_cipher_name(cipher));
-	in->cipher_name = s->cipher_name;
-	name = gnutls_group_get_name(gnutls_group_get(s->gs));
-	snprintf(s->group, sizeof(s->group), "%s", name ? name : "");
-	in->group = s->group;
-	name = gnutls_sign_get_name(gnutls_sign_algorithm_get(s->gs));
-	snprintf(s->sigalg, sizeof(s->sigalg), "%s", name ? name : "");
-	in->sigalg = s->sigalg;
-	if (!gnutls_alpn_get_selected_protocol(s->gs, &d))
-		snprintf(s->alpn, sizeof(s->alpn), "%.*s", (int)d.size, d.data);
-	in->alpn = s->alpn;
-	if (s->cfg->role == KTLS_CLIENT) {
-		snprintf(s->sni, sizeof(s->sni), "%s",
-			 s->server_name ? s->server_name : "");
-	} else {
-		unsigned type;
-
-		len = sizeof(s->sni) - 1;
-		if (gnutls_server_name_get(s->gs, s->sni, &len, &type, 0) < 0)
-			s->sni[0] = 0;
-	}
-	in->sni = s->sni;
-	in->resumed = gnutls_session_is_resumed(s->gs);
-
-	peers = gnutls_certificate_get_peers(s->gs, &n);
-	if (peers && n) {
-		gnutls_x509_crt_t crt;
-		unsigned char md[32];
-
-		if (!gnutls_x509_crt_init(&crt)) {
-			if (!gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) &&
-			    !gnutls_x509_crt_get_dn3(crt, &d, 0)) {
-				s->peer_subject = strdup((char *)d.data);
-				gnutls_free(d.data);
-			}
-			gnutls_x509_crt_deinit(crt);
-		}
-		len = sizeof(md);
-		if (!gnutls_fingerprint(GNUTLS_DIG_SHA256, &peers[0], md, &len) &&
-		    len == sizeof(s->peer_sha256))
-			set_peer_sha256(s, md);
-	}
-	in->peer_subject = s->peer_subject;
-	if (sockinfo_offload(s->fd, &in->tx, &in->rx) < 0)
-		in->tx = in->rx = KTLS_OFFLOAD_UNKNOWN;
-}
-
-static int finish(struct ktls_session *s)
-{
-	int version, ret;
-	unsigned cipher;
-
-	switch (gnutls_protocol_get_version(s->gs)) {
-	case GNUTLS_TLS1_2:
-		version = KTLS_TLS12;
-		break;
-	case GNUTLS_TLS1_3:
-		version = KTLS_TLS13;
-		break;
-	default:
-		return fail(s, -KTLS_E_HANDSHAKE, "Negotiated a TLS version "
-			    "the kernel cannot carry.");
-	}
-	cipher = keys_cipher_from_gnutls(gnutls_cipher_get(s->gs));
-	if (!cipher)
-		return fail(s, -KTLS_E_CIPHER, "Negotiated cipher %s, which "
-			    "kernel TLS cannot carry.",
-			    gnutls_cipher_get_name(gnutls_cipher_get(s->gs)));
-	ret = take_early_data(s);
-	if (ret < 0)
-		return fail(s, ret, "Reading data sent with the handshake failed.");
-
-	if (setsockopt(s->fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls"))) {
-		int e = errno;
-
-		send_alert(s, KTLS_ALERT_LEVEL_FATAL, KTLS_ALERT_INTERNAL_ERROR);
-		if (e == ENOENT)
-			return fail(s, -KTLS_E_NO_KTLS, "The kernel has no TLS "
-				    "support: load the module (modprobe tls) or "
-				    "use a kernel built with CONFIG_TLS.");
-		if (e == ENOTCONN)
-			return fail(s, -ENOTCONN, "The peer closed its side of "
-				    "the connection right after the handshake; "
-				    "the kernel takes over established "
-				    "connections only.");
-		return fail(s, -e, "Enabling kernel TLS on the socket failed: %s.",
-			    strerror(e));
-	}
-	ret = install_dir(s, 0, version, cipher);
-	if (!ret)
-		ret = install_dir(s, 1, version, cipher);
-	if (ret)
-		return ret;
-	fill_info(s, version, cipher);
-	s->state = S_DONE;
-	return 0;
-}
-
 KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
 {
 	int fl, ret;
@@ -835,12 +477,12 @@ KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
 	case S_NEW:
 		if (s->cfg->role == KTLS_SERVER && !s->cfg->have_cert &&
 		    !s->cfg->psk_server)
-			return fail(s, -KTLS_E_CONFIG, "A server needs a "
-				    "certificate and key, or a PSK.");
+			return session_fail(s, -KTLS_E_CONFIG, "A server needs a "
+					    "certificate and key, or a PSK.");
 		if (s->cfg->role == KTLS_CLIENT && !s->cfg->have_trust &&
 		    !s->cfg->psk_client && !(s->cfg->verify & KTLS_VERIFY_NONE))
-			return fail(s, -KTLS_E_CONFIG, "No trust store to verify "
-				    "the server with: give a CA file.");
+			return session_fail(s, -KTLS_E_CONFIG, "No trust store to verify "
+					    "the server with: give a CA file.");
 		ret = apply_peer_name(s);
 		if (ret)
 			return ret;
@@ -856,7 +498,7 @@ KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
 	do {
 		if (util_now_ms() >= s->deadline_ms) {
 			s->timed_out = 1;
-			return handshake_error(s, GNUTLS_E_PULL_ERROR);
+			return session_handshake_error(s, GNUTLS_E_PULL_ERROR);
 		}
 		ret = gnutls_handshake(s->gs);
 	} while (ret < 0 && !gnutls_error_is_fatal(ret) &&
@@ -864,8 +506,8 @@ KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
 	if (ret == GNUTLS_E_AGAIN)
 		return -EAGAIN;
 	if (ret < 0)
-		return handshake_error(s, ret);
-	return finish(s);
+		return session_handshake_error(s, ret);
+	return session_install(s);
 }
 
 int session_fd(const struct ktls_session *s)
@@ -886,12 +528,6 @@ enum ktls_role session_role(const struct ktls_session *s)
 struct ktls_rx_end *session_rx_end(struct ktls_session *s)
 {
 	return &s->rx_end;
-}
-
-int session_can_rekey(const struct ktls_session *s)
-{
-	return s->state == S_DONE && s->info.version == KTLS_TLS13 &&
-	       s->secret_len && s->kernel_rekey;
 }
 
 int session_secrets(const struct ktls_session *s, const uint8_t **tx,
@@ -924,105 +560,6 @@ int session_peer_sha256(const struct ktls_session *s, uint8_t out[32])
 		return -ENOENT;
 	memcpy(out, s->peer_sha256, sizeof(s->peer_sha256));
 	return 0;
-}
-
-static void copy_str(char *dst, size_t size, struct wire_str src)
-{
-	size_t n = src.len < size - 1 ? src.len : size - 1;
-
-	if (n)		/* an absent field has p NULL: no memcpy from it */
-		memcpy(dst, src.p, n);
-	dst[n] = 0;
-}
-
-int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
-{
-	struct ktls_session *s;
-	struct ktls_info *in;
-
-	if ((r->version != KTLS_TLS12 && r->version != KTLS_TLS13) ||
-	    !ktls_cipher_name(r->cipher) || r->secret_len > KTLS_SECRET_MAX ||
-	    r->offload_tx > KTLS_OFFLOAD_UNKNOWN ||
-	    r->offload_rx > KTLS_OFFLOAD_UNKNOWN)
-		return -EPROTO;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->fd = fd;
-	s->role = r->role ? KTLS_SERVER : KTLS_CLIENT;
-	s->kernel_rekey = r->rekey;
-	s->state = S_DONE;
-	if (r->early_len) {
-		s->early = malloc(r->early_len);
-		if (!s->early)
-			goto nomem;
-		memcpy(s->early, r->early, r->early_len);
-		s->early_len = r->early_len;
-	}
-	if (r->secret_len) {
-		memcpy(s->secret_tx, r->secret_tx, r->secret_len);
-		memcpy(s->secret_rx, r->secret_rx, r->secret_len);
-		s->secret_len = r->secret_len;
-	}
-	in = &s->info;
-	in->version = r->version;
-	in->cipher = r->cipher;
-	snprintf(s->cipher_name, sizeof(s->cipher_name), "%s",
-		 ktls_cipher_name(r->cipher));
-	in->cipher_name = s->cipher_name;
-	copy_str(s->group, sizeof(s->group), r->group);
-	in->group = s->group;
-	copy_str(s->sigalg, sizeof(s->sigalg), r->sigalg);
-	in->sigalg = s->sigalg;
-	copy_str(s->alpn, sizeof(s->alpn), r->alpn);
-	in->alpn = s->alpn;
-	copy_str(s->sni, sizeof(s->sni), r->sni);
-	in->sni = s->sni;
-	if (r->peer_subject.len) {
-		s->peer_subject = strndup(r->peer_subject.p, r->peer_subject.len);
-		if (!s->peer_subject)
-			goto nomem;
-	}
-	in->peer_subject = s->peer_subject;
-	if (r->peer_sha256)
-		set_peer_sha256(s, r->peer_sha256);
-	in->resumed = r->resumed;
-	in->tx = r->offload_tx;
-	in->rx = r->offload_rx;
-	*out = s;
-	return 0;
-nomem:
-	ktls_session_free(s);
-	return -ENOMEM;
-}
-
-int session_rekey(struct ktls_session *s, int read)
-{
-	uint8_t *secret = read ? s->secret_rx : s->secret_tx;
-	unsigned cipher = s->info.cipher;
-	size_t klen = keys_cipher_key_len(cipher);
-	uint8_t key[32], iv[12], seq[8] = { 0 };
-	union ktls_crypto_info ci;
-	int ret, size = 0;
-
-	if (!session_can_rekey(s) || klen > sizeof(key))
-		return -EOPNOTSUPP;
-	ret = keys_next_secret(cipher, secret, s->secret_len, secret);
-	if (!ret)
-		ret = keys_traffic_key_iv(cipher, secret, s->secret_len, key, klen,
-					  iv, sizeof(iv));
-	if (!ret)
-		ret = size = keys_crypto_info(&ci, KTLS_TLS13, cipher, key, klen,
-					      iv, sizeof(iv), seq);
-	if (ret >= 0)
-		ret = setsockopt(s->fd, SOL_TLS, read ? TLS_RX : TLS_TX, &ci, size)
-			? -errno : 0;
-	if (!ret && !read)
-		s->tx.bytes = 0;
-	gnutls_memset(key, 0, sizeof(key));
-	gnutls_memset(iv, 0, sizeof(iv));
-	gnutls_memset(&ci, 0, sizeof(ci));
-	return ret;
 }
 
 KTLS_EXPORT size_t ktls_session_early_data(const struct ktls_session *s,

@@ -289,6 +289,24 @@ static const struct spec reply_specs[] = {
 };
 #undef R
 
+/* A mandatory field, and the reason given when it is absent. */
+struct must {
+	uint16_t tag;
+	const char *why;
+};
+
+static const struct must req_must[] = {
+	{ WT_PROFILE, "profile (missing)" },
+	{ WT_REQUEST_ID, "request id (missing)" },
+	{ 0 }
+};
+
+static const struct must reply_must[] = {
+	{ WT_STATUS, "status or request id (missing)" },
+	{ WT_REQUEST_ID, "status or request id (missing)" },
+	{ 0 }
+};
+
 static int take(const struct spec *sp, void *out, const uint8_t *v, size_t n)
 {
 	char *m = (char *)out + sp->off;
@@ -334,20 +352,22 @@ static int bad_msg(const char **why, const char *reason)
 
 /*
  * Zero out (size bytes), then walk a body and take every field by its
- * spec; bit t of *seen is set for each tag t taken (all known tags are
- * below 64). A duplicate, a field outside the body, an unknown mandatory
- * tag or a bad value: -EBADMSG, and *why (if why) names it.
+ * spec, then check that every field in must came. A duplicate, a field
+ * outside the body, an unknown mandatory tag, a bad value or a missing
+ * field: -EBADMSG, and *why (if why) names it. (All known tags are below
+ * 64: bit t of seen is tag t.)
  */
 static int decode(const uint8_t *body, size_t len, const struct spec *specs,
-		  void *out, size_t size, uint64_t *seen, const char **why)
+		  const struct must *must, void *out, size_t size,
+		  const char **why)
 {
 	const uint8_t *p = body, *end = body + len, *v;
 	const struct spec *sp;
+	uint64_t seen = 0;
 	size_t n;
 	int tag;
 
 	memset(out, 0, size);
-	*seen = 0;
 	while ((tag = next_field(&p, end, &v, &n)) > 0) {
 		for (sp = specs; sp->tag && sp->tag != tag; sp++)
 			;
@@ -356,35 +376,29 @@ static int decode(const uint8_t *body, size_t len, const struct spec *specs,
 				continue;
 			return bad_msg(why, "unknown field");
 		}
-		if ((*seen & (1ull << tag)) || take(sp, out, v, n))
+		if ((seen & (1ull << tag)) || take(sp, out, v, n))
 			return bad_msg(why, sp->name);
-		*seen |= 1ull << tag;
+		seen |= 1ull << tag;
 	}
-	return tag < 0 ? bad_msg(why, "truncated field") : 0;
+	if (tag < 0)
+		return bad_msg(why, "truncated field");
+	for (; must->tag; must++)
+		if (!(seen & (1ull << must->tag)))
+			return bad_msg(why, must->why);
+	return 0;
 }
-
-#define SEEN(t) (seen & (1ull << (t)))
 
 int wire_decode_req(const uint8_t *body, size_t len, struct wire_req *r,
 		    const char **why)
 {
-	uint64_t seen;
-	int ret = decode(body, len, req_specs, r, sizeof(*r), &seen, why);
-
-	if (ret)
-		return ret;
-	if (!SEEN(WT_PROFILE))
-		return bad_msg(why, "profile (missing)");
-	if (!SEEN(WT_REQUEST_ID))
-		return bad_msg(why, "request id (missing)");
-	return 0;
+	return decode(body, len, req_specs, req_must, r, sizeof(*r), why);
 }
 
 int wire_decode_reply(const uint8_t *body, size_t len, struct wire_reply *r,
 		      const char **why)
 {
-	uint64_t seen;
-	int ret = decode(body, len, reply_specs, r, sizeof(*r), &seen, why);
+	int ret = decode(body, len, reply_specs, reply_must, r, sizeof(*r),
+			 why);
 
 	if (ret)
 		return ret;
@@ -392,8 +406,6 @@ int wire_decode_reply(const uint8_t *body, size_t len, struct wire_reply *r,
 		return bad_msg(why, "status");
 	if (r->role > 1)
 		return bad_msg(why, "role");
-	if (!SEEN(WT_STATUS) || !SEEN(WT_REQUEST_ID))
-		return bad_msg(why, "status or request id (missing)");
 	if (r->secret_len != r->secret_rx_len)
 		return bad_msg(why, "secrets of unequal length");
 	r->offload_tx = r->offload >> 8;

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include <ktls.h>
 
 #include "ctl.h"
-
 
 struct opts {
 	const char *sni, *alpn, *ca, *crl, *cert, *key, *psk_id, *psk_file;
@@ -54,6 +54,43 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Options that only store their argument, or set a flag to 1. */
+#define STR_OPT(c, m)	{ c, offsetof(struct opts, m), 0 }
+#define FLAG_OPT(c, m)	{ c, offsetof(struct opts, m), 1 }
+static const struct plain_opt {
+	int c;
+	size_t off;
+	int flag;
+} plain_opts[] = {
+	STR_OPT('a', alpn), STR_OPT('C', ca), STR_OPT('R', crl),
+	STR_OPT('c', cert), STR_OPT('K', key), STR_OPT('i', psk_id),
+	STR_OPT('p', psk_file), STR_OPT('P', profile),
+	STR_OPT('F', session_file),
+	FLAG_OPT('T', tickets), FLAG_OPT('k', insecure),
+	FLAG_OPT('N', chain_only), FLAG_OPT('r', require_client),
+	FLAG_OPT('1', once), FLAG_OPT('q', quiet),
+};
+
+/* Store a plain option's value: 0, or -1 when c is not one. */
+static int set_plain(struct opts *o, int c)
+{
+	const struct plain_opt *p;
+	char *m;
+
+	for (p = plain_opts; p < plain_opts + sizeof(plain_opts) /
+					   sizeof(plain_opts[0]); p++) {
+		if (p->c != c)
+			continue;
+		m = (char *)o + p->off;
+		if (p->flag)
+			*(int *)m = 1;
+		else
+			*(const char **)m = optarg;
+		return 0;
+	}
+	return -1;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c;
@@ -61,24 +98,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+		if (!set_plain(o, c))
+			continue;
 		switch (c) {
 		case 's': o->sni = optarg; o->sni_given = 1; break;
 		case 'H': o->handoff = 1; o->handoff_path = optarg; break;
-		case 'P': o->profile = optarg; break;
-		case 'T': o->tickets = 1; break;
-		case 'F': o->session_file = optarg; break;
-		case 'a': o->alpn = optarg; break;
-		case 'C': o->ca = optarg; break;
-		case 'R': o->crl = optarg; break;
-		case 'k': o->insecure = 1; break;
-		case 'N': o->chain_only = 1; break;
-		case 'c': o->cert = optarg; break;
-		case 'K': o->key = optarg; break;
-		case 'i': o->psk_id = optarg; break;
-		case 'p': o->psk_file = optarg; break;
-		case 'r': o->require_client = 1; break;
-		case '1': o->once = 1; break;
-		case 'q': o->quiet = 1; break;
 		case 't': o->timeout = strtoul(optarg, NULL, 10); break;
 		case 'V':
 			if (!strcmp(optarg, "1.2"))
@@ -106,6 +130,7 @@ bad:
 	return -1;
 }
 
+/* The configuration the options describe; none for --handoff (0). */
 static int make_config(const struct opts *o, enum ktls_role role,
 		       struct ktls_config **out)
 {
@@ -113,10 +138,13 @@ static int make_config(const struct opts *o, enum ktls_role role,
 	unsigned char psk[64];
 	int ret, n;
 
+	*out = NULL;
+	if (o->handoff)
+		return 0;
 	ret = ktls_config_new(&cfg, role);
 	if (ret < 0)
-		return ret;
-	if (o->version)
+		cfg = NULL;
+	else if (o->version)
 		ret = ktls_config_set_versions(cfg, o->version, o->version);
 	if (!ret && o->cipher)
 		ret = ktls_config_set_ciphers(cfg, o->cipher);
@@ -160,6 +188,7 @@ static int make_config(const struct opts *o, enum ktls_role role,
 			(o->chain_only ? KTLS_VERIFY_CHAIN_ONLY : 0) |
 			(o->require_client ? KTLS_VERIFY_REQUIRE_CLIENT : 0));
 	if (ret < 0) {
+		fprintf(stderr, "ktlsctl: %s\n", ktls_strerror(ret));
 		ktls_config_free(cfg);
 		return ret;
 	}
@@ -195,21 +224,6 @@ static void print_info(const struct ktls_info *in)
 			in->peer_subject, in->peer_sha256);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf = (const char *)buf + n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* stdin -> socket, socket -> stdout, until the peer closes. */
 static int relay(struct ktls_session *s, int fd)
 {
@@ -228,7 +242,7 @@ static int relay(struct ktls_session *s, int fd)
 			ssize_t n = read(0, buf, sizeof(buf));
 
 			if (n > 0) {
-				if (write_all(fd, buf, n))
+				if (ctl_write_all(fd, buf, n))
 					return 1;
 			} else {
 				p[0].fd = -1;	/* stdin is done: so are we */
@@ -252,7 +266,7 @@ static int relay(struct ktls_session *s, int fd)
 						ktls_strerror((int)n));
 				return 1;
 			}
-			if (write_all(1, buf, n))
+			if (ctl_write_all(1, buf, n))
 				return 1;
 		}
 	}
@@ -375,7 +389,7 @@ relay:
 	if (!o->quiet)
 		print_info(ktls_session_info(s));
 	n = ktls_session_early_data(s, &early);
-	ret = n && write_all(1, early, n) ? 1 : relay(s, fd);
+	ret = n && ctl_write_all(1, early, n) ? 1 : relay(s, fd);
 	if (client && o->session_file)
 		save_session(s, o->session_file);
 	ktls_session_free(s);
@@ -446,9 +460,7 @@ int ctl_connect(int argc, char **argv)
 			strerror(err));
 		return 1;
 	}
-	ret = o.handoff ? 0 : make_config(&o, KTLS_CLIENT, &cfg);
-	if (ret < 0) {
-		fprintf(stderr, "ktlsctl: %s\n", ktls_strerror(ret));
+	if (make_config(&o, KTLS_CLIENT, &cfg) < 0) {
 		close(fd);
 		return 1;
 	}
@@ -465,7 +477,7 @@ int ctl_listen(int argc, char **argv)
 	struct ktls_config *cfg = NULL;
 	char *host, *port;
 	struct opts o;
-	int lfd, fd, ret, one = 1, err;
+	int lfd, fd, ret = 0, one = 1, err;
 
 	if (parse_opts(argc, argv, &o) ||
 	    split_hostport(argv[optind], &host, &port) ||
@@ -489,9 +501,7 @@ int ctl_listen(int argc, char **argv)
 		return 1;
 	}
 	freeaddrinfo(res);
-	ret = o.handoff ? 0 : make_config(&o, KTLS_SERVER, &cfg);
-	if (ret < 0) {
-		fprintf(stderr, "ktlsctl: %s\n", ktls_strerror(ret));
+	if (make_config(&o, KTLS_SERVER, &cfg) < 0) {
 		close(lfd);
 		return 1;
 	}

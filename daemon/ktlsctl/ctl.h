@@ -47,4 +47,10 @@ int ctl_secret_read_psk(const char *path, unsigned char *key, size_t cap);
  */
 int ctl_secret_save(const char *path, const void *data, size_t len);
 
+/*
+ * write(2) until all of buf is out (the relay in conn.c uses it too): 0,
+ * or -1 with errno (EIO when nothing could be written).
+ */
+int ctl_write_all(int fd, const void *buf, size_t len);
+
 #endif

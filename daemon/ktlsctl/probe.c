@@ -59,25 +59,42 @@ static void print_ciphers(unsigned mask, int json)
 		printf("none");
 }
 
+/* The cipher masks as [TLS 1.2, 1.3][TX, RX]. */
+static void cipher_masks(const struct ktls_probe *p, unsigned m[2][2])
+{
+	m[0][0] = p->tx12;
+	m[0][1] = p->rx12;
+	m[1][0] = p->tx13;
+	m[1][1] = p->rx13;
+}
+
 static void print_json(const struct ktls_probe *p)
 {
+	unsigned m[2][2];
+	int v, d;
+
+	cipher_masks(p, m);
 	printf("{\"ulp_available\": %s, \"why\": ", p->ulp ? "false" : "true");
 	ctl_json_string(p->why);
 	printf(", \"kernel\": ");
 	ctl_json_string(p->kernel);
-	printf(", \"tls12\": {\"tx\": [");
-	print_ciphers(p->tx12, 1);
-	printf("], \"rx\": [");
-	print_ciphers(p->rx12, 1);
-	printf("]}, \"tls13\": {\"tx\": [");
-	print_ciphers(p->tx13, 1);
-	printf("], \"rx\": [");
-	print_ciphers(p->rx13, 1);
-	printf("]}, \"rekey\": %s}\n", p->rekey ? "true" : "false");
+	for (v = 0; v < 2; v++) {
+		printf(", \"tls1%d\": {", 2 + v);
+		for (d = 0; d < 2; d++) {
+			printf("%s\"%s\": [", d ? ", " : "", d ? "rx" : "tx");
+			print_ciphers(m[v][d], 1);
+			putchar(']');
+		}
+		putchar('}');
+	}
+	printf(", \"rekey\": %s}\n", p->rekey ? "true" : "false");
 }
 
 static void print_text(const struct ktls_probe *p)
 {
+	unsigned m[2][2];
+	int v, d;
+
 	if (probe_usable(p))
 		printf("kTLS:          available\n");
 	else
@@ -86,15 +103,15 @@ static void print_text(const struct ktls_probe *p)
 	printf("kernel:        %s\n", p->kernel);
 	if (p->ulp)
 		return;
-	printf("TLS 1.2 TX:    ");
-	print_ciphers(p->tx12, 0);
-	printf("\nTLS 1.2 RX:    ");
-	print_ciphers(p->rx12, 0);
-	printf("\nTLS 1.3 TX:    ");
-	print_ciphers(p->tx13, 0);
-	printf("\nTLS 1.3 RX:    ");
-	print_ciphers(p->rx13, 0);
-	printf("\nTLS 1.3 rekey: %s\n", p->rekey ? "yes" : "no");
+	cipher_masks(p, m);
+	for (v = 0; v < 2; v++) {
+		for (d = 0; d < 2; d++) {
+			printf("TLS 1.%d %s:    ", 2 + v, d ? "RX" : "TX");
+			print_ciphers(m[v][d], 0);
+			putchar('\n');
+		}
+	}
+	printf("TLS 1.3 rekey: %s\n", p->rekey ? "yes" : "no");
 }
 
 int ctl_probe(int argc, char **argv)

@@ -80,7 +80,7 @@ int ctl_secret_read_psk(const char *path, unsigned char *key, size_t cap)
 	return n;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+int ctl_write_all(int fd, const void *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, buf, len);
@@ -108,7 +108,7 @@ int ctl_secret_save(const char *path, const void *data, size_t len)
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (write_all(fd, data, len) || fsync(fd) || rename(tmp, path)) {
+	if (ctl_write_all(fd, data, len) || fsync(fd) || rename(tmp, path)) {
 		ret = -errno;
 		unlink(tmp);
 	}

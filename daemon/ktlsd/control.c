@@ -17,19 +17,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "loop.h"
 
 #define CTL_TIMEOUT_MS	5000
 #define CTL_OUT_MAX	32768
-
-struct ctl_listener {
-	struct ev ev;
-	struct ktlsd *d;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
 
 struct ctl_conn {
 	struct ev ev;
@@ -119,46 +112,30 @@ static void conn_handle(struct ev *e, unsigned events)
 	conn_close(c);
 }
 
-static void listener_handle(struct ev *e, unsigned events)
+/* Only root and ktlsd's own user may ask. */
+static void take(struct ktlsd *d, int fd, const struct ucred *cred)
 {
-	struct ctl_listener *l = (struct ctl_listener *)e;
-	struct ucred cred;
-	socklen_t len;
 	struct ctl_conn *c;
-	int fd;
 
-	if (events & (EV_STOP | EV_EXIT)) {
-		loop_remove(e);
-		close(e->fd);
-		unlink(l->path);
-		free(l);
+	if (cred->uid != 0 && cred->uid != geteuid()) {
+		close(fd);
 		return;
 	}
-	while ((fd = accept4(e->fd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		len = sizeof(cred);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-		    (cred.uid != 0 && cred.uid != geteuid())) {
-			close(fd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->ev.fd = fd;
-		c->ev.handle = conn_handle;
-		c->ev.deadline = now_ms() + CTL_TIMEOUT_MS;
-		c->d = l->d;
-		loop_add(l->d, e->w, &c->ev, EPOLLIN);
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
 	}
+	c->ev.fd = fd;
+	c->ev.handle = conn_handle;
+	c->ev.deadline = now_ms() + CTL_TIMEOUT_MS;
+	c->d = d;
+	loop_add(d, NULL, &c->ev, EPOLLIN);
 }
 
 int control_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 {
-	struct ctl_listener *l;
-	int fd;
+	int fd, ret;
 
 	(void)activated_fd;	/* activation passes the handoff socket alone */
 	d->stats.start_ms = now_ms();
@@ -177,15 +154,8 @@ int control_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 			 cf->control_path, strerror(-fd));
 		return fd;
 	}
-	l = calloc(1, sizeof(*l));
-	if (!l) {
+	ret = unixsock_serve(d, fd, cf->control_path, "control", take);
+	if (ret)
 		close(fd);
-		return -ENOMEM;
-	}
-	snprintf(l->path, sizeof(l->path), "%s", cf->control_path);
-	l->ev.fd = fd;
-	l->ev.handle = listener_handle;
-	l->d = d;
-	loop_add(d, NULL, &l->ev, EPOLLIN);
-	return 0;
+	return ret;
 }

@@ -2,21 +2,17 @@
 /*
  * Front door 1: applications hand connected TCP sockets over a Unix
  * stream socket (docs/handoff.md). Every message is size-checked before it
- * is parsed, every received fd checked before it is used, and the sender
- * is authorized by the credentials the kernel gives for the connection.
+ * is parsed, every received fd checked before it is used (handoff_req.c),
+ * and the sender is authorized by the credentials the kernel gives for the
+ * connection.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -58,92 +54,6 @@ struct conn {
 	int in_fd;			/* arrived with the message's first byte */
 	int extra_fds;			/* more fds than one came: refuse */
 };
-
-struct listener {
-	struct ev ev;
-	struct ktlsd *d;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int unlink_at_exit;
-	int paused;			/* out of fds: not polled awhile */
-};
-
-/* ---- Limits per uid: the handoff socket is shared by local users ---- */
-
-enum { USE_CONN, USE_JOB };
-
-struct uid_use {
-	uid_t uid;
-	unsigned n[2];			/* connections, handshakes in flight */
-	struct uid_use *next;
-};
-
-#define UID_BUCKETS (sizeof(((struct ktlsd *)0)->uid_use) / \
-		     sizeof(((struct ktlsd *)0)->uid_use[0]))
-
-/*
- * root and ktlsd's own user may stop ktlsd anyway: limiting them would
- * protect nothing, and a big server running as either would hit them.
- */
-static int uid_limited(uid_t uid)
-{
-	return uid != 0 && uid != geteuid();
-}
-
-/*
- * Count one more connection or handshake (what) of uid, unless it has max
- * already: 0, -EBUSY (*have says how many it has) or -ENOMEM.
- */
-static int uid_take(struct ktlsd *d, uid_t uid, int what, unsigned max,
-		    unsigned *have)
-{
-	struct uid_use **head = &d->uid_use[uid % UID_BUCKETS], *u;
-	int ret = 0;
-
-	*have = 0;
-	if (!uid_limited(uid))
-		return 0;
-	pthread_mutex_lock(&d->uid_lock);
-	for (u = *head; u && u->uid != uid; u = u->next)
-		;
-	if (!u) {
-		u = calloc(1, sizeof(*u));
-		if (!u) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		u->uid = uid;
-		u->next = *head;
-		*head = u;
-	}
-	*have = u->n[what];
-	if (u->n[what] >= max)
-		ret = -EBUSY;	/* max >= 1: u is in use, it stays */
-	else
-		u->n[what]++;
-out:
-	pthread_mutex_unlock(&d->uid_lock);
-	return ret;
-}
-
-/* The end of what uid_take() counted; uid's entry goes with its last. */
-static void uid_give(struct ktlsd *d, uid_t uid, int what)
-{
-	struct uid_use **pp = &d->uid_use[uid % UID_BUCKETS], *u;
-
-	if (!uid_limited(uid))
-		return;
-	pthread_mutex_lock(&d->uid_lock);
-	while ((u = *pp) && u->uid != uid)
-		pp = &u->next;
-	if (!u || !u->n[what])
-		fatal("uid %u: giving back a %s never taken", (unsigned)uid,
-		      what == USE_CONN ? "connection" : "handshake");
-	if (!--u->n[what] && !u->n[what == USE_CONN ? USE_JOB : USE_CONN]) {
-		*pp = u->next;
-		free(u);
-	}
-	pthread_mutex_unlock(&d->uid_lock);
-}
 
 static void conn_put(struct conn *c)
 {
@@ -196,7 +106,7 @@ static void conn_close(struct conn *c)
 	close(c->ev.fd);
 	c->ev.fd = -1;
 	pthread_mutex_unlock(&c->lock);
-	uid_give(c->d, c->uid, USE_CONN);
+	uidlimit_give(c->d, c->uid, UIDLIMIT_CONN);
 	conn_put(c);
 }
 
@@ -285,7 +195,7 @@ static struct wire_str str(const char *s)
 static void job_released(struct conn *c, struct job *j)
 {
 	atomic_store(&c->done_ms, now_ms());
-	uid_give(c->d, j->uid, USE_JOB);
+	uidlimit_give(c->d, j->uid, UIDLIMIT_JOB);
 	conn_put(c);
 }
 
@@ -347,83 +257,6 @@ static const struct job_ops handoff_ops = {
 
 /* ---- Requests ---- */
 
-/* What is wrong with a handed-over fd, as status and message; 0 if ok. */
-static int check_fd(int fd, const char **msg)
-{
-	struct stat st;
-	char ulp[16] = "";
-	socklen_t len;
-	int v;
-
-	if (fstat(fd, &st) || !S_ISSOCK(st.st_mode)) {
-		*msg = "The descriptor is not a socket.";
-		return -ENOTSOCK;
-	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) ||
-	    (v != AF_INET && v != AF_INET6)) {
-		*msg = "The socket is not an IPv4 or IPv6 socket.";
-		return -EAFNOSUPPORT;
-	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) || v != SOCK_STREAM) {
-		*msg = "The socket is not a stream socket.";
-		return -EPROTOTYPE;
-	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) ||
-	    v != IPPROTO_TCP) {
-		*msg = "The socket is not TCP.";
-		return -EPROTONOSUPPORT;
-	}
-	len = sizeof(v);
-	if (!getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) && v) {
-		*msg = "The socket is listening; hand over an accepted or "
-		       "connected one.";
-		return -ENOTCONN;
-	}
-	if (sockinfo_tcp_established(fd, msg))
-		return -ENOTCONN;
-	len = sizeof(ulp);
-	if (!getsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, &len) && ulp[0]) {
-		*msg = "The socket already has an upper-layer protocol "
-		       "(kTLS is installed on it already?).";
-		return -EALREADY;
-	}
-	return 0;
-}
-
-static int choose(struct job *j, const struct wire_req *rq, const char **msg)
-{
-	const struct profile *p = j->p;
-
-	if ((rq->server_name.len || rq->alpn.len) && p->role != KTLS_CLIENT) {
-		*msg = "Server name and ALPN overrides are for client profiles.";
-		return -EPERM;
-	}
-	if (rq->server_name.len && !(p->overrides & OVERRIDE_SNI)) {
-		*msg = "The profile does not allow overriding the server name.";
-		return -EPERM;
-	}
-	if (rq->alpn.len && !(p->overrides & OVERRIDE_ALPN)) {
-		*msg = "The profile does not allow overriding ALPN.";
-		return -EPERM;
-	}
-	if (rq->server_name.len)
-		snprintf(j->server_name, sizeof(j->server_name), "%.*s",
-			 (int)rq->server_name.len, rq->server_name.p);
-	else if (p->server_name)
-		snprintf(j->server_name, sizeof(j->server_name), "%s",
-			 p->server_name);
-	if (rq->alpn.len)
-		snprintf(j->alpn, sizeof(j->alpn), "%.*s", (int)rq->alpn.len,
-			 rq->alpn.p);
-	j->timeout_ms = p->timeout_ms;
-	if (rq->timeout_ms && rq->timeout_ms < j->timeout_ms)
-		j->timeout_ms = rq->timeout_ms;
-	return 0;
-}
-
 /* One well-formed request: refuse it with a reply, or start its job. */
 static void start(struct conn *c, const struct wire_req *rq, int fd)
 {
@@ -439,7 +272,7 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 			       "More than one descriptor came with the request.";
 		goto refuse;
 	}
-	ret = check_fd(fd, &msg);
+	ret = handoff_req_check_fd(fd, &msg);
 	if (ret)
 		goto refuse;
 	j = calloc(1, sizeof(*j));
@@ -462,11 +295,11 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 		msg = "This user may not use the profile.";
 		goto refuse;
 	}
-	ret = choose(j, rq, &msg);
+	ret = handoff_req_apply(j, rq, &msg);
 	if (ret)
 		goto refuse;
-	ret = uid_take(c->d, c->uid, USE_JOB, j->conf->max_inflight_per_uid,
-		       &have);
+	ret = uidlimit_take(c->d, c->uid, UIDLIMIT_JOB,
+			    j->conf->max_inflight_per_uid, &have);
 	if (ret == -EBUSY) {
 		snprintf(why, sizeof(why), "Too many handshakes in flight for "
 			 "this user: uid %u has %u, the most ktlsd takes from "
@@ -486,7 +319,7 @@ static void start(struct conn *c, const struct wire_req *rq, int fd)
 	ret = job_submit(c->d, j);
 	if (!ret)
 		return;
-	uid_give(c->d, c->uid, USE_JOB);
+	uidlimit_give(c->d, c->uid, UIDLIMIT_JOB);
 	conn_put(c);
 	msg = ret == -EBUSY ? "Too many handshakes in flight; try again." :
 			      "ktlsd is shutting down.";
@@ -757,94 +590,57 @@ static void refuse_conn(int fd, const struct ucred *cred, unsigned have)
 	close(fd);
 }
 
-static void listener_handle(struct ev *e, unsigned events)
+/* A new connection: counted against its uid's limit, then served. */
+static void take(struct ktlsd *d, int fd, const struct ucred *cred)
 {
-	struct listener *l = (struct listener *)e;
-	struct ucred cred;
-	struct conf *cf;
 	unsigned have, max_conns, idle_ms;
-	socklen_t len;
+	struct conf *cf;
 	struct conn *c;
-	int fd, ret;
+	int ret;
 
-	if (events & (EV_STOP | EV_EXIT)) {
-		loop_remove(e);
-		close(e->fd);
-		if (l->unlink_at_exit)
-			unlink(l->path);
-		free(l);
+	c = calloc(1, sizeof(*c));
+	if (!c || peer_groups(c, fd)) {
+		log_warn("refusing a handoff connection: %m");
+		free(c);
+		close(fd);
 		return;
 	}
-	while ((fd = accept4(e->fd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		len = sizeof(cred);
-		c = calloc(1, sizeof(*c));
-		if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-		    peer_groups(c, fd)) {
-			log_warn("refusing a handoff connection: %m");
-			free(c);
+	cf = ktlsd_conf(d);
+	max_conns = cf->max_conns_per_uid;
+	idle_ms = cf->idle_timeout_ms;
+	conf_put(cf);
+	ret = uidlimit_take(d, cred->uid, UIDLIMIT_CONN, max_conns, &have);
+	if (ret) {
+		if (ret == -EBUSY) {
+			refuse_conn(fd, cred, have);
+		} else {
+			log_warn("refusing a handoff connection of uid %u: out "
+				 "of memory", (unsigned)cred->uid);
 			close(fd);
-			continue;
 		}
-		cf = ktlsd_conf(l->d);
-		max_conns = cf->max_conns_per_uid;
-		idle_ms = cf->idle_timeout_ms;
-		conf_put(cf);
-		ret = uid_take(l->d, cred.uid, USE_CONN, max_conns, &have);
-		if (ret) {
-			if (ret == -EBUSY) {
-				refuse_conn(fd, &cred, have);
-			} else {
-				log_warn("refusing a handoff connection of uid "
-					 "%u: out of memory", (unsigned)cred.uid);
-				close(fd);
-			}
-			free(c->gids);
-			free(c);
-			continue;
-		}
-		c->ev.fd = fd;
-		c->ev.handle = conn_handle;
-		c->d = l->d;
-		atomic_init(&c->refs, 1);
-		pthread_mutex_init(&c->lock, NULL);
-		c->uid = cred.uid;
-		c->gid = cred.gid;
-		c->pid = cred.pid;
-		c->in_fd = -1;
-		c->want = WIRE_HDR_LEN;
-		c->idle_ms = idle_ms;
-		c->active_ms = now_ms();
-		if (idle_ms)
-			c->ev.deadline = c->idle_at = c->active_ms + idle_ms;
-		loop_add(l->d, NULL, &c->ev, EPOLLIN);
-	}
-	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-	    errno == ENOMEM) {
-		/*
-		 * The connections wait in the backlog. Still polled, the
-		 * listener would spin (and log) without end: look again in a
-		 * while, and say it once.
-		 */
-		if (!l->paused)
-			log_warn("accept on the handoff socket: %m; retrying "
-				 "every 250 ms");
-		l->paused = 1;
-		loop_modify(e, 0);
-		e->deadline = now_ms() + 250;
+		free(c->gids);
+		free(c);
 		return;
 	}
-	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-		log_warn("accept on the handoff socket: %m");
-	if (l->paused) {
-		log_info("accepting handoff connections again");
-		l->paused = 0;
-		loop_modify(e, EPOLLIN);
-	}
+	c->ev.fd = fd;
+	c->ev.handle = conn_handle;
+	c->d = d;
+	atomic_init(&c->refs, 1);
+	pthread_mutex_init(&c->lock, NULL);
+	c->uid = cred->uid;
+	c->gid = cred->gid;
+	c->pid = cred->pid;
+	c->in_fd = -1;
+	c->want = WIRE_HDR_LEN;
+	c->idle_ms = idle_ms;
+	c->active_ms = now_ms();
+	if (idle_ms)
+		c->ev.deadline = c->idle_at = c->active_ms + idle_ms;
+	loop_add(d, NULL, &c->ev, EPOLLIN);
 }
 
 /* A socket of ours to listen on: bound at path, mode and group set. */
-static int bind_path(struct listener *l, const struct conf *cf)
+static int bind_path(const struct conf *cf)
 {
 	int fd;
 
@@ -860,41 +656,29 @@ static int bind_path(struct listener *l, const struct conf *cf)
 		log_err("socket path too long: %s", cf->socket_path);
 	else if (fd < 0)
 		log_err("listening on %s: %s", cf->socket_path, strerror(-fd));
-	if (fd < 0)
-		return fd;
-	l->unlink_at_exit = 1;
-	snprintf(l->path, sizeof(l->path), "%s", cf->socket_path);
 	return fd;
 }
 
 int handoff_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 {
-	struct listener *l;
-	int fd;
+	int fd, ret;
 
 	/* Without profiles there is nothing to hand off for. */
 	if (!cf->n_profiles && activated_fd < 0)
 		return 0;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
 	if (activated_fd >= 0) {
 		fd = activated_fd;
-		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)) {
-			free(l);
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
 			return -errno;
-		}
 	} else {
-		fd = bind_path(l, cf);
-		if (fd < 0) {
-			free(l);
+		fd = bind_path(cf);
+		if (fd < 0)
 			return fd;
-		}
 	}
-	l->ev.fd = fd;
-	l->ev.handle = listener_handle;
-	l->d = d;
-	pthread_mutex_init(&d->uid_lock, NULL);
-	loop_add(d, NULL, &l->ev, EPOLLIN);
-	return 0;
+	uidlimit_init(d);
+	ret = unixsock_serve(d, fd, activated_fd >= 0 ? NULL : cf->socket_path,
+			     "handoff", take);
+	if (ret && activated_fd < 0)
+		close(fd);
+	return ret;
 }

@@ -130,6 +130,22 @@ int unixsock_answers(const char *path);
  */
 int unixsock_listen(const char *path, mode_t mode, gid_t gid, int backlog);
 
+struct ktlsd;
+struct ucred;
+/* One accepted connection, with its peer's credentials; fd is take's. */
+typedef void unixsock_take_fn(struct ktlsd *d, int fd,
+			      const struct ucred *cred);
+/*
+ * Serve the listening socket fd (non-blocking) on the daemon's workers:
+ * every connection accepted goes to take(). what names the socket in log
+ * lines ("handoff": "accept on the handoff socket: ..."). Out of
+ * descriptors, the listener stops polling and looks again every 250 ms
+ * (logged once). When the daemon drains, it closes fd and unlinks path
+ * (unless NULL). 0, or -ENOMEM (fd stays the caller's).
+ */
+int unixsock_serve(struct ktlsd *d, int fd, const char *path,
+		   const char *what, unixsock_take_fn *take);
+
 /* ---- notify.c: the service manager's notification datagrams ---- */
 
 /* Send "READY=1" etc. to $NOTIFY_SOCKET if set; errors are ignored. */
@@ -139,8 +155,6 @@ int notify_listen_fds(void);
 
 /* ---- handoff.c: front door 1, sockets handed over by applications ---- */
 
-struct ktlsd;
-
 /*
  * Listen for handoffs: on activated_fd if >= 0 (socket activation), else
  * on the configured path, created with its mode and group; 0 without
@@ -149,6 +163,33 @@ struct ktlsd;
  * -errno.
  */
 int handoff_open(struct ktlsd *d, const struct conf *c, int activated_fd);
+
+/* ---- handoff_req.c: what a handoff request may ask ---- */
+
+struct job;
+struct wire_req;
+/* What is wrong with a handed-over fd, as status and *msg; 0 if ok. */
+int handoff_req_check_fd(int fd, const char **msg);
+/*
+ * The request's server name, ALPN and timeout into j, for j's profile:
+ * 0, or -EPERM with *msg when the profile does not allow them.
+ */
+int handoff_req_apply(struct job *j, const struct wire_req *rq,
+		      const char **msg);
+
+/* ---- uidlimit.c: connections and handshakes per uid (handoff) ---- */
+
+enum { UIDLIMIT_CONN, UIDLIMIT_JOB };
+void uidlimit_init(struct ktlsd *d);
+/*
+ * Count one more connection or handshake (what: UIDLIMIT_*) of uid,
+ * unless it has max already: 0, -EBUSY (*have says how many it has) or
+ * -ENOMEM. Root and ktlsd's own user are not counted.
+ */
+int uidlimit_take(struct ktlsd *d, uid_t uid, int what, unsigned max,
+		  unsigned *have);
+/* The end of what uidlimit_take() counted; uid's entry goes with its last. */
+void uidlimit_give(struct ktlsd *d, uid_t uid, int what);
 
 /* ---- control.c: the control socket (ktlsctl stats) ---- */
 

@@ -40,7 +40,7 @@ struct ktlsd {
 	atomic_int stopping;
 	struct stats stats;		/* per front door (stats.c) */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
-	/* handoff.c: connections and handshakes per uid, hashed by uid */
+	/* uidlimit.c: connections and handshakes per uid, hashed by uid */
 	pthread_mutex_t uid_lock;
 	struct uid_use *uid_use[64];
 };

@@ -140,23 +140,24 @@ static unsigned worker_count(const struct conf *c)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-int main(int argc, char **argv)
-{
-	const char *path = KTLSD_CONFIG, *tlshd = NULL;
-	int opt, given = 0, fg = 0, test = 0, verbose = 0, sfd, nfds, ret;
-	struct ktlsd d = { .conf_lock = PTHREAD_MUTEX_INITIALIZER };
-	struct signalfd_siginfo si;
-	struct conf *c;
-	char err[512];
-	sigset_t set;
+struct flags {
+	const char *path, *tlshd;
+	int given, fg, test, verbose;
+};
 
+/* -1 to go on, else the exit status (after -h or a usage error). */
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+	int opt;
+
+	f->path = KTLSD_CONFIG;
 	while ((opt = getopt(argc, argv, "c:T:ftvh")) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; given = 1; break;
-		case 'T': tlshd = optarg; break;
-		case 'f': fg = 1; break;
-		case 't': test = 1; break;
-		case 'v': verbose = 1; break;
+		case 'c': f->path = optarg; f->given = 1; break;
+		case 'T': f->tlshd = optarg; break;
+		case 'f': f->fg = 1; break;
+		case 't': f->test = 1; break;
+		case 'v': f->verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -165,34 +166,48 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	log_open(1, verbose ? LOG_DEBUG : LOG_INFO);
-	/* A host with only tlshd's file: serve the upcall from it. */
-	if (!tlshd && !given && access(path, F_OK) &&
+	return -1;
+}
+
+/* ktlsd.conf, or tlshd's file: -T, or a host with only tlshd's file. */
+static int load_conf(struct flags *f, struct conf **c)
+{
+	char err[512];
+	int ret;
+
+	if (!f->tlshd && !f->given && access(f->path, F_OK) &&
 	    (!access(TLSHD_CONFIG, F_OK) || !access(TLSHD_CONFIG_LEGACY, F_OK)))
-		tlshd = access(TLSHD_CONFIG, F_OK) ? TLSHD_CONFIG_LEGACY
-						   : TLSHD_CONFIG;
-	ret = tlshd ? conf_load_tlshd(tlshd, &c, err, sizeof(err))
-		    : conf_load(path, &c, err, sizeof(err));
-	if (ret) {
+		f->tlshd = access(TLSHD_CONFIG, F_OK) ? TLSHD_CONFIG_LEGACY
+						      : TLSHD_CONFIG;
+	ret = f->tlshd ? conf_load_tlshd(f->tlshd, c, err, sizeof(err))
+		       : conf_load(f->path, c, err, sizeof(err));
+	if (ret)
 		log_err("%s", err);
-		return 1;
-	}
-	if (test) {
-		conf_log_loosened(c);
-		printf("%s: configuration OK, %zu profiles%s%s\n", c->path,
-		       c->n_profiles, c->upcall->tlshd_path ?
-		       ", upcall credentials from " : "",
-		       c->upcall->tlshd_path ? c->upcall->tlshd_path : "");
-		conf_put(c);
-		return 0;
-	}
-	if (!fg && daemon(0, 0)) {
-		log_err("daemon: %m");
-		return 1;
-	}
-	log_open(fg || !c->log_syslog, log_level(c, verbose));
+	return ret;
+}
+
+/* -t: the configuration loaded; say so and what it holds. */
+static int report_conf(struct conf *c)
+{
 	conf_log_loosened(c);
-	/* Private keys live here: no core dumps, no ptrace by peers. */
+	printf("%s: configuration OK, %zu profiles%s%s\n", c->path,
+	       c->n_profiles, c->upcall->tlshd_path ?
+	       ", upcall credentials from " : "",
+	       c->upcall->tlshd_path ? c->upcall->tlshd_path : "");
+	conf_put(c);
+	return 0;
+}
+
+/*
+ * The process as a daemon with private keys: no core dumps, no ptrace by
+ * peers, enough descriptors, SIGPIPE ignored; SIGHUP, SIGTERM and SIGINT
+ * come through the signalfd returned (workers inherit the mask).
+ */
+static int setup_process(void)
+{
+	sigset_t set;
+	int sfd;
+
 	prctl(PR_SET_DUMPABLE, 0);
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
@@ -200,29 +215,43 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);	/* workers inherit it */
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
 		fatal("signalfd: %m");
+	return sfd;
+}
 
-	ktlsd_set_conf(&d, c);
+/* Workers, then the front doors; 0, or -errno with nothing left running. */
+static int start_serving(struct ktlsd *d, struct conf *c)
+{
+	int nfds, ret;
+
+	ktlsd_set_conf(d, c);
 	keyring_init();		/* before the workers: they share it */
-	ret = loop_start(&d, worker_count(c));
+	ret = loop_start(d, worker_count(c));
 	if (ret)
 		fatal("starting workers: %s", strerror(-ret));
 	nfds = notify_listen_fds();
-	ret = open_front_doors(&d, c, nfds > 0 ? 3 : -1);
+	ret = open_front_doors(d, c, nfds > 0 ? 3 : -1);
 	if (ret) {
-		loop_stop(&d);
-		ktlsd_set_conf(&d, NULL);
-		return 1;
+		loop_stop(d);
+		ktlsd_set_conf(d, NULL);
+		return ret;
 	}
 	log_info("ready: %zu profiles, %u workers, %s%s%s", c->n_profiles,
-		 d.n_workers, nfds > 0 ? "activated socket" :
+		 d->n_workers, nfds > 0 ? "activated socket" :
 		 c->n_profiles ? "socket " : "no handoff socket",
 		 nfds > 0 || !c->n_profiles ? "" : c->socket_path,
-		 d.upcall ? ", kernel upcall" : "");
+		 d->upcall ? ", kernel upcall" : "");
 	notify("READY=1");
+	return 0;
+}
+
+/* Serve until SIGTERM or SIGINT, reloading on SIGHUP; then drain. */
+static void serve(struct ktlsd *d, int sfd, int verbose)
+{
+	struct signalfd_siginfo si;
 
 	for (;;) {
 		if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
@@ -231,16 +260,43 @@ int main(int argc, char **argv)
 			fatal("signalfd read: %m");
 		}
 		if (si.ssi_signo == SIGHUP)
-			reload(&d, verbose);
+			reload(d, verbose);
 		else
 			break;
 	}
 	log_info("draining %u handshakes in flight, then exiting",
-		 atomic_load(&d.inflight));
+		 atomic_load(&d->inflight));
 	notify("STOPPING=1");
-	loop_stop(&d);
-	log_exit_counts(&d.stats);
-	ktlsd_set_conf(&d, NULL);
+	loop_stop(d);
+	log_exit_counts(&d->stats);
+	ktlsd_set_conf(d, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct ktlsd d = { .conf_lock = PTHREAD_MUTEX_INITIALIZER };
+	struct flags f = { 0 };
+	struct conf *c;
+	int ret, sfd;
+
+	ret = parse_flags(argc, argv, &f);
+	if (ret >= 0)
+		return ret;
+	log_open(1, f.verbose ? LOG_DEBUG : LOG_INFO);
+	if (load_conf(&f, &c))
+		return 1;
+	if (f.test)
+		return report_conf(c);
+	if (!f.fg && daemon(0, 0)) {
+		log_err("daemon: %m");
+		return 1;
+	}
+	log_open(f.fg || !c->log_syslog, log_level(c, f.verbose));
+	conf_log_loosened(c);
+	sfd = setup_process();
+	if (start_serving(&d, c))
+		return 1;
+	serve(&d, sfd, f.verbose);
 	close(sfd);
 	return 0;
 }

@@ -1,18 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The Unix stream sockets ktlsd listens on (handoff, control): bound at a
- * path from the configuration, with its mode and group. A socket file left
- * behind by a ktlsd that died is replaced; one where a process still
- * answers is not, so the callers ask unixsock_answers() first.
+ * path from the configuration, with its mode and group, and served by one
+ * accept loop. A socket file left behind by a ktlsd that died is replaced;
+ * one where a process still answers is not, so the callers ask
+ * unixsock_answers() first.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ktlsd.h"
+#include "loop.h"
+
+/* Out of descriptors: look at the backlog again after this long. */
+#define PAUSE_MS	250
+
+struct unix_listener {
+	struct ev ev;
+	struct ktlsd *d;
+	unixsock_take_fn *take;
+	const char *what;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* or "" */
+	int paused;			/* out of fds: not polled awhile */
+};
 
 /* path as a socket address: 0, or -ENAMETOOLONG. */
 static int unix_addr(const char *path, struct sockaddr_un *sa)
@@ -68,4 +84,78 @@ int unixsock_listen(const char *path, mode_t mode, gid_t gid, int backlog)
 		return err;
 	}
 	return fd;
+}
+
+/* The accept loop stopped on errno: pause when out of descriptors. */
+static void accept_stopped(struct unix_listener *l)
+{
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		/*
+		 * The connections wait in the backlog. Still polled, the
+		 * listener would spin (and log) without end: look again in a
+		 * while, and say it once.
+		 */
+		if (!l->paused)
+			log_warn("accept on the %s socket: %m; retrying every "
+				 "%d ms", l->what, PAUSE_MS);
+		l->paused = 1;
+		loop_modify(&l->ev, 0);
+		l->ev.deadline = now_ms() + PAUSE_MS;
+		return;
+	}
+	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		log_warn("accept on the %s socket: %m", l->what);
+	if (l->paused) {
+		log_info("accepting %s connections again", l->what);
+		l->paused = 0;
+		loop_modify(&l->ev, EPOLLIN);
+	}
+}
+
+static void listener_handle(struct ev *e, unsigned events)
+{
+	struct unix_listener *l = (struct unix_listener *)e;
+	struct ucred cred;
+	socklen_t len;
+	int fd;
+
+	if (events & (EV_STOP | EV_EXIT)) {
+		loop_remove(e);
+		close(e->fd);
+		if (l->path[0])
+			unlink(l->path);
+		free(l);
+		return;
+	}
+	while ((fd = accept4(e->fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+			log_warn("refusing a %s connection: %m", l->what);
+			close(fd);
+			continue;
+		}
+		l->take(l->d, fd, &cred);
+	}
+	accept_stopped(l);
+}
+
+int unixsock_serve(struct ktlsd *d, int fd, const char *path,
+		   const char *what, unixsock_take_fn *take)
+{
+	struct unix_listener *l;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	if (path)
+		snprintf(l->path, sizeof(l->path), "%s", path);
+	l->ev.fd = fd;
+	l->ev.handle = listener_handle;
+	l->d = d;
+	l->take = take;
+	l->what = what;
+	loop_add(d, NULL, &l->ev, EPOLLIN);
+	return 0;
 }

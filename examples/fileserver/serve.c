@@ -201,20 +201,12 @@ static void linger_close(struct conn *c)
 			break;
 }
 
-/* One client, from the handoff to the end of its keep-alive. */
-static void *conn_main(void *arg)
+/* ktlsd worked on a duplicate of this socket, sharing its flags. */
+static void conn_setup(struct conn *c)
 {
-	struct conn *c = arg;
-	struct request r;
-	time_t started = 0;
-	int one = 1, status, graceful = 1;
-	size_t head, skip;
-	ssize_t n;
 	const void *early;
-	char next;
-	int fl;
+	int one = 1, fl;
 
-	/* ktlsd worked on a duplicate of this socket, sharing its flags. */
 	fl = fcntl(c->fd, F_GETFL);
 	if (fl >= 0 && (fl & O_NONBLOCK))
 		fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -223,57 +215,91 @@ static void *conn_main(void *arg)
 	set_timeout(c->fd, SO_SNDTIMEO, IDLE_SEC * 1000);
 	c->early_len = ktls_session_early_data(c->s, &early);
 	c->early = early;
+}
 
+/* Stray CRLFs between requests are allowed (RFC 9112, 2.2). */
+static void skip_blank_lines(struct conn *c)
+{
+	size_t skip = 0;
+
+	while (skip < c->len &&
+	       (c->buf[skip] == '\r' || c->buf[skip] == '\n'))
+		skip++;
+	memmove(c->buf, c->buf + skip, c->len - skip);
+	c->len -= skip;
+}
+
+/*
+ * No whole request head yet: read more. 1 to look again; 0 to stop, after
+ * the status a client is owed, with *graceful cleared when the connection
+ * broke. *started: when the head began to arrive, or 0.
+ */
+static int read_more(struct conn *c, time_t *started, int *graceful)
+{
+	struct request r;
+	ssize_t n;
+
+	memset(&r, 0, sizeof(r));
+	if (c->len == HEAD_MAX) {
+		send_status(c, &r, memchr(c->buf, '\n', c->len) ? 431 : 414);
+		return 0;
+	}
+	if (c->len && !*started)
+		*started = mono_sec();
+	/* A request trickling in cannot hold the thread forever. */
+	if (*started && mono_sec() - *started > IDLE_SEC) {
+		send_status(c, &r, 408);
+		return 0;
+	}
+	n = fill(c);
+	if (n > 0)
+		return 1;
+	if (n == -EAGAIN && c->len)
+		send_status(c, &r, 408);
+	if (n == 0 || n == -EAGAIN)
+		return 0;		/* end of stream, or idle */
+	if (n != -ECONNRESET)
+		logmsg("%s: receive: %s", c->peer, ktls_strerror((int)n));
+	*graceful = 0;
+	return 0;
+}
+
+/* The request whose head is c->buf[0..head): answer it. <0: broken. */
+static int answer(struct conn *c, size_t head, struct request *r)
+{
+	/* Parsing ends the head with a NUL: keep a pipelined next byte. */
+	char next = c->buf[head];
+	int status;
+
+	status = parse_request(c->buf, head, r);
+	c->buf[head] = next;
+	if (!status)
+		return send_file(c, r);
+	if (status != 405 && status != 403 && status != 404)
+		r->keep = 0;
+	return send_status(c, r, status);
+}
+
+/* One client, from the handoff to the end of its keep-alive. */
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct request r;
+	time_t started = 0;
+	int graceful = 1;
+	size_t head;
+
+	conn_setup(c);
 	for (;;) {
-		/* Stray CRLFs between requests are allowed (RFC 9112, 2.2). */
-		skip = 0;
-		while (skip < c->len &&
-		       (c->buf[skip] == '\r' || c->buf[skip] == '\n'))
-			skip++;
-		memmove(c->buf, c->buf + skip, c->len - skip);
-		c->len -= skip;
-
+		skip_blank_lines(c);
 		head = head_end(c->buf, c->len);
 		if (!head) {
-			memset(&r, 0, sizeof(r));
-			if (c->len == HEAD_MAX) {
-				send_status(c, &r, memchr(c->buf, '\n', c->len) ?
-					    431 : 414);
-				break;
-			}
-			if (c->len && !started)
-				started = mono_sec();
-			/* A request trickling in cannot hold the thread forever. */
-			if (started && mono_sec() - started > IDLE_SEC) {
-				send_status(c, &r, 408);
-				break;
-			}
-			n = fill(c);
-			if (n > 0)
+			if (read_more(c, &started, &graceful))
 				continue;
-			if (n == -EAGAIN && c->len)
-				send_status(c, &r, 408);
-			if (n == 0 || n == -EAGAIN)
-				break;		/* end of stream, or idle */
-			if (n != -ECONNRESET)
-				logmsg("%s: receive: %s", c->peer,
-				       ktls_strerror((int)n));
-			graceful = 0;
 			break;
 		}
 		started = 0;
-		/* Parsing ends the head with a NUL: keep a pipelined next byte. */
-		next = c->buf[head];
-		status = parse_request(c->buf, head, &r);
-		c->buf[head] = next;
-		if (status) {
-			if (status != 405 && status != 403 && status != 404)
-				r.keep = 0;
-			n = send_status(c, &r, status);
-		} else {
-			n = send_file(c, &r);
-		}
-		if (n < 0) {
+		if (answer(c, head, &r) < 0) {
 			graceful = 0;
 			break;
 		}

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A session that ktlsd made: built from its handoff reply, already in the
+ * installed state, with the TLS 1.3 secrets for key updates and the
+ * details ktls_session_info() reports.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+static void copy_str(char *dst, size_t size, struct wire_str src)
+{
+	size_t n = src.len < size - 1 ? src.len : size - 1;
+
+	if (n)		/* an absent field has p NULL: no memcpy from it */
+		memcpy(dst, src.p, n);
+	dst[n] = 0;
+}
+
+int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
+{
+	struct ktls_session *s;
+
+	if ((r->version != KTLS_TLS12 && r->version != KTLS_TLS13) ||
+	    !ktls_cipher_name(r->cipher) || r->secret_len > KTLS_SECRET_MAX ||
+	    r->offload_tx > KTLS_OFFLOAD_UNKNOWN ||
+	    r->offload_rx > KTLS_OFFLOAD_UNKNOWN)
+		return -EPROTO;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fd = fd;
+	s->role = r->role ? KTLS_SERVER : KTLS_CLIENT;
+	s->kernel_rekey = r->rekey;
+	s->state = S_DONE;
+	if (r->early_len) {
+		s->early = malloc(r->early_len);
+		if (!s->early)
+			goto nomem;
+		memcpy(s->early, r->early, r->early_len);
+		s->early_len = r->early_len;
+	}
+	if (r->secret_len) {
+		memcpy(s->secret_tx, r->secret_tx, r->secret_len);
+		memcpy(s->secret_rx, r->secret_rx, r->secret_len);
+		s->secret_len = r->secret_len;
+	}
+	copy_str(s->group, sizeof(s->group), r->group);
+	copy_str(s->sigalg, sizeof(s->sigalg), r->sigalg);
+	copy_str(s->alpn, sizeof(s->alpn), r->alpn);
+	copy_str(s->sni, sizeof(s->sni), r->sni);
+	if (r->peer_subject.len) {
+		s->peer_subject = strndup(r->peer_subject.p, r->peer_subject.len);
+		if (!s->peer_subject)
+			goto nomem;
+	}
+	if (r->peer_sha256)
+		session_set_peer_sha256(s, r->peer_sha256);
+	session_set_info(s, r->version, r->cipher);
+	s->info.resumed = r->resumed;
+	s->info.tx = r->offload_tx;
+	s->info.rx = r->offload_rx;
+	*out = s;
+	return 0;
+nomem:
+	ktls_session_free(s);
+	return -ENOMEM;
+}

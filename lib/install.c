@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Keys into the kernel: at the end of the handshake (TCP_ULP "tls", then
+ * TLS_TX and TLS_RX from GnuTLS's record state) and at each TLS 1.3 key
+ * update (the next traffic secret, derived here). Key material leaves
+ * through one exit that wipes it.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <gnutls/x509.h>
+
+#include "session.h"
+
+/* Keep application data that GnuTLS already decrypted. */
+static int take_early_data(struct ktls_session *s)
+{
+	size_t pending;
+
+	while ((pending = gnutls_record_check_pending(s->gs)) > 0) {
+		unsigned char *p = realloc(s->early, s->early_len + pending);
+		ssize_t n;
+
+		if (!p)
+			return -ENOMEM;
+		s->early = p;
+		n = gnutls_record_recv(s->gs, p + s->early_len, pending);
+		if (n <= 0)
+			return -EIO;
+		s->early_len += n;
+	}
+	return 0;
+}
+
+static int install_dir(struct ktls_session *s, int read, int version,
+		       unsigned cipher)
+{
+	gnutls_datum_t iv, key;
+	unsigned char seq[8];
+	union ktls_crypto_info ci;
+	int size, ret = 0;
+
+	if (gnutls_record_get_state(s->gs, read, NULL, &iv, &key, seq) < 0)
+		return session_fail(s, -EIO, "GnuTLS gave no key material.");
+	size = keys_crypto_info(&ci, version, cipher, key.data, key.size,
+				iv.data, iv.size, seq);
+	if (size < 0) {
+		ret = session_fail(s, size, "Internal error mapping the %s key.",
+				   read ? "receive" : "send");
+		goto out;
+	}
+	if (setsockopt(s->fd, SOL_TLS, read ? TLS_RX : TLS_TX, &ci, size)) {
+		int e = errno;
+
+		if (e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP)
+			ret = session_fail(s, -KTLS_E_CIPHER, "The kernel (%s) refused "
+					   "%s for TLS %s: it lacks this cipher. Allow "
+					   "another cipher.", read ? "RX" : "TX",
+					   ktls_cipher_name(cipher),
+					   version == KTLS_TLS13 ? "1.3" : "1.2");
+		else
+			ret = session_fail(s, -e, "Installing the %s key failed: %s.",
+					   read ? "receive" : "send", strerror(e));
+	}
+out:
+	gnutls_memset(&ci, 0, sizeof(ci));
+	gnutls_memset(seq, 0, sizeof(seq));
+	return ret;
+}
+
+void session_set_peer_sha256(struct ktls_session *s, const uint8_t *md)
+{
+	size_t i;
+
+	memcpy(s->peer_sha256, md, sizeof(s->peer_sha256));
+	s->have_peer_sha256 = 1;
+	for (i = 0; i < sizeof(s->peer_sha256); i++)
+		snprintf(s->info.peer_sha256 + 2 * i, 3, "%02x", md[i]);
+}
+
+void session_set_info(struct ktls_session *s, int version, unsigned cipher)
+{
+	struct ktls_info *in = &s->info;
+
+	in->version = version;
+	in->cipher = cipher;
+	snprintf(s->cipher_name, sizeof(s->cipher_name), "%s",
+		 ktls_cipher_name(cipher));
+	in->cipher_name = s->cipher_name;
+	in->group = s->group;
+	in->sigalg = s->sigalg;
+	in->alpn = s->alpn;
+	in->sni = s->sni;
+	in->peer_subject = s->peer_subject;
+}
+
+/* The peer certificate's subject and SHA-256 fingerprint, if it sent one. */
+static void take_peer_cert(struct ktls_session *s)
+{
+	const gnutls_datum_t *peers;
+	gnutls_x509_crt_t crt;
+	unsigned char md[32];
+	gnutls_datum_t d;
+	unsigned n = 0;
+	size_t len;
+
+	peers = gnutls_certificate_get_peers(s->gs, &n);
+	if (!peers || !n)
+		return;
+	if (!gnutls_x509_crt_init(&crt)) {
+		if (!gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) &&
+		    !gnutls_x509_crt_get_dn3(crt, &d, 0)) {
+			s->peer_subject = strdup((char *)d.data);
+			gnutls_free(d.data);
+		}
+		gnutls_x509_crt_deinit(crt);
+	}
+	len = sizeof(md);
+	if (!gnutls_fingerprint(GNUTLS_DIG_SHA256, &peers[0], md, &len) &&
+	    len == sizeof(s->peer_sha256))
+		session_set_peer_sha256(s, md);
+}
+
+static void fill_info(struct ktls_session *s, int version, unsigned cipher)
+{
+	struct ktls_info *in = &s->info;
+	const char *name;
+	gnutls_datum_t d;
+	unsigned type;
+	size_t len;
+
+	name = gnutls_group_get_name(gnutls_group_get(s->gs));
+	snprintf(s->group, sizeof(s->group), "%s", name ? name : "");
+	name = gnutls_sign_get_name(gnutls_sign_algorithm_get(s->gs));
+	snprintf(s->sigalg, sizeof(s->sigalg), "%s", name ? name : "");
+	if (!gnutls_alpn_get_selected_protocol(s->gs, &d))
+		snprintf(s->alpn, sizeof(s->alpn), "%.*s", (int)d.size, d.data);
+	if (s->cfg->role == KTLS_CLIENT) {
+		snprintf(s->sni, sizeof(s->sni), "%s",
+			 s->server_name ? s->server_name : "");
+	} else {
+		len = sizeof(s->sni) - 1;
+		if (gnutls_server_name_get(s->gs, s->sni, &len, &type, 0) < 0)
+			s->sni[0] = 0;
+	}
+	take_peer_cert(s);
+	session_set_info(s, version, cipher);
+	in->resumed = gnutls_session_is_resumed(s->gs);
+	if (sockinfo_offload(s->fd, &in->tx, &in->rx) < 0)
+		in->tx = in->rx = KTLS_OFFLOAD_UNKNOWN;
+}
+
+int session_install(struct ktls_session *s)
+{
+	int version, ret;
+	unsigned cipher;
+
+	switch (gnutls_protocol_get_version(s->gs)) {
+	case GNUTLS_TLS1_2:
+		version = KTLS_TLS12;
+		break;
+	case GNUTLS_TLS1_3:
+		version = KTLS_TLS13;
+		break;
+	default:
+		return session_fail(s, -KTLS_E_HANDSHAKE, "Negotiated a TLS version "
+				    "the kernel cannot carry.");
+	}
+	cipher = keys_cipher_from_gnutls(gnutls_cipher_get(s->gs));
+	if (!cipher)
+		return session_fail(s, -KTLS_E_CIPHER, "Negotiated cipher %s, which "
+				    "kernel TLS cannot carry.",
+				    gnutls_cipher_get_name(gnutls_cipher_get(s->gs)));
+	ret = take_early_data(s);
+	if (ret < 0)
+		return session_fail(s, ret, "Reading data sent with the "
+				    "handshake failed.");
+
+	if (setsockopt(s->fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls"))) {
+		int e = errno;
+
+		session_send_alert(s, KTLS_ALERT_LEVEL_FATAL,
+				   KTLS_ALERT_INTERNAL_ERROR);
+		if (e == ENOENT)
+			return session_fail(s, -KTLS_E_NO_KTLS, "The kernel has no TLS "
+					    "support: load the module (modprobe tls) or "
+					    "use a kernel built with CONFIG_TLS.");
+		if (e == ENOTCONN)
+			return session_fail(s, -ENOTCONN, "The peer closed its side of "
+					    "the connection right after the handshake; "
+					    "the kernel takes over established "
+					    "connections only.");
+		return session_fail(s, -e, "Enabling kernel TLS on the socket "
+				    "failed: %s.", strerror(e));
+	}
+	ret = install_dir(s, 0, version, cipher);
+	if (!ret)
+		ret = install_dir(s, 1, version, cipher);
+	if (ret)
+		return ret;
+	fill_info(s, version, cipher);
+	s->state = S_DONE;
+	return 0;
+}
+
+int session_can_rekey(const struct ktls_session *s)
+{
+	return s->state == S_DONE && s->info.version == KTLS_TLS13 &&
+	       s->secret_len && s->kernel_rekey;
+}
+
+int session_rekey(struct ktls_session *s, int read)
+{
+	uint8_t *secret = read ? s->secret_rx : s->secret_tx;
+	unsigned cipher = s->info.cipher;
+	size_t klen = keys_cipher_key_len(cipher);
+	uint8_t key[32], iv[12], seq[8] = { 0 };
+	union ktls_crypto_info ci;
+	int ret, size = 0;
+
+	if (!session_can_rekey(s) || klen > sizeof(key))
+		return -EOPNOTSUPP;
+	ret = keys_next_secret(cipher, secret, s->secret_len, secret);
+	if (!ret)
+		ret = keys_traffic_key_iv(cipher, secret, s->secret_len, key, klen,
+					  iv, sizeof(iv));
+	if (!ret)
+		ret = size = keys_crypto_info(&ci, KTLS_TLS13, cipher, key, klen,
+					      iv, sizeof(iv), seq);
+	if (ret >= 0)
+		ret = setsockopt(s->fd, SOL_TLS, read ? TLS_RX : TLS_TX, &ci, size)
+			? -errno : 0;
+	if (!ret && !read)
+		s->tx.bytes = 0;
+	gnutls_memset(key, 0, sizeof(key));
+	gnutls_memset(iv, 0, sizeof(iv));
+	gnutls_memset(&ci, 0, sizeof(ci));
+	return ret;
+}
