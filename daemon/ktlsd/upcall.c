@@ -437,10 +437,18 @@ static int is_tcp(int fd)
 	       v == IPPROTO_TCP;
 }
 
+/* What upcall_creds() gave a request that did not become a job. */
+static void drop_creds(struct job *j)
+{
+	conf_put(j->conf);
+	profile_free(j->own);
+	free(j->own);
+	j->conf = NULL;
+	j->own = NULL;
+}
+
 static void start(struct upcall *u, struct upreq *r)
 {
-	const struct profile *p = NULL;
-	struct conf *conf = NULL;
 	const char *msg = "";
 	struct job *j = &r->j;
 	int ret;
@@ -457,26 +465,24 @@ static void start(struct upcall *u, struct upreq *r)
 	}
 	if (r->keyring)
 		keyring_possess(r->keyring);
-	ret = upcall_creds(u->d, r, &conf, &p, &msg);
+	ret = upcall_creds(u->d, r, &msg);
 	if (ret) {
 		fail_now(u, r, ret, msg, 1);
 		return;
 	}
-	j->conf = conf;
-	j->p = p;
 	j->front = FRONT_UPCALL;
 	j->ops = &upcall_ops;
 	j->owner = u;
 	j->id = ++u->next_id;
-	j->timeout_ms = r->timeout_ms ? r->timeout_ms : p->timeout_ms;
+	j->timeout_ms = r->timeout_ms ? r->timeout_ms : j->p->timeout_ms;
 	if (r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO) {
-		upcall_verify_name(r->peername, p, r->sockfd, j->server_name,
+		upcall_verify_name(r->peername, j->p, r->sockfd, j->server_name,
 				   sizeof(j->server_name));
 	}
 	/* The job's copy is closed by the loop; ours stays for DONE. */
 	j->ev.fd = fcntl(r->sockfd, F_DUPFD_CLOEXEC, 3);
 	if (j->ev.fd < 0) {
-		conf_put(conf);
+		drop_creds(j);
 		fail_now(u, r, EIO, "out of descriptors", 1);
 		return;
 	}
@@ -484,12 +490,12 @@ static void start(struct upcall *u, struct upreq *r)
 		  "%u peer ids, cert %d key %d keyring %d, profile %s",
 		  type_name(r->type), auth_name(r->auth), r->peername,
 		  j->timeout_ms, r->n_peerids, r->cert, r->privkey, r->keyring,
-		  p->name);
+		  j->p->name);
 	ret = job_submit(u->d, j);
 	if (!ret)
 		return;
 	close(j->ev.fd);
-	conf_put(conf);
+	drop_creds(j);
 	fail_now(u, r, ret == -EBUSY ? EBUSY : ESHUTDOWN,
 		 ret == -EBUSY ? "too many handshakes in flight" :
 		 "ktlsd is shutting down", 0);
