@@ -75,6 +75,15 @@ struct upreq {
  */
 int upcall_creds(struct ktlsd *d, struct upreq *r, const char **msg);
 
+/* ---- upcall_diag.c ---- */
+
+/*
+ * Does another socket listen to multicast group grp of generic netlink?
+ * 1 (who says whose: "comm (pid N)"), 0, or -errno when the kernel cannot
+ * tell (no netlink_diag).
+ */
+int upcall_other_listener(int grp, char *who, size_t len);
+
 /* ---- upcall.c ---- */
 
 struct upcall;
