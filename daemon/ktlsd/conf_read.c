@@ -228,8 +228,11 @@ static void parse_keyfile(struct parse *p)
 			continue;
 		}
 		*eq = 0;
-		unescape(eq + 1);
-		p->set(p, conf_trim(s), conf_trim(eq + 1));
+		/* Blanks around go; "\s" is how GLib keeps one. */
+		s = conf_trim(s);
+		eq = conf_trim(eq + 1);
+		unescape(eq);
+		p->set(p, s, eq);
 	}
 }
 

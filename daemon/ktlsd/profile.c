@@ -430,11 +430,14 @@ static int at(const struct draft *d, int k)
 static int load_trust_tlshd(struct parse *p, struct profile *pr,
 			    const struct draft *d, const char **ca)
 {
+	char where[16];
 	int ret;
 
 	if (*ca && access(*ca, R_OK)) {
-		log_warn("%s:%d: %s: %s; using the system's trust store, as "
-			 "tlshd does", p->file, at(d, P_CA), *ca, strerror(errno));
+		snprintf(where, sizeof(where), ":%d", at(d, P_CA));
+		log_warn("%s%s: %s: %s; using the system's trust store, as "
+			 "tlshd does", p->file, at(d, P_CA) ? where : "", *ca,
+			 strerror(errno));
 		*ca = NULL;
 	}
 	ret = ktls_config_set_ca_file(pr->cfg, *ca);

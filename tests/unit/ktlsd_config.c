@@ -661,7 +661,7 @@ TEST_F(conf, tlshd_glib_syntax)
 			   "  x509.private_key = @KEY@\n"
 			   "x509.crl=@CRL@\n"
 			   "[authenticate.client]\n"
-			   "x509.truststore=\\s@OTHER@\n"
+			   "x509.truststore = @OTHER@\n"
 			   "[debug]\n"
 			   "loglevel=2\n");
 	u = self->c->upcall;
@@ -677,7 +677,6 @@ TEST_F(conf, tlshd_glib_syntax)
 	ASSERT_EQ(KTLS_VERIFY_REQUEST_CLIENT, p->cfg->verify);
 	ASSERT_EQ(KTLS_TLS13, p->cfg->vmin);
 	ASSERT_EQ(KTLS_TLS13, p->cfg->vmax);
-	/* "\s" is a leading blank, which trimming keeps out: the path. */
 	p = u->client.p;
 	ASSERT_EQ(&u->client.own, p);
 	ASSERT_STREQ(env.other, p->ca) TH_LOG("truststore: '%s'", p->ca);
@@ -705,6 +704,19 @@ TEST_F(conf, tlshd_value_as_written)
 	ASSERT_STREQ(semi, self->c->upcall->client.own.ca);
 	ASSERT_STREQ(lng, self->c->upcall->server.own.ca);
 	ASSERT_TRUE(self->c->upcall->server.own.cfg->have_trust);
+}
+
+/* GLib's escapes, after trimming: "\s" a blank that stays, "\\" a backslash. */
+TEST_F(conf, tlshd_escapes)
+{
+	char text[400], want[160];
+
+	snprintf(want, sizeof(want), "%s/ a\\b.pem ", env.dir);
+	ASSERT_EQ(0, run("cp %s '%s'", env.other, want));
+	snprintf(text, sizeof(text), "[authenticate.client]\n"
+		 "x509.truststore=%s/\\sa\\\\b.pem\\s\n", env.dir);
+	ASSERT_TLSHD_LOADS(text);
+	ASSERT_STREQ(want, self->c->upcall->client.own.ca);
 }
 
 /* An unreadable truststore: the system's instead, as tlshd does. */
