@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The configuration parser's state, shared by config.c (the file, its
- * sections, [ktlsd] and [upcall]) and profile.c ([profile NAME]). Only
- * these two include it.
+ * Reading configuration and building profiles, shared by conf_read.c (the
+ * lines of either file), config.c (ktlsd.conf: [ktlsd], [upcall]),
+ * profile.c ([profile NAME] and the one profile builder) and upcall_conf.c
+ * (tlshd's file, and per-request credentials). Only these include it.
  */
 #ifndef KTLSD_CONF_PARSE_H
 #define KTLSD_CONF_PARSE_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ktlsd.h"
 
 #define SEPARATORS		", \t"
+#define PSK_MIN			16
+#define PSK_MAX			64
 
 enum section { SECT_NONE, SECT_DAEMON, SECT_PROFILE, SECT_UPCALL };
 
@@ -26,10 +30,24 @@ enum {
 /* Keys of [upcall]. */
 enum { U_ENABLE, U_TLSHD, U_CLIENT, U_SERVER, U_COUNT };
 
-struct draft;			/* profile.c's: what a profile said */
+/*
+ * The two syntaxes one reader serves: ktlsd.conf's INI (libinih: ';' and
+ * '#' comments, inline comments, indented continuation lines) and tlshd's
+ * GLib key file ('#' comments only, no inline comments, leading blanks
+ * ignored, '\s'-style escapes, lines as long as a path).
+ */
+enum syntax { SYNTAX_INI, SYNTAX_KEYFILE };
+
+struct draft;
 
 struct parse {
-	const char *file;
+	const char *file;		/* named in every error */
+	enum syntax syntax;
+	/* A section header: 0 or an error (conf_fail()). */
+	int (*begin)(struct parse *p, const char *name);
+	/* A "key = value" line; value may be changed, it is wiped after. */
+	int (*set)(struct parse *p, const char *key, char *value);
+	void *user;			/* the file's reader's own state */
 	FILE *f;
 	int line;			/* inih counts reader calls: so do we */
 	enum section sect;
@@ -43,6 +61,7 @@ struct parse {
 	size_t errlen;
 	int ret;			/* the first error, or 0 */
 	int err_line;
+	int err_key;			/* P_* of the profile key that failed */
 };
 
 struct key {
@@ -58,6 +77,17 @@ int conf_fail(struct parse *p, int line, int err, const char *fmt, ...)
 /* An error in the value on the line being parsed. */
 #define bad(p, ...)	conf_fail(p, (p)->line, -EINVAL, __VA_ARGS__)
 #define oom(p)		conf_fail(p, (p)->line, -ENOMEM, "out of memory")
+
+/* ---- conf_read.c: the lines of either file ---- */
+
+/*
+ * Read p->file in p->syntax, calling p->begin for each section header
+ * and p->set for each setting, every line buffer wiped: 0 or p->ret,
+ * with the error as "FILE:LINE: what" in p->err.
+ */
+int conf_parse_file(struct parse *p);
+/* s without its leading and trailing white space (cut in place). */
+char *conf_trim(char *s);
 
 /* ---- config.c: values ---- */
 
@@ -83,17 +113,80 @@ int conf_id(struct parse *p, const char *word, int group, unsigned *id);
  */
 const struct key *conf_section_keys(enum section sect, size_t *n);
 
-/* ---- profile.c: [profile NAME] ---- */
+/* ---- profile.c: what a profile says, and the one builder ---- */
+
+/* Keys of [profile NAME]; the values index keys[] and draft.seen[]. */
+enum {
+	P_ROLE, P_CERT, P_KEY, P_CA, P_CRL, P_CLIENT_CERT, P_VERIFY,
+	P_PSK_ID, P_PSK_KEY, P_ALPN, P_VERSIONS, P_CIPHERS, P_TIMEOUT,
+	P_SERVER_NAME, P_OVERRIDE, P_USERS, P_GROUPS, P_COUNT
+};
+
+struct pair {
+	char *cert, *key;
+	int cert_line, key_line;
+};
+
+#define VERSION_12	1u
+#define VERSION_13	2u
+
+/* How trust is loaded. */
+enum trust {
+	TRUST_KTLSD,	/* a ca line, or the system's for a verifying client;
+			   any failure is an error */
+	TRUST_TLSHD,	/* always, as tlshd: an unreadable ca falls back to
+			   the system's, an empty system store is a warning */
+};
+
+/*
+ * What one profile says, whoever said it: a [profile NAME] section, a side
+ * of tlshd's file, or the keys the kernel named in one request. Whoever
+ * fills a draft frees it (draft_free() for what it owns); the builder only
+ * reads it. Lines (0: none) name where each value came from in errors.
+ */
+struct draft {
+	int line;			/* of the section header */
+	int seen[P_COUNT];		/* line of each key's last use, or 0 */
+	enum trust trust;
+	struct pair *pairs;
+	size_t n_pairs;
+	/* A certificate and key in memory (the kernel's keyring): borrowed */
+	const void *cert_mem, *key_mem;
+	size_t cert_len, key_len;
+	const char *mem_what;		/* names them in errors */
+	char *ca;			/* NULL: the system store */
+	char *crl;
+	char *psk_identity;
+	unsigned char psk[PSK_MAX];
+	const uint8_t *psk_mem;		/* instead of psk: borrowed */
+	size_t psk_len;
+	ktls_psk_lookup_fn psk_lookup;	/* server: PSKs found per handshake */
+	void *psk_arg;
+	char *alpn;
+	unsigned client_verify;		/* KTLS_VERIFY_RE*_CLIENT or 0 */
+	unsigned verify;		/* KTLS_VERIFY_NONE or _CHAIN_ONLY */
+	unsigned versions;		/* VERSION_* */
+	unsigned ciphers;		/* KTLS_CIPHER_* */
+};
 
 /* A [profile NAME] header: a new profile, the section being parsed. */
 int profile_begin(struct parse *p, const char *name);
 /* The keys of [profile NAME] (*n of them), and the current one's seen[]. */
 const struct key *profile_keys(struct parse *p, size_t *n, int **seen);
-/* The second pass: check profile i as a whole and load its credentials. */
-int profile_build(struct parse *p, size_t i);
+/*
+ * A [profile NAME] section as a whole: what only all its lines can tell
+ * (a role, pairs complete, keys of the right role), then profile_build().
+ */
+int profile_check_build(struct parse *p, size_t i);
+/*
+ * The one profile builder: pr->cfg from d for pr->role (pr's name, role
+ * and timeout set by the caller), credentials loaded. 0, or a negative
+ * errno with conf_fail() naming d's line for what failed (p->err_key).
+ */
+int profile_build(struct parse *p, struct profile *pr, const struct draft *d);
+/* What a draft owns (not the borrowed buffers); the PSK wiped. */
+void draft_free(struct draft *d);
 /* What the first pass kept for the second. */
 void profile_drafts_free(struct parse *p);
-/* What a profile holds; not the profile itself. */
-void profile_free(struct profile *pr);
 
 #endif

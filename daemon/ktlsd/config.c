@@ -2,12 +2,12 @@
 /*
  * ktlsd's configuration file: a [ktlsd] section for the daemon, [upcall]
  * for the kernel's handshake requests and one [profile NAME] section per
- * set of credentials. Parsing happens in two passes. The first (inih
- * calling on_setting()) checks every value and keeps what a profile says
- * in a draft (profile.c), because a profile's lines may come in any order
- * and its role, needed to create its ktls_config, may come last. The
- * second (profile_build()) checks what only the whole profile can tell
- * and loads the credentials.
+ * set of credentials. Parsing happens in two passes. The first (the lines,
+ * conf_read.c, calling setting()) checks every value and keeps what a
+ * profile says in a draft (profile.c), because a profile's lines may come
+ * in any order and its role, needed to create its ktls_config, may come
+ * last. The second (profile_check_build()) checks what only the whole
+ * profile can tell and builds it.
  *
  * Anything unknown is an error naming the file and line: a misspelt key
  * that was silently ignored would leave a profile less strict than its
@@ -25,35 +25,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "conf_parse.h"
 #include "upcall.h"
-
-/* ---- Errors ---- */
-
-int conf_fail(struct parse *p, int line, int err, const char *fmt, ...)
-{
-	va_list ap;
-	int n = 0;
-
-	if (p->ret)
-		return p->ret;
-	p->ret = err;
-	p->err_line = line;
-	if (!p->err || !p->errlen)
-		return err;
-	if (line > 0)
-		n = snprintf(p->err, p->errlen, "%s:%d: ", p->file, line);
-	else
-		n = snprintf(p->err, p->errlen, "%s: ", p->file);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return err;
-	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 /* ---- Values ---- */
 
@@ -406,7 +379,7 @@ const struct key *conf_section_keys(enum section sect, size_t *n)
 	       sect == SECT_UPCALL ? upcall_keys : NULL;
 }
 
-/* ---- Sections and lines ---- */
+/* ---- Sections and settings ---- */
 
 static int begin_section(struct parse *p, const char *name)
 {
@@ -432,114 +405,15 @@ static int begin_section(struct parse *p, const char *name)
 		   "[profile NAME])", name);
 }
 
-/*
- * inih calls the handler for keys only, so headers are followed here, as
- * the lines go by: that sees empty sections too, and profile names longer
- * than inih's 50-byte section buffer.
- */
-static void header(struct parse *p, const char *line)
-{
-	const char *end = strchr(line, ']');
-	char name[128];
-
-	if (!end)
-		return;		/* inih reports the syntax error */
-	if ((size_t)(end - line) > sizeof(name)) {
-		bad(p, "section name too long");
-		return;
-	}
-	memcpy(name, line + 1, end - line - 1);
-	name[end - line - 1] = '\0';
-	begin_section(p, name);
-}
-
-/* ---- Lines ---- */
-
-int conf_read_line(FILE *f, char *buf, size_t size)
-{
-	size_t len = 0;
-	int ch, nul = 0, big = 0;
-
-	while ((ch = getc(f)) != EOF && ch != '\n') {
-		nul |= !ch;
-		if (len < size - 1)
-			buf[len++] = ch;
-		else
-			big = 1;
-	}
-	if (ch == '\n' && len < size - 1)
-		buf[len++] = '\n';
-	buf[len] = '\0';
-	if (ferror(f))
-		return -EIO;
-	if (nul)
-		return -EILSEQ;
-	if (big)
-		return -E2BIG;
-	return len;
-}
-
-static int is_comment(const char *s)
-{
-	s += strspn(s, " \t");
-	return *s == ';' || *s == '#';
-}
-
-/*
- * inih's reader. Besides counting lines and seeing headers, it refuses
- * lines longer than inih's buffer, which inih would cut in two and parse
- * as two lines (over-long comments are cut short instead), and lines with
- * a NUL byte, which inih would take to end there.
- *
- * buf is inih's line buffer, on its stack: each call wipes what the last
- * line left there (a psk_key maybe), and the last call leaves it empty.
- */
-static char *read_line(char *buf, int size, void *user)
-{
-	struct parse *p = user;
-	char *s;
-	int ret;
-
-	explicit_bzero(buf, size);
-	if (p->ret)
-		return NULL;
-	ret = conf_read_line(p->f, buf, size);
-	if (!ret || ret == -EIO)
-		goto out;	/* the end; parse_file() tells a read error */
-	p->line++;
-	if (ret == -EILSEQ) {
-		bad(p, "a NUL byte in the line");
-		goto out;
-	}
-	if (ret == -E2BIG && !is_comment(buf)) {
-		bad(p, "line longer than %d characters", size - 1);
-		goto out;
-	}
-	s = buf;
-	if (p->line == 1 && !strncmp(s, "\xef\xbb\xbf", 3))
-		s += 3;
-	if (*s == '[')
-		header(p, s);
-	else if (!is_comment(s) && s[strspn(s, " \t")] == '[')
-		bad(p, "a section header must start at the beginning of the line");
-out:
-	if (ret && ret != -EIO && !p->ret)
-		return buf;
-	explicit_bzero(buf, size);
-	return NULL;
-}
-
-/* One "key = value" line: 1 if it was taken, 0 if refused. */
-static int setting(struct parse *p, const char *name, const char *value)
+/* One "key = value" line of ktlsd.conf: 0 or an error. */
+static int setting(struct parse *p, const char *name, char *value)
 {
 	const struct key *keys;
 	size_t i, n;
 	int *seen;
 
-	if (p->ret)
-		return 0;
 	if (p->sect == SECT_NONE)
-		return !bad(p, "'%s' outside any section", name);
+		return bad(p, "'%s' outside any section", name);
 	if (p->sect == SECT_DAEMON) {
 		keys = daemon_keys;
 		n = D_COUNT;
@@ -554,61 +428,16 @@ static int setting(struct parse *p, const char *name, const char *value)
 	for (i = 0; i < n && strcmp(keys[i].name, name); i++)
 		;
 	if (i == n)
-		return !bad(p, "unknown key '%s' in %s", name,
-			    p->sect == SECT_DAEMON ? "[ktlsd]" :
-			    p->sect == SECT_UPCALL ? "[upcall]" : "a profile");
+		return bad(p, "unknown key '%s' in %s", name,
+			   p->sect == SECT_DAEMON ? "[ktlsd]" :
+			   p->sect == SECT_UPCALL ? "[upcall]" : "a profile");
 	if (seen[i] && !keys[i].repeat)
-		return !bad(p, "'%s' given twice (first on line %d)", name,
-			    seen[i]);
+		return bad(p, "'%s' given twice (first on line %d)", name,
+			   seen[i]);
 	if (!*value)
-		return !bad(p, "'%s' has no value", name);
+		return bad(p, "'%s' has no value", name);
 	seen[i] = p->line;
-	return !keys[i].set(p, value);
-}
-
-/*
- * inih's handler, for every "key = value" line. The value lies in inih's
- * line buffer, which it no longer needs once we return: whatever became
- * of the line, a key in it is wiped (a psk_key refused as a duplicate, in
- * the wrong section or misspelt too).
- */
-static int on_setting(void *user, const char *section, const char *name,
-		      const char *value)
-{
-	int ret = setting(user, name, value);
-
-	(void)section;	/* read_line() follows the sections */
-	explicit_bzero((char *)value, strlen(value));
-	return ret;
-}
-
-static int parse_file(struct parse *p)
-{
-	char iobuf[4096];
-	int line, err;
-
-	p->f = fopen(p->file, "re");
-	if (!p->f) {
-		err = errno;
-		return conf_fail(p, 0, -err, "%s", strerror(err));
-	}
-	/* Our buffer, so that a PSK read through it can be wiped. */
-	setvbuf(p->f, iobuf, _IOFBF, sizeof(iobuf));
-	line = ini_parse_stream(read_line, p, on_setting, p);
-	if (!p->ret && ferror(p->f))
-		conf_fail(p, 0, -EIO, "read error");
-	fclose(p->f);
-	explicit_bzero(iobuf, sizeof(iobuf));
-	p->f = NULL;
-	if (line == -2)
-		return conf_fail(p, 0, -ENOMEM, "out of memory");
-	/* inih goes on after a syntax error: it may come before ours. */
-	if (line > 0 && (!p->ret || line < p->err_line)) {
-		p->ret = 0;
-		conf_fail(p, line, -EINVAL, "syntax error: 'key = value' or "
-			  "'[section]' expected");
-	}
-	return p->ret;
+	return keys[i].set(p, value);
 }
 
 /* ---- The whole file ---- */
@@ -658,7 +487,10 @@ static struct conf *conf_new(const char *path)
 
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 {
-	struct parse p = { .file = path, .err = err, .errlen = errlen };
+	struct parse p = {
+		.file = path, .syntax = SYNTAX_INI, .begin = begin_section,
+		.set = setting, .err = err, .errlen = errlen,
+	};
 	size_t i;
 	int ret;
 
@@ -670,14 +502,14 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	p.c = conf_new(path);
 	if (!p.c)
 		return conf_fail(&p, 0, -ENOMEM, "out of memory");
-	ret = parse_file(&p);
+	ret = conf_parse_file(&p);
 	if (!ret)
 		ret = daemon_finish(&p);
 	/* With [upcall], the kernel's requests may be all there is to serve. */
 	if (!ret && !p.c->n_profiles && !p.c->upcall->line)
 		ret = conf_fail(&p, 0, -EINVAL, "no [profile NAME] section");
 	for (i = 0; !ret && i < p.c->n_profiles; i++)
-		ret = profile_build(&p, i);
+		ret = profile_check_build(&p, i);
 	profile_drafts_free(&p);
 	if (!ret)
 		ret = upcall_conf_finish(p.c, err, errlen);

@@ -127,7 +127,7 @@ static int flush(struct conn *c)
 		c->out_off += n;
 	}
 	/* Replies carry traffic secrets: gone from memory once sent. */
-	gnutls_memset(c->out.p, 0, c->out.len);
+	explicit_bzero(c->out.p, c->out.len);
 	c->out.len = c->out_off = 0;
 	return 0;
 }

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include <keyutils.h>
-#include <gnutls/gnutls.h>
 
 #include "ktlsd.h"
 
@@ -44,7 +43,7 @@ int keyring_read(int32_t serial, uint8_t **data, size_t *len)
 		n = keyctl_read(serial, (char *)buf, size);
 		if (n >= 0 && n <= size)
 			break;
-		gnutls_memset(buf, 0, size);
+		explicit_bzero(buf, size);
 		free(buf);
 		if (n < 0)
 			return -errno;

@@ -80,7 +80,7 @@ void conf_put(struct conf *c);		/* the last one frees */
 const struct profile *conf_profile(const struct conf *c, const char *name,
 				   size_t len);
 
-/* ---- profile.c: [profile NAME] -> a profile with credentials ---- */
+/* ---- profile.c: [profile NAME], and the one profile builder ---- */
 
 /*
  * Log a warning for each client profile whose server verification the
@@ -94,14 +94,8 @@ void conf_log_loosened(const struct conf *c);
  */
 int profile_allows(const struct profile *p, uid_t uid, gid_t gid,
 		   const gid_t *gids, size_t n_gids);
-/*
- * One line of a configuration file into buf (size bytes, NUL-terminated,
- * the newline kept if it fits): the line's length in buf; 0 at the end of
- * the file; -E2BIG for a line of more than size - 1 characters (buf holds
- * its start), -EILSEQ for one with a NUL byte (both read to their end, so
- * that the next call reads the next line); -EIO on a read error.
- */
-int conf_read_line(FILE *f, char *buf, size_t size);
+/* What a profile holds (NULL: nothing); not the profile itself. */
+void profile_free(struct profile *pr);
 
 /* ---- log.c ---- */
 

@@ -366,6 +366,8 @@ static void job_finish(struct job *j, int status, const char *msg)
 	j->ops->done(j, status, msg, j->s);
 	ktls_session_free(j->s);
 	conf_put(j->conf);
+	profile_free(j->own);
+	free(j->own);
 	d = j->d;
 	free(j);
 	if (atomic_fetch_sub(&d->inflight, 1) == 1)

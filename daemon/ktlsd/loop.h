@@ -94,6 +94,8 @@ struct job {
 	uint64_t id;
 	struct conf *conf;		/* a reference, for p's lifetime */
 	const struct profile *p;
+	struct profile *own;		/* p when it is the job's alone (keys
+					   the kernel named), freed with it */
 	char server_name[256], alpn[256];
 	unsigned timeout_ms;
 	uid_t uid;

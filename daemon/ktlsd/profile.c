@@ -2,8 +2,11 @@
 /*
  * [profile NAME]: what each line says, kept in a draft until the whole
  * section has been read (its lines may come in any order, its role last),
- * then the checks only the whole profile allows and the ktls_config built
- * from it, credentials loaded. Who may use a profile, too.
+ * then the checks only the whole profile allows. And the one profile
+ * builder: a draft, from a [profile NAME], tlshd's file (upcall_conf.c) or
+ * the keys the kernel named in one request, becomes a profile's
+ * ktls_config, trust, certificates, PSK and policy loaded, errors naming
+ * the file and line. Who may use a profile, too.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,41 +18,6 @@
 #include "conf_parse.h"
 
 #define PROFILE_NAME_MAX	64
-#define PSK_MIN			16
-#define PSK_MAX			64
-
-/* Keys of [profile NAME]; the values index keys[] and seen[]. */
-enum {
-	P_ROLE, P_CERT, P_KEY, P_CA, P_CRL, P_CLIENT_CERT, P_VERIFY,
-	P_PSK_ID, P_PSK_KEY, P_ALPN, P_VERSIONS, P_CIPHERS, P_TIMEOUT,
-	P_SERVER_NAME, P_OVERRIDE, P_USERS, P_GROUPS, P_COUNT
-};
-
-struct pair {
-	char *cert, *key;
-	int cert_line, key_line;
-};
-
-#define VERSION_12	1u
-#define VERSION_13	2u
-
-/* What one [profile NAME] said, until its ktls_config is built. */
-struct draft {
-	int line;			/* of the section header */
-	int seen[P_COUNT];		/* line of each key's last use, or 0 */
-	struct pair *pairs;
-	size_t n_pairs;
-	char *ca;			/* NULL with "ca = system" */
-	char *crl;
-	char *psk_identity;
-	unsigned char psk[PSK_MAX];
-	size_t psk_len;
-	char *alpn;
-	unsigned client_verify;		/* KTLS_VERIFY_RE*_CLIENT or 0 */
-	unsigned verify;		/* KTLS_VERIFY_NONE or _CHAIN_ONLY */
-	unsigned versions;		/* VERSION_* */
-	unsigned ciphers;		/* KTLS_CIPHER_* */
-};
 
 static struct profile *cur_profile(struct parse *p)
 {
@@ -141,7 +109,6 @@ static int set_verify(struct parse *p, const char *value)
 	if (i < 0)
 		return i;
 	cur_draft(p)->verify = flags[i];
-	cur_profile(p)->verify = flags[i];
 	return 0;
 }
 
@@ -437,117 +404,197 @@ static int check_profile(struct parse *p, const struct profile *pr,
 	return check_role_keys(p, pr, d);
 }
 
-static int load_trust(struct parse *p, struct profile *pr,
-		      const struct draft *d)
+int profile_check_build(struct parse *p, size_t i)
+{
+	struct profile *pr = &p->c->profiles[i];
+	const struct draft *d = p->drafts[i];
+	int ret = check_profile(p, pr, d);
+
+	return ret ? ret : profile_build(p, pr, d);
+}
+
+/* ---- The builder: every profile, from any source ---- */
+
+/* Where key k of d was said: its line, else the section's. */
+static int at(const struct draft *d, int k)
+{
+	return d->seen[k] ? d->seen[k] : d->line;
+}
+
+/* An error about key k (the first error only, as conf_fail()). */
+#define fail_key(p, k, line, err, ...)					\
+	((p)->ret ? (p)->ret :						\
+	 ((p)->err_key = (k), conf_fail(p, line, err, __VA_ARGS__)))
+
+/* tlshd's way: whatever does not load, the handshakes that need it fail. */
+static int load_trust_tlshd(struct parse *p, struct profile *pr,
+			    const struct draft *d, const char **ca)
+{
+	char where[16];
+	int ret;
+
+	if (*ca && access(*ca, R_OK)) {
+		snprintf(where, sizeof(where), ":%d", at(d, P_CA));
+		log_warn("%s%s: %s: %s; using the system's trust store, as "
+			 "tlshd does", p->file, at(d, P_CA) ? where : "", *ca,
+			 strerror(errno));
+		*ca = NULL;
+	}
+	ret = ktls_config_set_ca_file(pr->cfg, *ca);
+	if (ret && !*ca) {
+		log_warn("%s: the system trust store did not load (%s); peer "
+			 "certificates cannot be verified", p->file,
+			 ktls_strerror(ret));
+		ret = 0;
+	}
+	if (ret)
+		return fail_key(p, P_CA, at(d, P_CA), ret, "%s: %s", *ca,
+				ktls_strerror(ret));
+	return 0;
+}
+
+static int load_trust_ktlsd(struct parse *p, struct profile *pr,
+			    const struct draft *d)
 {
 	int ret;
 
 	if (d->seen[P_CA]) {
 		ret = ktls_config_set_ca_file(pr->cfg, d->ca);
 		if (ret)
-			return conf_fail(p, d->seen[P_CA], ret, "%s: %s",
-					 d->ca ? d->ca : "the system trust store",
-					 ktls_strerror(ret));
+			return fail_key(p, P_CA, d->seen[P_CA], ret, "%s: %s",
+					d->ca ? d->ca : "the system trust store",
+					ktls_strerror(ret));
 	} else if (pr->role == KTLS_CLIENT &&
 		   !(d->verify & KTLS_VERIFY_NONE) && !d->psk_len) {
 		ret = ktls_config_set_ca_file(pr->cfg, NULL);
 		if (ret)
-			return conf_fail(p, d->line, ret, "no ca line, and the system "
-					 "trust store did not load: %s",
-					 ktls_strerror(ret));
+			return fail_key(p, P_CA, d->line, ret, "no ca line, and "
+					"the system trust store did not load: %s",
+					ktls_strerror(ret));
 	}
+	return 0;
+}
+
+static int load_trust(struct parse *p, struct profile *pr,
+		      const struct draft *d)
+{
+	const char *ca = d->ca;
+	int ret;
+
+	ret = d->trust == TRUST_TLSHD ? load_trust_tlshd(p, pr, d, &ca)
+				      : load_trust_ktlsd(p, pr, d);
+	if (ret)
+		return ret;
 	if (d->crl) {
 		ret = ktls_config_set_crl_file(pr->cfg, d->crl);
 		if (ret)
-			return conf_fail(p, d->seen[P_CRL], ret, "%s: %s", d->crl,
-					 ktls_strerror(ret));
+			return fail_key(p, P_CRL, at(d, P_CRL), ret, "%s: %s",
+					d->crl, ktls_strerror(ret));
 	}
-	/* The upcall builds configurations per request with the same trust. */
-	if ((d->ca && !(pr->ca = strdup(d->ca))) ||
+	/* Per-request credentials of the upcall take the same trust. */
+	if ((ca && !(pr->ca = strdup(ca))) ||
 	    (d->crl && !(pr->crl = strdup(d->crl))))
-		return conf_fail(p, d->line, -ENOMEM, "out of memory");
+		return fail_key(p, P_CA, d->line, -ENOMEM, "out of memory");
 	return 0;
+}
+
+/* libktls cannot say which file of the two it could not read. */
+static int pair_failed(struct parse *p, const struct pair *pair, int ret)
+{
+	int err;
+
+	if (access(pair->cert, R_OK)) {
+		err = errno;
+		return fail_key(p, P_CERT, pair->cert_line, -err, "%s: %s",
+				pair->cert, strerror(err));
+	}
+	if (access(pair->key, R_OK)) {
+		err = errno;
+		return fail_key(p, P_KEY, pair->key_line, -err, "%s: %s",
+				pair->key, strerror(err));
+	}
+	return fail_key(p, P_CERT, pair->cert_line, ret, "%s with key %s: %s",
+			pair->cert, pair->key, ktls_strerror(ret));
 }
 
 static int load_certs(struct parse *p, struct profile *pr,
 		      const struct draft *d)
 {
-	const struct pair *pair;
 	size_t i;
-	int ret, err;
+	int ret;
 
 	/* Not d->pairs + d->n_pairs: without certificates pairs is NULL. */
 	for (i = 0; i < d->n_pairs; i++) {
-		pair = &d->pairs[i];
-		ret = ktls_config_add_cert(pr->cfg, pair->cert, pair->key);
-		if (!ret)
-			continue;
-		/* libktls cannot say which file of the two it could not read. */
-		if (access(pair->cert, R_OK)) {
-			err = errno;
-			return conf_fail(p, pair->cert_line, -err, "%s: %s",
-					 pair->cert, strerror(err));
-		}
-		if (access(pair->key, R_OK)) {
-			err = errno;
-			return conf_fail(p, pair->key_line, -err, "%s: %s",
-					 pair->key, strerror(err));
-		}
-		return conf_fail(p, pair->cert_line, ret, "%s with key %s: %s",
-				 pair->cert, pair->key, ktls_strerror(ret));
+		ret = ktls_config_add_cert(pr->cfg, d->pairs[i].cert,
+					   d->pairs[i].key);
+		if (ret)
+			return pair_failed(p, &d->pairs[i], ret);
+	}
+	if (d->cert_mem) {
+		ret = ktls_config_add_cert_mem(pr->cfg, d->cert_mem, d->cert_len,
+					       d->key_mem, d->key_len);
+		if (ret)
+			return fail_key(p, P_CERT, at(d, P_CERT), ret, "%s: %s",
+					d->mem_what, ktls_strerror(ret));
 	}
 	return 0;
 }
 
 /* libktls refused a value that parsed: name the line and its reason. */
-static int refused(struct parse *p, int line, const char *key, int ret)
+#define refused(p, d, k, key, ret)					\
+	fail_key(p, k, at(d, k), ret, "%s: %s", key, ktls_strerror(ret))
+
+static int apply_psk(struct parse *p, struct profile *pr,
+		     const struct draft *d)
 {
-	return conf_fail(p, line, ret, "%s: %s", key, ktls_strerror(ret));
+	int ret = 0;
+
+	if (d->psk_len)
+		ret = ktls_config_set_psk(pr->cfg, d->psk_identity,
+					  d->psk_mem ? d->psk_mem : d->psk,
+					  d->psk_len);
+	else if (d->psk_lookup)
+		ret = ktls_config_set_psk_lookup(pr->cfg, d->psk_lookup,
+						 d->psk_arg);
+	return ret ? refused(p, d, P_PSK_KEY, "psk_key", ret) : 0;
 }
 
 static int apply_policy(struct parse *p, struct profile *pr,
 			const struct draft *d)
 {
 	struct ktls_config *cfg = pr->cfg;
-	unsigned flags = d->verify |
-			 d->client_verify;
 	int ret;
 
-	ret = ktls_config_set_verify(cfg, flags);
+	ret = ktls_config_set_verify(cfg, d->verify | d->client_verify);
 	if (ret)
-		return refused(p, d->line, "verify", ret);
-	ret = d->psk_len ? ktls_config_set_psk(cfg, d->psk_identity, d->psk,
-					       d->psk_len) : 0;
+		return refused(p, d, P_VERIFY, "verify", ret);
+	ret = apply_psk(p, pr, d);
 	if (ret)
-		return refused(p, d->seen[P_PSK_KEY], "psk_key", ret);
+		return ret;
 	ret = d->alpn ? ktls_config_set_alpn(cfg, d->alpn) : 0;
 	if (ret)
-		return refused(p, d->seen[P_ALPN], "alpn", ret);
+		return refused(p, d, P_ALPN, "alpn", ret);
 	ret = d->versions ? ktls_config_set_versions(cfg,
 			d->versions & VERSION_12 ? KTLS_TLS12 : KTLS_TLS13,
 			d->versions & VERSION_13 ? KTLS_TLS13 : KTLS_TLS12) : 0;
 	if (ret)
-		return refused(p, d->seen[P_VERSIONS], "versions", ret);
+		return refused(p, d, P_VERSIONS, "versions", ret);
 	ret = d->ciphers ? ktls_config_set_ciphers(cfg, d->ciphers) : 0;
 	if (ret)
-		return refused(p, d->seen[P_CIPHERS], "ciphers", ret);
+		return refused(p, d, P_CIPHERS, "ciphers", ret);
 	ret = ktls_config_set_timeout(cfg, pr->timeout_ms);
 	if (ret)
-		return refused(p, d->seen[P_TIMEOUT], "handshake_timeout", ret);
+		return refused(p, d, P_TIMEOUT, "handshake_timeout", ret);
 	return 0;
 }
 
-int profile_build(struct parse *p, size_t i)
+int profile_build(struct parse *p, struct profile *pr, const struct draft *d)
 {
-	struct profile *pr = &p->c->profiles[i];
-	const struct draft *d = p->drafts[i];
-	int ret = check_profile(p, pr, d);
+	int ret = ktls_config_new(&pr->cfg, pr->role);
 
 	if (ret)
-		return ret;
-	ret = ktls_config_new(&pr->cfg, pr->role);
-	if (ret)
-		return conf_fail(p, d->line, ret, "%s", ktls_strerror(ret));
+		return fail_key(p, P_ROLE, d->line, ret, "%s", ktls_strerror(ret));
+	pr->verify = d->verify;
 	ret = load_trust(p, pr, d);
 	if (!ret)
 		ret = load_certs(p, pr, d);
@@ -556,24 +603,29 @@ int profile_build(struct parse *p, size_t i)
 	return ret;
 }
 
+void draft_free(struct draft *d)
+{
+	size_t j;
+
+	for (j = 0; j < d->n_pairs; j++) {
+		free(d->pairs[j].cert);
+		free(d->pairs[j].key);
+	}
+	free(d->pairs);
+	free(d->ca);
+	free(d->crl);
+	free(d->psk_identity);
+	free(d->alpn);
+	explicit_bzero(d->psk, sizeof(d->psk));
+}
+
 void profile_drafts_free(struct parse *p)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; p->drafts && i < p->c->n_profiles; i++) {
-		struct draft *d = p->drafts[i];
-
-		for (j = 0; j < d->n_pairs; j++) {
-			free(d->pairs[j].cert);
-			free(d->pairs[j].key);
-		}
-		free(d->pairs);
-		free(d->ca);
-		free(d->crl);
-		free(d->psk_identity);
-		free(d->alpn);
-		explicit_bzero(d->psk, sizeof(d->psk));
-		free(d);
+		draft_free(p->drafts[i]);
+		free(p->drafts[i]);
 	}
 	free(p->drafts);
 	p->drafts = NULL;
@@ -581,6 +633,8 @@ void profile_drafts_free(struct parse *p)
 
 void profile_free(struct profile *pr)
 {
+	if (!pr)
+		return;
 	free(pr->name);
 	ktls_config_free(pr->cfg);
 	free(pr->server_name);

@@ -13,7 +13,6 @@
  * local and quick, made under a lock because DONE comes from whichever
  * worker ran the handshake. The handshake itself is an ordinary job.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,8 +28,6 @@
 #include <arpa/inet.h>
 
 #include <linux/netlink.h>
-#include <linux/netlink_diag.h>
-#include <linux/sock_diag.h>
 
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
@@ -428,19 +425,18 @@ static const struct job_ops upcall_ops = {
 	.gone = upcall_gone,
 };
 
-static int is_tcp(int fd)
+/* What upcall_creds() gave a request that did not become a job. */
+static void drop_creds(struct job *j)
 {
-	int v;
-	socklen_t len = sizeof(v);
-
-	return !getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) &&
-	       v == IPPROTO_TCP;
+	conf_put(j->conf);
+	profile_free(j->own);
+	free(j->own);
+	j->conf = NULL;
+	j->own = NULL;
 }
 
 static void start(struct upcall *u, struct upreq *r)
 {
-	const struct profile *p = NULL;
-	struct conf *conf = NULL;
 	const char *msg = "";
 	struct job *j = &r->j;
 	int ret;
@@ -450,33 +446,33 @@ static void start(struct upcall *u, struct upreq *r)
 		fail_now(u, r, EINVAL, "unknown handshake type", 1);
 		return;
 	}
-	if (!is_tcp(r->sockfd)) {
-		fail_now(u, r, EOPNOTSUPP, "not a TCP socket (QUIC is not "
-			 "supported)", 1);
+	ret = sockinfo_tcp_established(r->sockfd, &msg);
+	if (ret) {
+		fail_now(u, r, ret == -ENOTCONN ? ENOTCONN : EOPNOTSUPP,
+			 ret == -ENOTCONN ? msg : "not a TCP socket (QUIC is "
+			 "not supported)", 1);
 		return;
 	}
 	if (r->keyring)
 		keyring_possess(r->keyring);
-	ret = upcall_creds(u->d, r, &conf, &p, &msg);
+	ret = upcall_creds(u->d, r, &msg);
 	if (ret) {
 		fail_now(u, r, ret, msg, 1);
 		return;
 	}
-	j->conf = conf;
-	j->p = p;
 	j->front = FRONT_UPCALL;
 	j->ops = &upcall_ops;
 	j->owner = u;
 	j->id = ++u->next_id;
-	j->timeout_ms = r->timeout_ms ? r->timeout_ms : p->timeout_ms;
+	j->timeout_ms = r->timeout_ms ? r->timeout_ms : j->p->timeout_ms;
 	if (r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO) {
-		upcall_verify_name(r->peername, p, r->sockfd, j->server_name,
+		upcall_verify_name(r->peername, j->p, r->sockfd, j->server_name,
 				   sizeof(j->server_name));
 	}
 	/* The job's copy is closed by the loop; ours stays for DONE. */
 	j->ev.fd = fcntl(r->sockfd, F_DUPFD_CLOEXEC, 3);
 	if (j->ev.fd < 0) {
-		conf_put(conf);
+		drop_creds(j);
 		fail_now(u, r, EIO, "out of descriptors", 1);
 		return;
 	}
@@ -484,12 +480,12 @@ static void start(struct upcall *u, struct upreq *r)
 		  "%u peer ids, cert %d key %d keyring %d, profile %s",
 		  type_name(r->type), auth_name(r->auth), r->peername,
 		  j->timeout_ms, r->n_peerids, r->cert, r->privkey, r->keyring,
-		  p->name);
+		  j->p->name);
 	ret = job_submit(u->d, j);
 	if (!ret)
 		return;
 	close(j->ev.fd);
-	conf_put(conf);
+	drop_creds(j);
 	fail_now(u, r, ret == -EBUSY ? EBUSY : ESHUTDOWN,
 		 ret == -EBUSY ? "too many handshakes in flight" :
 		 "ktlsd is shutting down", 0);
@@ -618,130 +614,6 @@ static void mc_handle(struct ev *e, unsigned events)
 
 /* ---- Start-up: what the kernel offers, and who else listens ---- */
 
-/* Whose netlink socket is inode ino: "comm (pid N)", from /proc. */
-static void socket_owner(unsigned ino, char *who, size_t len)
-{
-	char path[600], link[64], want[32];
-	struct dirent *p, *f;
-	DIR *proc = opendir("/proc"), *fds;
-	FILE *comm;
-	ssize_t n;
-
-	snprintf(who, len, "a process");
-	snprintf(want, sizeof(want), "socket:[%u]", ino);
-	while (proc && (p = readdir(proc))) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
-		fds = opendir(path);
-		while (fds && (f = readdir(fds))) {
-			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name,
-				 f->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n <= 0)
-				continue;
-			link[n] = 0;
-			if (strcmp(link, want))
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
-			comm = fopen(path, "re");
-			if (comm && fgets(link, sizeof(link), comm))
-				link[strcspn(link, "\n")] = 0;
-			else
-				snprintf(link, sizeof(link), "?");
-			if (comm)
-				fclose(comm);
-			snprintf(who, len, "%s (pid %s)", link, p->d_name);
-			closedir(fds);
-			closedir(proc);
-			return;
-		}
-		if (fds)
-			closedir(fds);
-	}
-	if (proc)
-		closedir(proc);
-}
-
-/*
- * Does another socket listen to multicast group grp of generic netlink?
- * The kernel hands each request to whichever agent ACCEPTs first, so two
- * agents split the requests between them. 1 (who says whose), 0, or
- * -errno when the kernel cannot tell (no netlink_diag).
- */
-static int other_listener(int grp, char *who, size_t len)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct netlink_diag_req r;
-	} req = {
-		.nh = {
-			.nlmsg_len = sizeof(req),
-			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			.nlmsg_seq = 1,
-		},
-		.r = {
-			.sdiag_family = AF_NETLINK,
-			.sdiag_protocol = NETLINK_GENERIC,
-			.ndiag_show = NDIAG_SHOW_GROUPS,
-		},
-	};
-	static char buf[32768];
-	int fd, found = 0, ret = 0;
-	ssize_t n;
-
-	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd < 0)
-		return -errno;
-	if (send(fd, &req, sizeof(req), 0) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	for (;;) {
-		struct nlmsghdr *nh;
-
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0) {
-			ret = -errno;
-			goto out;
-		}
-		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-		     nh = NLMSG_NEXT(nh, n)) {
-			struct netlink_diag_msg *m = NLMSG_DATA(nh);
-			struct nlattr *a;
-			int rem;
-
-			if (nh->nlmsg_type == NLMSG_DONE)
-				goto out;
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(nh);
-
-				ret = e->error ? e->error : -EIO;
-				goto out;
-			}
-			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || found)
-				continue;
-			a = (struct nlattr *)((char *)m + NLMSG_ALIGN(sizeof(*m)));
-			rem = nh->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*m)));
-			for (; nla_ok(a, rem); a = nla_next(a, &rem)) {
-				const uint32_t *g = nla_data(a);
-
-				if (nla_type(a) != NETLINK_DIAG_GROUPS ||
-				    nla_len(a) < (int)(((grp - 1) / 32 + 1) * 4))
-					continue;
-				if (g[(grp - 1) / 32] & (1u << ((grp - 1) % 32))) {
-					socket_owner(m->ndiag_ino, who, len);
-					found = 1;
-				}
-			}
-		}
-	}
-out:
-	close(fd);
-	return ret ? ret : found;
-}
-
 /*
  * What DONE accepts, told by a DONE the kernel must refuse (fd -1):
  * EBADF means the attributes passed, EINVAL that one is unknown, EPERM
@@ -756,6 +628,25 @@ static int probe_done(struct upcall *u, int with_remote_auth)
 	ret = send_done(u, -1, 0, &none, 1);
 	u->remote_auth = saved;
 	return ret;
+}
+
+/* What DONE takes (u->remote_auth): 0, or -EPERM without CAP_NET_ADMIN. */
+static int probe_kernel(struct upcall *u)
+{
+	int ret = probe_done(u, 1);
+
+	if (ret == -EINVAL && probe_done(u, 0) == -EBADF) {
+		ret = -EBADF;
+		log_info("upcall: this kernel takes no REMOTE_AUTH in DONE");
+	} else if (ret == -EBADF) {
+		u->remote_auth = 1;
+	}
+	if (ret == -EPERM || ret == -EACCES)
+		return -EPERM;
+	if (ret != -EBADF)
+		log_warn("upcall: probing DONE gave '%s'; going on",
+			 strerror(-ret));
+	return 0;
 }
 
 /* A problem with the upcall at start: fatal if asked for, else a warning. */
@@ -807,24 +698,14 @@ int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd)
 			 "CONFIG_NET_HANDSHAKE", kr.release);
 		return unavailable(c, -EPROTONOSUPPORT, what);
 	}
-	ret = probe_done(u, 1);
-	if (ret == -EINVAL && probe_done(u, 0) == -EBADF) {
-		ret = -EBADF;
-		log_info("upcall: this kernel takes no REMOTE_AUTH in DONE");
-	} else if (ret == -EBADF) {
-		u->remote_auth = 1;
-	}
-	if (ret == -EPERM || ret == -EACCES) {
+	if (probe_kernel(u)) {
 		upcall_free(u);
 		return unavailable(c, -EPERM, "serving the kernel's handshake "
 				   "requests needs CAP_NET_ADMIN: run ktlsd as "
 				   "root, or give it the capability "
 				   "(AmbientCapabilities=CAP_NET_ADMIN)");
 	}
-	if (ret != -EBADF)
-		log_warn("upcall: probing DONE gave '%s'; going on",
-			 strerror(-ret));
-	ret = other_listener(u->group, who, sizeof(who));
+	ret = upcall_other_listener(u->group, who, sizeof(who));
 	if (ret > 0) {
 		upcall_free(u);
 		snprintf(what, sizeof(what), "%s already listens for the "

@@ -23,7 +23,6 @@ struct upcall_side {
 	const struct profile *p;	/* the default: a ktlsd profile or own */
 	struct profile own;		/* built from tlshd's configuration */
 	struct profile anon;		/* client, AUTH_UNAUTH: trust only */
-	char *ca, *crl;			/* for per-request configurations */
 	int tls13_only;
 	int have_cert;
 };
@@ -69,12 +68,21 @@ struct upreq {
 };
 
 /*
- * The credentials for r: a reference to the configuration in force and
- * one of its profiles, or a configuration of its own built from the keys
- * the kernel named. 0, or a positive errno for DONE with *msg saying why.
+ * The credentials for r, in r->j: conf, a reference to the configuration
+ * in force, and p, one of its profiles or own, a profile of r's own built
+ * from the keys the kernel named. 0, or a positive errno for DONE with
+ * *msg saying why (r->j untouched).
  */
-int upcall_creds(struct ktlsd *d, struct upreq *r, struct conf **conf,
-		 const struct profile **p, const char **msg);
+int upcall_creds(struct ktlsd *d, struct upreq *r, const char **msg);
+
+/* ---- upcall_diag.c ---- */
+
+/*
+ * Does another socket listen to multicast group grp of generic netlink?
+ * 1 (who says whose: "comm (pid N)"), 0, or -errno when the kernel cannot
+ * tell (no netlink_diag).
+ */
+int upcall_other_listener(int grp, char *who, size_t len);
 
 /* ---- upcall.c ---- */
 

@@ -658,6 +658,180 @@ TEST_F(conf, tlshd_nul_byte)
 	ASSERT_STREQ(where, self->err);
 }
 
+/* ---- tlshd's file: GLib's key-file syntax, and errors as FILE:LINE ---- */
+
+/* Write tlshd's file and load it into self->c; conf_load_tlshd()'s return. */
+static int load_tlshd(FIXTURE_DATA(conf) *self, const char *text)
+{
+	if (write_file(self->path, text)) {
+		snprintf(self->err, sizeof(self->err), "cannot write %s", self->path);
+		return -EIO;
+	}
+	return conf_load_tlshd(self->path, &self->c, self->err,
+			       sizeof(self->err));
+}
+
+#define ASSERT_TLSHD_LOADS(text) do {					\
+	int __r = load_tlshd(self, text);				\
+	ASSERT_EQ(0, __r) TH_LOG("%s", self->err);			\
+	ASSERT_NE(NULL, self->c);					\
+} while (0)
+
+/*
+ * What GLib reads and INI readers often do not: an indented group and an
+ * indented key (not a continuation of the line before), blanks around
+ * '=', ';' as keyrings' separator, escapes. Both sides as tlshd has them:
+ * TLS 1.3 only, the server asking for client certificates.
+ */
+TEST_F(conf, tlshd_glib_syntax)
+{
+	const struct upcall_conf *u;
+	const struct profile *p;
+
+	ASSERT_TLSHD_LOADS("# tlshd\n"
+			   "  [authenticate]\n"
+			   "keyrings = .nfs ; 12345;\n"
+			   "[authenticate.server]\n"
+			   "x509.certificate=@CERT@\n"
+			   "  x509.private_key = @KEY@\n"
+			   "x509.crl=@CRL@\n"
+			   "[authenticate.client]\n"
+			   "x509.truststore = @OTHER@\n"
+			   "[debug]\n"
+			   "loglevel=2\n");
+	u = self->c->upcall;
+	ASSERT_EQ(2u, u->n_keyrings);
+	ASSERT_STREQ(".nfs", u->keyrings[0]);
+	ASSERT_STREQ("12345", u->keyrings[1]);
+	ASSERT_EQ(2, u->debug);
+	p = u->server.p;
+	ASSERT_EQ(&u->server.own, p);
+	ASSERT_EQ(1, u->server.have_cert);
+	ASSERT_TRUE(p->cfg->have_cert);
+	ASSERT_STREQ(env.crl, p->crl);
+	ASSERT_EQ(KTLS_VERIFY_REQUEST_CLIENT, p->cfg->verify);
+	ASSERT_EQ(KTLS_TLS13, p->cfg->vmin);
+	ASSERT_EQ(KTLS_TLS13, p->cfg->vmax);
+	p = u->client.p;
+	ASSERT_EQ(&u->client.own, p);
+	ASSERT_STREQ(env.other, p->ca) TH_LOG("truststore: '%s'", p->ca);
+	ASSERT_TRUE(p->cfg->have_trust);
+	ASSERT_FALSE(p->cfg->have_cert);
+	ASSERT_EQ(KTLS_TLS13, u->client.anon.cfg->vmin);
+	ASSERT_TRUE(u->client.anon.cfg->have_trust);
+	ASSERT_STREQ(env.other, u->client.anon.ca);
+}
+
+/* " ;" is part of a value, not a comment; a path may be long. */
+TEST_F(conf, tlshd_value_as_written)
+{
+	char semi[160], lng[400], text[800], dir[300];
+
+	snprintf(semi, sizeof(semi), "%s/a ;b.pem", env.dir);
+	snprintf(dir, sizeof(dir), "%s/%0250d", env.dir, 0);
+	snprintf(lng, sizeof(lng), "%s/ca.pem", dir);
+	ASSERT_EQ(0, run("cp %s '%s' && mkdir %s && cp %s %s", env.other, semi,
+			 dir, env.other, lng));
+	snprintf(text, sizeof(text), "[authenticate.client]\n"
+		 "x509.truststore = %s\n[authenticate.server]\n"
+		 "x509.truststore=%s\n", semi, lng);
+	ASSERT_TLSHD_LOADS(text);
+	ASSERT_STREQ(semi, self->c->upcall->client.own.ca);
+	ASSERT_STREQ(lng, self->c->upcall->server.own.ca);
+	ASSERT_TRUE(self->c->upcall->server.own.cfg->have_trust);
+}
+
+/* GLib's escapes, after trimming: "\s" a blank that stays, "\\" a backslash. */
+TEST_F(conf, tlshd_escapes)
+{
+	char text[400], want[160];
+
+	snprintf(want, sizeof(want), "%s/ a\\b.pem ", env.dir);
+	ASSERT_EQ(0, run("cp %s '%s'", env.other, want));
+	snprintf(text, sizeof(text), "[authenticate.client]\n"
+		 "x509.truststore=%s/\\sa\\\\b.pem\\s\n", env.dir);
+	ASSERT_TLSHD_LOADS(text);
+	ASSERT_STREQ(want, self->c->upcall->client.own.ca);
+}
+
+/* An unreadable truststore: the system's instead, as tlshd does. */
+TEST_F(conf, tlshd_truststore_falls_back)
+{
+	ASSERT_TLSHD_LOADS("[authenticate.client]\n"
+			   "x509.truststore=@DIR@/absent.pem\n");
+	ASSERT_NULL(self->c->upcall->client.own.ca);
+	ASSERT_NULL(self->c->upcall->client.anon.ca);
+}
+
+FIXTURE(tlshd_bad)
+{
+	struct conf *c;
+	char path[96];
+	char err[512];
+};
+
+FIXTURE_VARIANT(tlshd_bad)
+{
+	const char *text;
+	int ret;
+	int line;
+	const char *says;
+};
+
+FIXTURE_SETUP(tlshd_bad)
+{
+	ASSERT_TRUE(env.ok) TH_LOG("could not make test certificates");
+	snprintf(self->path, sizeof(self->path), "%s/t%d.conf", env.dir, getpid());
+}
+
+FIXTURE_TEARDOWN(tlshd_bad)
+{
+	conf_put(self->c);
+	unlink(self->path);
+}
+
+#define TLSHD_BAD(name, txt, err, ln, word)				\
+	FIXTURE_VARIANT_ADD(tlshd_bad, name) {				\
+		.text = txt, .ret = err, .line = ln, .says = word,	\
+	}
+
+#define TSERVER "[authenticate.server]\n"
+TLSHD_BAD(key_outside_group, "x509.crl=/x\n", -EINVAL, 1, "syntax error");
+TLSHD_BAD(no_equals, "[authenticate]\nkeyrings\n", -EINVAL, 2, "syntax error");
+TLSHD_BAD(unclosed_group, "# x\n[authenticate\n", -EINVAL, 2, "syntax error");
+TLSHD_BAD(certificate_without_key, TSERVER "x509.certificate=@CERT@\n",
+	  -EINVAL, 2, "[authenticate.server] has x509.certificate without "
+	  "x509.private_key");
+TLSHD_BAD(key_without_certificate, "[authenticate.client]\n\n"
+	  "x509.private_key=@KEY@\n", -EINVAL, 3,
+	  "[authenticate.client] has x509.private_key without");
+TLSHD_BAD(certificate_missing, TSERVER "x509.private_key=@KEY@\n"
+	  "x509.certificate=@DIR@/nope.pem\n", -ENOENT, 3, "/nope.pem: No such");
+TLSHD_BAD(key_missing, TSERVER "x509.private_key=@DIR@/nope.key\n"
+	  "x509.certificate=@CERT@\n", -ENOENT, 2, "/nope.key: No such");
+TLSHD_BAD(key_of_other_certificate, TSERVER "x509.certificate=@CERT@\n"
+	  "x509.private_key=@OTHER_KEY@\n", -KTLS_E_CONFIG, 2, "with key");
+TLSHD_BAD(truststore_not_a_certificate, "[authenticate.client]\n"
+	  "x509.truststore=@KEY@\n", -KTLS_E_CONFIG, 2, "key.pem: ");
+TLSHD_BAD(crl_missing, TSERVER "\nx509.crl=@DIR@/crl0.pem\n", -ENOENT, 3,
+	  "/crl0.pem: ");
+
+TEST_F(tlshd_bad, fails)
+{
+	char where[160];
+	int ret;
+
+	ASSERT_EQ(0, write_file(self->path, variant->text));
+	ret = conf_load_tlshd(self->path, &self->c, self->err, sizeof(self->err));
+	ASSERT_EQ(variant->ret, ret) TH_LOG("%s", self->err);
+	ASSERT_NULL(self->c);
+	snprintf(where, sizeof(where), "%s:%d: ", self->path, variant->line);
+	ASSERT_EQ(0, strncmp(where, self->err, strlen(where)))
+		TH_LOG("expected \"%s...\", got \"%s\"", where, self->err);
+	ASSERT_NE(NULL, strstr(self->err, variant->says))
+		TH_LOG("expected \"%s\" in \"%s\"", variant->says, self->err);
+}
+
 /* ---- Lookups, permissions, references ---- */
 
 TEST_F(conf, profile_lookup_by_length)
