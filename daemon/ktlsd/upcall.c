@@ -455,7 +455,7 @@ static void start(struct upcall *u, struct upreq *r)
 	}
 	if (r->keyring)
 		keyring_possess(r->keyring);
-	ret = upcall_creds(u->d, r, &msg);
+	ret = upcall_creds(ktlsd_conf(u->d), r, &msg);
 	if (ret) {
 		fail_now(u, r, ret, msg, 1);
 		return;

@@ -68,12 +68,13 @@ struct upreq {
 };
 
 /*
- * The credentials for r, in r->j: conf, a reference to the configuration
- * in force, and p, one of its profiles or own, a profile of r's own built
+ * The credentials for r, in r->j: conf, the reference c to the
+ * configuration in force (taken over: kept in r->j, or dropped on
+ * failure), and p, one of its profiles or own, a profile of r's own built
  * from the keys the kernel named. 0, or a positive errno for DONE with
  * *msg saying why (r->j untouched).
  */
-int upcall_creds(struct ktlsd *d, struct upreq *r, const char **msg);
+int upcall_creds(struct conf *c, struct upreq *r, const char **msg);
 
 /* ---- upcall_diag.c ---- */
 

@@ -394,18 +394,17 @@ static int server_psk(void *arg, const char *identity, uint8_t *key,
 	size_t n = 0, i, len;
 	uint8_t *data;
 	int32_t serial;
-	struct conf *c;
+	/* The configuration the job started with, as for the rest of it. */
+	const struct conf *c = r->j.conf;
 
 	if (r->keyring)
 		rings[n++] = r->keyring;
-	c = ktlsd_conf(r->j.d);
 	for (i = 0; c->upcall && i < c->upcall->n_keyrings &&
 	     n < sizeof(rings) / sizeof(rings[0]); i++) {
 		serial = keyring_lookup(c->upcall->keyrings[i]);
 		if (serial)
 			rings[n++] = serial;
 	}
-	conf_put(c);
 	/* As tlshd: the consumers' own keyrings are always searched. */
 	for (i = 0; i < 3 && n < sizeof(rings) / sizeof(rings[0]); i++) {
 		serial = keyring_lookup(i == 0 ? ".nvme" : i == 1 ? ".nfs" : ".nfsd");
@@ -522,9 +521,8 @@ out:
 	return 0;
 }
 
-int upcall_creds(struct ktlsd *d, struct upreq *r, const char **msg)
+int upcall_creds(struct conf *c, struct upreq *r, const char **msg)
 {
-	struct conf *c = ktlsd_conf(d);
 	struct upcall_conf *u = c->upcall;
 	int client = r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO;
 	const struct upcall_side *s = client ? &u->client : &u->server;

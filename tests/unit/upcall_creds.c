@@ -91,7 +91,7 @@ FIXTURE_TEARDOWN(creds)
 /* upcall_creds() for self->r: its return, the sentence in self->msg. */
 static int creds(FIXTURE_DATA(creds) *self)
 {
-	return upcall_creds(&self->d, &self->r, &self->msg);
+	return upcall_creds(ktlsd_conf(&self->d), &self->r, &self->msg);
 }
 
 TEST_F(creds, client_keys_from_the_keyring)
