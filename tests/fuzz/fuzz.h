@@ -37,9 +37,11 @@ void fuzz_fail(const char *file, int line, const char *what)
  * names: move this process into a user and mount namespace of its own
  * where /dev, /etc, /run and /tmp are empty tmpfs (/etc holding only a
  * passwd, group and nsswitch.conf), and /run/ktlsd-fuzz holds the files
- * the seeds name (FUZZ_DIR below). Nothing the fuzzer writes into a path
- * can then reach a device, a FIFO or the host's configuration. Call once,
- * before any thread starts. 0, or -errno (no user namespaces here).
+ * the seeds name (FUZZ_DIR below), and stdin is /dev/null. A path the
+ * fuzzer writes then reaches no device node, none of the host's
+ * configuration and none of the FIFOs and sockets under /run and /tmp;
+ * the rest stays readable, /proc too (the sanitizers read it). Call
+ * once, before any thread starts. 0, or -errno (no user namespaces).
  */
 #define FUZZ_DIR	"/run/ktlsd-fuzz"
 int fuzz_sandbox(void);
