@@ -12,6 +12,9 @@
 #   make rpm          RPM packages in $(B)/rpm, rpmlint-checked
 #   make check TSAN=1 ThreadSanitizer build in build-tsan, the VM handoff
 #                     tests under it (a TSan report fails the test)
+#   make fuzz         libFuzzer harnesses of every parser of untrusted
+#                     input, built with clang in $(B)-fuzz, each run for
+#                     FUZZ_SECONDS (30); a crash fails (tests/fuzz/run)
 
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
@@ -111,6 +114,9 @@ UNIT_SRCS  := $(wildcard tests/unit/*.c)
 VM_UTILS   := $(wildcard tests/vm/*_util.c)
 VM_SRCS    := $(filter-out $(VM_UTILS),$(wildcard tests/vm/*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(B)/tests/%)
+# The fuzz harnesses (make fuzz, below), each also a host test.
+FUZZ_NAMES := wire_req wire_reply ktlsd_conf tlshd_conf upcall_accept http_request
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(B)/tests/unit/fuzz_%)
 VM_BINS    := $(VM_SRCS:tests/%.c=$(B)/tests/%)
 VM_UTIL_OBJS := $(VM_UTILS:%.c=$(B)/%.o)
 HANDOFF_BINS := $(filter $(B)/tests/vm/handoff_%,$(VM_BINS))
@@ -131,7 +137,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all tests check demo bench install clean deps harness deb rpm
+.PHONY: all tests check demo bench install clean deps harness deb rpm fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/ktlsd/main.c),$(B)/ktlsd)
@@ -210,7 +216,7 @@ $(B)/tests/%: tests/%.c $(HARNESS) $(TESTLIB_A) $(LIBA) $(KTLSD_A) $(CTL_A)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(PROG_DEPS) -o $@ $< $(filter %.o,$^) $(TESTLIB_A) $(CTL_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
 
-tests: $(UNIT_BINS) $(VM_BINS)
+tests: $(UNIT_BINS) $(VM_BINS) $(FUZZ_REPLAY)
 
 # Each examples/*.c is a program; the file server is examples/fileserver/.
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c)) \
@@ -238,7 +244,7 @@ all: $(EXAMPLES)
 check: deps
 	@$(MAKE) --no-print-directory all $(if $(filter 1,$(TSAN)),$(TSAN_TESTS),tests)
 	@for f in $(B)/tests/unit/* $(B)/tests/vm/*; do \
-		case " $(UNIT_BINS) $(VM_BINS) " in *" $$f "*) continue ;; esac; \
+		case " $(UNIT_BINS) $(FUZZ_REPLAY) $(VM_BINS) " in *" $$f "*) continue ;; esac; \
 		[ ! -f "$$f" ] || [ ! -x "$$f" ] || rm -v "$$f"; \
 	done
 	tests/check $(B) "$(KERNELS)"
@@ -285,6 +291,53 @@ bench: deps
 		tests/bench/run --report $(B)/bench; \
 	fi
 
+# ---- make fuzz: libFuzzer harnesses (tests/fuzz/) ----
+# Each tests/fuzz/NAME.c is a libFuzzer target. `make fuzz` builds them
+# all with clang (libFuzzer, ASan, UBSan) into $(B)-fuzz, whose objects
+# never mix with gcc's, and runs each for FUZZ_SECONDS; tests/fuzz/run
+# prints a line per harness and fails on a crash, whose input it keeps
+# under $(B)-fuzz/crashes/NAME/. In every make check the same harnesses,
+# linked with tests/fuzz/replay.c instead of libFuzzer, replay the seeds
+# and the kept crash inputs as host tests ($(B)/tests/unit/fuzz_NAME).
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer \
+		-fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=undefined
+FUZZ_CFLAGS  = $(TEST_CFLAGS) $(KTLSD_CFLAGS) -DFUZZ_SRC='"$(CURDIR)/tests/fuzz"' \
+	       -Ilib -Idaemon/ktlsd -Iexamples/fileserver
+FUZZ_LIBS    = $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS)
+
+$(B)/tests/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(B)/tests/fuzz/replay.o: $(HARNESS)
+
+# Kept: both the tests and the fuzz targets link them.
+.PRECIOUS: $(B)/tests/fuzz/%.o
+
+$(B)/tests/unit/fuzz_%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o \
+			$(B)/tests/fuzz/common.o $(B)/examples/fileserver/http.o \
+			$(LIBA) $(KTLSD_A)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(FUZZ_LIBS)
+
+$(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/common.o \
+	     $(B)/examples/fileserver/http.o $(LIBA) $(KTLSD_A)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ \
+		$(filter %.o,$^) $(FUZZ_LIBS)
+
+fuzz-build: $(FUZZ_NAMES:%=$(B)/fuzz/%)
+
+fuzz:
+	@packaging/deps ci --check 2>/dev/null || packaging/deps ci
+	@$(MAKE) --no-print-directory B=$(B)-fuzz CC=clang CFLAGS="$(FUZZ_FLAGS)" fuzz-build
+	tests/fuzz/run $(B)-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
 # The manual pages (mdoc), each into man<section>; tests/unit/man_pages.c
 # checks them against the code.
 MAN_PAGES := $(wildcard docs/man/*.[1-8])
@@ -314,5 +367,6 @@ clean:
 	rm -rf $(B)
 
 -include $(patsubst %.o,%.d,$(LIB_OBJS) $(LIB_PIC) $(CTL_OBJS) $(KTLSD_SRCS:%.c=$(B)/%.o) \
-	   $(FS_OBJS) $(BENCH_OBJS) $(TESTLIB_OBJS) $(VM_UTIL_OBJS)) \
+	   $(FS_OBJS) $(BENCH_OBJS) $(TESTLIB_OBJS) $(VM_UTIL_OBJS) \
+	   $(patsubst %.c,$(B)/%.o,$(wildcard tests/fuzz/*.c))) \
 	 $(patsubst $(B)/%,$(B)/deps/%.d,$(UNIT_BINS) $(VM_BINS) $(filter-out %/ktls-fileserver,$(EXAMPLES)))

@@ -647,8 +647,11 @@ void profile_free(struct profile *pr)
 void conf_log_loosened(const struct conf *c)
 {
 	const struct profile *p;
+	size_t i;
 
-	for (p = c->profiles; p < c->profiles + c->n_profiles; p++) {
+	/* Not c->profiles + n_profiles: without profiles, profiles is NULL. */
+	for (i = 0; i < c->n_profiles; i++) {
+		p = &c->profiles[i];
 		if (p->verify & KTLS_VERIFY_NONE)
 			log_warn("profile %s: verify = no: servers are not "
 				 "verified at all (any certificate, any name)",

@@ -287,6 +287,14 @@ static void parse_accept(struct nlattr *head, int len, void *arg)
 	}
 }
 
+/* xact_valid() with an ACCEPT reply, for tests/fuzz/upcall_accept.c. */
+void upcall_parse_accept(struct nl_msg *msg, struct upreq *r)
+{
+	struct xact x = { .parse = parse_accept, .arg = r };
+
+	xact_valid(msg, &x);
+}
+
 /* One ACCEPT: 0 with r filled (r->sockfd may still be -1), or -errno. */
 static int do_accept(struct upcall *u, struct upreq *r)
 {

@@ -88,6 +88,13 @@ int upcall_other_listener(int grp, char *who, size_t len);
 /* ---- upcall.c ---- */
 
 struct upcall;
+struct nl_msg;
+/*
+ * Fill r from a reply to ACCEPT, as the command socket does (r->sockfd
+ * -1 beforehand: it stays so without a valid SOCKFD). Only the fuzz
+ * harness calls it from outside.
+ */
+void upcall_parse_accept(struct nl_msg *msg, struct upreq *r);
 /*
  * Join the kernel's handshake upcall as c says: 0 when serving it or
  * when it is off or unavailable and only defaulted (logged), -errno when

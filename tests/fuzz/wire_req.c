@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The handoff request as ktlsd reads it off an application's socket
+ * (daemon/ktlsd/handoff.c): a 12-byte header, then the body it announces.
+ * A request that decodes must encode again to the same fields.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "wire.h"
+
+static int same_str(struct wire_str a, struct wire_str b)
+{
+	return a.len == b.len && (!a.len || !memcmp(a.p, b.p, a.len));
+}
+
+/* The encoder's view of r: its output must decode to r again. */
+static void round_trip(const struct wire_req *r)
+{
+	struct wire_buf b = { 0 };
+	struct wire_req again;
+	int ret = wire_encode_req(&b, r);
+
+	FUZZ_CHECK(ret == 0);
+	FUZZ_CHECK(b.len >= WIRE_HDR_LEN);
+	FUZZ_CHECK(wire_check_header(b.p, WIRE_REQUEST, WIRE_REQ_MAX) ==
+		   (long)(b.len - WIRE_HDR_LEN));
+	ret = wire_decode_req(b.p + WIRE_HDR_LEN, b.len - WIRE_HDR_LEN,
+			      &again, NULL);
+	FUZZ_CHECK(ret == 0);
+	FUZZ_CHECK(again.id == r->id && again.timeout_ms == r->timeout_ms);
+	FUZZ_CHECK(same_str(again.profile, r->profile));
+	FUZZ_CHECK(same_str(again.server_name, r->server_name));
+	FUZZ_CHECK(same_str(again.alpn, r->alpn));
+	wire_buf_wipe_free(&b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *why = NULL;
+	struct wire_req r;
+	uint8_t *body;
+	long len;
+	int ret;
+
+	fuzz_verdict = 0;
+	if (size < WIRE_HDR_LEN)
+		return 0;
+	len = wire_check_header(data, WIRE_REQUEST, WIRE_REQ_MAX);
+	if (len < 0 || (size_t)len > size - WIRE_HDR_LEN)
+		return 0;
+	/* A buffer of its own, exactly the body: a read past it is seen. */
+	body = malloc(len ? len : 1);
+	if (!body)
+		return 0;
+	memcpy(body, data + WIRE_HDR_LEN, len);
+	ret = wire_decode_req(body, len, &r, &why);
+	FUZZ_CHECK(ret == 0 || (ret < 0 && why));
+	if (!ret) {
+		FUZZ_CHECK(r.profile.len > 0 && r.profile.len <= WIRE_NAME_MAX);
+		FUZZ_CHECK(r.server_name.len <= WIRE_NAME_MAX);
+		FUZZ_CHECK(r.alpn.len <= WIRE_NAME_MAX);
+		round_trip(&r);
+		fuzz_verdict = 1;
+	}
+	free(body);
+	return 0;
+}
