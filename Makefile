@@ -5,7 +5,9 @@
 #   make              build the library, the daemon and the tools
 #   make check        unit tests on this machine, kTLS tests in a VM
 #                     (KERNELS="bookworm trixie sid" for the whole matrix,
-#                     KERNELS= for no VM; SANITIZE=1: see below)
+#                     KERNELS= for no VM; SANITIZE=1: see below;
+#                     SLICE="bookworm sid": those kernels run only the
+#                     tests that depend on the kernel, see tests/check)
 #   make demo         the main job, end to end
 #   make install      honours DESTDIR and PREFIX
 #   make deb          Debian packages in $(B)/deb, lintian-checked
@@ -247,7 +249,7 @@ check: deps
 		case " $(UNIT_BINS) $(FUZZ_REPLAY) $(VM_BINS) " in *" $$f "*) continue ;; esac; \
 		[ ! -f "$$f" ] || [ ! -x "$$f" ] || rm -v "$$f"; \
 	done
-	tests/check $(B) "$(KERNELS)"
+	KTLSD_SLICE="$(SLICE)" tests/check $(B) "$(KERNELS)"
 
 # ktlsd + the example file server + curl; in a VM when this kernel lacks kTLS.
 demo: deps

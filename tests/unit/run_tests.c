@@ -603,6 +603,40 @@ TEST_F(run_tests, check_boots_each_kernel_named)
 		TH_LOG("%s", printed(self));
 }
 
+/*
+ * KTLSD_SLICE: the kernels named there run only the tests of the kernel
+ * slice (records is one, handoff_bad is not); the others run them all.
+ */
+TEST_F(run_tests, check_slice_runs_kernel_tests_only)
+{
+	char *boot, *next;
+
+	RETURN_IF_SKIPPED();
+	ASSERT_EQ(0, make_bin("build/tests/vm/records", tap_pass3, "exit 0"));
+	ASSERT_EQ(0, make_bin("build/tests/vm/handoff_bad", tap_pass3,
+			      "exit 0"));
+	ASSERT_EQ(0, setenv("KTLSD_SLICE", "bookworm", 1));
+	ASSERT_EQ(0, run_check(self, "build", "bookworm trixie", NULL))
+		TH_LOG("%s", printed(self));
+	unsetenv("KTLSD_SLICE");
+	read_text("vm-run.args", self->file, sizeof(self->file));
+	boot = strstr(self->file, "--kernel bookworm --share ");
+	ASSERT_NE(NULL, boot) TH_LOG("runner calls: %s", self->file);
+	next = strchr(boot, '\n');
+	ASSERT_NE(NULL, next);
+	*next++ = 0;
+	EXPECT_NE(NULL, strstr(boot, "/records")) TH_LOG("bookworm: %s", boot);
+	EXPECT_EQ(NULL, strstr(boot, "/handoff_bad"))
+		TH_LOG("bookworm ran a test outside the slice: %s", boot);
+	EXPECT_EQ(NULL, strstr(boot, "/pass3"))
+		TH_LOG("bookworm ran a test outside the slice: %s", boot);
+	boot = strstr(next, "--kernel trixie --share ");
+	ASSERT_NE(NULL, boot) TH_LOG("runner calls: %s", next);
+	EXPECT_NE(NULL, strstr(boot, "/records")) TH_LOG("trixie: %s", boot);
+	EXPECT_NE(NULL, strstr(boot, "/handoff_bad")) TH_LOG("trixie: %s", boot);
+	EXPECT_NE(NULL, strstr(boot, "/pass3")) TH_LOG("trixie: %s", boot);
+}
+
 /* No KERNELS argument at all: the trixie kernel, as before. */
 TEST_F(run_tests, check_without_kernels_boots_trixie)
 {
