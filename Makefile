@@ -8,6 +8,8 @@
 #                     KERNELS= for no VM; SANITIZE=1: see below)
 #   make demo         the main job, end to end
 #   make install      honours DESTDIR and PREFIX
+#   make deb          Debian packages in $(B)/deb, lintian-checked
+#   make rpm          RPM packages in $(B)/rpm, rpmlint-checked
 #   make check TSAN=1 ThreadSanitizer build in build-tsan, the VM handoff
 #                     tests under it (a TSan report fails the test)
 
@@ -26,7 +28,9 @@ SOVERSION  := 0
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
-CPPFLAGS   += -D_GNU_SOURCE -Iinclude
+# CFLAGS, CPPFLAGS and LDFLAGS are the builder's (dpkg-buildflags, rpm's
+# optflags); ours are added to them, even to a CPPFLAGS given to make.
+override CPPFLAGS += -D_GNU_SOURCE -Iinclude
 PKGS       := gnutls
 DAEMON_PKGS := inih libnl-genl-3.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -110,7 +114,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all tests check demo bench install clean deps harness
+.PHONY: all tests check demo bench install clean deps harness deb rpm
 .DELETE_ON_ERROR:
 
 all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/ktlsd/main.c),$(B)/ktlsd)
@@ -261,6 +265,12 @@ install: all
 	for p in $(MAN_PAGES); do \
 		install -D -m 0644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/} || exit; \
 	done
+
+# Packages, built from a copy of the tree (packaging/build-pkg says how).
+deb rpm:
+	@packaging/deps pkg --check 2>/dev/null || packaging/deps pkg
+	@packaging/deps build --check 2>/dev/null || packaging/deps build
+	packaging/build-pkg $@ $(B) $(VERSION)
 
 clean:
 	rm -rf $(B)
