@@ -12,6 +12,8 @@
 #   make rpm          RPM packages in $(B)/rpm, rpmlint-checked
 #   make check TSAN=1 ThreadSanitizer build in build-tsan, the VM handoff
 #                     tests under it (a TSan report fails the test)
+#   make check-systemd  make deb, then those packages under systemd as PID 1
+#                     in a trixie root, on SYSTEMD_KERNELS (tests/vm/systemd.c)
 
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
@@ -114,7 +116,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all tests check demo bench install clean deps harness deb rpm
+.PHONY: all tests check check-systemd demo bench install clean deps harness deb rpm
 .DELETE_ON_ERROR:
 
 all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/ktlsd/main.c),$(B)/ktlsd)
@@ -204,6 +206,14 @@ all: $(EXAMPLES)
 check: deps
 	@$(MAKE) --no-print-directory all $(if $(filter 1,$(TSAN)),$(TSAN_TESTS),tests)
 	tests/check $(B) "$(KERNELS)"
+
+# The .debs installed, socket-activated, reloaded, stopped and purged under
+# systemd as PID 1 (tests/vm/run --systemd) on each kernel of
+# SYSTEMD_KERNELS; results in $(B)/test-results-systemd.
+SYSTEMD_KERNELS ?= trixie sid
+check-systemd: deps deb
+	@$(MAKE) --no-print-directory all $(B)/tests/vm/systemd
+	tests/check --systemd $(B) "$(SYSTEMD_KERNELS)"
 
 # ktlsd + the example file server + curl; in a VM when this kernel lacks kTLS.
 demo: deps
