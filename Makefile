@@ -17,6 +17,8 @@
 #   make fuzz         libFuzzer harnesses of every parser of untrusted
 #                     input, built with clang in $(B)-fuzz, each run for
 #                     FUZZ_SECONDS (30); a crash fails (tests/fuzz/run)
+#   make check-systemd  make deb, then those packages under systemd as PID 1
+#                     in a trixie root, on SYSTEMD_KERNELS (tests/vm/systemd.c)
 
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
@@ -139,7 +141,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all tests check demo bench install clean deps harness deb rpm fuzz fuzz-build
+.PHONY: all tests check check-systemd demo bench install clean deps harness deb rpm fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/ktlsd/main.c),$(B)/ktlsd)
@@ -250,6 +252,14 @@ check: deps
 		[ ! -f "$$f" ] || [ ! -x "$$f" ] || rm -v "$$f"; \
 	done
 	KTLSD_SLICE="$(SLICE)" tests/check $(B) "$(KERNELS)"
+
+# The .debs installed, socket-activated, reloaded, stopped and purged under
+# systemd as PID 1 (tests/vm/run --systemd) on each kernel of
+# SYSTEMD_KERNELS; results in $(B)/test-results-systemd.
+SYSTEMD_KERNELS ?= trixie sid
+check-systemd: deps deb
+	@$(MAKE) --no-print-directory all $(B)/tests/vm/systemd
+	tests/check --systemd $(B) "$(SYSTEMD_KERNELS)"
 
 # ktlsd + the example file server + curl; in a VM when this kernel lacks kTLS.
 demo: deps
