@@ -232,7 +232,7 @@ TEST_F(creds, server_psk_is_looked_up)
 	self->r.auth = HANDSHAKE_AUTH_PSK;
 	ASSERT_EQ(0, creds(self)) TH_LOG("%s", self->msg);
 	ASSERT_EQ(self->r.j.own, self->r.j.p);
-	ASSERT_NE(NULL, self->r.j.p->cfg->psk_lookup);
+	ASSERT_TRUE(self->r.j.p->cfg->psk_lookup != NULL);
 	ASSERT_EQ(&self->r, self->r.j.p->cfg->psk_lookup_arg);
 	ASSERT_EQ(KTLS_TLS13, self->r.j.p->cfg->vmin);
 }
