@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "wire.h"
 
 int fuzz_verdict;
 int fuzz_replay;
@@ -190,4 +191,20 @@ int fuzz_sandbox(void)
 		fprintf(stderr, "fuzz: no sandbox for the configuration "
 			"harnesses: %s\n", strerror(-ret));
 	return ret;
+}
+
+uint8_t *fuzz_wire_body(const uint8_t *data, size_t size, int type,
+			size_t max, long *len)
+{
+	uint8_t *body;
+
+	if (size < WIRE_HDR_LEN)
+		return NULL;
+	*len = wire_check_header(data, type, max);
+	if (*len < 0 || (size_t)*len > size - WIRE_HDR_LEN)
+		return NULL;
+	body = malloc(*len ? *len : 1);
+	if (body)
+		memcpy(body, data + WIRE_HDR_LEN, *len);
+	return body;
 }

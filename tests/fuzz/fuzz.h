@@ -52,4 +52,13 @@ int fuzz_sandbox(void);
  */
 int fuzz_memfd_path(const uint8_t *data, size_t size, const char **path);
 
+/*
+ * The body of a handoff message of this type (at most max bytes) whose
+ * header data starts with, copied into a buffer of exactly its length (a
+ * read past it is seen) and its length in *len; NULL when data holds no
+ * such message whole. Free it with free().
+ */
+uint8_t *fuzz_wire_body(const uint8_t *data, size_t size, int type,
+			size_t max, long *len);
+
 #endif

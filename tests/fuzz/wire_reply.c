@@ -87,15 +87,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	fuzz_verdict = 0;
-	if (size < WIRE_HDR_LEN)
-		return 0;
-	len = wire_check_header(data, WIRE_REPLY, WIRE_REPLY_MAX);
-	if (len < 0 || (size_t)len > size - WIRE_HDR_LEN)
-		return 0;
-	body = malloc(len ? len : 1);
+	body = fuzz_wire_body(data, size, WIRE_REPLY, WIRE_REPLY_MAX, &len);
 	if (!body)
 		return 0;
-	memcpy(body, data + WIRE_HDR_LEN, len);
 	ret = wire_decode_reply(body, len, &r, &why);
 	FUZZ_CHECK(ret == 0 || (ret < 0 && why));
 	if (!ret) {
