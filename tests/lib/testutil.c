@@ -4,6 +4,9 @@
  * memory of processes, loopback TCP pairs, whole reads and writes,
  * deterministic data, and whether this kernel has kTLS.
  */
+#include <stdarg.h>
+#include <sys/wait.h>
+
 #include "testutil.h"
 
 int64_t ms_now(void)
@@ -195,4 +198,17 @@ int host_has_ktls(void)
 		close(fds[1]);
 	}
 	return known == 1;
+}
+
+int run_shell(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }

@@ -28,6 +28,12 @@
 
 /* Milliseconds on the monotonic clock, and a sleep in them. */
 int64_t ms_now(void);
+
+/*
+ * A shell command made like printf's format, run with system(): its exit
+ * status, or 128 when it did not exit normally.
+ */
+int __attribute__((format(printf, 1, 2))) run_shell(const char *fmt, ...);
 void sleep_ms(int ms);
 
 /* A process's resident memory (VmRSS) in KiB, or -1. */

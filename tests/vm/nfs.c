@@ -34,19 +34,6 @@
 #define MNT	"/mnt/ktlsd-nfs"
 #define DATA_MB	16
 
-static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 /* Where tests/vm/nfs-env is: beside this test's source, from the build. */
 static void env_script(char *path, size_t len)
 {
@@ -206,7 +193,7 @@ static int nfs_mount(const char *path, const char *sec, int64_t *ms)
 	int st;
 
 	mkdir(MNT, 0755);
-	st = sh("timeout -k 5 90 mount -t nfs4 -o vers=4.2,xprtsec=%s,retry=0 "
+	st = run_shell("timeout -k 5 90 mount -t nfs4 -o vers=4.2,xprtsec=%s,retry=0 "
 		"localhost:%s " MNT " 2>>/tmp/ktlsd-nfs-mount.err", sec, path);
 	if (ms)
 		*ms = ms_now() - t0;
@@ -215,7 +202,7 @@ static int nfs_mount(const char *path, const char *sec, int64_t *ms)
 
 static void nfs_umount(void)
 {
-	sh("umount " MNT " 2>/dev/null || umount -l " MNT " 2>/dev/null");
+	run_shell("umount " MNT " 2>/dev/null || umount -l " MNT " 2>/dev/null");
 }
 
 /* ---- NFS over TLS, both ends served by ktlsd ---- */
@@ -230,17 +217,17 @@ FIXTURE_SETUP(nfs)
 
 	kd_init(&self->k, "nfs");
 	env_script(env, sizeof(env));
-	if (sh("%s check >/tmp/ktlsd-nfs-check.txt 2>&1", env)) {
+	if (run_shell("%s check >/tmp/ktlsd-nfs-check.txt 2>&1", env)) {
 		if (getenv("KTLSD_NFS_REQUIRED"))
 			ASSERT_TRUE(0) TH_LOG("NFS over TLS cannot run here");
 		SKIP(return, "nfs: no NFS server with xprtsec= in this root "
 		     "(the trixie root has one: tests/vm/run --rootfs trixie)");
 	}
-	ASSERT_EQ(0, sh("%s certs " CERTS, env));
-	ASSERT_EQ(0, sh("%s server >/tmp/ktlsd-nfs-server.txt 2>&1", env))
+	ASSERT_EQ(0, run_shell("%s certs " CERTS, env));
+	ASSERT_EQ(0, run_shell("%s server >/tmp/ktlsd-nfs-server.txt 2>&1", env))
 		TH_LOG("starting the NFS server failed");
 	/* No other agent: the kernel must be talking to ours. */
-	sh("pkill -x tlshd 2>/dev/null");
+	run_shell("pkill -x tlshd 2>/dev/null");
 	nfs_umount();
 }
 
@@ -331,18 +318,18 @@ TEST_F_TIMEOUT(nfs, tls_16mib_both_ends, 240)
 	ASSERT_EQ(0, nfs_mount("/", "tls", &mount_ms))
 		TH_LOG("mount failed: %s", log_text(&self->k));
 	/* The server's grace period: wait it out before timing anything. */
-	ASSERT_EQ(0, sh("echo x > " MNT "/grace && rm " MNT "/grace"));
-	ASSERT_EQ(0, sh("head -c %dM /dev/urandom > /tmp/ktlsd-nfs-src",
+	ASSERT_EQ(0, run_shell("echo x > " MNT "/grace && rm " MNT "/grace"));
+	ASSERT_EQ(0, run_shell("head -c %dM /dev/urandom > /tmp/ktlsd-nfs-src",
 			DATA_MB));
 	t0 = ms_now();
-	ASSERT_EQ(0, sh("cp /tmp/ktlsd-nfs-src " MNT "/data && sync " MNT "/data"));
+	ASSERT_EQ(0, run_shell("cp /tmp/ktlsd-nfs-src " MNT "/data && sync " MNT "/data"));
 	write_ms = ms_now() - t0;
 	/* Read back over the wire, not from the page cache. */
 	nfs_umount();
-	ASSERT_EQ(0, sh("sync; echo 3 > /proc/sys/vm/drop_caches"));
+	ASSERT_EQ(0, run_shell("sync; echo 3 > /proc/sys/vm/drop_caches"));
 	ASSERT_EQ(0, nfs_mount("/", "tls", &remount_ms));
 	t0 = ms_now();
-	ASSERT_EQ(0, sh("cat " MNT "/data > /dev/null"));
+	ASSERT_EQ(0, run_shell("cat " MNT "/data > /dev/null"));
 	read_ms = ms_now() - t0;
 	f = popen("sha256sum < " MNT "/data", "r");
 	ASSERT_NE(NULL, f);
@@ -390,7 +377,7 @@ TEST_F_TIMEOUT(nfs, mtls_client_certificate, 200)
 	/* The mtls-only export takes a client whose certificate verified... */
 	ASSERT_EQ(0, nfs_mount("/m", "mtls", &ms))
 		TH_LOG("mtls mount failed: %s", log_text(&self->k));
-	ASSERT_EQ(0, sh("echo mtls > " MNT "/hello && grep -q mtls " MNT "/hello"));
+	ASSERT_EQ(0, run_shell("echo mtls > " MNT "/hello && grep -q mtls " MNT "/hello"));
 	nfs_umount();
 	EXPECT_LE(1, log_has(&self->k, "upcall: client x509 handshake to"));
 	/* ...and not one that only has TLS (no peer identity in DONE). */
@@ -437,7 +424,7 @@ TEST_F_TIMEOUT(nfs, restart_between_mounts_ktlsd_conf, 200)
 	kd_stop(&self->k);
 	ASSERT_EQ(1, kd_start(&self->k, "-c", self->k.conf));
 	ASSERT_EQ(0, nfs_mount("/", "tls", &ms2)) TH_LOG("%s", log_text(&self->k));
-	EXPECT_EQ(0, sh("ls " MNT " >/dev/null"));
+	EXPECT_EQ(0, run_shell("ls " MNT " >/dev/null"));
 	TH_LOG("mount %lld ms, after the restart %lld ms", (long long)ms1,
 	       (long long)ms2);
 }
@@ -461,7 +448,7 @@ TEST_F_TIMEOUT(nfs, nvme_tcp_tls_psk, 200)
 		SKIP(return, "nvme: this kernel has no handshake upcall");
 	env_script(env, sizeof(env));
 	t0 = ms_now();
-	ret = sh("%s nvme >/tmp/ktlsd-nvme.txt 2>&1", env);
+	ret = run_shell("%s nvme >/tmp/ktlsd-nvme.txt 2>&1", env);
 	if (ret == 3)
 		SKIP(return, "nvme: no NVMe/TCP TLS here (see /tmp/ktlsd-nvme.txt)");
 	EXPECT_EQ(0, ret) TH_LOG("%s", log_text(&self->k));
@@ -489,7 +476,7 @@ FIXTURE_SETUP(agent)
 FIXTURE_TEARDOWN(agent)
 {
 	kd_stop(&self->k);
-	sh("pkill -x tlshd 2>/dev/null");
+	run_shell("pkill -x tlshd 2>/dev/null");
 }
 
 static int agent_conf(struct kd *k, const char *upcall)
@@ -579,7 +566,7 @@ TEST_F(agent, tlshd_running_is_detected)
 		SKIP(return, "upcall: no tlshd in this root");
 	snprintf(path, sizeof(path), "%s/tlshd.conf", self->k.dir);
 	ASSERT_EQ(0, write_file(path, "[debug]\nloglevel=0\n"));
-	ASSERT_EQ(0, sh("/usr/sbin/tlshd -c %s >/dev/null 2>&1 &", path));
+	ASSERT_EQ(0, run_shell("/usr/sbin/tlshd -c %s >/dev/null 2>&1 &", path));
 	usleep(500000);
 	ASSERT_EQ(0, agent_conf(&self->k, ""));
 	ASSERT_EQ(1, kd_start(&self->k, "-c", self->k.conf))

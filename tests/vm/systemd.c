@@ -36,19 +36,6 @@
 #define MNT	"/mnt/ktlsd-systemd"
 #define UNIT	"ktlsd.service"
 
-static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 /* The command's stdout in out (trailing newline cut); its exit status. */
 static int __attribute__((format(printf, 3, 4)))
 sh_out(char *out, size_t len, const char *fmt, ...)
@@ -260,7 +247,7 @@ static int snapshot(const char *path)
 {
 	/* journal, systemd's, mount(8)'s and the boot's runtime state, the
 	 * NFS server's (tests/vm/nfs-env), this test's own notes */
-	return sh("find /etc /usr /var /run /srv /opt /root -xdev 2>/dev/null | "
+	return run_shell("find /etc /usr /var /run /srv /opt /root -xdev 2>/dev/null | "
 		  "grep -v -E '^/var/log/journal|^/run/(systemd|log|user|udev|"
 		  "credentials|lock|mount|rpcbind|nfs-env|ktlsd-systemd-test)|"
 		  "^/srv/nfs|"
@@ -316,7 +303,7 @@ static int write_conf(const char *text)
 /* A CA, and two certificates for localhost it signed: old and new. */
 static int make_certs(void)
 {
-	return sh("set -e; mkdir -p " TDIR "; cd " TDIR "; "
+	return run_shell("set -e; mkdir -p " TDIR "; cd " TDIR "; "
 		  "ec='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'; "
 		  "openssl req -x509 $ec -days 2 -subj /CN=ktlsd-test-ca "
 		  "-addext basicConstraints=critical,CA:TRUE "
@@ -336,11 +323,11 @@ TEST_F_TIMEOUT(sd, dpkg_install_socket_listens_before_ktlsd_runs, 300)
 
 	NEED_GUEST();
 	ASSERT_EQ(0, build_tool_path(debs, sizeof(debs), "deb", "KTLSD_DEBS"));
-	ASSERT_EQ(0, sh("ls %s/ktlsd_*.deb %s/libktls0_*.deb >/dev/null", debs,
+	ASSERT_EQ(0, run_shell("ls %s/ktlsd_*.deb %s/libktls0_*.deb >/dev/null", debs,
 			debs)) TH_LOG("no packages in %s: make deb", debs);
-	ASSERT_EQ(0, sh("mkdir -p " STATE));
+	ASSERT_EQ(0, run_shell("mkdir -p " STATE));
 	ASSERT_EQ(0, snapshot(STATE "/before"));
-	ASSERT_EQ(0, sh("dpkg -i %s/libktls0_*.deb %s/ktlsd_*.deb "
+	ASSERT_EQ(0, run_shell("dpkg -i %s/libktls0_*.deb %s/ktlsd_*.deb "
 			">" STATE "/dpkg.log 2>&1", debs, debs))
 		TH_LOG("dpkg -i failed: see " STATE "/dpkg.log");
 	/* Enabled and started by the package; ktlsd itself not yet. */
@@ -349,7 +336,7 @@ TEST_F_TIMEOUT(sd, dpkg_install_socket_listens_before_ktlsd_runs, 300)
 	EXPECT_STREQ("enabled", out);
 	EXPECT_TRUE(unix_listening(SOCK));
 	EXPECT_STREQ("inactive", unit_state(UNIT, self->st, sizeof(self->st)));
-	EXPECT_NE(0, sh("pidof ktlsd >/dev/null"));
+	EXPECT_NE(0, run_shell("pidof ktlsd >/dev/null"));
 	/* What the administrator does next: credentials and profiles. */
 	ASSERT_EQ(0, make_certs());
 	ASSERT_EQ(0, write_conf(web_conf));
@@ -387,11 +374,11 @@ TEST_F_TIMEOUT(sd, reload_serves_the_new_certificate_no_handshake_fails, 400)
 	ASSERT_NE(0, strcmp(old, new));
 	ASSERT_EQ(0, handoff_once(&sk, "before-reload\n")) TH_LOG("%s", sk.why);
 	EXPECT_STREQ(old, sk.cert);
-	ASSERT_EQ(0, sh("cd " TDIR " && cp new.pem cert.pem && cp new.key key.pem"));
+	ASSERT_EQ(0, run_shell("cd " TDIR " && cp new.pem cert.pem && cp new.key key.pem"));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		_exit(sh("systemctl reload " UNIT));
+		_exit(run_shell("systemctl reload " UNIT));
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		ASSERT_EQ(0, handoff_once(&sk, "during-reload\n"))
 			TH_LOG("during the reload: %s", sk.why);
@@ -527,10 +514,10 @@ TEST_F_TIMEOUT(sd, stop_drains_the_handshake_in_flight, 300)
 	ASSERT_LE(0, s);
 	ASSERT_EQ(0, ktls_handoff_open(&h, SOCK));
 	ASSERT_EQ(0, ktls_handoff_submit(h, s, &req, &id));
-	ASSERT_EQ(0, sh("for i in $(seq 100); do ktlsctl stats --prometheus | "
+	ASSERT_EQ(0, run_shell("for i in $(seq 100); do ktlsctl stats --prometheus | "
 			"grep -q '^ktlsd_handshakes_in_flight 1$' && exit 0; "
 			"sleep 0.2; done; exit 1"));
-	ASSERT_EQ(0, sh("systemctl stop --no-block " UNIT));
+	ASSERT_EQ(0, run_shell("systemctl stop --no-block " UNIT));
 	ASSERT_EQ(1, journal_wait("draining 1 handshakes in flight", 1, 30000));
 	EXPECT_STREQ("deactivating", unit_state(UNIT, self->st, sizeof(self->st)));
 
@@ -595,12 +582,12 @@ TEST_F_TIMEOUT(sd, nfs_over_tls_through_the_packaged_ktlsd, 400)
 
 	NEED_GUEST();
 	env_script(env, sizeof(env));
-	ASSERT_EQ(0, sh("%s check", env));
-	sh("systemctl stop tlshd.service 2>/dev/null");
+	ASSERT_EQ(0, run_shell("%s check", env));
+	run_shell("systemctl stop tlshd.service 2>/dev/null");
 	EXPECT_NE(0, strcmp("active", unit_state("tlshd.service", self->st,
 						  sizeof(self->st))));
-	ASSERT_NE(0, sh("pidof tlshd >/dev/null"));
-	ASSERT_EQ(0, sh("%s certs " NFSC " >/dev/null", env));
+	ASSERT_NE(0, run_shell("pidof tlshd >/dev/null"));
+	ASSERT_EQ(0, run_shell("%s certs " NFSC " >/dev/null", env));
 	ASSERT_EQ(0, write_conf(
 		"[ktlsd]\nsocket = " SOCK "\n"
 		"[upcall]\nenable = yes\nclient_profile = nfs-client\n"
@@ -609,15 +596,15 @@ TEST_F_TIMEOUT(sd, nfs_over_tls_through_the_packaged_ktlsd, 400)
 		"[profile nfs-server]\nrole = server\n"
 		"certificate = " NFSC "/server.pem\nkey = " NFSC "/server.key\n"));
 	/* The upcall needs ktlsd running: no socket starts it. */
-	ASSERT_EQ(0, sh("systemctl start " UNIT));
+	ASSERT_EQ(0, run_shell("systemctl start " UNIT));
 	ASSERT_LE(1, journal_wait("upcall: serving", 1, 30000));
-	ASSERT_EQ(0, sh("%s server tls >/dev/null", env));
+	ASSERT_EQ(0, run_shell("%s server tls >/dev/null", env));
 	mkdir(MNT, 0755);
-	ASSERT_EQ(0, sh("timeout -k 5 120 mount -t nfs4 -o vers=4.2,xprtsec=tls,"
+	ASSERT_EQ(0, run_shell("timeout -k 5 120 mount -t nfs4 -o vers=4.2,xprtsec=tls,"
 			"retry=0 localhost:/ " MNT));
-	EXPECT_EQ(0, sh("echo over-tls >" MNT "/hello && grep -q over-tls "
+	EXPECT_EQ(0, run_shell("echo over-tls >" MNT "/hello && grep -q over-tls "
 			MNT "/hello"));
-	EXPECT_EQ(0, sh("umount " MNT));
+	EXPECT_EQ(0, run_shell("umount " MNT));
 	/* xprtsec=tls: the client shows no certificate of its own. */
 	EXPECT_LE(1, journal_count("upcall: client unauthenticated handshake to"));
 	EXPECT_LE(1, journal_count("upcall: server x509 handshake from"));
@@ -637,11 +624,11 @@ TEST_F_TIMEOUT(sd, dpkg_purge_leaves_no_file_behind, 300)
 
 	NEED_GUEST();
 	/* The administrator's own files go first, as they would. */
-	ASSERT_EQ(0, sh("rm -rf " TDIR " && rmdir " MNT " 2>/dev/null; true"));
-	ASSERT_EQ(0, sh("dpkg --purge ktlsd libktls0 >>" STATE "/dpkg.log 2>&1"))
+	ASSERT_EQ(0, run_shell("rm -rf " TDIR " && rmdir " MNT " 2>/dev/null; true"));
+	ASSERT_EQ(0, run_shell("dpkg --purge ktlsd libktls0 >>" STATE "/dpkg.log 2>&1"))
 		TH_LOG("dpkg --purge failed: see " STATE "/dpkg.log");
-	EXPECT_NE(0, sh("systemctl cat ktlsd.socket >/dev/null 2>&1"));
-	EXPECT_NE(0, sh("pidof ktlsd >/dev/null"));
+	EXPECT_NE(0, run_shell("systemctl cat ktlsd.socket >/dev/null 2>&1"));
+	EXPECT_NE(0, run_shell("pidof ktlsd >/dev/null"));
 	EXPECT_FALSE(unix_listening(SOCK));
 	ASSERT_EQ(0, snapshot(STATE "/after"));
 	sh_out(left, sizeof(left), "comm -13 " STATE "/before " STATE "/after");
