@@ -3,15 +3,15 @@
  * What ktlsd needs from libktls beyond the public API (ktls.h): the
  * session's secrets and peer details for handing it over, and the peer
  * address of a socket. Not installed, not exported from the shared
- * library; ktlsd links libktls.a. lib/internal.h includes this file.
- * (tests/daemon.h is another file, the tests' ktlsd runner: the include
- * guards differ.)
+ * library; ktlsd and ktlsctl link libktls.a. lib/internal.h includes
+ * this file.
  */
 #ifndef KTLSD_LIB_API_H
 #define KTLSD_LIB_API_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <gnutls/gnutls.h>
 
@@ -102,5 +102,25 @@ const gnutls_datum_t *session_peer_certs(const struct ktls_session *s,
  * -ENOENT when there is none.
  */
 int session_peer_sha256(const struct ktls_session *s, uint8_t out[32]);
+
+/* ---- util.c: files ---- */
+
+/* All len bytes of buf to fd, through EINTR and short writes: 0 or -errno. */
+int util_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * A new file beside path, named path.tmp-XXXXXX into tmp (PATH_MAX bytes):
+ * created exclusively (a name nobody could prepare), mode 0600, O_CLOEXEC.
+ * Its descriptor, or -errno.
+ */
+int util_temp_beside(const char *path, char *tmp);
+
+/*
+ * path replaced whole by data: written to util_temp_beside(), given mode,
+ * synced first if durable, then renamed over path, so a reader sees the
+ * old file or the new one. 0 or -errno; no temporary file is left.
+ */
+int util_replace_file(const char *path, const void *data, size_t len,
+		      mode_t mode, int durable);
 
 #endif

@@ -18,6 +18,7 @@
 #include <ktls.h>
 
 #include "ctl.h"
+#include "daemon.h"
 
 struct opts {
 	const char *sni, *alpn, *ca, *crl, *cert, *key, *psk_id, *psk_file;
@@ -242,7 +243,7 @@ static int relay(struct ktls_session *s, int fd)
 			ssize_t n = read(0, buf, sizeof(buf));
 
 			if (n > 0) {
-				if (ctl_write_all(fd, buf, n))
+				if (util_write_all(fd, buf, n))
 					return 1;
 			} else {
 				p[0].fd = -1;	/* stdin is done: so are we */
@@ -266,7 +267,7 @@ static int relay(struct ktls_session *s, int fd)
 						ktls_strerror((int)n));
 				return 1;
 			}
-			if (ctl_write_all(1, buf, n))
+			if (util_write_all(1, buf, n))
 				return 1;
 		}
 	}
@@ -389,7 +390,7 @@ relay:
 	if (!o->quiet)
 		print_info(ktls_session_info(s));
 	n = ktls_session_early_data(s, &early);
-	ret = n && ctl_write_all(1, early, n) ? 1 : relay(s, fd);
+	ret = n && util_write_all(1, early, n) ? 1 : relay(s, fd);
 	if (client && o->session_file)
 		save_session(s, o->session_file);
 	ktls_session_free(s);

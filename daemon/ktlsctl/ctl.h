@@ -43,14 +43,8 @@ int ctl_secret_read_psk(const char *path, unsigned char *key, size_t cap);
 /*
  * Replace path with a file of mode 0600 holding data: written to a new
  * file beside it (never to one that was there: a file or a symlink at
- * PATH.tmp, say) and renamed into place. 0, or -errno.
+ * PATH.tmp, say), synced and renamed into place. 0, or -errno.
  */
 int ctl_secret_save(const char *path, const void *data, size_t len);
-
-/*
- * write(2) until all of buf is out (the relay in conn.c uses it too): 0,
- * or -1 with errno (EIO when nothing could be written).
- */
-int ctl_write_all(int fd, const void *buf, size_t len);
 
 #endif

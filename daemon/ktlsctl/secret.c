@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "daemon.h"
 
 static int hex_value(int c)
 {
@@ -80,38 +81,7 @@ int ctl_secret_read_psk(const char *path, unsigned char *key, size_t cap)
 	return n;
 }
 
-int ctl_write_all(int fd, const void *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (!n)
-			errno = EIO;
-		if (n <= 0)
-			return -1;
-		buf = (const char *)buf + n;
-		len -= n;
-	}
-	return 0;
-}
-
 int ctl_secret_save(const char *path, const void *data, size_t len)
 {
-	char tmp[PATH_MAX];
-	int fd, ret = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	/* A new file (O_EXCL), mode 0600, a name nobody could prepare. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ctl_write_all(fd, data, len) || fsync(fd) || rename(tmp, path)) {
-		ret = -errno;
-		unlink(tmp);
-	}
-	close(fd);
-	return ret;
+	return util_replace_file(path, data, len, 0600, 1);
 }

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "loop.h"
 
 #define METRICS_MAX	32768
@@ -33,49 +34,10 @@ struct metrics {
 	char buf[METRICS_MAX];
 };
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/* PATH.tmp-XXXXXX in tmp (PATH_MAX bytes); its descriptor, or -errno. */
-static int make_temp(const char *path, char *tmp)
-{
-	int fd;
-
-	if (snprintf(tmp, PATH_MAX, "%s.tmp-XXXXXX", path) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 int metrics_write(const char *path, const char *text, size_t len)
 {
-	char tmp[PATH_MAX];
-	int fd, ret;
-
-	fd = make_temp(path, tmp);
-	if (fd < 0)
-		return fd;
-	ret = fchmod(fd, 0644) ? -errno : write_all(fd, text, len);
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	return ret;
+	/* Not synced: the next write, seconds later, replaces it anyway. */
+	return util_replace_file(path, text, len, 0644, 0);
 }
 
 int metrics_check_path(const char *path, char *err, size_t errlen)
@@ -110,7 +72,7 @@ int metrics_check_path(const char *path, char *err, size_t errlen)
 		return -EISDIR;
 	}
 	/* What each write will do, so that root is not taken for granted. */
-	fd = make_temp(path, tmp);
+	fd = util_temp_beside(path, tmp);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create files in %s: %s", dir,
 			 strerror(-fd));
