@@ -189,6 +189,38 @@ static int sockinfo_request(int fd, int family, struct inet_diag_req_v2 *req)
 	return 0;
 }
 
+/* One sock_diag request for TCP sockets (flags: NLM_F_DUMP or 0) on nl. */
+static int sockinfo_send(int nl, const struct inet_diag_req_v2 *req, unsigned flags,
+			 unsigned seq)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+
+	memset(&msg, 0, sizeof(msg));
+	msg.nh.nlmsg_len = sizeof(msg);
+	msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nh.nlmsg_flags = NLM_F_REQUEST | flags;
+	msg.nh.nlmsg_seq = seq;
+	msg.req = *req;
+	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel)) !=
+	    (ssize_t)sizeof(msg))
+		return -errno;
+	return 0;
+}
+
+/* The error an NLMSG_ERROR message carries, or -EPROTO. */
+static int sockinfo_nl_error(const struct nlmsghdr *nh)
+{
+	const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+		return -EPROTO;
+	return e->error < 0 ? e->error : -EPROTO;
+}
+
 /* Parse the kernel's one reply (in buf, len bytes) into t. */
 static int sockinfo_reply(const void *buf, size_t len, const struct inet_diag_req_v2 *req,
 			  struct sockinfo_tls *t)
@@ -200,13 +232,8 @@ static int sockinfo_reply(const void *buf, size_t len, const struct inet_diag_re
 	if (len < sizeof(*nh) || nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > len ||
 	    nh->nlmsg_seq != SOCKINFO_SEQ)
 		return -EPROTO;
-	if (nh->nlmsg_type == NLMSG_ERROR) {
-		const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-			return -EPROTO;
-		return e->error < 0 ? e->error : -EPROTO;
-	}
+	if (nh->nlmsg_type == NLMSG_ERROR)
+		return sockinfo_nl_error(nh);
 	if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY || nh->nlmsg_len < hdr)
 		return -EPROTO;
 	msg = NLMSG_DATA(nh);
@@ -222,34 +249,22 @@ static int sockinfo_reply(const void *buf, size_t len, const struct inet_diag_re
 /* Ask sock_diag about fd; fills t. 0 or -errno. */
 static int sockinfo_query(int fd, int family, struct sockinfo_tls *t)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct inet_diag_req_v2 req;
 	/* TCP_INFO, meminfo, congestion control and the ULP: a few hundred
 	 * bytes today; room for what later kernels add. */
 	long buf[8192 / sizeof(long)];
 	ssize_t n;
 	int nl, err;
 
-	memset(&msg, 0, sizeof(msg));
-	err = sockinfo_request(fd, family, &msg.req);
+	err = sockinfo_request(fd, family, &req);
 	if (err)
 		return err;
-	msg.nh.nlmsg_len = sizeof(msg);
-	msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.nh.nlmsg_flags = NLM_F_REQUEST;
-	msg.nh.nlmsg_seq = SOCKINFO_SEQ;
-
 	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
 		return -errno;
-	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel)) !=
-	    (ssize_t)sizeof(msg)) {
-		err = -errno;
+	err = sockinfo_send(nl, &req, 0, SOCKINFO_SEQ);
+	if (err)
 		goto out;
-	}
 	do
 		n = recv(nl, buf, sizeof(buf), MSG_TRUNC);
 	while (n < 0 && errno == EINTR);
@@ -261,7 +276,7 @@ static int sockinfo_query(int fd, int family, struct sockinfo_tls *t)
 		err = -EMSGSIZE;
 		goto out;
 	}
-	err = sockinfo_reply(buf, n, &msg.req, t);
+	err = sockinfo_reply(buf, n, &req, t);
 out:
 	close(nl);
 	return err;
@@ -413,26 +428,15 @@ static int sockinfo_dump_one(const struct nlmsghdr *nh, int family, struct tls_s
 /* Send the dump request for family on nl. */
 static int sockinfo_dump_request(int nl, int family)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct inet_diag_req_v2 req;
-	} msg;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = family,
+		.sdiag_protocol = IPPROTO_TCP,
+		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
+		/* A listener cannot take a ULP. */
+		.idiag_states = ~0u & ~(1u << TCP_LISTEN),
+	};
 
-	memset(&msg, 0, sizeof(msg));
-	msg.nh.nlmsg_len = sizeof(msg);
-	msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	msg.nh.nlmsg_seq = SOCKINFO_DUMP_SEQ;
-	msg.req.sdiag_family = family;
-	msg.req.sdiag_protocol = IPPROTO_TCP;
-	msg.req.idiag_ext = 1 << (INET_DIAG_INFO - 1);
-	/* A listener cannot take a ULP. */
-	msg.req.idiag_states = ~0u & ~(1u << TCP_LISTEN);
-	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel)) !=
-	    (ssize_t)sizeof(msg))
-		return -errno;
-	return 0;
+	return sockinfo_send(nl, &req, NLM_F_DUMP, SOCKINFO_DUMP_SEQ);
 }
 
 /* The messages of one recv(): 1 when the dump is done, 0 for more, or -errno. */
@@ -448,13 +452,8 @@ static int sockinfo_dump_part(const void *buf, size_t len, int family, tls_sock_
 			return -EPROTO;
 		if (nh->nlmsg_type == NLMSG_DONE)
 			return 1;
-		if (nh->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-				return -EPROTO;
-			return e->error < 0 ? e->error : -EPROTO;
-		}
+		if (nh->nlmsg_type == NLMSG_ERROR)
+			return sockinfo_nl_error(nh);
 		if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 			continue;
 		ret = sockinfo_dump_one(nh, family, &ts);
