@@ -203,6 +203,20 @@ int ktls_config_set_timeout(struct ktls_config *cfg, unsigned ms);
  */
 int ktls_config_set_tickets(struct ktls_config *cfg, int on);
 
+#define KTLS_TICKET_KEY_LEN 64
+
+/*
+ * Server: tickets (as above) under keys shared by several servers, so
+ * each resumes the others' sessions. keys holds one master key of
+ * KTLS_TICKET_KEY_LEN random bytes, or two: the first seals new tickets,
+ * the second, the key before a rotation, still opens the tickets it
+ * sealed. The keys are copied into cfg (wiped with it); the caller wipes
+ * its own copy. 0, -EINVAL (cfg NULL or a client's, keys NULL, len not
+ * one or two keys), -ENOMEM.
+ */
+int ktls_config_set_ticket_keys(struct ktls_config *cfg, const void *keys,
+				size_t len);
+
 /*
  * For ktls_send(): update our sending key (TLS 1.3 KeyUpdate) before more
  * than bytes have gone out under one key; 0, the default, never. Sessions

@@ -27,14 +27,20 @@ static void kernel_ciphers(struct ktls_config *cfg)
 	cfg->kernel_rekey = p.rekey;
 }
 
+static void drop_key(gnutls_datum_t *k)
+{
+	if (!k->data)
+		return;
+	gnutls_memset(k->data, 0, k->size);
+	gnutls_free(k->data);
+	k->data = NULL;
+	k->size = 0;
+}
+
 static void drop_ticket_key(struct ktls_config *cfg)
 {
-	if (!cfg->ticket_key.data)
-		return;
-	gnutls_memset(cfg->ticket_key.data, 0, cfg->ticket_key.size);
-	gnutls_free(cfg->ticket_key.data);
-	cfg->ticket_key.data = NULL;
-	cfg->ticket_key.size = 0;
+	drop_key(&cfg->ticket_key);
+	drop_key(&cfg->ticket_prev);
 }
 
 KTLS_EXPORT int ktls_config_new(struct ktls_config **out, enum ktls_role role)
@@ -274,6 +280,43 @@ KTLS_EXPORT int ktls_config_set_tickets(struct ktls_config *cfg, int on)
 			return -ENOMEM;
 	}
 	cfg->tickets = !!on;
+	return 0;
+}
+
+/* A copy of len bytes of key in GnuTLS's memory (it wipes nothing itself). */
+static int copy_key(gnutls_datum_t *to, const uint8_t *key, size_t len)
+{
+	to->data = gnutls_malloc(len);
+	if (!to->data)
+		return -ENOMEM;
+	memcpy(to->data, key, len);
+	to->size = len;
+	return 0;
+}
+
+/*
+ * Servers that share keys: the same master key gives the same derived
+ * keys in every process (GnuTLS derives them from the key and the time
+ * period only), so any of them opens the others' tickets. A second key is
+ * the one before a rotation: lib/tickets.c opens the tickets it sealed.
+ */
+KTLS_EXPORT int ktls_config_set_ticket_keys(struct ktls_config *cfg,
+					    const void *keys, size_t len)
+{
+	const uint8_t *k = keys;
+
+	if (!cfg || cfg->role != KTLS_SERVER || !keys ||
+	    (len != KTLS_TICKET_KEY_LEN && len != 2 * KTLS_TICKET_KEY_LEN))
+		return -EINVAL;
+	drop_ticket_key(cfg);
+	if (copy_key(&cfg->ticket_key, k, KTLS_TICKET_KEY_LEN) ||
+	    (len > KTLS_TICKET_KEY_LEN &&
+	     copy_key(&cfg->ticket_prev, k + KTLS_TICKET_KEY_LEN,
+		      KTLS_TICKET_KEY_LEN))) {
+		drop_ticket_key(cfg);
+		return -ENOMEM;
+	}
+	cfg->tickets = 1;
 	return 0;
 }
 

@@ -126,6 +126,7 @@ struct ktls_config {
 	void *psk_lookup_arg;
 	int tickets;			/* ktls_config_set_tickets() */
 	gnutls_datum_t ticket_key;	/* servers: GnuTLS's master ticket key */
+	gnutls_datum_t ticket_prev;	/* servers: the key before a rotation */
 	uint64_t rekey_limit;		/* ktls_send(): bytes per send key; 0 off */
 };
 

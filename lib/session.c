@@ -306,7 +306,7 @@ static int new_gnutls(struct ktls_session *s, gnutls_session_t *out)
 	    gnutls_alpn_set_protocols(gs, cfg->alpn, cfg->n_alpn, 0) < 0)
 		goto err;
 	/* GnuTLS sends TLS 1.3 tickets before gnutls_handshake() returns. */
-	if (issue && gnutls_session_ticket_enable_server(gs, &cfg->ticket_key) < 0)
+	if (issue && tickets_enable(s, gs) < 0)
 		goto err;
 	if (cfg->role == KTLS_SERVER) {
 		if (cfg->verify & KTLS_VERIFY_REQUIRE_CLIENT) {

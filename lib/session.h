@@ -25,6 +25,7 @@ struct ktls_session {
 	char peer_name[INET6_ADDRSTRLEN]; /* the name checked without one */
 	char *alpn_list;	/* ktls_session_set_alpn()'s, or NULL */
 	int tickets;		/* client: keep tickets, for resumption */
+	int ticket_key_set;	/* server: tickets.c chose the ticket key */
 	struct ktls_tx_count tx;
 	int blocking;
 	int64_t deadline_ms;
@@ -84,5 +85,16 @@ void session_set_peer_sha256(struct ktls_session *s, const uint8_t *md);
  * buffers (filled before: group, sigalg, alpn, sni, peer_subject).
  */
 void session_set_info(struct ktls_session *s, int version, unsigned cipher);
+
+/* ---- tickets.c ---- */
+
+/*
+ * A server's tickets on gs: under its one key, or, with a previous key
+ * too, under the key that opens the client's ticket (chosen when the
+ * ClientHello comes). 0 or -ENOMEM.
+ */
+int tickets_enable(struct ktls_session *s, gnutls_session_t gs);
+/* Whether a ClientHello body offers a ticket (exported for the tests). */
+int tickets_offered(const uint8_t *hello, size_t len);
 
 #endif
