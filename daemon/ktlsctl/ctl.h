@@ -23,6 +23,9 @@ int ctl_stats(int argc, char **argv);
 /* ktlsctl status [--json]: every kTLS socket here, the kernel's counters. */
 int ctl_status(int argc, char **argv);
 
+/* ktlsctl ticket-key new|rotate FILE: ktlsd's shared ticket keys. */
+int ctl_ticket_key(int argc, char **argv);
+
 /* s as a JSON string, quoted and escaped, on stdout (probe.c). */
 void ctl_json_string(const char *s);
 

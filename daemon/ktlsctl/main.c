@@ -18,6 +18,8 @@ static void usage(FILE *f)
 "       ktlsctl stats [--socket PATH] [--json | --prometheus]\n"
 "         (ktlsd's counters per front door: handoff and kernel upcall;\n"
 "         --prometheus: all its metrics, in Prometheus' text format)\n"
+"       ktlsctl ticket-key new|rotate FILE\n"
+"         (the session ticket keys ktlsd's servers share: ticket_key_file)\n"
 "options: --sni NAME  --alpn LIST  --ca FILE | --insecure  --crl FILE\n"
 "         --chain-only (check the server's chain, not its name)\n"
 "         --cert FILE --key FILE  --psk-identity ID --psk-file FILE\n"
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
 		return ctl_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stats"))
 		return ctl_stats(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ticket-key"))
+		return ctl_ticket_key(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;

@@ -119,7 +119,8 @@ const struct key *conf_section_keys(enum section sect, size_t *n);
 enum {
 	P_ROLE, P_CERT, P_KEY, P_CA, P_CRL, P_CLIENT_CERT, P_VERIFY,
 	P_PSK_ID, P_PSK_KEY, P_ALPN, P_VERSIONS, P_CIPHERS, P_TIMEOUT,
-	P_SERVER_NAME, P_OVERRIDE, P_USERS, P_GROUPS, P_COUNT
+	P_SERVER_NAME, P_OVERRIDE, P_USERS, P_GROUPS, P_TICKETS,
+	P_TICKET_KEY_FILE, P_COUNT
 };
 
 struct pair {
@@ -167,6 +168,8 @@ struct draft {
 	unsigned verify;		/* KTLS_VERIFY_NONE or _CHAIN_ONLY */
 	unsigned versions;		/* VERSION_* */
 	unsigned ciphers;		/* KTLS_CIPHER_* */
+	int tickets;			/* server: tickets = yes */
+	char *ticket_key_file;		/* server: shared ticket keys */
 };
 
 /* A [profile NAME] header: a new profile, the section being parsed. */
@@ -184,6 +187,13 @@ int profile_check_build(struct parse *p, size_t i);
  * errno with conf_fail() naming d's line for what failed (p->err_key).
  */
 int profile_build(struct parse *p, struct profile *pr, const struct draft *d);
+/*
+ * ---- tickets.c ----
+ * A server profile's tickets: under the keys of d's ticket_key_file, or a
+ * random key for tickets = yes. 0, or an error naming the line.
+ */
+int tickets_apply(struct parse *p, struct profile *pr, const struct draft *d);
+
 /* What a draft owns (not the borrowed buffers); the PSK wiped. */
 void draft_free(struct draft *d);
 /* What the first pass kept for the second. */

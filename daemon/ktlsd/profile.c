@@ -282,6 +282,23 @@ static int set_groups(struct parse *p, const char *value)
 	return conf_words(p, "allow_groups", value, add_group);
 }
 
+static int set_tickets(struct parse *p, const char *value)
+{
+	static const char *const words[] = { "no", "yes", NULL };
+	int i = conf_choose(p, "tickets", value, words);
+
+	if (i < 0)
+		return i;
+	cur_draft(p)->tickets = i;
+	return 0;
+}
+
+static int set_ticket_key_file(struct parse *p, const char *value)
+{
+	return conf_path(p, "ticket_key_file", value,
+			 &cur_draft(p)->ticket_key_file);
+}
+
 /* Lists may go on over several lines, so their keys may repeat. */
 static const struct key keys[P_COUNT] = {
 	[P_ROLE]	= { "role", set_role, 0 },
@@ -301,6 +318,8 @@ static const struct key keys[P_COUNT] = {
 	[P_OVERRIDE]	= { "allow_override", set_overrides, 1 },
 	[P_USERS]	= { "allow_users", set_users, 1 },
 	[P_GROUPS]	= { "allow_groups", set_groups, 1 },
+	[P_TICKETS]	= { "tickets", set_tickets, 0 },
+	[P_TICKET_KEY_FILE] = { "ticket_key_file", set_ticket_key_file, 0 },
 };
 
 const struct key *profile_keys(struct parse *p, size_t *n, int **seen)
@@ -381,9 +400,17 @@ static int check_role_keys(struct parse *p, const struct profile *pr,
 					 "to verify clients with",
 					 d->client_verify == KTLS_VERIFY_REQUEST_CLIENT ?
 					 "request" : "require");
+		if (d->seen[P_TICKETS] && !d->tickets && d->ticket_key_file)
+			return conf_fail(p, d->seen[P_TICKETS], -EINVAL,
+					 "tickets = no with a ticket_key_file");
 	} else if (d->seen[P_CLIENT_CERT]) {
 		return conf_fail(p, d->seen[P_CLIENT_CERT], -EINVAL,
 				 "client_certificate is for server profiles");
+	} else if (d->seen[P_TICKETS] || d->seen[P_TICKET_KEY_FILE]) {
+		return conf_fail(p, d->seen[P_TICKETS] ? d->seen[P_TICKETS] :
+				 d->seen[P_TICKET_KEY_FILE], -EINVAL,
+				 "tickets and ticket_key_file are for server "
+				 "profiles");
 	}
 	return 0;
 }
@@ -585,7 +612,7 @@ static int apply_policy(struct parse *p, struct profile *pr,
 	ret = ktls_config_set_timeout(cfg, pr->timeout_ms);
 	if (ret)
 		return refused(p, d, P_TIMEOUT, "handshake_timeout", ret);
-	return 0;
+	return pr->role == KTLS_SERVER ? tickets_apply(p, pr, d) : 0;
 }
 
 int profile_build(struct parse *p, struct profile *pr, const struct draft *d)
@@ -616,6 +643,7 @@ void draft_free(struct draft *d)
 	free(d->crl);
 	free(d->psk_identity);
 	free(d->alpn);
+	free(d->ticket_key_file);
 	explicit_bzero(d->psk, sizeof(d->psk));
 }
 

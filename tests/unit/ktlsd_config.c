@@ -22,6 +22,7 @@ static struct {
 	char dir[40];
 	char crl[80];			/* an empty CRL issued by TEST_CERT */
 	char other[80], other_key[80];	/* a second certificate and key */
+	char tk[80], tk_open[80], tk_short[80];	/* ticket key files */
 	pid_t owner;
 	int ok;
 } env;
@@ -60,6 +61,9 @@ static void __attribute__((constructor)) env_make(void)
 	snprintf(env.other, sizeof(env.other), "%s/other.pem", env.dir);
 	snprintf(env.other_key, sizeof(env.other_key), "%s/other.key", env.dir);
 	snprintf(tmpl, sizeof(tmpl), "%s/crl.tmpl", env.dir);
+	snprintf(env.tk, sizeof(env.tk), "%s/tk", env.dir);
+	snprintf(env.tk_open, sizeof(env.tk_open), "%s/tk-open", env.dir);
+	snprintf(env.tk_short, sizeof(env.tk_short), "%s/tk-short", env.dir);
 	env.ok = !make_test_cert() &&
 		 !run("printf 'crl_next_update = 2\\ncrl_number = 1\\n' >%s", tmpl) &&
 		 !run("certtool --generate-crl --load-ca-privkey %s"
@@ -67,7 +71,13 @@ static void __attribute__((constructor)) env_make(void)
 		      " >/dev/null 2>&1", TEST_KEY, TEST_CERT, tmpl, env.crl) &&
 		 !run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
 		      " -nodes -days 2 -subj /CN=other -keyout %s -out %s"
-		      " >/dev/null 2>&1", env.other_key, env.other);
+		      " >/dev/null 2>&1", env.other_key, env.other) &&
+		 !run("head -c 128 /dev/urandom >%s && chmod 600 %s", env.tk,
+		      env.tk) &&
+		 !run("head -c 64 /dev/urandom >%s && chmod 644 %s",
+		      env.tk_open, env.tk_open) &&
+		 !run("head -c 63 /dev/urandom >%s && chmod 600 %s",
+		      env.tk_short, env.tk_short);
 }
 
 /*
@@ -82,6 +92,8 @@ static int expand(const char *in, char *out, size_t cap)
 		{ "@CERT@", TEST_CERT }, { "@KEY@", TEST_KEY },
 		{ "@OTHER@", env.other }, { "@OTHER_KEY@", env.other_key },
 		{ "@CRL@", env.crl }, { "@DIR@", env.dir }, { "@LONG@", lng },
+		{ "@TK@", env.tk }, { "@TK_OPEN@", env.tk_open },
+		{ "@TK_SHORT@", env.tk_short },
 	};
 	size_t n = 0, i;
 
@@ -388,6 +400,31 @@ TEST_F(conf, inflight_per_uid_follows_max_inflight)
 }
 
 /* metrics_file: off by default; a writable place and an interval. */
+/* Ticket keys: two from a 0600 file, or a random one for tickets = yes. */
+TEST_F(conf, ticket_keys)
+{
+	const struct profile *pr;
+
+	ASSERT_LOADS("[profile a]\nrole = server\ncertificate = @CERT@\n"
+		     "key = @KEY@\nticket_key_file = @TK@\n"
+		     "[profile b]\nrole = server\ncertificate = @CERT@\n"
+		     "key = @KEY@\ntickets = yes\n"
+		     "[profile c]\nrole = server\ncertificate = @CERT@\n"
+		     "key = @KEY@\n");
+	pr = profile(self->c, "a");
+	ASSERT_NE(NULL, pr);
+	EXPECT_EQ(1, pr->cfg->tickets);
+	EXPECT_EQ(64u, pr->cfg->ticket_key.size);
+	EXPECT_EQ(64u, pr->cfg->ticket_prev.size);
+	pr = profile(self->c, "b");
+	EXPECT_EQ(1, pr->cfg->tickets);
+	EXPECT_EQ(64u, pr->cfg->ticket_key.size);
+	EXPECT_NULL(pr->cfg->ticket_prev.data);
+	pr = profile(self->c, "c");
+	EXPECT_EQ(0, pr->cfg->tickets);
+	EXPECT_NULL(pr->cfg->ticket_key.data);
+}
+
 TEST_F(conf, metrics_file)
 {
 	char want[96];
@@ -1065,6 +1102,28 @@ BAD(uid_minus_one, CLIENT "allow_users = 4294967295\n", -EINVAL, 4,
     "not a valid user id");
 BAD(uid_not_number, CLIENT "allow_users = 12ab\n", -EINVAL, 4,
     "not a valid user id");
+
+BAD(ticket_file_open_to_others, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "ticket_key_file = @TK_OPEN@\n", -EINVAL, 5,
+    "tk-open: readable or writable by group or others (chmod 600)");
+BAD(ticket_file_wrong_size, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "ticket_key_file = @TK_SHORT@\n", -EINVAL, 5,
+    "tk-short: not one 64-byte key or two (128 bytes)");
+BAD(ticket_file_missing, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "ticket_key_file = @DIR@/nope\n", -ENOENT, 5, "/nope: ");
+BAD(ticket_file_is_dir, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "ticket_key_file = @DIR@\n", -EINVAL, 5, "not a regular file");
+BAD(ticket_file_relative, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "ticket_key_file = tk\n", -EINVAL, 5, "ticket_key_file");
+BAD(tickets_on_client, CLIENT "tickets = yes\n", -EINVAL, 4,
+    "tickets and ticket_key_file are for server profiles");
+BAD(ticket_file_on_client, CLIENT "ticket_key_file = @TK@\n", -EINVAL, 4,
+    "tickets and ticket_key_file are for server profiles");
+BAD(tickets_no_with_file, SERVER "certificate = @CERT@\nkey = @KEY@\n"
+    "tickets = no\nticket_key_file = @TK@\n", -EINVAL, 5,
+    "tickets = no with a ticket_key_file");
+BAD(tickets_maybe, SERVER "tickets = maybe\n", -EINVAL, 3,
+    "'maybe' is not one of: no, yes");
 
 /* What only the whole profile tells */
 BAD(server_without_credentials, "[ktlsd]\n" SERVER "alpn = h2\n", -EINVAL, 2,
