@@ -206,4 +206,21 @@ TEST_F_TIMEOUT(fleet, other_key_does_not_resume, 240)
 	ASSERT_EQ(NULL, strstr(self->out, "Reused")) TH_LOG("%s", self->out);
 }
 
+/* A key file gone bad: the reload is refused, the keys in use stay. */
+TEST_F_TIMEOUT(fleet, bad_file_at_reload_keeps_keys, 240)
+{
+	int r;
+
+	ASSERT_EQ(0, chmod(self->keys, 0644));
+	ASSERT_EQ(0, kill(self->d[1].pid, SIGHUP));
+	ASSERT_EQ(1, log_wait(&self->d[1], "reload refused", 1, 20000));
+	ASSERT_NE(0, log_count(&self->d[1], "readable or writable by group "
+			       "or others")) TH_LOG("%s", log_tail(&self->d[1]));
+	r = one(_metadata, self, variant, 0, "-sess_out");
+	if (r < 0)
+		return;
+	ASSERT_EQ(1, one(_metadata, self, variant, 1, "-sess_in"));
+	ASSERT_NE(NULL, strstr(self->out, variant->mark)) TH_LOG("%s", self->out);
+}
+
 TEST_HARNESS_MAIN
