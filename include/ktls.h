@@ -218,6 +218,29 @@ int ktls_config_set_ticket_keys(struct ktls_config *cfg, const void *keys,
 				size_t len);
 
 /*
+ * Options of the kernel's record layer, set right after the install when
+ * the kernel takes them (ktls_session_info()->options says which are in
+ * effect):
+ *
+ * KTLS_OPT_ZEROCOPY_SENDFILE (TLS_TX_ZEROCOPY_RO): sendfile() through a
+ * NIC that offloads TLS encrypts straight from the page cache. A file
+ * changed while it is being sent can then go out as a record whose tag
+ * the peer rejects (it closes the connection); only for files nobody
+ * writes while they are served. Linux 5.19 and later; software kTLS
+ * copies anyway and ignores it (and it is not reported in effect there).
+ * KTLS_OPT_RX_NO_PAD (TLS_RX_EXPECT_NO_PAD): TLS 1.3 receive decrypts into
+ * the caller's buffer in one pass, betting the peer adds no padding; a
+ * padded record is decrypted again (the kernel counts it in
+ * TlsRxNoPadViolation). For peers known not to pad. Linux 6.0 and later;
+ * never on TLS 1.2.
+ *
+ * 0, or -EINVAL (cfg NULL, an unknown bit).
+ */
+#define KTLS_OPT_ZEROCOPY_SENDFILE	(1u << 0)
+#define KTLS_OPT_RX_NO_PAD		(1u << 1)
+int ktls_config_set_kernel_options(struct ktls_config *cfg, unsigned opts);
+
+/*
  * For ktls_send(): update our sending key (TLS 1.3 KeyUpdate) before more
  * than bytes have gone out under one key; 0, the default, never. Sessions
  * take it when they are made. Only where ktls_key_update() works (TLS 1.3,
@@ -350,6 +373,7 @@ struct ktls_info {
 	char peer_sha256[65];		/* hex; empty without one */
 	int resumed;
 	enum ktls_offload tx, rx;
+	unsigned options;	/* KTLS_OPT_* in effect */
 };
 
 /* The negotiated parameters, valid after a successful handshake. */

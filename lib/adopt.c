@@ -63,6 +63,7 @@ int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
 	s->info.resumed = r->resumed;
 	s->info.tx = r->offload_tx;
 	s->info.rx = r->offload_rx;
+	s->info.options = r->options;
 	*out = s;
 	return 0;
 nomem:

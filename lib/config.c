@@ -320,6 +320,15 @@ KTLS_EXPORT int ktls_config_set_ticket_keys(struct ktls_config *cfg,
 	return 0;
 }
 
+KTLS_EXPORT int ktls_config_set_kernel_options(struct ktls_config *cfg,
+					       unsigned opts)
+{
+	if (!cfg || opts & ~(KTLS_OPT_ZEROCOPY_SENDFILE | KTLS_OPT_RX_NO_PAD))
+		return -EINVAL;
+	cfg->options = opts;
+	return 0;
+}
+
 KTLS_EXPORT int ktls_config_set_rekey_limit(struct ktls_config *cfg,
 					    uint64_t bytes)
 {

@@ -155,6 +155,30 @@ static void fill_info(struct ktls_session *s, int version, unsigned cipher)
 		in->tx = in->rx = KTLS_OFFLOAD_UNKNOWN;
 }
 
+/*
+ * The record-layer options of opts that the kernel takes on fd, set after
+ * the install (neither changes the keys): those in effect. One it lacks,
+ * or no-pad on TLS 1.2, is left off, as ktls_config_set_kernel_options()
+ * says. Zero-copy is set whatever does the crypto (harmless in software)
+ * but only in effect, and so reported, with a NIC doing it, as the kernel
+ * reports it (sock_diag).
+ */
+static unsigned set_options(int fd, unsigned opts, int version,
+			    enum ktls_offload tx)
+{
+	unsigned on = 0;
+	int one = 1;
+
+	if (opts & KTLS_OPT_ZEROCOPY_SENDFILE &&
+	    !setsockopt(fd, SOL_TLS, TLS_TX_ZEROCOPY_RO, &one, sizeof(one)) &&
+	    tx == KTLS_OFFLOAD_HW)
+		on |= KTLS_OPT_ZEROCOPY_SENDFILE;
+	if (opts & KTLS_OPT_RX_NO_PAD && version == KTLS_TLS13 &&
+	    !setsockopt(fd, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &one, sizeof(one)))
+		on |= KTLS_OPT_RX_NO_PAD;
+	return on;
+}
+
 int session_install(struct ktls_session *s)
 {
 	int version, ret;
@@ -204,6 +228,8 @@ int session_install(struct ktls_session *s)
 	if (ret)
 		return ret;
 	fill_info(s, version, cipher);
+	s->info.options = set_options(s->fd, s->cfg->options, version,
+				      s->info.tx);
 	s->state = S_DONE;
 	return 0;
 }

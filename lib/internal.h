@@ -128,6 +128,7 @@ struct ktls_config {
 	gnutls_datum_t ticket_key;	/* servers: GnuTLS's master ticket key */
 	gnutls_datum_t ticket_prev;	/* servers: the key before a rotation */
 	uint64_t rekey_limit;		/* ktls_send(): bytes per send key; 0 off */
+	unsigned options;		/* KTLS_OPT_*, set after the install */
 };
 
 /* The configuration of the ktls_session behind a GnuTLS session. */

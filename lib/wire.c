@@ -7,6 +7,8 @@
 
 #include <gnutls/gnutls.h>
 
+#include <ktls.h>
+
 #include "wire.h"
 
 #define FIELD_HDR 8	/* u16 tag, u16 zero, u32 length */
@@ -185,6 +187,8 @@ int wire_encode_reply(struct wire_buf *b, const struct wire_reply *r)
 		field(b, WT_OFFLOAD, x, 2, max);
 		field(b, WT_REKEY, &r->rekey, 1, max);
 		field(b, WT_ROLE, &r->role, 1, max);
+		if (r->options)
+			field(b, WT_OPTIONS, &r->options, 1, max);
 		if (r->early_len)
 			field(b, WT_EARLY_DATA, r->early, r->early_len, max);
 		if (r->secret_len) {
@@ -285,6 +289,7 @@ static const struct spec reply_specs[] = {
 	      KTLS_SECRET_MAX, "receive secret"),
 	INT(WT_REKEY, R, rekey, "rekey"),
 	INT(WT_ROLE, R, role, "role"),
+	INT(WT_OPTIONS, R, options, "kernel options"),
 	{ 0 }
 };
 #undef R
@@ -354,8 +359,8 @@ static int bad_msg(const char **why, const char *reason)
  * Zero out (size bytes), then walk a body and take every field by its
  * spec, then check that every field in must came. A duplicate, a field
  * outside the body, an unknown mandatory tag, a bad value or a missing
- * field: -EBADMSG, and *why (if why) names it. (All known tags are below
- * 64: bit t of seen is tag t.)
+ * field: -EBADMSG, and *why (if why) names it. (Bit i of seen is specs[i];
+ * a table holds fewer than 64.)
  */
 static int decode(const uint8_t *body, size_t len, const struct spec *specs,
 		  const struct must *must, void *out, size_t size,
@@ -376,15 +381,18 @@ static int decode(const uint8_t *body, size_t len, const struct spec *specs,
 				continue;
 			return bad_msg(why, "unknown field");
 		}
-		if ((seen & (1ull << tag)) || take(sp, out, v, n))
+		if ((seen & (1ull << (sp - specs))) || take(sp, out, v, n))
 			return bad_msg(why, sp->name);
-		seen |= 1ull << tag;
+		seen |= 1ull << (sp - specs);
 	}
 	if (tag < 0)
 		return bad_msg(why, "truncated field");
-	for (; must->tag; must++)
-		if (!(seen & (1ull << must->tag)))
+	for (; must->tag; must++) {
+		for (sp = specs; sp->tag != must->tag; sp++)
+			;
+		if (!(seen & (1ull << (sp - specs))))
 			return bad_msg(why, must->why);
+	}
 	return 0;
 }
 
@@ -408,6 +416,8 @@ int wire_decode_reply(const uint8_t *body, size_t len, struct wire_reply *r,
 		return bad_msg(why, "role");
 	if (r->secret_len != r->secret_rx_len)
 		return bad_msg(why, "secrets of unequal length");
+	/* Bits a later ktlsd may add mean nothing here. */
+	r->options &= KTLS_OPT_ZEROCOPY_SENDFILE | KTLS_OPT_RX_NO_PAD;
 	r->offload_tx = r->offload >> 8;
 	r->offload_rx = r->offload & 0xff;
 	return 0;

@@ -44,6 +44,7 @@ enum {
 	WT_ROLE = 31,		/* u8: 0 client, 1 server (enum ktls_role) */
 
 	WT_TAG_OPTIONAL = 0x8000,
+	WT_OPTIONS = 0x8001,	/* reply: u8, KTLS_OPT_* the kernel took */
 };
 
 #define WIRE_NAME_MAX	255	/* strings other than the message */
@@ -69,7 +70,7 @@ struct wire_reply {
 	uint32_t cipher;
 	struct wire_str group, sigalg, alpn, sni, peer_subject;
 	const uint8_t *peer_sha256;	/* 32 bytes, or NULL */
-	uint8_t resumed, offload_tx, offload_rx, rekey, role;
+	uint8_t resumed, offload_tx, offload_rx, rekey, role, options;
 	const uint8_t *early;
 	size_t early_len;
 	const uint8_t *secret_tx, *secret_rx;

@@ -29,6 +29,7 @@ struct opts {
 	int version;
 	unsigned cipher, timeout;
 	int insecure, chain_only, require_client, once, quiet;
+	int zerocopy, no_pad;		/* KTLS_OPT_* */
 };
 
 static const struct option longopts[] = {
@@ -52,6 +53,8 @@ static const struct option longopts[] = {
 	{ "profile", required_argument, NULL, 'P' },
 	{ "tickets", no_argument, NULL, 'T' },
 	{ "session-file", required_argument, NULL, 'F' },
+	{ "zerocopy-sendfile", no_argument, NULL, 'Z' },
+	{ "rx-no-pad", no_argument, NULL, 'X' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -70,6 +73,7 @@ static const struct plain_opt {
 	FLAG_OPT('T', tickets), FLAG_OPT('k', insecure),
 	FLAG_OPT('N', chain_only), FLAG_OPT('r', require_client),
 	FLAG_OPT('1', once), FLAG_OPT('q', quiet),
+	FLAG_OPT('Z', zerocopy), FLAG_OPT('X', no_pad),
 };
 
 /* Store a plain option's value: 0, or -1 when c is not one. */
@@ -163,6 +167,10 @@ static int make_config(const struct opts *o, enum ktls_role role,
 		ret = ktls_config_set_crl_file(cfg, o->crl);
 	if (!ret && o->tickets)
 		ret = ktls_config_set_tickets(cfg, 1);
+	if (!ret)
+		ret = ktls_config_set_kernel_options(cfg,
+			(o->zerocopy ? KTLS_OPT_ZEROCOPY_SENDFILE : 0) |
+			(o->no_pad ? KTLS_OPT_RX_NO_PAD : 0));
 	if (!ret && o->cert) {
 		ret = ktls_config_add_cert(cfg, o->cert, o->key);
 		if (ret < 0)
@@ -223,6 +231,11 @@ static void print_info(const struct ktls_info *in)
 	if (in->peer_subject)
 		fprintf(stderr, "ktlsctl: peer %s, SHA-256 %s\n",
 			in->peer_subject, in->peer_sha256);
+	if (in->options)
+		fprintf(stderr, "ktlsctl: kernel options:%s%s\n",
+			in->options & KTLS_OPT_ZEROCOPY_SENDFILE ?
+			" zerocopy-sendfile" : "",
+			in->options & KTLS_OPT_RX_NO_PAD ? " rx-no-pad" : "");
 }
 
 /* stdin -> socket, socket -> stdout, until the peer closes. */

@@ -27,7 +27,9 @@ static void usage(FILE *f)
 "           chacha20-poly1305|aes-128-ccm  --require-client-cert\n"
 "         --timeout MS  --quiet\n"
 "         connect: --session-file FILE (resume from it, save new tickets)\n"
-"         listen: --tickets (issue session tickets)\n");
+"         listen: --tickets (issue session tickets)\n"
+"         --zerocopy-sendfile  --rx-no-pad (kernel options; with --handoff\n"
+"           the profile's zerocopy_sendfile and rx_expect_no_pad decide)\n");
 }
 
 int main(int argc, char **argv)

@@ -228,6 +228,7 @@ static void handoff_done(struct job *j, int status, const char *msg,
 	r.offload_rx = in->rx;
 	r.rekey = session_can_rekey(s);
 	r.role = j->p->role == KTLS_SERVER;
+	r.options = in->options;
 	r.early_len = ktls_session_early_data(s, &early);
 	r.early = early;
 	r.secret_len = session_secrets(s, &r.secret_tx, &r.secret_rx);

@@ -282,6 +282,31 @@ static int set_groups(struct parse *p, const char *value)
 	return conf_words(p, "allow_groups", value, add_group);
 }
 
+static int set_option(struct parse *p, const char *key, const char *value,
+		      unsigned bit)
+{
+	static const char *const words[] = { "no", "yes", NULL };
+	struct draft *d = cur_draft(p);
+	int i = conf_choose(p, key, value, words);
+
+	if (i < 0)
+		return i;
+	d->kernel_options = i ? d->kernel_options | bit
+			      : d->kernel_options & ~bit;
+	return 0;
+}
+
+static int set_zerocopy(struct parse *p, const char *value)
+{
+	return set_option(p, "zerocopy_sendfile", value,
+			  KTLS_OPT_ZEROCOPY_SENDFILE);
+}
+
+static int set_no_pad(struct parse *p, const char *value)
+{
+	return set_option(p, "rx_expect_no_pad", value, KTLS_OPT_RX_NO_PAD);
+}
+
 static int set_tickets(struct parse *p, const char *value)
 {
 	static const char *const words[] = { "no", "yes", NULL };
@@ -320,6 +345,8 @@ static const struct key keys[P_COUNT] = {
 	[P_GROUPS]	= { "allow_groups", set_groups, 1 },
 	[P_TICKETS]	= { "tickets", set_tickets, 0 },
 	[P_TICKET_KEY_FILE] = { "ticket_key_file", set_ticket_key_file, 0 },
+	[P_ZEROCOPY]	= { "zerocopy_sendfile", set_zerocopy, 0 },
+	[P_NO_PAD]	= { "rx_expect_no_pad", set_no_pad, 0 },
 };
 
 const struct key *profile_keys(struct parse *p, size_t *n, int **seen)
@@ -612,6 +639,9 @@ static int apply_policy(struct parse *p, struct profile *pr,
 	ret = ktls_config_set_timeout(cfg, pr->timeout_ms);
 	if (ret)
 		return refused(p, d, P_TIMEOUT, "handshake_timeout", ret);
+	ret = ktls_config_set_kernel_options(cfg, d->kernel_options);
+	if (ret)
+		return refused(p, d, P_ZEROCOPY, "zerocopy_sendfile", ret);
 	return pr->role == KTLS_SERVER ? tickets_apply(p, pr, d) : 0;
 }
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktls.h>
+
 #include "fuzz.h"
 #include "wire.h"
 
@@ -31,6 +33,8 @@ static void check_limits(const struct wire_reply *r)
 	FUZZ_CHECK(!r->secret_len || (r->secret_len >= 32 &&
 				      r->secret_len <= KTLS_SECRET_MAX));
 	FUZZ_CHECK(!r->early_len == !r->early);
+	FUZZ_CHECK(!(r->options & ~(KTLS_OPT_ZEROCOPY_SENDFILE |
+				    KTLS_OPT_RX_NO_PAD)));
 }
 
 static void compare(const struct wire_reply *a, const struct wire_reply *b)
@@ -49,7 +53,7 @@ static void compare(const struct wire_reply *a, const struct wire_reply *b)
 			      a->peer_sha256 ? 32 : 0));
 	FUZZ_CHECK(a->resumed == b->resumed && a->rekey == b->rekey &&
 		   a->role == b->role && a->offload_tx == b->offload_tx &&
-		   a->offload_rx == b->offload_rx);
+		   a->offload_rx == b->offload_rx && a->options == b->options);
 	FUZZ_CHECK(a->early_len == b->early_len &&
 		   same_bytes(a->early, b->early, a->early_len));
 	FUZZ_CHECK(a->secret_len == b->secret_len &&

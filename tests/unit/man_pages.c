@@ -628,6 +628,7 @@ TEST(handoff_reply_fields)
 		.alpn = STR("h2"), .sni = STR("a.example"),
 		.peer_subject = STR("CN=a"), .peer_sha256 = sha, .resumed = 1,
 		.offload_tx = 1, .offload_rx = 1, .rekey = 1, .role = 1,
+		.options = KTLS_OPT_RX_NO_PAD,
 		.early = early, .early_len = sizeof(early),
 		.secret_tx = secret, .secret_rx = secret,
 		.secret_len = sizeof(secret),

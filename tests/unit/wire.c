@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <ktls.h>
+
 #include "kselftest_harness.h"
 #include "wire.h"
 
@@ -222,6 +224,44 @@ TEST(optional_unknown_tag_is_ignored)
 	put_str(&m, 0x8123, "a hint from a newer client");
 	EXPECT_EQ(0, wire_decode_req(m.b, m.len, &r, NULL));
 	EXPECT_EQ(42u, r.id);
+}
+
+/*
+ * Kernel options: tag 0x8001 as hand-built bytes, one byte; bits a later
+ * ktlsd may add are dropped; absent when none is on.
+ */
+TEST(reply_kernel_options)
+{
+	static const uint8_t status0[4], both = 3, more = 0xff;
+	struct wire_reply in = { .id = 3, .status = 0 }, out;
+	struct wire_buf b = { 0 };
+	struct body m = { .len = 0 };
+	long len;
+
+	put(&m, 1, id42, 8);
+	put(&m, 16, status0, 4);
+	put(&m, 0x8001, &both, 1);
+	ASSERT_EQ(0, wire_decode_reply(m.b, m.len, &out, NULL));
+	EXPECT_EQ(KTLS_OPT_ZEROCOPY_SENDFILE | KTLS_OPT_RX_NO_PAD, out.options);
+	m.len = 0;
+	put(&m, 1, id42, 8);
+	put(&m, 16, status0, 4);
+	put(&m, 0x8001, &more, 1);
+	ASSERT_EQ(0, wire_decode_reply(m.b, m.len, &out, NULL));
+	EXPECT_EQ(3, out.options);
+	/* The encoder leaves the field out when it is 0. */
+	ASSERT_EQ(0, wire_encode_reply(&b, &in));
+	len = wire_check_header(b.p, WIRE_REPLY, WIRE_REPLY_MAX);
+	ASSERT_LT(0, len);
+	ASSERT_EQ(0, wire_decode_reply(b.p + WIRE_HDR_LEN, len, &out, NULL));
+	EXPECT_EQ(0, out.options);
+	EXPECT_EQ(NULL, memmem(b.p, b.len, "\x80\x01\x00\x00", 4));
+	wire_buf_wipe_free(&b);
+	in.options = KTLS_OPT_RX_NO_PAD;
+	ASSERT_EQ(0, wire_encode_reply(&b, &in));
+	ASSERT_NE(NULL, memmem(b.p, b.len, "\x80\x01\x00\x00\x00\x00\x00\x01\x02",
+			       9));
+	wire_buf_wipe_free(&b);
 }
 
 TEST(header_checks)
