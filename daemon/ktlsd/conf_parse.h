@@ -119,7 +119,7 @@ const struct key *conf_section_keys(enum section sect, size_t *n);
 enum {
 	P_ROLE, P_CERT, P_KEY, P_CA, P_CRL, P_CLIENT_CERT, P_VERIFY,
 	P_PSK_ID, P_PSK_KEY, P_ALPN, P_VERSIONS, P_CIPHERS, P_TIMEOUT,
-	P_SERVER_NAME, P_OVERRIDE, P_USERS, P_GROUPS, P_COUNT
+	P_SERVER_NAME, P_OVERRIDE, P_USERS, P_GROUPS, P_NIC, P_COUNT
 };
 
 struct pair {
@@ -167,6 +167,7 @@ struct draft {
 	unsigned verify;		/* KTLS_VERIFY_NONE or _CHAIN_ONLY */
 	unsigned versions;		/* VERSION_* */
 	unsigned ciphers;		/* KTLS_CIPHER_* */
+	int prefer_nic;			/* prefer_nic_offload = yes */
 };
 
 /* A [profile NAME] header: a new profile, the section being parsed. */

@@ -361,8 +361,10 @@ static void job_finish(struct job *j, int status, const char *msg)
 	close(j->ev.fd);
 	j->ev.fd = -1;
 	stats_finished(&j->d->stats, j->front, status, ms);
-	if (in)
+	if (in) {
 		stats_installed(&j->d->stats, j->front, in->tx, in->rx);
+		offload_installed(j, in);
+	}
 	j->ops->done(j, status, msg, j->s);
 	ktls_session_free(j->s);
 	conf_put(j->conf);
@@ -416,7 +418,7 @@ static void job_begin(struct ev *e, unsigned events)
 
 	(void)events;
 	e->handle = job_handle;
-	ret = ktls_session_new(&j->s, j->p->cfg, e->fd);
+	ret = ktls_session_new(&j->s, offload_pick(j, e->fd), e->fd);
 	if (!ret && j->server_name[0])
 		ret = ktls_session_set_server_name(j->s, j->server_name);
 	if (!ret && j->alpn[0])

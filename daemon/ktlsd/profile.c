@@ -282,6 +282,17 @@ static int set_groups(struct parse *p, const char *value)
 	return conf_words(p, "allow_groups", value, add_group);
 }
 
+static int set_nic(struct parse *p, const char *value)
+{
+	static const char *const words[] = { "no", "yes", NULL };
+	int i = conf_choose(p, "prefer_nic_offload", value, words);
+
+	if (i < 0)
+		return i;
+	cur_draft(p)->prefer_nic = i;
+	return 0;
+}
+
 /* Lists may go on over several lines, so their keys may repeat. */
 static const struct key keys[P_COUNT] = {
 	[P_ROLE]	= { "role", set_role, 0 },
@@ -301,6 +312,7 @@ static const struct key keys[P_COUNT] = {
 	[P_OVERRIDE]	= { "allow_override", set_overrides, 1 },
 	[P_USERS]	= { "allow_users", set_users, 1 },
 	[P_GROUPS]	= { "allow_groups", set_groups, 1 },
+	[P_NIC]		= { "prefer_nic_offload", set_nic, 0 },
 };
 
 const struct key *profile_keys(struct parse *p, size_t *n, int **seen)
@@ -404,13 +416,56 @@ static int check_profile(struct parse *p, const struct profile *pr,
 	return check_role_keys(p, pr, d);
 }
 
+/* What NIC offload can carry: TLS 1.2, AES-GCM (mainline kernels). */
+#define NIC_CIPHERS	(KTLS_CIPHER_AES_128_GCM | KTLS_CIPHER_AES_256_GCM)
+
+/*
+ * prefer_nic_offload = yes: a second configuration, the profile's with
+ * TLS 1.2 and AES-GCM only. Only: a GnuTLS server picks the highest
+ * version both sides have whatever the order, and the client's favourite
+ * cipher, so an order alone would not bring the NIC into play.
+ */
+static int build_nic(struct parse *p, struct profile *pr,
+		     const struct draft *d)
+{
+	struct draft nd = *d;
+	struct profile np = *pr;
+	int line = d->seen[P_NIC];
+	int ret;
+
+	if (d->versions && !(d->versions & VERSION_12))
+		return conf_fail(p, line, -EINVAL, "prefer_nic_offload needs "
+				 "TLS 1.2 (versions = 1.3 leaves no NIC offload)");
+	if (d->ciphers && !(d->ciphers & NIC_CIPHERS))
+		return conf_fail(p, line, -EINVAL, "prefer_nic_offload needs "
+				 "aes-128-gcm or aes-256-gcm among the ciphers");
+	nd.versions = VERSION_12;
+	nd.ciphers = (d->ciphers ? d->ciphers : NIC_CIPHERS) & NIC_CIPHERS;
+	np.cfg = NULL;
+	np.ca = np.crl = NULL;
+	ret = profile_build(p, &np, &nd);
+	explicit_bzero(&nd, sizeof(nd));	/* the PSK came along */
+	free(np.ca);
+	free(np.crl);
+	if (ret) {
+		ktls_config_free(np.cfg);
+		return ret;
+	}
+	pr->nic_cfg = np.cfg;
+	return 0;
+}
+
 int profile_check_build(struct parse *p, size_t i)
 {
 	struct profile *pr = &p->c->profiles[i];
 	const struct draft *d = p->drafts[i];
 	int ret = check_profile(p, pr, d);
 
-	return ret ? ret : profile_build(p, pr, d);
+	if (!ret)
+		ret = profile_build(p, pr, d);
+	if (!ret && d->prefer_nic)
+		ret = build_nic(p, pr, d);
+	return ret;
 }
 
 /* ---- The builder: every profile, from any source ---- */
@@ -637,6 +692,7 @@ void profile_free(struct profile *pr)
 		return;
 	free(pr->name);
 	ktls_config_free(pr->cfg);
+	ktls_config_free(pr->nic_cfg);
 	free(pr->server_name);
 	free(pr->uids);
 	free(pr->gids);
