@@ -421,8 +421,8 @@ TEST(ktlsctl_probe_json)
 	/* Valid JSON, with the documented keys, when python3 is here. */
 	if (!access(py[0], X_OK)) {
 		ASSERT_EQ(0, run(py, out, res, sizeof(res)));
-		ASSERT_STREQ("['kernel', 'rekey', 'tls12', 'tls13', "
-			     "'ulp_available', 'why']\n", res);
+		ASSERT_STREQ("['interfaces', 'kernel', 'rekey', 'tls12', "
+			     "'tls13', 'ulp_available', 'why']\n", res);
 	}
 }
 
