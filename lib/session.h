@@ -27,6 +27,8 @@ struct ktls_session {
 	int tickets;		/* client: keep tickets, for resumption */
 	struct ktls_tx_count tx;
 	int blocking;
+	int never_block;	/* ktlsd's: not blocking, whatever the fd */
+	int diag_nl;		/* ktlsd's sock_diag socket, or -1 */
 	int64_t deadline_ms;
 	int timed_out;
 	unsigned verify_status;	/* KTLS_VERIFY_REQUEST_CLIENT's verdict */

@@ -104,11 +104,11 @@ struct job {
 	char server_name[256], alpn[256];
 	unsigned timeout_ms;
 	uid_t uid;
-	int fd_flags;			/* to restore before handing back */
 	int64_t start_ms, end_ms;
 	struct ktls_session *s;
 	char peer[64];
 	enum front front;		/* who counts it: FRONT_HANDOFF (0) */
+	unsigned armed;			/* the events epoll waits for */
 	int nic;			/* got the profile's nic_cfg */
 	char nic_dev[40];		/* the route's device (offload.c) */
 };
