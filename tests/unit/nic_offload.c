@@ -14,6 +14,7 @@
 #include <linux/rtnetlink.h>
 
 #include "kselftest_harness.h"
+#include "loop.h"
 #include "nic.h"
 #include "testutil.h"
 
@@ -429,6 +430,34 @@ TEST_F(net, vlan_loop_stops)
 {
 	self->links[5].link = 9;	/* bond0.100 on itself */
 	EXPECT_EQ(-ELOOP, decide(self, 9));
+}
+
+/* ---- After the install: counted always, said once per device ---- */
+
+TEST(fallback_counted_and_said_once_per_device)
+{
+	static struct ktlsd d = { .nic_lock = PTHREAD_MUTEX_INITIALIZER };
+	struct profile p = { .name = "web" };
+	struct ktls_info sw = { .tx = KTLS_OFFLOAD_SW, .rx = KTLS_OFFLOAD_SW };
+	struct ktls_info hw = { .tx = KTLS_OFFLOAD_HW, .rx = KTLS_OFFLOAD_HW };
+	struct job j = { .d = &d, .p = &p, .nic = 1 };
+	const struct front_stats *fs = &d.stats.front[FRONT_HANDOFF];
+
+	snprintf(j.nic_dev, sizeof(j.nic_dev), "eth0");
+	offload_installed(&j, &hw);
+	offload_installed(&j, &sw);
+	offload_installed(&j, &sw);
+	snprintf(j.nic_dev, sizeof(j.nic_dev), "bond0 (eth1)");
+	offload_installed(&j, &sw);
+	EXPECT_EQ(4ul, atomic_load(&fs->nic_asked));
+	EXPECT_EQ(3ul, atomic_load(&fs->nic_fallback));
+	ASSERT_EQ(2u, d.n_nic_said);
+	EXPECT_STREQ("eth0", d.nic_said[0]);
+	EXPECT_STREQ("bond0 (eth1)", d.nic_said[1]);
+	/* A job not set up for the NIC is none of this. */
+	j.nic = 0;
+	offload_installed(&j, &sw);
+	EXPECT_EQ(4ul, atomic_load(&fs->nic_asked));
 }
 
 /* ---- The real path, on this machine's loopback ---- */
