@@ -178,9 +178,12 @@ $(CTL_A): $(filter-out $(B)/daemon/ktlsctl/main.o,$(CTL_OBJS))
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/ktlsctl: $(B)/daemon/ktlsctl/main.o $(CTL_A) $(LIBA)
+# probe lists NIC TLS offload with ktlsd's nic.c (libnl-genl).
+CTL_NIC    := $(B)/daemon/ktlsd/nic.o $(B)/daemon/ktlsd/nic_nl.o
+$(B)/ktlsctl: $(B)/daemon/ktlsctl/main.o $(CTL_A) $(CTL_NIC) $(LIBA)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(CTL_A) $(LIBA) $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(CTL_A) $(CTL_NIC) $(LIBA) $(PKG_LIBS) \
+		$(shell pkg-config --libs libnl-genl-3.0 2>/dev/null)
 
 $(KTLSD_A): $(KTLSD_INT)
 	$(call say,AR,$@)

@@ -33,6 +33,7 @@ int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
 	if (!s)
 		return -ENOMEM;
 	s->fd = fd;
+	s->diag_nl = -1;	/* none of ktlsd's: 0 would be a descriptor */
 	s->role = r->role ? KTLS_SERVER : KTLS_CLIENT;
 	s->kernel_rekey = r->rekey;
 	s->state = S_DONE;

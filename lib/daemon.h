@@ -80,6 +80,19 @@ int tls_stat_read(const char *path, tls_stat_fn fn, void *arg);
 /* What counter name counts, as a sentence fragment; NULL if unknown. */
 const char *tls_stat_meaning(const char *name);
 
+/*
+ * ktlsd's sessions: ktls_session_new() without its socket checks (ktlsd
+ * made them: handoff_req.c, upcall.c). Unless may_block, the handshake
+ * never waits whatever fd's O_NONBLOCK (every read and write uses
+ * MSG_DONTWAIT; a step ends with -EAGAIN), so the application's file
+ * flags stay untouched. The offload report after the install asks
+ * sock_diag on diag_nl, a NETLINK_SOCK_DIAG socket the caller keeps and
+ * uses from one thread at a time (-1: one of the session's own). 0,
+ * -EINVAL or -ENOMEM.
+ */
+int session_new_daemon(struct ktls_session **s, const struct ktls_config *cfg,
+		       int fd, int may_block, int diag_nl);
+
 /* Whether the kernel and the session can move to the next TLS 1.3 keys. */
 int session_can_rekey(const struct ktls_session *s);
 

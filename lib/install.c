@@ -151,7 +151,8 @@ static void fill_info(struct ktls_session *s, int version, unsigned cipher)
 	take_peer_cert(s);
 	session_set_info(s, version, cipher);
 	in->resumed = gnutls_session_is_resumed(s->gs);
-	if (sockinfo_offload(s->fd, &in->tx, &in->rx) < 0)
+	/* We installed the ULP: straight to sock_diag (sockinfo.c). */
+	if (sockinfo_tls_modes(s->fd, 0, s->diag_nl, &in->tx, &in->rx) < 0)
 		in->tx = in->rx = KTLS_OFFLOAD_UNKNOWN;
 }
 

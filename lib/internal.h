@@ -100,6 +100,13 @@ int util_parse_alpn(const char *list, char **buf, gnutls_datum_t *out,
  * _SW or _HW. 0 or -errno.
  */
 int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx);
+/*
+ * The same for a TCP socket known to have the "tls" ULP (we installed
+ * it): no checks, family 0 read from fd, and the query sent on nl (a
+ * NETLINK_SOCK_DIAG socket the caller keeps) unless nl is -1.
+ */
+int sockinfo_tls_modes(int fd, int family, int nl, enum ktls_offload *tx,
+		       enum ktls_offload *rx);
 
 
 /* ---- config.c / session.c ---- */

@@ -350,7 +350,6 @@ err:
 KTLS_EXPORT int ktls_session_new(struct ktls_session **out,
 				 const struct ktls_config *cfg, int fd)
 {
-	struct ktls_session *s;
 	int ret;
 
 	if (!out || !cfg || fd < 0)
@@ -358,9 +357,22 @@ KTLS_EXPORT int ktls_session_new(struct ktls_session **out,
 	ret = check_socket(fd);
 	if (ret < 0)
 		return ret;
+	return session_new_daemon(out, cfg, fd, 1, -1);
+}
+
+int session_new_daemon(struct ktls_session **out, const struct ktls_config *cfg,
+		       int fd, int may_block, int diag_nl)
+{
+	struct ktls_session *s;
+	int ret;
+
+	if (!out || !cfg || fd < 0)
+		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->never_block = !may_block;
+	s->diag_nl = diag_nl;
 	s->cfg = cfg;
 	s->role = cfg->role;
 	s->kernel_rekey = cfg->kernel_rekey;
@@ -492,8 +504,10 @@ KTLS_EXPORT int ktls_session_handshake(struct ktls_session *s)
 	case S_HANDSHAKE:
 		break;
 	}
-	fl = fcntl(s->fd, F_GETFL);
-	s->blocking = fl >= 0 && !(fl & O_NONBLOCK);
+	if (!s->never_block) {
+		fl = fcntl(s->fd, F_GETFL);
+		s->blocking = fl >= 0 && !(fl & O_NONBLOCK);
+	}
 
 	do {
 		if (util_now_ms() >= s->deadline_ms) {

@@ -28,6 +28,8 @@ struct ktls_session {
 	int ticket_key_set;	/* server: tickets.c chose the ticket key */
 	struct ktls_tx_count tx;
 	int blocking;
+	int never_block;	/* ktlsd's: not blocking, whatever the fd */
+	int diag_nl;		/* ktlsd's sock_diag socket, or -1 */
 	int64_t deadline_ms;
 	int timed_out;
 	unsigned verify_status;	/* KTLS_VERIFY_REQUEST_CLIENT's verdict */

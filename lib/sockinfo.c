@@ -151,7 +151,10 @@ static int sockinfo_request(int fd, int family, struct inet_diag_req_v2 *req)
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
 	    getpeername(fd, (struct sockaddr *)&peer, &plen))
 		return -errno;
-	if (local.ss_family != family || peer.ss_family != family)
+	if (!family)		/* the caller knows it is TCP, not over what */
+		family = local.ss_family;
+	if ((family != AF_INET && family != AF_INET6) ||
+	    local.ss_family != family || peer.ss_family != family)
 		return -EINVAL;
 
 	memset(req, 0, sizeof(*req));
@@ -247,19 +250,21 @@ static int sockinfo_reply(const void *buf, size_t len, const struct inet_diag_re
 }
 
 /* Ask sock_diag about fd; fills t. 0 or -errno. */
-static int sockinfo_query(int fd, int family, struct sockinfo_tls *t)
+/* family 0: read from fd. nl: a NETLINK_SOCK_DIAG socket, or -1. */
+static int sockinfo_query(int fd, int family, int nl, struct sockinfo_tls *t)
 {
 	struct inet_diag_req_v2 req;
 	/* TCP_INFO, meminfo, congestion control and the ULP: a few hundred
 	 * bytes today; room for what later kernels add. */
 	long buf[8192 / sizeof(long)];
 	ssize_t n;
-	int nl, err;
+	int own = nl < 0, err;
 
 	err = sockinfo_request(fd, family, &req);
 	if (err)
 		return err;
-	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (own)
+		nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
 		return -errno;
 	err = sockinfo_send(nl, &req, 0, SOCKINFO_SEQ);
@@ -278,7 +283,8 @@ static int sockinfo_query(int fd, int family, struct sockinfo_tls *t)
 	}
 	err = sockinfo_reply(buf, n, &req, t);
 out:
-	close(nl);
+	if (own)
+		close(nl);
 	return err;
 }
 
@@ -308,10 +314,9 @@ static int sockinfo_mode(unsigned conf, enum ktls_offload *mode)
  */
 int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx)
 {
-	struct sockinfo_tls t = {0};
 	char ulp[16] = "";
 	socklen_t len = sizeof(int);
-	int family, proto, err;
+	int family, proto;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len))
 		return -errno;
@@ -331,10 +336,18 @@ int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx)
 		return 0;
 	}
 
-	err = sockinfo_query(fd, family, &t);
+	return sockinfo_tls_modes(fd, family, -1, tx, rx);
+}
+
+int sockinfo_tls_modes(int fd, int family, int nl, enum ktls_offload *tx,
+		       enum ktls_offload *rx)
+{
+	struct sockinfo_tls t = {0};
+	int err = sockinfo_query(fd, family, nl, &t);
+
 	if (err)
 		return err;
-	/* TCP_ULP said "tls": a missing block means the kernel withheld it. */
+	/* The ULP is "tls": a missing block means the kernel withheld it. */
 	if (!t.ulp_seen || (t.is_tls && !t.tls_seen))
 		return -EPERM;
 	if (!t.is_tls)

@@ -26,6 +26,11 @@ int ctl_status(int argc, char **argv);
 /* ktlsctl ticket-key new|rotate FILE: ktlsd's shared ticket keys. */
 int ctl_ticket_key(int argc, char **argv);
 
+/*
+ * Each interface's TLS offload features on stdout (probe_nic.c): text
+ * lines, or (json) a ", \"interfaces\": [...]" member to close an object.
+ */
+void ctl_probe_nic(int json);
 /* s as a JSON string, quoted and escaped, on stdout (probe.c). */
 void ctl_json_string(const char *s);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * ktlsctl probe [--json]: what kernel TLS can do on this machine, for an
+ * ktlsctl probe [--json]: what kernel TLS can do on this machine (and each
+ * interface's TLS offload, probe_nic.c), for an
  * operator (text) or a script (one JSON object). Exit 0 when kTLS is
  * usable, 1 when it is not, 2 on a usage error.
  */
@@ -87,22 +88,16 @@ static void print_json(const struct ktls_probe *p)
 		}
 		putchar('}');
 	}
-	printf(", \"rekey\": %s}\n", p->rekey ? "true" : "false");
+	printf(", \"rekey\": %s", p->rekey ? "true" : "false");
+	ctl_probe_nic(1);
+	printf("}\n");
 }
 
-static void print_text(const struct ktls_probe *p)
+static void print_ciphers_text(const struct ktls_probe *p)
 {
 	unsigned m[2][2];
 	int v, d;
 
-	if (probe_usable(p))
-		printf("kTLS:          available\n");
-	else
-		printf("kTLS:          not available: %s\n",
-		       *p->why ? p->why : "no cipher works in both directions.");
-	printf("kernel:        %s\n", p->kernel);
-	if (p->ulp)
-		return;
 	cipher_masks(p, m);
 	for (v = 0; v < 2; v++) {
 		for (d = 0; d < 2; d++) {
@@ -112,6 +107,19 @@ static void print_text(const struct ktls_probe *p)
 		}
 	}
 	printf("TLS 1.3 rekey: %s\n", p->rekey ? "yes" : "no");
+}
+
+static void print_text(const struct ktls_probe *p)
+{
+	if (probe_usable(p))
+		printf("kTLS:          available\n");
+	else
+		printf("kTLS:          not available: %s\n",
+		       *p->why ? p->why : "no cipher works in both directions.");
+	printf("kernel:        %s\n", p->kernel);
+	if (!p->ulp)
+		print_ciphers_text(p);
+	ctl_probe_nic(0);
 }
 
 int ctl_probe(int argc, char **argv)

@@ -120,7 +120,7 @@ enum {
 	P_ROLE, P_CERT, P_KEY, P_CA, P_CRL, P_CLIENT_CERT, P_VERIFY,
 	P_PSK_ID, P_PSK_KEY, P_ALPN, P_VERSIONS, P_CIPHERS, P_TIMEOUT,
 	P_SERVER_NAME, P_OVERRIDE, P_USERS, P_GROUPS, P_TICKETS,
-	P_TICKET_KEY_FILE, P_ZEROCOPY, P_NO_PAD, P_COUNT
+	P_TICKET_KEY_FILE, P_ZEROCOPY, P_NO_PAD, P_NIC, P_COUNT
 };
 
 struct pair {
@@ -171,6 +171,7 @@ struct draft {
 	unsigned kernel_options;	/* KTLS_OPT_* */
 	int tickets;			/* server: tickets = yes */
 	char *ticket_key_file;		/* server: shared ticket keys */
+	int prefer_nic;			/* prefer_nic_offload = yes */
 };
 
 /* A [profile NAME] header: a new profile, the section being parsed. */

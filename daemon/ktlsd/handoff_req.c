@@ -10,45 +10,44 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "daemon.h"
 #include "loop.h"
 #include "wire.h"
 
+/*
+ * Four questions, each answer the kernel's: getsockname() fails on what
+ * is not a socket and names the family; the protocol of an IPv4/IPv6
+ * socket tells stream from not (TCP, SCTP and MPTCP are the stream ones);
+ * TCP_INFO's state is ESTABLISHED only for a connected, not listening,
+ * socket; TCP_ULP names an upper layer already there. (Seven calls before:
+ * fstat, SO_DOMAIN, SO_TYPE and SO_ACCEPTCONN told nothing more.)
+ */
 int handoff_req_check_fd(int fd, const char **msg)
 {
-	struct stat st;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	char ulp[16] = "";
-	socklen_t len;
 	int v;
 
-	if (fstat(fd, &st) || !S_ISSOCK(st.st_mode)) {
+	if (getsockname(fd, (struct sockaddr *)&ss, &len)) {
 		*msg = "The descriptor is not a socket.";
 		return -ENOTSOCK;
 	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) ||
-	    (v != AF_INET && v != AF_INET6)) {
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
 		*msg = "The socket is not an IPv4 or IPv6 socket.";
 		return -EAFNOSUPPORT;
 	}
 	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) || v != SOCK_STREAM) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len))
+		v = -1;
+	if (v != IPPROTO_TCP && v != IPPROTO_SCTP && v != IPPROTO_MPTCP) {
 		*msg = "The socket is not a stream socket.";
 		return -EPROTOTYPE;
 	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) ||
-	    v != IPPROTO_TCP) {
+	if (v != IPPROTO_TCP) {
 		*msg = "The socket is not TCP.";
 		return -EPROTONOSUPPORT;
-	}
-	len = sizeof(v);
-	if (!getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) && v) {
-		*msg = "The socket is listening; hand over an accepted or "
-		       "connected one.";
-		return -ENOTCONN;
 	}
 	if (sockinfo_tcp_established(fd, msg))
 		return -ENOTCONN;

@@ -23,6 +23,11 @@ struct profile {
 	char *name;
 	enum ktls_role role;
 	struct ktls_config *cfg;	/* credentials and policy, read-only */
+	/*
+	 * prefer_nic_offload = yes: the same, but TLS 1.2 with AES-GCM only,
+	 * for sockets whose device offloads TLS (nic.h); else NULL.
+	 */
+	struct ktls_config *nic_cfg;
 	char *server_name;		/* client: default SNI, or NULL */
 	unsigned timeout_ms;
 	unsigned overrides;		/* OVERRIDE_* */

@@ -43,6 +43,11 @@ struct ktlsd {
 	/* uidlimit.c: connections and handshakes per uid, hashed by uid */
 	pthread_mutex_t uid_lock;
 	struct uid_use *uid_use[64];
+	/* offload.c: devices whose silent software fallback was logged */
+	pthread_mutex_t nic_lock;
+#define NIC_SAID_MAX	32
+	char nic_said[NIC_SAID_MAX][40];
+	size_t n_nic_said;
 };
 
 /* A reference to the configuration in force; conf_put() it. */
@@ -99,11 +104,13 @@ struct job {
 	char server_name[256], alpn[256];
 	unsigned timeout_ms;
 	uid_t uid;
-	int fd_flags;			/* to restore before handing back */
 	int64_t start_ms, end_ms;
 	struct ktls_session *s;
 	char peer[64];
 	enum front front;		/* who counts it: FRONT_HANDOFF (0) */
+	unsigned armed;			/* the events epoll waits for */
+	int nic;			/* got the profile's nic_cfg */
+	char nic_dev[40];		/* the route's device (offload.c) */
 };
 
 /*
@@ -112,5 +119,15 @@ struct job {
  * and replies itself).
  */
 int job_submit(struct ktlsd *d, struct job *j);
+
+/* ---- offload.c: prefer_nic_offload ---- */
+
+/*
+ * The configuration for j's socket fd: the profile's nic_cfg when it has
+ * one and fd's device offloads TLS (j->nic set), else its cfg.
+ */
+const struct ktls_config *offload_pick(struct job *j, int fd);
+/* After the install: count, and log a silent software fallback once. */
+void offload_installed(struct job *j, const struct ktls_info *in);
 
 #endif

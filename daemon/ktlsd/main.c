@@ -274,7 +274,8 @@ static void serve(struct ktlsd *d, int sfd, int verbose)
 
 int main(int argc, char **argv)
 {
-	struct ktlsd d = { .conf_lock = PTHREAD_MUTEX_INITIALIZER };
+	struct ktlsd d = { .conf_lock = PTHREAD_MUTEX_INITIALIZER,
+			   .nic_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct flags f = { 0 };
 	struct conf *c;
 	int ret, sfd;

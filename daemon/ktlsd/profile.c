@@ -282,12 +282,19 @@ static int set_groups(struct parse *p, const char *value)
 	return conf_words(p, "allow_groups", value, add_group);
 }
 
+/* A yes/no key: 1 or 0, or an error. */
+static int yes_no(struct parse *p, const char *key, const char *value)
+{
+	static const char *const words[] = { "no", "yes", NULL };
+
+	return conf_choose(p, key, value, words);
+}
+
 static int set_option(struct parse *p, const char *key, const char *value,
 		      unsigned bit)
 {
-	static const char *const words[] = { "no", "yes", NULL };
 	struct draft *d = cur_draft(p);
-	int i = conf_choose(p, key, value, words);
+	int i = yes_no(p, key, value);
 
 	if (i < 0)
 		return i;
@@ -309,8 +316,7 @@ static int set_no_pad(struct parse *p, const char *value)
 
 static int set_tickets(struct parse *p, const char *value)
 {
-	static const char *const words[] = { "no", "yes", NULL };
-	int i = conf_choose(p, "tickets", value, words);
+	int i = yes_no(p, "tickets", value);
 
 	if (i < 0)
 		return i;
@@ -322,6 +328,16 @@ static int set_ticket_key_file(struct parse *p, const char *value)
 {
 	return conf_path(p, "ticket_key_file", value,
 			 &cur_draft(p)->ticket_key_file);
+}
+
+static int set_nic(struct parse *p, const char *value)
+{
+	int i = yes_no(p, "prefer_nic_offload", value);
+
+	if (i < 0)
+		return i;
+	cur_draft(p)->prefer_nic = i;
+	return 0;
 }
 
 /* Lists may go on over several lines, so their keys may repeat. */
@@ -347,6 +363,7 @@ static const struct key keys[P_COUNT] = {
 	[P_TICKET_KEY_FILE] = { "ticket_key_file", set_ticket_key_file, 0 },
 	[P_ZEROCOPY]	= { "zerocopy_sendfile", set_zerocopy, 0 },
 	[P_NO_PAD]	= { "rx_expect_no_pad", set_no_pad, 0 },
+	[P_NIC]		= { "prefer_nic_offload", set_nic, 0 },
 };
 
 const struct key *profile_keys(struct parse *p, size_t *n, int **seen)
@@ -458,13 +475,56 @@ static int check_profile(struct parse *p, const struct profile *pr,
 	return check_role_keys(p, pr, d);
 }
 
+/* What NIC offload can carry: TLS 1.2, AES-GCM (mainline kernels). */
+#define NIC_CIPHERS	(KTLS_CIPHER_AES_128_GCM | KTLS_CIPHER_AES_256_GCM)
+
+/*
+ * prefer_nic_offload = yes: a second configuration, the profile's with
+ * TLS 1.2 and AES-GCM only. Only: a GnuTLS server picks the highest
+ * version both sides have whatever the order, and the client's favourite
+ * cipher, so an order alone would not bring the NIC into play.
+ */
+static int build_nic(struct parse *p, struct profile *pr,
+		     const struct draft *d)
+{
+	struct draft nd = *d;
+	struct profile np = *pr;
+	int line = d->seen[P_NIC];
+	int ret;
+
+	if (d->versions && !(d->versions & VERSION_12))
+		return conf_fail(p, line, -EINVAL, "prefer_nic_offload needs "
+				 "TLS 1.2 (versions = 1.3 leaves no NIC offload)");
+	if (d->ciphers && !(d->ciphers & NIC_CIPHERS))
+		return conf_fail(p, line, -EINVAL, "prefer_nic_offload needs "
+				 "aes-128-gcm or aes-256-gcm among the ciphers");
+	nd.versions = VERSION_12;
+	nd.ciphers = (d->ciphers ? d->ciphers : NIC_CIPHERS) & NIC_CIPHERS;
+	np.cfg = NULL;
+	np.ca = np.crl = NULL;
+	ret = profile_build(p, &np, &nd);
+	explicit_bzero(&nd, sizeof(nd));	/* the PSK came along */
+	free(np.ca);
+	free(np.crl);
+	if (ret) {
+		ktls_config_free(np.cfg);
+		return ret;
+	}
+	pr->nic_cfg = np.cfg;
+	return 0;
+}
+
 int profile_check_build(struct parse *p, size_t i)
 {
 	struct profile *pr = &p->c->profiles[i];
 	const struct draft *d = p->drafts[i];
 	int ret = check_profile(p, pr, d);
 
-	return ret ? ret : profile_build(p, pr, d);
+	if (!ret)
+		ret = profile_build(p, pr, d);
+	if (!ret && d->prefer_nic)
+		ret = build_nic(p, pr, d);
+	return ret;
 }
 
 /* ---- The builder: every profile, from any source ---- */
@@ -695,6 +755,7 @@ void profile_free(struct profile *pr)
 		return;
 	free(pr->name);
 	ktls_config_free(pr->cfg);
+	ktls_config_free(pr->nic_cfg);
 	free(pr->server_name);
 	free(pr->uids);
 	free(pr->gids);

@@ -103,6 +103,13 @@ void stats_installed(struct stats *st, enum front f, enum ktls_offload tx,
 		atomic_fetch_add(&st->front[f].installed[1][r], 1);
 }
 
+void stats_nic(struct stats *st, enum front f, int hw)
+{
+	atomic_fetch_add(&st->front[f].nic_asked, 1);
+	if (!hw)
+		atomic_fetch_add(&st->front[f].nic_fallback, 1);
+}
+
 void stats_reloaded(struct stats *st, int ok)
 {
 	atomic_fetch_add(ok ? &st->reloads : &st->reloads_refused, 1);
@@ -202,6 +209,8 @@ static void format_front(struct out *o, const struct stats *st, enum front f,
 	if (f == FRONT_UPCALL)
 		put(o, "%s.missed %lu\n", name, atomic_load(&fs->missed));
 	put(o, "%s.reply_failed %lu\n", name, atomic_load(&fs->reply_failed));
+	put(o, "%s.nic_asked %lu\n%s.nic_fallback %lu\n", name,
+	    atomic_load(&fs->nic_asked), name, atomic_load(&fs->nic_fallback));
 	for (i = 0; i < R_COUNT; i++)
 		put(o, "%s.failed.%s %lu\n", name, reason_names[i],
 		    atomic_load(&fs->reason[i]));
@@ -372,6 +381,12 @@ static void format_prometheus(struct out *o, const struct stats *st,
 		       "could not be told to whoever asked.",
 		       offsetof(struct front_stats, reply_failed), FRONT_COUNT);
 	prom_installs(o, st);
+	prom_per_front(o, st, "ktlsd_nic_offload_asked_total", "Sockets set "
+		       "up for NIC offload (prefer_nic_offload, device on).",
+		       offsetof(struct front_stats, nic_asked), FRONT_HANDOFF);
+	prom_per_front(o, st, "ktlsd_nic_offload_fallback_total", "Of those, "
+		       "the ones the kernel put in software all the same.",
+		       offsetof(struct front_stats, nic_fallback), FRONT_HANDOFF);
 	/* No file: no tls module, nothing to say. */
 	tls_stat_read(st->tls_stat_path, prom_tls_stat, o);
 }

@@ -35,6 +35,9 @@ struct front_stats {
 	atomic_ullong sum_ms;
 	atomic_ullong max_ms;
 	atomic_ulong installed[2][2];	/* [tx, rx][sw, hw] */
+	/* prefer_nic_offload: sockets set up for the NIC, and of those the
+	   ones the kernel put in software all the same */
+	atomic_ulong nic_asked, nic_fallback;
 };
 
 struct stats {
@@ -56,6 +59,8 @@ void stats_finished(struct stats *st, enum front f, int status, int64_t ms);
 /* Where the kernel does each direction's crypto on a socket we set up. */
 void stats_installed(struct stats *st, enum front f, enum ktls_offload tx,
 		     enum ktls_offload rx);
+/* A socket set up for NIC offload: did the kernel use the NIC for TX? */
+void stats_nic(struct stats *st, enum front f, int hw);
 /* A reload (SIGHUP) that took effect (ok) or was refused. */
 void stats_reloaded(struct stats *st, int ok);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What crosses between the file server's files: main.c is the program and
- * the dispatcher, serve.c the client threads, http.c parses requests,
+ * the dispatcher, serve.c the serving pool, http.c parses requests,
  * opens files beneath ROOT and writes response heads.
  */
 #ifndef KTLS_FILESERVER_H
@@ -31,8 +31,13 @@ extern int quiet;		/* -q: no line per request */
 extern int silent;		/* -n: errors only */
 void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* serve.c: a thread per client, from the handoff to the end */
-void workers_init(void);
+/*
+ * serve.c: a fixed pool of threads, each serving its clients from an epoll
+ * set. workers_init() starts them (1 to 64): 0 or -errno. start_worker()
+ * gives one client (fd and session, taken) to the next thread in turn;
+ * workers_running() counts the clients being served.
+ */
+int workers_init(unsigned threads);
 void start_worker(int fd, struct ktls_session *s, const char *peer);
 int workers_running(void);
 

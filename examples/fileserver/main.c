@@ -5,7 +5,8 @@
  * handshake, and then serves GET and HEAD with plain send() and sendfile()
  * on the socket: the kernel does the record encryption.
  *
- *   ktls-fileserver [-l ADDR:PORT] [-s HANDOFF_SOCKET] [-p PROFILE] [-q|-n] ROOT
+ *   ktls-fileserver [-l ADDR:PORT] [-s HANDOFF_SOCKET] [-p PROFILE]
+ *                   [-t THREADS] [-q|-n] ROOT
  *
  * Structure. The main thread is the dispatcher: it polls the listening
  * socket and one shared, non-blocking connection to ktlsd, submits every
@@ -13,11 +14,12 @@
  * with ktls_handoff_result(), in whatever order ktlsd finishes them. So a
  * slow handshake never holds up the others, and no thread exists for a
  * client that has not completed its handshake. Each successful handoff
- * gets a detached thread that runs the HTTP keep-alive loop until the
- * client goes away; it owns the session and the socket from then on.
+ * goes to one thread of a fixed pool (-t), which serves it with its other
+ * clients from an epoll set until it goes away, owning the session and
+ * the socket from then on: no thread per client.
  *
  * This file is the program: options, logging and the dispatcher. The
- * client threads are in serve.c; http.c parses what clients send, opens
+ * serving pool is in serve.c; http.c parses what clients send, opens
  * files beneath ROOT and writes response heads.
  */
 #include <arpa/inet.h>
@@ -206,7 +208,7 @@ static void accept_clients(struct dispatcher *d, int lfd)
 
 	for (i = 0; i < ACCEPT_BURST && !busy(d); i++) {
 		len = sizeof(ss);
-		/* Blocking, as the serving thread wants it. */
+		/* Blocking until served: the pool makes it non-blocking. */
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -335,11 +337,12 @@ static int listen_on(const char *spec, char *shown, size_t shown_len)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s [-l ADDR:PORT] [-s HANDOFF_SOCKET] [-p PROFILE] [-q] [-n]"
-		" ROOT\n"
+		"usage: %s [-l ADDR:PORT] [-s HANDOFF_SOCKET] [-p PROFILE] [-t THREADS]"
+		" [-q] [-n] ROOT\n"
 		"  -l  where to listen (default 127.0.0.1:8443, or [::1]:8443)\n"
 		"  -s  ktlsd's handoff socket (default $KTLS_HANDOFF_SOCKET or %s)\n"
 		"  -p  ktlsd profile for the handshakes (default \"web\")\n"
+		"  -t  serving threads, 1 to 64 (default: one per CPU)\n"
 		"  -q  no line per request\n"
 		"  -n  nothing but errors\n", prog, KTLS_HANDOFF_SOCKET);
 	exit(2);
@@ -351,12 +354,14 @@ int main(int argc, char **argv)
 	const char *listen_spec = "127.0.0.1:8443";
 	struct ktls_handoff *probe;
 	char shown[PEER_MAX];
+	long threads = sysconf(_SC_NPROCESSORS_ONLN);
 	int opt, lfd, ret;
 
 	d.req.size = sizeof(d.req);
 	d.req.profile = "web";
-	while ((opt = getopt(argc, argv, "l:s:p:qnh")) != -1) {
+	while ((opt = getopt(argc, argv, "l:s:p:t:qnh")) != -1) {
 		switch (opt) {
+		case 't': threads = strtol(optarg, NULL, 10); break;
 		case 'l': listen_spec = optarg; break;
 		case 's': d.sock_path = optarg; break;
 		case 'p': d.req.profile = optarg; break;
@@ -365,8 +370,10 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc - 1 || !*d.req.profile)
+	if (optind != argc - 1 || !*d.req.profile || threads < 1)
 		usage();
+	if (threads > 64)
+		threads = 64;
 
 	signal(SIGPIPE, SIG_IGN);
 	ret = root_open(argv[optind]);
@@ -393,7 +400,12 @@ int main(int argc, char **argv)
 	else
 		d.h = probe;
 
-	workers_init();
+	ret = workers_init(threads);
+	if (ret) {
+		fprintf(stderr, "%s: cannot start the serving threads: %s\n",
+			prog, strerror(-ret));
+		return 1;
+	}
 
 	if (!silent) {
 		printf("listening on %s\n", shown);

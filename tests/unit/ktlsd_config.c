@@ -340,6 +340,55 @@ TEST_F(conf, defaults)
 	ASSERT_EQ(0u, p->cfg->n_alpn);
 }
 
+/* prefer_nic_offload: a second configuration, TLS 1.2 with AES-GCM only. */
+TEST_F(conf, prefer_nic_offload_builds_tls12_gcm)
+{
+	const struct profile *p;
+
+	ASSERT_LOADS("[profile p]\nrole = client\nverify = no\n"
+		     "ciphers = aes-256-gcm chacha20-poly1305\n"
+		     "prefer_nic_offload = yes\n");
+	p = profile(self->c, "p");
+	ASSERT_NE(NULL, p->nic_cfg);
+	EXPECT_EQ(KTLS_TLS12, p->nic_cfg->vmin);
+	EXPECT_EQ(KTLS_TLS12, p->nic_cfg->vmax);
+	EXPECT_EQ(KTLS_CIPHER_AES_256_GCM, p->nic_cfg->ciphers);
+	EXPECT_EQ(KTLS_VERIFY_NONE, p->nic_cfg->verify);
+	/* The normal configuration keeps both versions and ciphers. */
+	EXPECT_EQ(KTLS_TLS13, p->cfg->vmax);
+	EXPECT_EQ(KTLS_CIPHER_AES_256_GCM | KTLS_CIPHER_CHACHA20_POLY1305,
+		  p->cfg->ciphers);
+}
+
+TEST_F(conf, prefer_nic_offload_default_no)
+{
+	ASSERT_LOADS("[profile p]\nrole = client\nverify = no\n");
+	EXPECT_NULL(profile(self->c, "p")->nic_cfg);
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS("[profile q]\nrole = client\nverify = no\n"
+		     "prefer_nic_offload = no\n");
+	EXPECT_NULL(profile(self->c, "q")->nic_cfg);
+}
+
+TEST_F(conf, prefer_nic_offload_refusals)
+{
+	ASSERT_EQ(-EINVAL, load(self, "[profile p]\nrole = client\n"
+				"verify = no\nversions = 1.3\n"
+				"prefer_nic_offload = yes\n"));
+	EXPECT_NE(NULL, strstr(self->err, ".conf:5: prefer_nic_offload needs "
+			       "TLS 1.2")) TH_LOG("%s", self->err);
+	ASSERT_EQ(-EINVAL, load(self, "[profile p]\nrole = client\n"
+				"verify = no\nprefer_nic_offload = yes\n"
+				"ciphers = chacha20-poly1305\n"));
+	EXPECT_NE(NULL, strstr(self->err, ".conf:4: prefer_nic_offload needs "
+			       "aes-128-gcm")) TH_LOG("%s", self->err);
+	ASSERT_EQ(-EINVAL, load(self, "[profile p]\nrole = client\n"
+				"verify = no\nprefer_nic_offload = maybe\n"));
+	EXPECT_NE(NULL, strstr(self->err, ".conf:4: prefer_nic_offload"))
+		TH_LOG("%s", self->err);
+}
+
 TEST_F(conf, empty_ktlsd_section_keeps_defaults)
 {
 	ASSERT_LOADS("[ktlsd]\n; everything commented out\n"

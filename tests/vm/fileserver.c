@@ -3,7 +3,8 @@
  * examples/ktls-fileserver behind a real ktlsd, fetched by curl and
  * openssl s_client: several files over one kept-alive connection, HEAD,
  * 404 and 405, paths that try to leave the root, a FIFO never opened,
- * pipelined requests, and a 64 MiB download, every byte compared, with the
+ * pipelined requests, six clients at once on a pool of two threads, and a
+ * 64 MiB download, every byte compared, with the
  * kernel's TLS counters showing that the kernel did the record layer.
  */
 #include <sys/stat.h>
@@ -47,7 +48,7 @@ FIXTURE_SETUP(fs)
 {
 	char bin[PATH_MAX], lsock[160], banner[256];
 	char *argv[] = { bin, "-l", "127.0.0.1:0", "-s", lsock, "-p", "web",
-			 self->root, NULL };
+			 "-t", "2", self->root, NULL };
 	char *p;
 
 	self->srv.pid = -1;
@@ -152,6 +153,63 @@ TEST_F_TIMEOUT(fs, files_over_one_kept_alive_connection, 300)
 	EXPECT_EQ(before + 1, tls_stat("TlsTxSw"));
 	EXPECT_EQ(1, log_count(&self->d, "kTLS TX sw RX sw"))
 		TH_LOG("ktlsd: %s", log_tail(&self->d));
+}
+
+/* The file server's threads, from /proc (-1 if unreadable). */
+static int threads_of(pid_t pid)
+{
+	char path[64], line[256];
+	int n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Six slow downloads at once, served by -t 2: the main thread and two
+ * serving threads the whole time (no thread per client), every byte right.
+ */
+TEST_F_TIMEOUT(fs, six_clients_on_a_pool_of_two, 300)
+{
+	char cmd[4096], a[256], b[256];
+	int status, i, most = 0, n;
+	size_t off = 0;
+	FILE *f;
+
+	SKIP_IF_NO_KTLS();
+	off += snprintf(cmd + off, sizeof(cmd) - off, "(");
+	for (i = 0; i < 6; i++)
+		off += snprintf(cmd + off, sizeof(cmd) - off, CURL "--limit-rate "
+				"100k -o %s/b%d.bin %s/b.bin & ", self->out, i,
+				self->url);
+	snprintf(cmd + off, sizeof(cmd) - off, "wait) 2>&1; echo done");
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	/* curl's rate limit keeps all six open for ~3 s: look meanwhile. */
+	for (i = 0; i < 20; i++) {
+		usleep(200 * 1000);
+		n = threads_of(self->srv.pid);
+		if (n > most)
+			most = n;
+	}
+	while (fgets(a, sizeof(a), f))
+		TH_LOG("curl: %s", a);
+	status = pclose(f);
+	ASSERT_EQ(0, status);
+	EXPECT_EQ(3, most);
+	snprintf(a, sizeof(a), "%s/b.bin", self->root);
+	for (i = 0; i < 6; i++) {
+		snprintf(b, sizeof(b), "%s/b%d.bin", self->out, i);
+		EXPECT_TRUE(same_file(a, b)) TH_LOG("%s", b);
+	}
 }
 
 TEST_F_TIMEOUT(fs, head_has_length_and_no_body, 120)

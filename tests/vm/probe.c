@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
 #include <linux/tls.h>
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -277,6 +278,39 @@ TEST_F(offload, tx_and_rx)
 	ASSERT_OFFLOAD(self->fd[0], KTLS_OFFLOAD_SW, KTLS_OFFLOAD_SW);
 }
 
+/*
+ * ktlsd's way after an install: straight to sock_diag on a netlink socket
+ * each worker keeps. It must say what a fresh sockinfo_offload() says,
+ * socket after socket on the same netlink socket (no stale answer).
+ */
+TEST_F(offload, kept_netlink_socket_agrees)
+{
+	enum ktls_offload tx = 99, rx = 99;
+	int nl, i, other[2];
+
+	REQUIRE_KTLS(self->fd[0]);
+	ASSERT_EQ(0, set_keys(self->fd[0], TLS_TX));
+	ASSERT_EQ(0, tcp_pair(other));
+	ASSERT_EQ(0, tcp_set_ulp_tls(other[1]));
+	ASSERT_EQ(0, set_keys(other[1], TLS_TX));
+	ASSERT_EQ(0, set_keys(other[1], TLS_RX));
+	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	ASSERT_LE(0, nl);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, sockinfo_tls_modes(self->fd[0], 0, nl, &tx, &rx));
+		ASSERT_EQ(KTLS_OFFLOAD_SW, (int)tx);
+		ASSERT_EQ(KTLS_OFFLOAD_NONE, (int)rx);
+		ASSERT_OFFLOAD(self->fd[0], tx, rx);
+		ASSERT_EQ(0, sockinfo_tls_modes(other[1], 0, nl, &tx, &rx));
+		ASSERT_EQ(KTLS_OFFLOAD_SW, (int)tx);
+		ASSERT_EQ(KTLS_OFFLOAD_SW, (int)rx);
+		ASSERT_OFFLOAD(other[1], tx, rx);
+	}
+	close(nl);
+	close(other[0]);
+	close(other[1]);
+}
+
 /* The kernel withholds the ULP's details from others before 6.15. */
 TEST_F(offload, without_net_admin)
 {
@@ -421,8 +455,8 @@ TEST(ktlsctl_probe_json)
 	/* Valid JSON, with the documented keys, when python3 is here. */
 	if (!access(py[0], X_OK)) {
 		ASSERT_EQ(0, run(py, out, res, sizeof(res)));
-		ASSERT_STREQ("['kernel', 'rekey', 'tls12', 'tls13', "
-			     "'ulp_available', 'why']\n", res);
+		ASSERT_STREQ("['interfaces', 'kernel', 'rekey', 'tls12', "
+			     "'tls13', 'ulp_available', 'why']\n", res);
 	}
 }
 
