@@ -119,7 +119,8 @@ VM_UTILS   := $(wildcard tests/vm/*_util.c)
 VM_SRCS    := $(filter-out $(VM_UTILS),$(wildcard tests/vm/*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(B)/tests/%)
 # The fuzz harnesses (make fuzz, below), each also a host test.
-FUZZ_NAMES := wire_req wire_reply ktlsd_conf tlshd_conf upcall_accept http_request
+FUZZ_NAMES := wire_req wire_reply ktlsd_conf tlshd_conf upcall_accept http_request \
+	      keyproc_req
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(B)/tests/unit/fuzz_%)
 VM_BINS    := $(VM_SRCS:tests/%.c=$(B)/tests/%)
 VM_UTIL_OBJS := $(VM_UTILS:%.c=$(B)/%.o)
