@@ -122,17 +122,34 @@ struct keyproc *keyproc_get(struct keyproc *kp)
 	return kp;
 }
 
+/*
+ * It exits at EOF, which comes now unless another process still holds
+ * the connection (a forked handshake process that inherited it): wait a
+ * little, never block. Not our child (another process spawned it, or
+ * reaped it): ECHILD at once. One that outlives the wait is left to
+ * whoever reaps this process's children.
+ */
+static void reap(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			return;
+		usleep(2000);
+	}
+	log_debug("the key process (pid %d) still runs: another process "
+		  "holds its connection", (int)pid);
+}
+
 void keyproc_put(struct keyproc *kp)
 {
 	if (!kp || atomic_fetch_sub(&kp->refs, 1) != 1)
 		return;
 	close(kp->fd);
-	/*
-	 * It exits on EOF, at once. Not our child (the process that spawned
-	 * it was another, or it was reaped): ECHILD, nothing to wait for.
-	 */
-	while (waitpid(kp->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	reap(kp->pid);
 	pthread_mutex_destroy(&kp->lock);
 	free(kp);
 }
