@@ -67,9 +67,11 @@ struct conf {
 /* ---- config.c: the INI file ---- */
 
 /*
- * Parse path and load every profile's credentials. On success *out holds
- * one reference. On failure returns a negative errno and writes a line
- * naming the file, line and problem into err.
+ * Parse path and load every profile's credentials, the private keys into
+ * the configuration's own key process (conf->keys, spawned here; see
+ * keyproc.h), which is then sealed. On success *out holds one reference.
+ * On failure returns a negative errno and writes a line naming the file,
+ * line and problem into err.
  */
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
 /*
