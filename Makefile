@@ -212,7 +212,7 @@ $(TESTLIB_A): $(TESTLIB_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(HANDOFF_BINS): $(B)/tests/vm/handoff_util.o
+$(HANDOFF_BINS) $(B)/tests/vm/keyscan: $(B)/tests/vm/handoff_util.o
 
 # Tests link the static libraries, so they may call internals; and the
 # objects of their own helpers, if any (the .o among the prerequisites).
