@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "keyproc.h"
 #include "ktlsd.h"
+#include "upcall.h"
 
 #define PIN	"1234"
 #define KEY_URL	"pkcs11:token=ktlsd-test;object=k;type=private"
@@ -135,6 +136,30 @@ TEST_F(p11, key_is_sensitive_and_never_extractable)
 			       "--list-all-privkeys pkcs11:token=ktlsd-test "
 			       "2>/dev/null | grep 'CKA_NEVER_EXTRACTABLE;' | "
 			       "grep -q 'CKA_SENSITIVE;'"));
+}
+
+/* tlshd's file takes the URL the same way, for the upcall's server side. */
+TEST_F(p11, tlshd_file_key_by_url)
+{
+	const struct upcall_side *srv;
+	FILE *f = fopen(self->conf, "we");
+
+	ASSERT_NE(NULL, f);
+	fprintf(f, "[authenticate.server]\nx509.certificate=%s\n"
+		"x509.private_key=" KEY_URL ";pin-value=" PIN "\n", self->cert);
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, conf_load_tlshd(self->conf, &self->c, self->err,
+				     sizeof(self->err))) TH_LOG("%s", self->err);
+	srv = &self->c->upcall->server;
+	ASSERT_EQ(1, srv->have_cert);
+	ASSERT_EQ(0, ktls_session_new(&self->cs, self->ccfg, self->fds[0]));
+	ASSERT_EQ(0, ktls_session_set_server_name(self->cs, "localhost"));
+	ASSERT_EQ(0, ktls_session_new(&self->ss, srv->p->cfg, self->fds[1]));
+	ASSERT_EQ(0, duo_handshake(self->cs, self->fds[0], &self->cret,
+				   self->ss, self->fds[1], &self->sret));
+	ASSERT_REACHED_INSTALL(self->cret, self->cs);
+	ASSERT_REACHED_INSTALL(self->sret, self->ss);
+	ASSERT_EQ(0, maps_have(0, "libsofthsm2"));
 }
 
 TEST_F(p11, wrong_pin_names_the_key_line)
