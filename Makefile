@@ -120,7 +120,7 @@ VM_SRCS    := $(filter-out $(VM_UTILS),$(wildcard tests/vm/*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(B)/tests/%)
 # The fuzz harnesses (make fuzz, below), each also a host test.
 FUZZ_NAMES := wire_req wire_reply ktlsd_conf tlshd_conf upcall_accept http_request \
-	      client_hello
+	      client_hello keyproc_req
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(B)/tests/unit/fuzz_%)
 VM_BINS    := $(VM_SRCS:tests/%.c=$(B)/tests/%)
 VM_UTIL_OBJS := $(VM_UTILS:%.c=$(B)/%.o)
@@ -215,7 +215,7 @@ $(TESTLIB_A): $(TESTLIB_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(HANDOFF_BINS): $(B)/tests/vm/handoff_util.o
+$(HANDOFF_BINS) $(B)/tests/vm/keyscan: $(B)/tests/vm/handoff_util.o
 
 # Tests link the static libraries, so they may call internals; and the
 # objects of their own helpers, if any (the .o among the prerequisites).

@@ -372,7 +372,9 @@ static int groups_x25519_first(char *buf, size_t size)
  * Start from the system's default priorities (keeping their order, but
  * for X25519 first among the groups) and take away what the kernel's
  * record layer cannot carry: non-AEAD and other ciphers, and versions
- * other than TLS 1.2 and 1.3.
+ * other than TLS 1.2 and 1.3. And TLS 1.2's RSA key exchange: no forward
+ * secrecy, and the one use of a private key that is a decryption, which
+ * a key held by another process (ktlsd's key process) does not offer.
  */
 int config_update_priority(struct ktls_config *cfg)
 {
@@ -389,7 +391,7 @@ int config_update_priority(struct ktls_config *cfg)
 		usable &= cfg->kernel13;
 
 	n = snprintf(buf, sizeof(buf),
-		     "-VERS-ALL:%s%s"
+		     "-VERS-ALL:%s%s-RSA:"
 		     "-AES-128-CBC:-AES-256-CBC:-CAMELLIA-128-CBC:-CAMELLIA-256-CBC:"
 		     "-CAMELLIA-128-GCM:-CAMELLIA-256-GCM:-3DES-CBC:-ARCFOUR-128:"
 		     "-AES-256-CCM:-AES-128-CCM-8:-AES-256-CCM-8",

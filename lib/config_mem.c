@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
 #include "internal.h"
@@ -57,6 +58,37 @@ out:
 		gnutls_x509_crt_deinit(crts[i]);
 	gnutls_free(crts);
 	return ret;
+}
+
+#define CHAIN_MAX	16
+
+/*
+ * The credentials take the key and the certificates on success only
+ * (gnutls_certificate_set_key()); after checking that they match, which
+ * for a key held elsewhere means one signature made there.
+ */
+int config_add_cert_privkey(struct ktls_config *cfg, const void *cert,
+			    size_t cert_len, gnutls_privkey_t key)
+{
+	gnutls_datum_t c = { (unsigned char *)cert, (unsigned)cert_len };
+	gnutls_pcert_st pcerts[CHAIN_MAX];
+	unsigned n = CHAIN_MAX, i;
+	int ret;
+
+	if (!cfg || !cert || !cert_len || !key || cert_len > (1u << 24))
+		return -EINVAL;
+	ret = gnutls_pcert_list_import_x509_raw(pcerts, &n, &c,
+						guess_format(cert, cert_len), 0);
+	if (ret < 0 || !n)
+		return -KTLS_E_CONFIG;
+	ret = gnutls_certificate_set_key(cfg->x509, NULL, 0, pcerts, n, key);
+	if (ret < 0) {
+		for (i = 0; i < n; i++)
+			gnutls_pcert_deinit(&pcerts[i]);
+		return -KTLS_E_CONFIG;
+	}
+	cfg->have_cert = 1;
+	return 0;
 }
 
 /* GnuTLS asks for the key of the identity the client offered. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 
 #include "ktls.h"
@@ -115,6 +116,17 @@ const gnutls_datum_t *session_peer_certs(const struct ktls_session *s,
  * -ENOENT when there is none.
  */
 int session_peer_sha256(const struct ktls_session *s, uint8_t out[32]);
+
+/* ---- config_mem.c: keys held elsewhere ---- */
+
+/*
+ * A certificate chain (PEM or DER, leaf first) with a private key that
+ * may sign elsewhere (gnutls_privkey_import_ext4()): cfg owns key on
+ * success, the caller still does on failure. 0, -EINVAL, or
+ * -KTLS_E_CONFIG when the chain does not parse or does not match the key.
+ */
+int config_add_cert_privkey(struct ktls_config *cfg, const void *cert,
+			    size_t cert_len, gnutls_privkey_t key);
 
 /* ---- util.c: files ---- */
 

@@ -151,9 +151,11 @@ struct draft {
 	enum trust trust;
 	struct pair *pairs;
 	size_t n_pairs;
-	/* A certificate and key in memory (the kernel's keyring): borrowed */
-	const void *cert_mem, *key_mem;
-	size_t cert_len, key_len;
+	/* The kernel's keyring: a certificate in memory (borrowed), and the
+	   serial of its key, which the key process reads */
+	const void *cert_mem;
+	size_t cert_len;
+	int32_t key_serial;
 	const char *mem_what;		/* names them in errors */
 	char *ca;			/* NULL: the system store */
 	char *crl;
@@ -189,6 +191,24 @@ int profile_check_build(struct parse *p, size_t i);
  * errno with conf_fail() naming d's line for what failed (p->err_key).
  */
 int profile_build(struct parse *p, struct profile *pr, const struct draft *d);
+/*
+ * Its certificates with their keys (profile_keys.c): 0, or a negative
+ * errno with conf_fail() naming the line.
+ */
+int profile_load_certs(struct parse *p, struct profile *pr,
+		       const struct draft *d);
+
+/* Where key k of d was said: its line, else the section's. */
+static inline int draft_at(const struct draft *d, int k)
+{
+	return d->seen[k] ? d->seen[k] : d->line;
+}
+
+/* An error about key k (the first error only, as conf_fail()). */
+#define fail_key(p, k, line, err, ...)					\
+	((p)->ret ? (p)->ret :						\
+	 ((p)->err_key = (k), conf_fail(p, line, err, __VA_ARGS__)))
+
 /*
  * ---- tickets.c ----
  * A server profile's tickets: under the keys of d's ticket_key_file, or a

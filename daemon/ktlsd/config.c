@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "conf_parse.h"
+#include "keyproc.h"
 #include "upcall.h"
 
 /* ---- Values ---- */
@@ -450,6 +451,7 @@ static void conf_free(struct conf *c)
 		profile_free(&c->profiles[i]);
 	free(c->profiles);
 	upcall_conf_free(c->upcall);
+	keyproc_put(c->keys);	/* after the profiles: their keys hold it */
 	free(c->metrics_path);
 	free(c->control_path);
 	free(c->socket_path);
@@ -485,6 +487,24 @@ static struct conf *conf_new(const char *path)
 	return c;
 }
 
+/*
+ * The key process takes no more keys from files or URLs; one is started
+ * if the upcall may need it for the kernel's keys. 0 or -errno.
+ */
+static int conf_seal_keys(struct conf *c, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	if (!c->keys && c->upcall->enable != UPCALL_NO)
+		ret = keyproc_spawn(&c->keys);
+	if (!ret && c->keys)
+		ret = keyproc_seal(c->keys);
+	if (ret)
+		snprintf(err, errlen, "%s: the key process: %s", c->path,
+			 strerror(-ret));
+	return ret;
+}
+
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 {
 	struct parse p = {
@@ -513,6 +533,8 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	profile_drafts_free(&p);
 	if (!ret)
 		ret = upcall_conf_finish(p.c, err, errlen);
+	if (!ret)
+		ret = conf_seal_keys(p.c, err, errlen);
 	if (ret) {
 		conf_free(p.c);
 		return ret;
@@ -543,6 +565,8 @@ int conf_load_tlshd(const char *path, struct conf **out, char *err,
 	c->log_syslog = 1;
 	c->upcall->enable = UPCALL_YES;
 	ret = upcall_conf_finish(c, err, errlen);
+	if (!ret)
+		ret = conf_seal_keys(c, err, errlen);
 	if (ret) {
 		conf_free(c);
 		return ret;

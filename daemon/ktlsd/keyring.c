@@ -18,10 +18,26 @@
 
 #include "ktlsd.h"
 
+void keyring_join_session(void)
+{
+	if (keyctl_join_session_keyring(NULL) < 0)
+		log_warn("joining a session keyring of our own: %m");
+}
+
 void keyring_init(void)
 {
 	if (keyctl_get_keyring_ID(KEY_SPEC_PROCESS_KEYRING, 1) < 0)
 		log_warn("creating the process keyring: %m");
+}
+
+int keyring_share(int32_t serial)
+{
+	return keyctl_link(serial, KEY_SPEC_SESSION_KEYRING) ? -errno : 0;
+}
+
+void keyring_unshare(int32_t serial)
+{
+	keyctl_unlink(serial, KEY_SPEC_SESSION_KEYRING);
 }
 
 int keyring_read(int32_t serial, uint8_t **data, size_t *len)

@@ -41,6 +41,7 @@ struct profile {
 };
 
 struct upcall_conf;
+struct keyproc;
 
 struct conf {
 	atomic_int refs;
@@ -64,14 +65,18 @@ struct conf {
 	unsigned metrics_interval_s;
 	struct upcall_conf *upcall;	/* [upcall] (upcall.h) */
 	int tlshd_only;			/* made from tlshd's file alone */
+	/* The key process of this configuration (keyproc.h), or NULL. */
+	struct keyproc *keys;
 };
 
 /* ---- config.c: the INI file ---- */
 
 /*
- * Parse path and load every profile's credentials. On success *out holds
- * one reference. On failure returns a negative errno and writes a line
- * naming the file, line and problem into err.
+ * Parse path and load every profile's credentials, the private keys into
+ * the configuration's own key process (conf->keys, spawned here; see
+ * keyproc.h), which is then sealed. On success *out holds one reference.
+ * On failure returns a negative errno and writes a line naming the file,
+ * line and problem into err.
  */
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
 /*
@@ -106,6 +111,8 @@ void profile_free(struct profile *pr);
 
 void log_open(int to_stderr, int level);
 void log_set_level(int level);
+/* Whether lines go to stderr (else syslog): the key process does alike. */
+int log_to_stderr(void);
 void log_msg(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
@@ -216,6 +223,17 @@ int metrics_open(struct ktlsd *d, const struct conf *c, int activated_fd);
 
 /* Create our process keyring before threads start: they share it then. */
 void keyring_init(void);
+/*
+ * A session keyring of our own, joined before a key process is spawned:
+ * they share it (keyring_share()), and nobody else does.
+ */
+void keyring_join_session(void);
+/*
+ * Let the key process possess key serial (which we possess): linked into
+ * the session keyring we share with it; keyring_unshare() undoes it.
+ */
+int keyring_share(int32_t serial);
+void keyring_unshare(int32_t serial);
 /* A key's payload (malloc'd; the caller wipes and frees). 0 or -errno. */
 int keyring_read(int32_t serial, uint8_t **data, size_t *len);
 /* A key's description (for a PSK: its identity). 0 or -errno. */

@@ -51,6 +51,11 @@ void log_open(int to_stderr, int level)
 		closelog();
 }
 
+int log_to_stderr(void)
+{
+	return atomic_load(&use_stderr);
+}
+
 void log_set_level(int level)
 {
 	atomic_store(&max_level, clamp_level(level));

@@ -284,6 +284,7 @@ int main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	log_open(1, f.verbose ? LOG_DEBUG : LOG_INFO);
+	keyring_join_session();	/* before the key process: it shares it */
 	if (load_conf(&f, &c))
 		return 1;
 	if (f.test)

@@ -67,6 +67,11 @@ static int set_key(struct parse *p, const char *value)
 	if (!last || last->key)
 		return bad(p, "key without a certificate line before it");
 	last->key_line = p->line;
+	/* A token's key is named by URL: the key process opens it. */
+	if (!strncmp(value, "pkcs11:", 7)) {
+		last->key = strdup(value);
+		return last->key ? 0 : oom(p);
+	}
 	return conf_path(p, "key", value, &last->key);
 }
 
@@ -529,17 +534,6 @@ int profile_check_build(struct parse *p, size_t i)
 
 /* ---- The builder: every profile, from any source ---- */
 
-/* Where key k of d was said: its line, else the section's. */
-static int at(const struct draft *d, int k)
-{
-	return d->seen[k] ? d->seen[k] : d->line;
-}
-
-/* An error about key k (the first error only, as conf_fail()). */
-#define fail_key(p, k, line, err, ...)					\
-	((p)->ret ? (p)->ret :						\
-	 ((p)->err_key = (k), conf_fail(p, line, err, __VA_ARGS__)))
-
 /* tlshd's way: whatever does not load, the handshakes that need it fail. */
 static int load_trust_tlshd(struct parse *p, struct profile *pr,
 			    const struct draft *d, const char **ca)
@@ -548,9 +542,9 @@ static int load_trust_tlshd(struct parse *p, struct profile *pr,
 	int ret;
 
 	if (*ca && access(*ca, R_OK)) {
-		snprintf(where, sizeof(where), ":%d", at(d, P_CA));
+		snprintf(where, sizeof(where), ":%d", draft_at(d, P_CA));
 		log_warn("%s%s: %s: %s; using the system's trust store, as "
-			 "tlshd does", p->file, at(d, P_CA) ? where : "", *ca,
+			 "tlshd does", p->file, draft_at(d, P_CA) ? where : "", *ca,
 			 strerror(errno));
 		*ca = NULL;
 	}
@@ -562,7 +556,7 @@ static int load_trust_tlshd(struct parse *p, struct profile *pr,
 		ret = 0;
 	}
 	if (ret)
-		return fail_key(p, P_CA, at(d, P_CA), ret, "%s: %s", *ca,
+		return fail_key(p, P_CA, draft_at(d, P_CA), ret, "%s: %s", *ca,
 				ktls_strerror(ret));
 	return 0;
 }
@@ -602,7 +596,7 @@ static int load_trust(struct parse *p, struct profile *pr,
 	if (d->crl) {
 		ret = ktls_config_set_crl_file(pr->cfg, d->crl);
 		if (ret)
-			return fail_key(p, P_CRL, at(d, P_CRL), ret, "%s: %s",
+			return fail_key(p, P_CRL, draft_at(d, P_CRL), ret, "%s: %s",
 					d->crl, ktls_strerror(ret));
 	}
 	/* Per-request credentials of the upcall take the same trust. */
@@ -612,51 +606,9 @@ static int load_trust(struct parse *p, struct profile *pr,
 	return 0;
 }
 
-/* libktls cannot say which file of the two it could not read. */
-static int pair_failed(struct parse *p, const struct pair *pair, int ret)
-{
-	int err;
-
-	if (access(pair->cert, R_OK)) {
-		err = errno;
-		return fail_key(p, P_CERT, pair->cert_line, -err, "%s: %s",
-				pair->cert, strerror(err));
-	}
-	if (access(pair->key, R_OK)) {
-		err = errno;
-		return fail_key(p, P_KEY, pair->key_line, -err, "%s: %s",
-				pair->key, strerror(err));
-	}
-	return fail_key(p, P_CERT, pair->cert_line, ret, "%s with key %s: %s",
-			pair->cert, pair->key, ktls_strerror(ret));
-}
-
-static int load_certs(struct parse *p, struct profile *pr,
-		      const struct draft *d)
-{
-	size_t i;
-	int ret;
-
-	/* Not d->pairs + d->n_pairs: without certificates pairs is NULL. */
-	for (i = 0; i < d->n_pairs; i++) {
-		ret = ktls_config_add_cert(pr->cfg, d->pairs[i].cert,
-					   d->pairs[i].key);
-		if (ret)
-			return pair_failed(p, &d->pairs[i], ret);
-	}
-	if (d->cert_mem) {
-		ret = ktls_config_add_cert_mem(pr->cfg, d->cert_mem, d->cert_len,
-					       d->key_mem, d->key_len);
-		if (ret)
-			return fail_key(p, P_CERT, at(d, P_CERT), ret, "%s: %s",
-					d->mem_what, ktls_strerror(ret));
-	}
-	return 0;
-}
-
 /* libktls refused a value that parsed: name the line and its reason. */
 #define refused(p, d, k, key, ret)					\
-	fail_key(p, k, at(d, k), ret, "%s: %s", key, ktls_strerror(ret))
+	fail_key(p, k, draft_at(d, k), ret, "%s: %s", key, ktls_strerror(ret))
 
 static int apply_psk(struct parse *p, struct profile *pr,
 		     const struct draft *d)
@@ -714,7 +666,7 @@ int profile_build(struct parse *p, struct profile *pr, const struct draft *d)
 	pr->verify = d->verify;
 	ret = load_trust(p, pr, d);
 	if (!ret)
-		ret = load_certs(p, pr, d);
+		ret = profile_load_certs(p, pr, d);
 	if (!ret)
 		ret = apply_policy(p, pr, d);
 	return ret;

@@ -66,14 +66,12 @@ int tickets_apply(struct parse *p, struct profile *pr, const struct draft *d)
 	uint8_t keys[2 * KTLS_TICKET_KEY_LEN];
 	const char *why = NULL;
 	size_t len = 0;
-	int line = d->seen[P_TICKET_KEY_FILE], ret;
+	int ret;
 
 	if (!d->ticket_key_file) {
 		ret = d->tickets ? ktls_config_set_tickets(pr->cfg, 1) : 0;
-		if (ret && !p->ret)
-			p->err_key = P_TICKETS;
-		return ret ? conf_fail(p, d->seen[P_TICKETS], ret, "tickets: %s",
-				       ktls_strerror(ret)) : 0;
+		return ret ? fail_key(p, P_TICKETS, draft_at(d, P_TICKETS), ret,
+				      "tickets: %s", ktls_strerror(ret)) : 0;
 	}
 	ret = read_keys(d->ticket_key_file, keys, &len, &why);
 	if (!ret) {
@@ -83,8 +81,6 @@ int tickets_apply(struct parse *p, struct profile *pr, const struct draft *d)
 	explicit_bzero(keys, sizeof(keys));
 	if (!ret)
 		return 0;
-	if (!p->ret)
-		p->err_key = P_TICKET_KEY_FILE;
-	return conf_fail(p, line ? line : d->line, ret, "ticket_key_file: %s: %s",
-			 d->ticket_key_file, why);
+	return fail_key(p, P_TICKET_KEY_FILE, draft_at(d, P_TICKET_KEY_FILE),
+			ret, "ticket_key_file: %s: %s", d->ticket_key_file, why);
 }

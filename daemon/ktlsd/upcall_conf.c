@@ -271,6 +271,7 @@ static int tlshd_sides(struct conf *c, char *err, size_t errlen)
 	struct parse p = {
 		.file = "upcall", .syntax = SYNTAX_KEYFILE, .begin = tlshd_begin,
 		.set = tlshd_setting, .user = &t, .err = err, .errlen = errlen,
+		.c = c,
 	};
 	const char *path = u->tlshd_config ? u->tlshd_config
 					   : default_tlshd_path();
@@ -315,31 +316,31 @@ int upcall_conf_finish(struct conf *c, char *err, size_t errlen)
 
 /* What the kernel's keys held, for one request; wiped when done. */
 struct req_keys {
-	uint8_t *cert, *key, *psk;
-	size_t cert_len, key_len, psk_len;
+	uint8_t *cert, *psk;
+	size_t cert_len, psk_len;
 	char identity[256];
 };
 
 static void req_keys_wipe(struct req_keys *k)
 {
-	if (k->key)
-		explicit_bzero(k->key, k->key_len);
 	if (k->psk)
 		explicit_bzero(k->psk, k->psk_len);
-	free(k->key);
 	free(k->psk);
 	free(k->cert);
 }
 
-/* The certificate and key the kernel named, into d. 0 or errno. */
+/*
+ * The certificate the kernel named, into d, and its private key's serial:
+ * the key process reads that key, never this one. 0 or errno.
+ */
 static int keyring_cert(struct draft *d, struct req_keys *k,
 			const struct upreq *r, const char **msg)
 {
 	int ret;
 
 	ret = keyring_read(r->cert, &k->cert, &k->cert_len);
-	if (!ret)
-		ret = keyring_read(r->privkey, &k->key, &k->key_len);
+	if (!ret && r->privkey <= 0)
+		ret = -ENOKEY;
 	if (ret) {
 		*msg = "The certificate or private key the kernel named could "
 		       "not be read from the keyring.";
@@ -347,8 +348,7 @@ static int keyring_cert(struct draft *d, struct req_keys *k,
 	}
 	d->cert_mem = k->cert;
 	d->cert_len = k->cert_len;
-	d->key_mem = k->key;
-	d->key_len = k->key_len;
+	d->key_serial = r->privkey;
 	d->mem_what = "the certificate and key the kernel named";
 	return 0;
 }
@@ -440,6 +440,10 @@ static int build_failed(const struct parse *p, const struct draft *d,
 		*msg = "Out of memory.";
 		return ENOMEM;
 	}
+	if (p->ret == -EPIPE || p->ret == -ETIMEDOUT) {
+		*msg = "The key process is gone (reload ktlsd).";
+		return EIO;
+	}
 	switch (p->err_key) {
 	case P_CERT:
 	case P_KEY:
@@ -486,15 +490,17 @@ static int request_draft(struct draft *d, struct req_keys *k, struct upreq *r,
 }
 
 /* A profile of r's own, from the keys the kernel named. 0 or errno. */
-static int own_creds(struct upreq *r, const struct upcall_side *s,
-		     struct profile **out, const char **msg)
+static int own_creds(struct conf *c, struct upreq *r,
+		     const struct upcall_side *s, struct profile **out,
+		     const char **msg)
 {
 	int client = r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO;
 	int psk = r->auth == HANDSHAKE_AUTH_PSK;
 	struct req_keys k = { 0 };
 	struct draft d = { 0 };		/* borrows all it holds */
 	char why[256] = "";
-	struct parse p = { .file = "upcall", .err = why, .errlen = sizeof(why) };
+	struct parse p = { .file = "upcall", .err = why, .errlen = sizeof(why),
+			   .c = c };
 	struct profile *pr = calloc(1, sizeof(*pr));
 	int ret = ENOMEM;
 
@@ -532,7 +538,7 @@ int upcall_creds(struct conf *c, struct upreq *r, const char **msg)
 	if (r->auth == HANDSHAKE_AUTH_PSK ||
 	    (r->auth == HANDSHAKE_AUTH_X509 && r->cert != TLS_NO_CERT &&
 	     r->privkey != TLS_NO_PRIVKEY)) {
-		ret = own_creds(r, s, &j->own, msg);
+		ret = own_creds(c, r, s, &j->own, msg);
 		j->p = j->own;
 	} else if (!s->p) {
 		*msg = "The upcall has no credentials configured.";

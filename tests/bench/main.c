@@ -106,6 +106,7 @@ static void usage(void)
 		"       bench ktls-sendfile|gnutls-send|raw-sendfile [--size MIB]\n"
 		"             [--receiver tcp|ktls] [--cpus split|shared]\n"
 		"       bench hs-handoff|hs-floor --dir WORK --cert ec|rsa|psk|psk-dhe "
+		"[--keys-in-process] "
 		"[--workers N] [--clients N]\n"
 		"             [--seconds S] [--warmup S] [--tcp (floor only)]\n"
 		"       bench http-get --dir WORK --server ktls|nginx --file 1m|1k "
@@ -151,6 +152,11 @@ static void parse(int argc, char **argv, struct opts *o)
 
 		if (!strcmp(k, "--close") || !strcmp(k, "--tcp")) {
 			*(k[2] == 'c' ? &o->close : &o->tcp) = 1;
+			continue;
+		}
+		/* P1k's B: ktlsd as before its key process (it says so loudly). */
+		if (!strcmp(k, "--keys-in-process")) {
+			setenv("KTLSD_BENCH_KEYS_IN_PROCESS", "1", 1);
 			continue;
 		}
 		if (!v || strncmp(k, "--", 2))

@@ -61,6 +61,7 @@ FIXTURE_SETUP(creds)
 	ASSERT_EQ(0, make_test_cert());
 	snprintf(self->path, sizeof(self->path), "/tmp/ktlsd-creds-%d.conf",
 		 getpid());
+	keyring_join_session();	/* shared with the key process, as ktlsd's */
 	keyring_init();
 	self->cert = file_key("ktlsd-test-cert", TEST_CERT);
 	self->key = file_key("ktlsd-test-key", TEST_KEY);

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The key process itself: loads private keys when asked and signs with
+ * them, one request at a time, over the one connection it was started
+ * with. Every packet is size-checked against its header and its type
+ * before a field of it is read; a malformed one is logged and ends the
+ * connection, and with it the process. Keys never leave this process:
+ * no message carries one out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <keyutils.h>
+
+#include "ktlsd.h"
+#include "keyproc.h"
+
+#define KP_FILE_MAX	(1 << 20)
+
+struct keyproc_srv {
+	gnutls_privkey_t keys[KP_KEYS_MAX];	/* key id - 1 */
+	int sealed;
+};
+
+struct keyproc_srv *keyproc_srv_new(void)
+{
+	return calloc(1, sizeof(struct keyproc_srv));
+}
+
+void keyproc_srv_free(struct keyproc_srv *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < KP_KEYS_MAX; i++)
+		if (s->keys[i])
+			gnutls_privkey_deinit(s->keys[i]);
+	free(s);
+}
+
+/* ---- Loading ---- */
+
+/* PEM carries its own armour; anything else is taken as DER. */
+static gnutls_x509_crt_fmt_t key_format(const gnutls_datum_t *d)
+{
+	return memmem(d->data, d->size, "-----BEGIN", 10) ? GNUTLS_X509_FMT_PEM
+							  : GNUTLS_X509_FMT_DER;
+}
+
+static int import_raw(gnutls_privkey_t pk, const gnutls_datum_t *d)
+{
+	return gnutls_privkey_import_x509_raw(pk, d, key_format(d), NULL, 0) < 0 ?
+	       -EKEYREJECTED : 0;
+}
+
+/* Our own buffer, so that it is wiped: gnutls_load_file()'s is not. */
+static int import_file(gnutls_privkey_t pk, const char *path)
+{
+	gnutls_datum_t d = { 0 };
+	struct stat st;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	ret = fstat(fd, &st) ? -errno : !S_ISREG(st.st_mode) ? -EINVAL :
+	      st.st_size > KP_FILE_MAX ? -EFBIG : 0;
+	if (!ret && !(d.data = malloc(st.st_size + 1)))
+		ret = -ENOMEM;
+	if (!ret) {
+		n = read(fd, d.data, st.st_size + 1);
+		ret = n < 0 ? -errno : n > st.st_size ? -EFBIG : 0;
+		d.size = n > 0 ? n : 0;
+	}
+	close(fd);
+	if (!ret)
+		ret = import_raw(pk, &d);
+	if (d.data) {
+		explicit_bzero(d.data, st.st_size + 1);
+		free(d.data);
+	}
+	return ret;
+}
+
+/* A "user" key: the only readable type that holds a key as given. */
+static int import_keyring(gnutls_privkey_t pk, int32_t serial)
+{
+	gnutls_datum_t d;
+	char *desc = NULL;
+	uint8_t *data;
+	size_t len;
+	int ret;
+
+	if (serial <= 0)
+		return -ENOKEY;
+	if (keyctl_describe_alloc(serial, &desc) < 0)
+		return -errno;
+	ret = strncmp(desc, "user;", 5) ? -EKEYREJECTED : 0;
+	free(desc);
+	if (!ret)
+		ret = keyring_read(serial, &data, &len);
+	if (ret)
+		return ret;
+	d.data = data;
+	d.size = len;
+	ret = import_raw(pk, &d);
+	explicit_bzero(data, len);
+	free(data);
+	return ret;
+}
+
+static int import_url(gnutls_privkey_t pk, const char *url)
+{
+	int ret = gnutls_privkey_import_url(pk, url, 0);
+
+	if (ret == GNUTLS_E_UNIMPLEMENTED_FEATURE)
+		return -EPROTONOSUPPORT;
+	return ret < 0 ? -EKEYREJECTED : 0;
+}
+
+/* A path or URL from the body: no NUL inside, copied with one after. */
+static int body_string(const uint8_t *b, size_t len, char *out)
+{
+	if (!len || len > KP_PATH_MAX || memchr(b, 0, len))
+		return -1;
+	memcpy(out, b, len);
+	out[len] = 0;
+	return 0;
+}
+
+static int free_slot(const struct keyproc_srv *s)
+{
+	int i;
+
+	for (i = 0; i < KP_KEYS_MAX; i++)
+		if (!s->keys[i])
+			return i;
+	return -1;
+}
+
+/* LOAD: the source was checked; loads into a free slot. */
+static int load(struct keyproc_srv *s, uint32_t src, const char *str,
+		int32_t serial, struct kp_loaded *out)
+{
+	gnutls_privkey_t pk;
+	unsigned bits = 0;
+	int slot, ret;
+
+	if (s->sealed && src != KP_SRC_KEYRING)
+		return -EPERM;
+	if (src == KP_SRC_FILE && str[0] != '/')
+		return -EINVAL;
+	slot = free_slot(s);
+	if (slot < 0)
+		return -ENOSPC;
+	if (gnutls_privkey_init(&pk) < 0)
+		return -ENOMEM;
+	ret = src == KP_SRC_FILE ? import_file(pk, str) :
+	      src == KP_SRC_URL ? import_url(pk, str) :
+	      import_keyring(pk, serial);
+	if (ret) {
+		gnutls_privkey_deinit(pk);
+		return ret;
+	}
+	out->pk = gnutls_privkey_get_pk_algorithm(pk, &bits);
+	out->bits = bits;
+	out->key = slot + 1;
+	s->keys[slot] = pk;
+	return 0;
+}
+
+/* ---- Requests ---- */
+
+static gnutls_privkey_t key_of(const struct keyproc_srv *s, uint32_t id)
+{
+	return id >= 1 && id <= KP_KEYS_MAX ? s->keys[id - 1] : NULL;
+}
+
+static int sign(struct keyproc_srv *s, const struct kp_sign *rq,
+		const uint8_t *data, size_t len, uint8_t *out, size_t *out_len)
+{
+	gnutls_privkey_t pk = key_of(s, rq->key);
+	gnutls_datum_t in = { (unsigned char *)data, len }, sig = { 0 };
+	int ret;
+
+	if (!pk)
+		return -ENOKEY;
+	ret = rq->form == KP_FORM_HASH ?
+	      gnutls_privkey_sign_hash2(pk, rq->algo, rq->flags, &in, &sig) :
+	      gnutls_privkey_sign_data2(pk, rq->algo, rq->flags, &in, &sig);
+	if (ret < 0)
+		return -EKEYREJECTED;
+	ret = sig.size > KP_SIG_MAX ? -EMSGSIZE : 0;
+	if (!ret) {
+		memcpy(out, sig.data, sig.size);
+		*out_len = sig.size;
+	}
+	gnutls_free(sig.data);
+	return ret;
+}
+
+static size_t reply_to(uint8_t *reply, uint32_t id, uint16_t type,
+		       const void *body, size_t len)
+{
+	struct keyproc_hdr h = { .type = type, .len = len, .id = id };
+
+	memcpy(reply, &h, KP_HDR_LEN);
+	if (len && body != reply + KP_HDR_LEN)
+		memcpy(reply + KP_HDR_LEN, body, len);
+	return KP_HDR_LEN + len;
+}
+
+static size_t reply_err(uint8_t *reply, uint32_t id, int32_t err)
+{
+	return reply_to(reply, id, KP_ERROR, &err, sizeof(err));
+}
+
+#define malformed(text)	(*why = (text), -EBADMSG)
+
+static int handle_load(struct keyproc_srv *s, const struct keyproc_hdr *h,
+		       const uint8_t *b, uint8_t *reply, size_t *rlen,
+		       const char **why)
+{
+	char str[KP_PATH_MAX + 1] = "";
+	struct kp_loaded out;
+	int32_t serial = 0;
+	uint32_t src;
+	int ret;
+
+	if (h->len < sizeof(src))
+		return malformed("LOAD without a source");
+	memcpy(&src, b, sizeof(src));
+	if (src == KP_SRC_KEYRING) {
+		if (h->len != sizeof(src) + sizeof(serial))
+			return malformed("LOAD of a keyring key: not 8 bytes");
+		memcpy(&serial, b + sizeof(src), sizeof(serial));
+	} else if (src == KP_SRC_FILE || src == KP_SRC_URL) {
+		if (body_string(b + sizeof(src), h->len - sizeof(src), str))
+			return malformed("LOAD: an empty, long or NUL-holding name");
+	} else {
+		return malformed("LOAD from an unknown source");
+	}
+	ret = load(s, src, str, serial, &out);
+	if (ret == -EPERM)
+		log_warn("key process: a key from a %s was asked for after "
+			 "the configuration was loaded: refused",
+			 src == KP_SRC_FILE ? "file" : "URL");
+	*rlen = ret ? reply_err(reply, h->id, ret)
+		    : reply_to(reply, h->id, KP_LOADED, &out, sizeof(out));
+	return 0;
+}
+
+static int handle_sign(struct keyproc_srv *s, const struct keyproc_hdr *h,
+		       const uint8_t *b, uint8_t *reply, size_t *rlen,
+		       const char **why)
+{
+	struct kp_sign rq;
+	size_t n = 0;
+	int ret;
+
+	if (h->len < sizeof(rq) || h->len - sizeof(rq) > KP_SIGN_MAX)
+		return malformed("SIGN: body size out of range");
+	memcpy(&rq, b, sizeof(rq));
+	if (rq.form != KP_FORM_DATA && rq.form != KP_FORM_HASH)
+		return malformed("SIGN: unknown form");
+	ret = sign(s, &rq, b + sizeof(rq), h->len - sizeof(rq),
+		   reply + KP_HDR_LEN, &n);
+	*rlen = ret ? reply_err(reply, h->id, ret)
+		    : reply_to(reply, h->id, KP_SIGNATURE, reply + KP_HDR_LEN, n);
+	return 0;
+}
+
+static int handle_drop(struct keyproc_srv *s, const struct keyproc_hdr *h,
+		       const uint8_t *b, uint8_t *reply, size_t *rlen,
+		       const char **why)
+{
+	uint32_t id;
+
+	if (h->len != sizeof(id))
+		return malformed("DROP: not 4 bytes");
+	memcpy(&id, b, sizeof(id));
+	if (!key_of(s, id)) {
+		*rlen = reply_err(reply, h->id, -ENOKEY);
+		return 0;
+	}
+	gnutls_privkey_deinit(s->keys[id - 1]);
+	s->keys[id - 1] = NULL;
+	*rlen = reply_to(reply, h->id, KP_OK, NULL, 0);
+	return 0;
+}
+
+int keyproc_srv_handle(struct keyproc_srv *s, const uint8_t *msg, size_t len,
+		       uint8_t *reply, size_t *reply_len, const char **why)
+{
+	struct keyproc_hdr h;
+
+	if (len < KP_HDR_LEN)
+		return malformed("shorter than a header");
+	if (len > KP_MSG_MAX)
+		return malformed("longer than any request");
+	memcpy(&h, msg, KP_HDR_LEN);
+	if (h.zero || h.len != len - KP_HDR_LEN)
+		return malformed("header and packet sizes disagree");
+	msg += KP_HDR_LEN;
+	switch (h.type) {
+	case KP_LOAD:
+		return handle_load(s, &h, msg, reply, reply_len, why);
+	case KP_SIGN:
+		return handle_sign(s, &h, msg, reply, reply_len, why);
+	case KP_DROP:
+		return handle_drop(s, &h, msg, reply, reply_len, why);
+	case KP_SEAL:
+		if (h.len)
+			return malformed("SEAL with a body");
+		s->sealed = 1;
+		*reply_len = reply_to(reply, h.id, KP_OK, NULL, 0);
+		return 0;
+	}
+	return malformed("unknown request type");
+}
+
+/* ---- The process ---- */
+
+/* Nothing but the connection and stderr (for the log) stays open. */
+static void shed_process(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	prctl(PR_SET_NAME, "ktlsd-key");
+	prctl(PR_SET_DUMPABLE, 0);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		if (null > 2)
+			close(null);
+	}
+	close_range(KEYPROC_FD + 1, ~0u, 0);
+}
+
+int keyproc_srv_run(int fd)
+{
+	static uint8_t msg[KP_MSG_MAX + 1], reply[KP_MSG_MAX];
+	struct keyproc_srv *s;
+	const char *why = "";
+	size_t rlen = 0;
+	ssize_t n;
+	int status = 0;
+
+	shed_process();
+	s = keyproc_srv_new();
+	if (!s)
+		return 1;
+	for (;;) {
+		n = recv(fd, msg, sizeof(msg), MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* EOF: the last holder of the other end closed */
+		if (keyproc_srv_handle(s, msg, n, reply, &rlen, &why)) {
+			log_err("key process: malformed request (%s, %zd "
+				"bytes): closing the connection", why, n);
+			status = 1;
+			break;
+		}
+		if (send(fd, reply, rlen, MSG_NOSIGNAL) < 0)
+			break;
+	}
+	keyproc_srv_free(s);
+	close(fd);
+	return status;
+}
