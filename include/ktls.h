@@ -329,7 +329,10 @@ int ktls_session_get_resumption(const struct ktls_session *s, void *buf,
  * ktls_session_want() and call again. Returns 0 when the socket carries
  * kTLS, else a -errno or KTLS_E_* error (ktls_session_error() explains).
  * Nothing of the peer's application data is lost: what arrived with the
- * handshake is kept for ktls_session_early_data().
+ * handshake is kept for ktls_session_early_data(). A peer's record size
+ * limit (RFC 8449) is kept by the kernel for every record after the
+ * switch (Linux 6.19+); where the kernel cannot, a peer that asks for
+ * records under 16 KiB fails the handshake with -EMSGSIZE.
  */
 int ktls_session_handshake(struct ktls_session *s);
 

@@ -17,6 +17,54 @@
 
 #include "session.h"
 
+/* linux/tls.h of Linux 6.19+; older kernels answer ENOPROTOOPT. */
+#ifndef TLS_TX_MAX_PAYLOAD_LEN
+#define TLS_TX_MAX_PAYLOAD_LEN 5
+#endif
+
+/*
+ * Before the keys go in: whether the kernel can keep to the peer's record
+ * size limit (max bytes of data per record, 0: no limit to keep). A
+ * kernel that cannot would send records the peer must refuse with
+ * record_overflow, later, when the application believes it is connected:
+ * the session fails now instead, with an alert (tlshd 1.4 fails these
+ * with EIO too). 0 or the error.
+ */
+static int check_record_limit(struct ktls_session *s, unsigned max)
+{
+	uint16_t v;
+	socklen_t len = sizeof(v);
+	int e;
+
+	if (!max || !getsockopt(s->fd, SOL_TLS, TLS_TX_MAX_PAYLOAD_LEN, &v, &len))
+		return 0;
+	e = errno;
+	session_send_alert(s, KTLS_ALERT_LEVEL_FATAL, KTLS_ALERT_INTERNAL_ERROR);
+	if (e == ENOPROTOOPT)
+		return session_fail(s, -EMSGSIZE, "The peer takes records of at "
+				    "most %u bytes of data (RFC 8449 record size "
+				    "limit) and this kernel cannot keep to a limit: "
+				    "that needs Linux 6.19 or later "
+				    "(TLS_TX_MAX_PAYLOAD_LEN).", max);
+	return session_fail(s, -e, "Reading the kernel's record size limit "
+			    "failed: %s.", strerror(e));
+}
+
+/* After the keys, before any data: the peer's limit, kept by the kernel. */
+static int set_record_limit(struct ktls_session *s, unsigned max)
+{
+	uint16_t v = max;
+	int e;
+
+	if (!max || !setsockopt(s->fd, SOL_TLS, TLS_TX_MAX_PAYLOAD_LEN, &v,
+				sizeof(v)))
+		return 0;
+	e = errno;
+	return session_fail(s, -e, "The kernel refused the peer's record size "
+			    "limit (%u bytes of data per record): %s.", max,
+			    strerror(e));
+}
+
 /* Keep application data that GnuTLS already decrypted. */
 static int take_early_data(struct ktls_session *s)
 {
@@ -182,8 +230,8 @@ static unsigned set_options(int fd, unsigned opts, int version,
 
 int session_install(struct ktls_session *s)
 {
+	unsigned cipher, limit;
 	int version, ret;
-	unsigned cipher;
 
 	switch (gnutls_protocol_get_version(s->gs)) {
 	case GNUTLS_TLS1_2:
@@ -223,9 +271,14 @@ int session_install(struct ktls_session *s)
 		return session_fail(s, -e, "Enabling kernel TLS on the socket "
 				    "failed: %s.", strerror(e));
 	}
-	ret = install_dir(s, 0, version, cipher);
+	limit = reclimit_payload(&s->rl, version);
+	ret = check_record_limit(s, limit);
+	if (!ret)
+		ret = install_dir(s, 0, version, cipher);
 	if (!ret)
 		ret = install_dir(s, 1, version, cipher);
+	if (!ret)
+		ret = set_record_limit(s, limit);
 	if (ret)
 		return ret;
 	fill_info(s, version, cipher);

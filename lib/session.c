@@ -337,6 +337,8 @@ static int new_gnutls(struct ktls_session *s, gnutls_session_t *out)
 	}
 	gnutls_session_set_ptr(gs, s);
 	gnutls_handshake_set_secret_function(gs, keep_secrets);
+	gnutls_handshake_set_hook_function(gs, GNUTLS_HANDSHAKE_ANY,
+					   GNUTLS_HOOK_POST, reclimit_hook);
 	gnutls_transport_set_ptr(gs, s);
 	gnutls_transport_set_pull_function(gs, pull);
 	gnutls_transport_set_vec_push_function(gs, push);

@@ -14,6 +14,12 @@
 
 enum state { S_NEW, S_HANDSHAKE, S_DONE, S_FAILED };
 
+/* What the peer's hello said of the records it takes (reclimit.c). */
+struct reclimit {
+	unsigned rsl;		/* record_size_limit it sent; 0: none */
+	unsigned mfl;		/* max_fragment_length in bytes; 0: none */
+};
+
 struct ktls_session {
 	const struct ktls_config *cfg;	/* NULL for a handed-off session */
 	enum ktls_role role;
@@ -45,6 +51,7 @@ struct ktls_session {
 	unsigned char *early;
 	size_t early_len;
 	struct ktls_rx_end rx_end;
+	struct reclimit rl;
 
 	/* TLS 1.3 application traffic secrets, for KeyUpdate; wiped on free. */
 	uint8_t secret_rx[KTLS_SECRET_MAX], secret_tx[KTLS_SECRET_MAX];
@@ -71,6 +78,26 @@ void session_send_alert(struct ktls_session *s, int level, int desc);
  * sentence for the operator; the -errno or -KTLS_E_* value for it.
  */
 int session_handshake_error(struct ktls_session *s, int gerr);
+
+/* ---- reclimit.c ---- */
+
+/*
+ * Read the record limits from one handshake message of the peer (its body,
+ * htype a gnutls_handshake_description_t): a ClientHello or ServerHello
+ * replaces what rl held, EncryptedExtensions adds to it, others are
+ * ignored. 0, or -EPROTO for extensions that do not parse.
+ */
+int reclimit_parse(struct reclimit *rl, unsigned htype, const uint8_t *msg,
+		   size_t len);
+/*
+ * The most plaintext one record to the peer may carry under version
+ * (KTLS_TLS12/13), as the kernel's TLS_TX_MAX_PAYLOAD_LEN takes it; 0 when
+ * the peer takes full records (16384 bytes).
+ */
+unsigned reclimit_payload(const struct reclimit *rl, int version);
+/* The handshake hook that feeds reclimit_parse() from the session. */
+int reclimit_hook(gnutls_session_t gs, unsigned htype, unsigned when,
+		  unsigned incoming, const gnutls_datum_t *msg);
 
 /* ---- install.c ---- */
 

@@ -429,38 +429,6 @@ TEST_F_TIMEOUT(nfs, restart_between_mounts_ktlsd_conf, 200)
 	       (long long)ms2);
 }
 
-/* NVMe/TCP with TLS and a PSK from the .nvme keyring: the other consumer. */
-TEST_F_TIMEOUT(nfs, nvme_tcp_tls_psk, 200)
-{
-	char env[PATH_MAX], path[160];
-	int64_t t0;
-	int ret;
-
-	if (_metadata->skip)
-		return;	/* a SKIP in the set-up does not stop us */
-	/* The handshakes pass; the data check has failed once, not understood. */
-	if (!getenv("KTLSD_TEST_NVME"))
-		SKIP(return, "nvme: set KTLSD_TEST_NVME=1 to run it");
-	snprintf(path, sizeof(path), "%s/tlshd.conf", self->k.dir);
-	ASSERT_EQ(0, write_file(path, "[authenticate]\nkeyrings=.nvme\n"));
-	ASSERT_EQ(1, kd_start(&self->k, "-T", path)) TH_LOG("%s", log_text(&self->k));
-	if (!log_has(&self->k, "upcall: serving"))
-		SKIP(return, "nvme: this kernel has no handshake upcall");
-	env_script(env, sizeof(env));
-	t0 = ms_now();
-	ret = run_shell("%s nvme >/tmp/ktlsd-nvme.txt 2>&1", env);
-	if (ret == 3)
-		SKIP(return, "nvme: no NVMe/TCP TLS here (see /tmp/ktlsd-nvme.txt)");
-	EXPECT_EQ(0, ret) TH_LOG("%s", log_text(&self->k));
-	/* Admin and I/O queues: a handshake each, both ends, PSK both ways. */
-	EXPECT_LE(1, log_has(&self->k, "upcall: server psk handshake from"));
-	EXPECT_LE(1, log_has(&self->k, "upcall: client psk handshake to"));
-	EXPECT_EQ(0, log_has(&self->k, "DONE status 1"));
-	TH_LOG("connect, 4 MiB written and read back, disconnect: %lld ms; "
-	       "%d PSK handshakes", (long long)(ms_now() - t0),
-	       log_has(&self->k, "psk handshake") / 2);
-}
-
 /* ---- Start-up: another agent, no family, the handoff still there ---- */
 
 FIXTURE(agent) {
