@@ -349,53 +349,6 @@ static void fail_now(struct upcall *u, struct upreq *r, int status,
 	free(r);
 }
 
-/* The kernel's status for an outcome of ours (positive errno, as tlshd). */
-static int done_status(struct upreq *r, int status)
-{
-	if (!status)
-		return 0;
-	if (atomic_load(&r->psk_unknown))
-		return EKEYREJECTED;
-	switch (status) {
-	case -ETIMEDOUT:
-		return ETIMEDOUT;
-	case -KTLS_E_VERIFY:
-	case -KTLS_E_ALERT:
-	case -KTLS_E_HANDSHAKE:
-		return EACCES;
-	}
-	return EIO;
-}
-
-/* Who the peer proved to be, in the terms the kernel consumers expect. */
-static unsigned remote_ids(struct upreq *r, const struct ktls_session *s,
-			   int32_t *ids)
-{
-	const gnutls_datum_t *certs;
-	unsigned n = 0, nc, i;
-	int32_t id;
-
-	if (r->auth == HANDSHAKE_AUTH_PSK) {
-		if (r->psk_used)
-			ids[n++] = r->psk_used;
-		return n;
-	}
-	certs = session_peer_certs(s, &nc);
-	for (i = 0; i < nc && n < UPCALL_MAX_IDS; i++) {
-		if (r->type == HANDSHAKE_MSG_TYPE_SERVERHELLO) {
-			/* A client certificate that verified: no key, a mark. */
-			ids[n++] = -1;
-		} else if (r->auth == HANDSHAKE_AUTH_X509) {
-			id = keyring_add_peer_cert(certs[i].data, certs[i].size,
-						   r->peername[0] ? r->peername :
-						   r->j.server_name);
-			if (id)
-				ids[n++] = id;
-		}
-	}
-	return n;
-}
-
 static void upcall_done(struct job *j, int status, const char *msg,
 			const struct ktls_session *s)
 {
@@ -403,11 +356,11 @@ static void upcall_done(struct job *j, int status, const char *msg,
 	struct upcall *u = r->u;
 	int32_t ids[UPCALL_MAX_IDS] = { 0 };
 	unsigned n = 0;
-	int st = done_status(r, status), ret;
+	int st = upcall_status(r, status, s), ret;
 
 	(void)msg;	/* job_finish() logged it */
 	if (!st)
-		n = remote_ids(r, s, ids);
+		n = upcall_remote_ids(r, s, ids);
 	ret = send_done(u, r->sockfd, st, ids, n);
 	if (ret) {
 		atomic_fetch_add(&u->d->stats.front[FRONT_UPCALL].reply_failed, 1);
@@ -431,6 +384,7 @@ static int upcall_gone(struct job *j)
 static const struct job_ops upcall_ops = {
 	.done = upcall_done,
 	.gone = upcall_gone,
+	.retry = upcall_retry,
 };
 
 /* What upcall_creds() gave a request that did not become a job. */

@@ -60,12 +60,15 @@ struct upreq {
 	unsigned timeout_ms;		/* 0: none given */
 	int32_t peerids[UPCALL_MAX_IDS];
 	unsigned n_peerids;
+	unsigned psk_next;		/* the client's next PSK to offer */
 	int32_t cert, privkey, keyring;	/* 0: none */
 	char peername[256];
 	/* the outcome */
 	int32_t psk_used;		/* the PSK's key serial */
-	atomic_int psk_unknown;		/* the client named an unknown PSK */
+	atomic_int psk_unknown;		/* UPCALL_PSK_*: the client's PSK */
 };
+
+enum { UPCALL_PSK_FOUND, UPCALL_PSK_UNKNOWN, UPCALL_PSK_UNUSABLE };
 
 /*
  * The credentials for r, in r->j: conf, the reference c to the
@@ -75,6 +78,31 @@ struct upreq {
  * *msg saying why (r->j untouched).
  */
 int upcall_creds(struct conf *c, struct upreq *r, const char **msg);
+/*
+ * A client PSK request whose handshake failed: r->j gets a profile of
+ * its own for the next PSK the kernel named (the one before is freed).
+ * 1 when there is one to try, 0 when none is left.
+ */
+int upcall_psk_next(struct upreq *r);
+/*
+ * The hash a PSK is for: an NVMe identity ("NVMe1R02 ...") says it (256
+ * or 384; -1 for one unknown), else the key's length does (48 bytes: 384,
+ * 32: 256, else 0: any).
+ */
+int upcall_psk_hash(const char *identity, size_t key_len);
+
+/* ---- upcall_result.c ---- */
+
+/*
+ * The status DONE carries for a job's outcome (status 0 or -errno, s the
+ * session if one was made): 0 or a positive errno, as tlshd reports it.
+ */
+int upcall_status(struct upreq *r, int status, const struct ktls_session *s);
+/* The job_ops retry of upcall jobs: a client's next PSK. */
+int upcall_retry(struct job *j, int status, const struct ktls_session *s);
+/* Who the peer proved to be, as key serials for DONE, into ids. */
+unsigned upcall_remote_ids(struct upreq *r, const struct ktls_session *s,
+			   int32_t *ids);
 
 /* ---- upcall_diag.c ---- */
 

@@ -12,6 +12,7 @@
  * mount, a controller connect) and needs the keys read anyway. The job
  * owns that profile and frees it with itself.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "conf_parse.h"
+#include "daemon.h"
 #include "handshake_nl.h"
 #include "upcall.h"
 
@@ -331,12 +333,39 @@ static void req_keys_wipe(struct req_keys *k)
 	free(k->cert);
 }
 
+/* Types a key the kernel names may have: readable, and meant for it. */
+static const char *const cert_types[] = { "user", "big_key", NULL };
+static const char *const psk_types[] = { "psk", "user", NULL };
+
+/*
+ * Is key serial of a type it may be (what: "certificate", "PSK")? 0, or
+ * EKEYREJECTED with *msg and a log line naming the type.
+ */
+static int key_type_ok(int32_t serial, const char *const *types,
+		       const char *what, const char **msg)
+{
+	char type[64];
+
+	if (keyring_check_type(serial, types, type, sizeof(type)) !=
+	    -EKEYREJECTED)
+		return 0;	/* readable or not: keyring_read() tells */
+	log_info("upcall: key %d that the kernel named as a %s is of type "
+		 "'%s'; refused", serial, what, type);
+	*msg = "A key the kernel named is of the wrong type.";
+	return EKEYREJECTED;
+}
+
 /* The certificate and key the kernel named, into d. 0 or errno. */
 static int keyring_cert(struct draft *d, struct req_keys *k,
 			const struct upreq *r, const char **msg)
 {
 	int ret;
 
+	ret = key_type_ok(r->cert, cert_types, "certificate", msg);
+	if (!ret)
+		ret = key_type_ok(r->privkey, cert_types, "private key", msg);
+	if (ret)
+		return ret;
 	ret = keyring_read(r->cert, &k->cert, &k->cert_len);
 	if (!ret)
 		ret = keyring_read(r->privkey, &k->key, &k->key_len);
@@ -353,35 +382,90 @@ static int keyring_cert(struct draft *d, struct req_keys *k,
 	return 0;
 }
 
-/* Client PSK: the first key the kernel named that we can read. */
-static int client_psk(struct draft *d, struct req_keys *k, struct upreq *r,
-		      const char **msg)
+int upcall_psk_hash(const char *identity, size_t key_len)
 {
-	unsigned i;
-	int ret = -ENOKEY;
+	const char *id = identity;
 
-	for (i = 0; i < r->n_peerids; i++) {
-		if (keyring_describe(r->peerids[i], k->identity,
-				     sizeof(k->identity)))
-			continue;
-		ret = keyring_read(r->peerids[i], &k->psk, &k->psk_len);
-		if (!ret)
-			break;
-	}
-	if (ret) {
+	/* NVMe/TCP: "NVMe<version><R|G><hash> ...", hash 01 or 02. */
+	if (!strncmp(id, "NVMe", 4) && isdigit((unsigned char)id[4]) &&
+	    id[5] && isdigit((unsigned char)id[6]) &&
+	    isdigit((unsigned char)id[7]) && id[8] == ' ')
+		return id[6] != '0' ? -1 : id[7] == '1' ? 256 :
+		       id[7] == '2' ? 384 : -1;
+	return key_len == 48 ? 384 : key_len == 32 ? 256 : 0;
+}
+
+/* One PSK the kernel named, if we can use it: 0 or errno with *msg. */
+static int client_psk_one(struct req_keys *k, int32_t serial, int *hash,
+			  const char **msg)
+{
+	int ret = key_type_ok(serial, psk_types, "PSK", msg);
+
+	if (ret)
+		return ret;
+	if (keyring_describe(serial, k->identity, sizeof(k->identity)) ||
+	    keyring_read(serial, &k->psk, &k->psk_len)) {
 		*msg = "None of the PSKs the kernel named could be read from "
 		       "the keyring.";
 		return EKEYREJECTED;
 	}
+	*hash = upcall_psk_hash(k->identity, k->psk_len);
+	if (*hash < 0) {
+		log_info("upcall: PSK %d '%s' names a hash that ktlsd does not "
+			 "know; skipped", serial, k->identity);
+		*msg = "A PSK names a hash that ktlsd does not know.";
+		return EKEYREJECTED;
+	}
+	if (*hash == 384 && !config_psk_sha384_supported()) {
+		log_warn("upcall: PSK %d '%s' is for SHA-384 suites, which this "
+			 "GnuTLS (%s) cannot use with a PSK (3.8.10 and later "
+			 "can); skipped", serial, k->identity,
+			 gnutls_check_version(NULL));
+		*msg = "This GnuTLS cannot use a SHA-384 PSK.";
+		return EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static void req_psk_wipe(struct req_keys *k)
+{
+	if (k->psk)
+		explicit_bzero(k->psk, k->psk_len);
+	free(k->psk);
+	k->psk = NULL;
+	k->psk_len = 0;
+}
+
+/*
+ * Client PSK: the next key the kernel named (from r->psk_next) that we
+ * can use; tlshd offers them one ClientHello each, and so do we.
+ */
+static int client_psk(struct draft *d, struct req_keys *k, struct upreq *r,
+		      const char **msg)
+{
+	int ret = EKEYREJECTED, hash = 0;
+	unsigned i;
+
+	*msg = "The kernel named no PSK.";
+	for (i = r->psk_next; i < r->n_peerids; i++) {
+		req_psk_wipe(k);
+		ret = client_psk_one(k, r->peerids[i], &hash, msg);
+		if (!ret)
+			break;
+	}
+	r->psk_next = i + 1;
+	if (ret)
+		return ret;
 	r->psk_used = r->peerids[i];
 	d->psk_identity = k->identity;
 	d->psk_mem = k->psk;
 	d->psk_len = k->psk_len;
-	/* A 48-byte key is for SHA-384 suites, a 32-byte one for SHA-256 ones. */
-	d->ciphers = k->psk_len == 48 ? KTLS_CIPHER_AES_256_GCM :
-		     k->psk_len == 32 ? KTLS_CIPHER_AES_128_GCM |
-					KTLS_CIPHER_AES_128_CCM |
-					KTLS_CIPHER_CHACHA20_POLY1305 : 0;
+	d->psk_sha384 = hash == 384;
+	/* The suites of the PSK's hash. */
+	d->ciphers = hash == 384 ? KTLS_CIPHER_AES_256_GCM :
+		     hash == 256 ? KTLS_CIPHER_AES_128_GCM |
+				   KTLS_CIPHER_AES_128_CCM |
+				   KTLS_CIPHER_CHACHA20_POLY1305 : 0;
 	return 0;
 }
 
@@ -413,12 +497,20 @@ static int server_psk(void *arg, const char *identity, uint8_t *key,
 	}
 	serial = keyring_find_psk(rings, n, identity);
 	if (!serial || keyring_read(serial, &data, &len)) {
-		atomic_store(&r->psk_unknown, 1);
+		atomic_store(&r->psk_unknown, UPCALL_PSK_UNKNOWN);
 		log_info("upcall: no PSK with identity '%s' in the keyrings",
 			 identity);
 		return -ENOKEY;
 	}
-	if (len > *key_len) {
+	if (len > *key_len || (upcall_psk_hash(identity, 0) == 384 &&
+				!config_psk_sha384_supported())) {
+		if (len <= *key_len) {
+			atomic_store(&r->psk_unknown, UPCALL_PSK_UNUSABLE);
+			log_warn("upcall: the client's PSK '%s' is for SHA-384 "
+				 "suites, which this GnuTLS (%s) cannot use with "
+				 "a PSK (3.8.10 and later can)", identity,
+				 gnutls_check_version(NULL));
+		}
 		explicit_bzero(data, len);
 		free(data);
 		return -EMSGSIZE;
@@ -519,6 +611,27 @@ out:
 	}
 	*out = pr;
 	return 0;
+}
+
+int upcall_psk_next(struct upreq *r)
+{
+	struct profile *pr;
+	const char *msg;
+	int ret;
+
+	if (r->type != HANDSHAKE_MSG_TYPE_CLIENTHELLO ||
+	    r->auth != HANDSHAKE_AUTH_PSK || r->psk_next >= r->n_peerids)
+		return 0;
+	ret = own_creds(r, NULL, &pr, &msg);
+	if (ret) {
+		log_info("upcall: no further PSK to offer: %s", msg);
+		return 0;
+	}
+	profile_free(r->j.own);
+	free(r->j.own);
+	r->j.own = pr;
+	r->j.p = pr;
+	return 1;
 }
 
 int upcall_creds(struct conf *c, struct upreq *r, const char **msg)
