@@ -54,6 +54,7 @@ struct upcall {
 	unsigned ahead;			/* requests taken before their READY */
 	uint64_t next_id;
 	int warned_missed;
+	int warned_attr;		/* an ACCEPT attribute we do not know */
 };
 
 static const char *type_name(int type)
@@ -283,6 +284,9 @@ static void parse_accept(struct nlattr *head, int len, void *arg)
 			if (!get_u32(a, &v))
 				r->keyring = v;
 			break;
+		default:
+			r->unknown_attr = nla_type(a);
+			break;
 		}
 	}
 }
@@ -415,6 +419,10 @@ static void start(struct upcall *u, struct upreq *r)
 			 "not supported)", 1);
 		return;
 	}
+	if (r->unknown_attr && !u->warned_attr++)
+		log_info("upcall: the kernel sent ACCEPT attribute %d, which "
+			 "this ktlsd does not know (a newer kernel); it is "
+			 "ignored", r->unknown_attr);
 	if (r->keyring)
 		keyring_possess(r->keyring);
 	ret = upcall_creds(ktlsd_conf(u->d), r, &msg);
@@ -611,6 +619,23 @@ static int probe_kernel(struct upcall *u)
 	return 0;
 }
 
+/* Say what the kernel offers that ktlsd does not serve (key updates?). */
+static void upcall_news(struct upcall *u, char *buf, size_t len)
+{
+	int ret = upcall_probe_family(u->cmd, buf, len);
+
+	if (ret > 0)
+		log_info("upcall: the kernel's handshake family has more than "
+			 "ktlsd serves (ACCEPT, DONE): %s key updates for its "
+			 "consumers, perhaps; they are not served yet", buf);
+	else if (!ret)
+		log_debug("upcall: the kernel's handshake family has ACCEPT and "
+			  "DONE only: no key-update messages for its consumers");
+	else
+		log_debug("upcall: reading the handshake family's description: "
+			  "%s", strerror(-ret));
+}
+
 /* A problem with the upcall at start: fatal if asked for, else a warning. */
 static int unavailable(const struct conf *c, int err, const char *what)
 {
@@ -667,6 +692,7 @@ int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd)
 				   "root, or give it the capability "
 				   "(AmbientCapabilities=CAP_NET_ADMIN)");
 	}
+	upcall_news(u, what, sizeof(what));
 	ret = upcall_other_listener(u->group, who, sizeof(who));
 	if (ret > 0) {
 		upcall_free(u);

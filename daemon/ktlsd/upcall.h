@@ -63,6 +63,7 @@ struct upreq {
 	unsigned psk_next;		/* the client's next PSK to offer */
 	int32_t cert, privkey, keyring;	/* 0: none */
 	char peername[256];
+	int unknown_attr;		/* the last ACCEPT attribute not known */
 	/* the outcome */
 	int32_t psk_used;		/* the PSK's key serial */
 	atomic_int psk_unknown;		/* UPCALL_PSK_*: the client's PSK */
@@ -112,6 +113,19 @@ unsigned upcall_remote_ids(struct upreq *r, const struct ktls_session *s,
  * tell (no netlink_diag).
  */
 int upcall_other_listener(int grp, char *who, size_t len);
+
+struct nlmsghdr;
+struct nl_sock;
+/*
+ * What a CTRL_CMD_GETFAMILY reply for the handshake family shows beyond
+ * what ktlsd serves (a newer version, operations other than ACCEPT and
+ * DONE, attributes past ACCEPT_KEYRING, another multicast group): 1 with
+ * them listed in buf, 0 (nothing new; buf empty), or -EINVAL (not such a
+ * reply).
+ */
+int upcall_family_news(const struct nlmsghdr *nh, char *buf, size_t len);
+/* Ask the kernel on sk, then upcall_family_news(); or -errno. */
+int upcall_probe_family(struct nl_sock *sk, char *buf, size_t len);
 
 /* ---- upcall.c ---- */
 
