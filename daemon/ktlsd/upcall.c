@@ -685,6 +685,8 @@ int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd)
 			 "CONFIG_NET_HANDSHAKE", kr.release);
 		return unavailable(c, -EPROTONOSUPPORT, what);
 	}
+	upcall_conf_apply(c);
+	upcall_link_keyrings(c);
 	if (probe_kernel(u)) {
 		upcall_free(u);
 		return unavailable(c, -EPERM, "serving the kernel's handshake "

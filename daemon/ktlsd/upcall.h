@@ -15,6 +15,8 @@
 /* tlshd's configuration, where ktls-utils puts it (newest first). */
 #define TLSHD_CONFIG		"/etc/tlshd/config"
 #define TLSHD_CONFIG_LEGACY	"/etc/tlshd.conf"
+/* tlshd's session tags (1.4, built with --enable-session-tags). */
+#define TLSHD_TAGS_DIR		"/etc/tlshd/tags.d"
 
 enum { UPCALL_AUTO, UPCALL_YES, UPCALL_NO };
 
@@ -37,6 +39,7 @@ struct upcall_conf {
 	char **keyrings;		/* tlshd's keyrings= (names or serials) */
 	size_t n_keyrings;
 	int debug;			/* tlshd [debug] loglevel */
+	int tls_debug, nl_debug;	/* [debug] tls and nl */
 };
 
 /* ---- upcall_conf.c ---- */
@@ -49,6 +52,19 @@ void upcall_conf_free(struct upcall_conf *u);
  * 0, or -errno with a sentence in err.
  */
 int upcall_conf_finish(struct conf *c, char *err, size_t errlen);
+/* Apply tlshd's [debug] tls and nl levels (GnuTLS's, libnl's) of c. */
+void upcall_conf_apply(const struct conf *c);
+/*
+ * Link tlshd's [authenticate] keyrings and the consumers' own (.nvme,
+ * .nfs, .nfsd) into our process keyring, so that their keys are ours to
+ * read, as tlshd links them into its session keyring.
+ */
+void upcall_link_keyrings(const struct conf *c);
+/*
+ * tlshd's session tags (tls-session-tags(7)) are not implemented: a line
+ * when the directory path (TLSHD_TAGS_DIR) holds files; how many.
+ */
+int upcall_note_tags(const char *path);
 
 /* One kernel request, from ACCEPT to DONE. */
 #define UPCALL_MAX_IDS	8

@@ -13,11 +13,15 @@
  * owns that profile and frees it with itself.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <netlink/netlink.h>
 
 #include "conf_parse.h"
 #include "daemon.h"
@@ -112,25 +116,35 @@ static int set_string(struct parse *p, struct draft *d, int k, char **out,
 	return *out ? 0 : oom(p);
 }
 
-/* x509.certificate and x509.private_key: one pair, in either order. */
-static int set_pair(struct parse *p, struct draft *d, int key,
+/*
+ * x509.certificate and x509.private_key (pairs[0]), x509.pq.certificate
+ * and x509.pq.private_key (pairs[1]): each a pair, in either order.
+ */
+static int set_pair(struct parse *p, struct draft *d, int pq, int key,
 		    const char *value)
 {
 	struct pair *pair;
 
 	if (!d->pairs) {
-		d->pairs = calloc(1, sizeof(*d->pairs));
+		d->pairs = calloc(2, sizeof(*d->pairs));
 		if (!d->pairs)
 			return oom(p);
-		d->n_pairs = 1;
 	}
-	pair = d->pairs;
+	pair = &d->pairs[pq];
+	if (d->n_pairs < (size_t)pq + 1)
+		d->n_pairs = pq + 1;	/* each freed with the draft */
 	if (key)
 		pair->key_line = p->line;
 	else
 		pair->cert_line = p->line;
 	return set_string(p, d, key ? P_KEY : P_CERT,
 			  key ? &pair->key : &pair->cert, value);
+}
+
+/* Whether GnuTLS has ML-DSA, which x509.pq.* keys are (3.8.9 can have). */
+static int have_mldsa(void)
+{
+	return gnutls_pk_get_id("ML-DSA-44") != GNUTLS_PK_UNKNOWN;
 }
 
 static int side_setting(struct parse *p, struct draft *d, const char *key,
@@ -143,11 +157,54 @@ static int side_setting(struct parse *p, struct draft *d, const char *key,
 	if (!strcmp(key, "x509.crl"))
 		return set_string(p, d, P_CRL, &d->crl, value);
 	if (!strcmp(key, "x509.certificate"))
-		return set_pair(p, d, 0, value);
+		return set_pair(p, d, 0, 0, value);
 	if (!strcmp(key, "x509.private_key"))
-		return set_pair(p, d, 1, value);
-	log_warn("%s:%d: [%s] %s is not used by ktlsd", p->file, p->line,
-		 t->group, key);
+		return set_pair(p, d, 0, 1, value);
+	if (strcmp(key, "x509.pq.certificate") &&
+	    strcmp(key, "x509.pq.private_key")) {
+		log_warn("%s:%d: [%s] %s is not used by ktlsd", p->file,
+			 p->line, t->group, key);
+		return 0;
+	}
+	if (have_mldsa())
+		return set_pair(p, d, 1, !strcmp(key, "x509.pq.private_key"),
+				value);
+	log_warn("%s:%d: [%s] %s: this GnuTLS (%s) has no ML-DSA, so ktlsd "
+		 "presents no post-quantum certificate", p->file, p->line,
+		 t->group, key, gnutls_check_version(NULL));
+	return 0;
+}
+
+/* An integer as GLib's key file reads one: anything else is 0. */
+static int keyfile_int(const char *value)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	return end == value || *end || errno || v < INT_MIN || v > INT_MAX ?
+	       0 : (int)v;
+}
+
+/* [debug]: loglevel, tls (GnuTLS's) and nl (libnl's) levels. */
+static int debug_setting(struct parse *p, const char *key, const char *value)
+{
+	struct tlshd_file *t = p->user;
+
+	if (!strcmp(key, "loglevel"))
+		t->u->debug = keyfile_int(value);
+	else if (!strcmp(key, "tls"))
+		t->u->tls_debug = keyfile_int(value);
+	else if (!strcmp(key, "nl"))
+		t->u->nl_debug = keyfile_int(value);
+	else if (!strcmp(key, "delay_done"))
+		log_warn("%s:%d: [debug] delay_done, tlshd's test delay before "
+			 "DONE, is not implemented by ktlsd: DONE goes out at "
+			 "once", p->file, p->line);
+	else
+		log_warn("%s:%d: [debug] %s is not used by ktlsd", p->file,
+			 p->line, key);
 	return 0;
 }
 
@@ -162,12 +219,8 @@ static int tlshd_setting(struct parse *p, const char *key, char *value)
 		return side_setting(p, &t->side[1], key, value);
 	if (!strcmp(t->group, "authenticate") && !strcmp(key, "keyrings"))
 		return set_keyrings(p, t->u, value);
-	if (!strcmp(t->group, "debug")) {
-		if (!strcmp(key, "loglevel"))
-			t->u->debug = atoi(value);
-		/* tls, nl and delay_done tune tlshd's own internals. */
-		return 0;
-	}
+	if (!strcmp(t->group, "debug"))
+		return debug_setting(p, key, value);
 	log_warn("%s:%d: [%s] %s is not used by ktlsd", p->file, p->line,
 		 t->group, key);
 	return 0;
@@ -184,18 +237,44 @@ static int new_profile(struct parse *p, struct profile *pr, const char *name,
 	return pr->name ? 0 : conf_fail(p, 0, -ENOMEM, "out of memory");
 }
 
-/* A certificate needs its key and a key its certificate. */
-static int check_pair(struct parse *p, const struct draft *d, int side)
-{
-	const struct pair *pair = d->pairs;
+static const char *const pair_keys[2][2] = {
+	{ "x509.certificate", "x509.private_key" },
+	{ "x509.pq.certificate", "x509.pq.private_key" },
+};
 
-	if (!pair || (pair->cert && pair->key))
-		return 0;
-	return conf_fail(p, pair->cert ? pair->cert_line : pair->key_line,
-			 -EINVAL, "[authenticate.%s] has %s without %s",
-			 side ? "server" : "client",
-			 pair->cert ? "x509.certificate" : "x509.private_key",
-			 pair->cert ? "x509.private_key" : "x509.certificate");
+/*
+ * A certificate needs its key and a key its certificate; the pairs given
+ * are moved to the front (a post-quantum one alone comes first).
+ */
+static int check_pairs(struct parse *p, struct draft *d, int side)
+{
+	struct pair *pair;
+	size_t i, n = 0, pq[2];
+	int c;
+
+	for (i = 0; i < d->n_pairs; i++) {
+		pair = &d->pairs[i];
+		if (!pair->cert && !pair->key)
+			continue;
+		pq[n] = i;
+		if (i != n) {
+			d->pairs[n] = *pair;
+			memset(pair, 0, sizeof(*pair));
+		}
+		n++;
+	}
+	d->n_pairs = n;
+	for (i = 0; i < n; i++) {
+		pair = &d->pairs[i];
+		if (pair->cert && pair->key)
+			continue;
+		c = !pair->cert;
+		return conf_fail(p, c ? pair->key_line : pair->cert_line,
+				 -EINVAL, "[authenticate.%s] has %s without %s",
+				 side ? "server" : "client",
+				 pair_keys[pq[i]][c], pair_keys[pq[i]][!c]);
+	}
+	return 0;
 }
 
 /*
@@ -216,7 +295,7 @@ static int build_side(struct parse *p, struct upcall_conf *u,
 	d->versions = VERSION_13;
 	if (side)
 		d->client_verify = KTLS_VERIFY_REQUEST_CLIENT;
-	ret = check_pair(p, d, side);
+	ret = check_pairs(p, d, side);
 	if (!ret)
 		ret = new_profile(p, &s->own, side ? "tlshd-server" :
 				  "tlshd-client", role);
@@ -294,6 +373,63 @@ static int tlshd_sides(struct conf *c, char *err, size_t errlen)
 	return ret;
 }
 
+int upcall_note_tags(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	int files = 0;
+
+	while (dir && (e = readdir(dir)))
+		files += e->d_name[0] != '.';
+	if (dir)
+		closedir(dir);
+	if (files)
+		log_warn("%s: tlshd's session tags are not implemented by ktlsd; "
+			 "the %d file(s) there are not read and no session is "
+			 "tagged", path, files);
+	return files;
+}
+
+/* GnuTLS's debug messages ([debug] tls), a line each. */
+static void gnutls_log(int level, const char *msg)
+{
+	log_debug("gnutls[%d]: %.*s", level, (int)strcspn(msg, "\n"), msg);
+}
+
+void upcall_conf_apply(const struct conf *c)
+{
+	const struct upcall_conf *u = c->upcall;
+	int tls = u && u->tls_debug > 0 ? u->tls_debug : 0;
+
+	/* Process-wide, as in tlshd: the configuration in force sets them. */
+	gnutls_global_set_log_function(gnutls_log);
+	gnutls_global_set_log_level(tls);
+	nl_debug = u && u->nl_debug > 0 ? u->nl_debug : 0;
+}
+
+void upcall_link_keyrings(const struct conf *c)
+{
+	static const char *const always[] = { ".nvme", ".nfs", ".nfsd" };
+	const struct upcall_conf *u = c->upcall;
+	int32_t serial;
+	size_t i;
+
+	for (i = 0; u && i < u->n_keyrings; i++) {
+		serial = keyring_lookup(u->keyrings[i]);
+		if (!serial || keyring_possess(serial))
+			log_warn("%s: [authenticate] keyrings: '%s' is not a "
+				 "keyring ktlsd can link; skipped",
+				 u->tlshd_path ? u->tlshd_path : "tlshd's file",
+				 u->keyrings[i]);
+	}
+	/* The consumers' own, as tlshd links them; absent without NFS or NVMe. */
+	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
+		serial = keyring_lookup(always[i]);
+		if (serial)
+			keyring_possess(serial);
+	}
+}
+
 int upcall_conf_finish(struct conf *c, char *err, size_t errlen)
 {
 	struct upcall_conf *u = c->upcall;
@@ -310,7 +446,14 @@ int upcall_conf_finish(struct conf *c, char *err, size_t errlen)
 				  KTLS_SERVER);
 	if (ret || (u->client.p && u->server.p))
 		return ret;
-	return tlshd_sides(c, err, errlen);
+	ret = tlshd_sides(c, err, errlen);
+	if (ret)
+		return ret;
+	upcall_note_tags(TLSHD_TAGS_DIR);
+	/* tlshd's loglevel, 1 and up, is ktlsd's debug level. */
+	if (u->debug > 0)
+		c->log_level = LOG_DEBUG;
+	return 0;
 }
 
 /* ---- One request's credentials ---- */
