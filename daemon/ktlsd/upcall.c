@@ -372,10 +372,12 @@ static void upcall_done(struct job *j, int status, const char *msg,
 			 strerror(-ret), ret == -EBUSY ? " (the kernel gave up "
 			 "on the request first)" : "");
 	}
-	log_info("upcall: %s %s handshake %s %s: DONE status %d%s%s",
+	log_info("upcall: %s %s handshake %s %s%s%s%s: DONE status %d%s%s",
 		 type_name(r->type), auth_name(r->auth),
 		 r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO ? "to" : "from",
-		 j->peer, st, st ? " " : "", st ? strerror(st) : "");
+		 j->peer, j->server_name[0] ? " as '" : "", j->server_name,
+		 j->server_name[0] ? "'" : "", st, st ? " " : "",
+		 st ? strerror(st) : "");
 	close(r->sockfd);
 }
 
@@ -407,38 +409,21 @@ static void start(struct upcall *u, struct upreq *r)
 	struct job *j = &r->j;
 	int ret;
 
-	if (r->type != HANDSHAKE_MSG_TYPE_CLIENTHELLO &&
-	    r->type != HANDSHAKE_MSG_TYPE_SERVERHELLO) {
-		fail_now(u, r, EINVAL, "unknown handshake type", 1);
-		return;
-	}
-	ret = sockinfo_tcp_established(r->sockfd, &msg);
-	if (ret) {
-		fail_now(u, r, ret == -ENOTCONN ? ENOTCONN : EOPNOTSUPP,
-			 ret == -ENOTCONN ? msg : "not a TCP socket (QUIC is "
-			 "not supported)", 1);
-		return;
-	}
 	if (r->unknown_attr && !u->warned_attr++)
 		log_info("upcall: the kernel sent ACCEPT attribute %d, which "
 			 "this ktlsd does not know (a newer kernel); it is "
 			 "ignored", r->unknown_attr);
-	if (r->keyring)
-		keyring_possess(r->keyring);
-	ret = upcall_creds(ktlsd_conf(u->d), r, &msg);
+	ret = upcall_precheck(r, &msg);
+	if (!ret)
+		ret = upcall_creds(ktlsd_conf(u->d), r, &msg);
 	if (ret) {
 		fail_now(u, r, ret, msg, 1);
 		return;
 	}
-	j->front = FRONT_UPCALL;
+	upcall_job_setup(r);
 	j->ops = &upcall_ops;
 	j->owner = u;
 	j->id = ++u->next_id;
-	j->timeout_ms = r->timeout_ms ? r->timeout_ms : j->p->timeout_ms;
-	if (r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO) {
-		upcall_verify_name(r->peername, j->p, r->sockfd, j->server_name,
-				   sizeof(j->server_name));
-	}
 	/* The job's copy is closed by the loop; ours stays for DONE. */
 	j->ev.fd = fcntl(r->sockfd, F_DUPFD_CLOEXEC, 3);
 	if (j->ev.fd < 0) {

@@ -111,6 +111,18 @@ int upcall_psk_hash(const char *identity, size_t key_len);
 /* ---- upcall_result.c ---- */
 
 /*
+ * A request before its credentials: a handshake type we know, on an
+ * established TCP socket; the keyring it names linked (or a line saying
+ * it cannot be). 0, or a positive errno for DONE with *msg.
+ */
+int upcall_precheck(struct upreq *r, const char **msg);
+/*
+ * r->j after upcall_creds(): its front door, its timeout (the kernel's,
+ * or the profile's, said in a line), the name a client verifies.
+ */
+void upcall_job_setup(struct upreq *r);
+
+/*
  * The status DONE carries for a job's outcome (status 0 or -errno, s the
  * session if one was made): 0 or a positive errno, as tlshd reports it.
  */

@@ -6,10 +6,52 @@
  * another PSK to offer tries again first.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "daemon.h"
 #include "handshake_nl.h"
 #include "upcall.h"
+
+int upcall_precheck(struct upreq *r, const char **msg)
+{
+	int ret;
+
+	if (r->type != HANDSHAKE_MSG_TYPE_CLIENTHELLO &&
+	    r->type != HANDSHAKE_MSG_TYPE_SERVERHELLO) {
+		*msg = "unknown handshake type";
+		return EINVAL;
+	}
+	ret = sockinfo_tcp_established(r->sockfd, msg);
+	if (ret == -ENOTCONN)
+		return ENOTCONN;
+	if (ret) {
+		*msg = "not a TCP socket (QUIC is not supported)";
+		return EOPNOTSUPP;
+	}
+	/* As tlshd: a keyring we cannot link leaves the others to search. */
+	if (r->keyring) {
+		ret = keyring_possess(r->keyring);
+		if (ret)
+			log_info("upcall: the keyring %d that the kernel named "
+				 "cannot be linked (%s); PSKs are looked for in "
+				 "the others", r->keyring, strerror(-ret));
+	}
+	return 0;
+}
+
+void upcall_job_setup(struct upreq *r)
+{
+	struct job *j = &r->j;
+
+	j->front = FRONT_UPCALL;
+	j->timeout_ms = r->timeout_ms ? r->timeout_ms : j->p->timeout_ms;
+	if (!r->timeout_ms)
+		log_info("upcall: the kernel gave no handshake timeout; "
+			 "profile %s's %u ms apply", j->p->name, j->timeout_ms);
+	if (r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO)
+		upcall_verify_name(r->peername, j->p, r->sockfd,
+				   j->server_name, sizeof(j->server_name));
+}
 
 int upcall_status(struct upreq *r, int status, const struct ktls_session *s)
 {
