@@ -604,10 +604,18 @@ static int probe_kernel(struct upcall *u)
 	return 0;
 }
 
-/* Say what the kernel offers that ktlsd does not serve (key updates?). */
-static void upcall_news(struct upcall *u, char *buf, size_t len)
+/*
+ * Take on tlshd's keyrings and debug levels; say what the kernel offers
+ * that ktlsd does not serve (key updates?).
+ */
+static void upcall_news(struct upcall *u, const struct conf *c, char *buf,
+			size_t len)
 {
-	int ret = upcall_probe_family(u->cmd, buf, len);
+	int ret;
+
+	upcall_conf_apply(c);
+	upcall_link_keyrings(c);
+	ret = upcall_probe_family(u->cmd, buf, len);
 
 	if (ret > 0)
 		log_info("upcall: the kernel's handshake family has more than "
@@ -670,8 +678,6 @@ int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd)
 			 "CONFIG_NET_HANDSHAKE", kr.release);
 		return unavailable(c, -EPROTONOSUPPORT, what);
 	}
-	upcall_conf_apply(c);
-	upcall_link_keyrings(c);
 	if (probe_kernel(u)) {
 		upcall_free(u);
 		return unavailable(c, -EPERM, "serving the kernel's handshake "
@@ -679,7 +685,7 @@ int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd)
 				   "root, or give it the capability "
 				   "(AmbientCapabilities=CAP_NET_ADMIN)");
 	}
-	upcall_news(u, what, sizeof(what));
+	upcall_news(u, c, what, sizeof(what));
 	ret = upcall_other_listener(u->group, who, sizeof(who));
 	if (ret > 0) {
 		upcall_free(u);

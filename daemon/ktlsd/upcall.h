@@ -52,19 +52,6 @@ void upcall_conf_free(struct upcall_conf *u);
  * 0, or -errno with a sentence in err.
  */
 int upcall_conf_finish(struct conf *c, char *err, size_t errlen);
-/* Apply tlshd's [debug] tls and nl levels (GnuTLS's, libnl's) of c. */
-void upcall_conf_apply(const struct conf *c);
-/*
- * Link tlshd's [authenticate] keyrings and the consumers' own (.nvme,
- * .nfs, .nfsd) into our process keyring, so that their keys are ours to
- * read, as tlshd links them into its session keyring.
- */
-void upcall_link_keyrings(const struct conf *c);
-/*
- * tlshd's session tags (tls-session-tags(7)) are not implemented: a line
- * when the directory path (TLSHD_TAGS_DIR) holds files; how many.
- */
-int upcall_note_tags(const char *path);
 
 /* One kernel request, from ACCEPT to DONE. */
 #define UPCALL_MAX_IDS	8
@@ -141,6 +128,19 @@ unsigned upcall_remote_ids(struct upreq *r, const struct ktls_session *s,
  * tell (no netlink_diag).
  */
 int upcall_other_listener(int grp, char *who, size_t len);
+/* Apply tlshd's [debug] tls and nl levels (GnuTLS's, libnl's) of c. */
+void upcall_conf_apply(const struct conf *c);
+/*
+ * Link tlshd's [authenticate] keyrings and the consumers' own (.nvme,
+ * .nfs, .nfsd) into our process keyring, so that their keys are ours to
+ * read, as tlshd links them into its session keyring.
+ */
+void upcall_link_keyrings(const struct conf *c);
+/*
+ * tlshd's session tags (tls-session-tags(7)) are not implemented: a line
+ * when the directory path (TLSHD_TAGS_DIR) holds files; how many.
+ */
+int upcall_note_tags(const char *path);
 
 struct nlmsghdr;
 struct nl_sock;

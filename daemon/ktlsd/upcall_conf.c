@@ -13,15 +13,12 @@
  * owns that profile and frees it with itself.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <netlink/netlink.h>
 
 #include "conf_parse.h"
 #include "daemon.h"
@@ -371,63 +368,6 @@ static int tlshd_sides(struct conf *c, char *err, size_t errlen)
 	draft_free(&t.side[0]);
 	draft_free(&t.side[1]);
 	return ret;
-}
-
-int upcall_note_tags(const char *path)
-{
-	DIR *dir = opendir(path);
-	struct dirent *e;
-	int files = 0;
-
-	while (dir && (e = readdir(dir)))
-		files += e->d_name[0] != '.';
-	if (dir)
-		closedir(dir);
-	if (files)
-		log_warn("%s: tlshd's session tags are not implemented by ktlsd; "
-			 "the %d file(s) there are not read and no session is "
-			 "tagged", path, files);
-	return files;
-}
-
-/* GnuTLS's debug messages ([debug] tls), a line each. */
-static void gnutls_log(int level, const char *msg)
-{
-	log_debug("gnutls[%d]: %.*s", level, (int)strcspn(msg, "\n"), msg);
-}
-
-void upcall_conf_apply(const struct conf *c)
-{
-	const struct upcall_conf *u = c->upcall;
-	int tls = u && u->tls_debug > 0 ? u->tls_debug : 0;
-
-	/* Process-wide, as in tlshd: the configuration in force sets them. */
-	gnutls_global_set_log_function(gnutls_log);
-	gnutls_global_set_log_level(tls);
-	nl_debug = u && u->nl_debug > 0 ? u->nl_debug : 0;
-}
-
-void upcall_link_keyrings(const struct conf *c)
-{
-	static const char *const always[] = { ".nvme", ".nfs", ".nfsd" };
-	const struct upcall_conf *u = c->upcall;
-	int32_t serial;
-	size_t i;
-
-	for (i = 0; u && i < u->n_keyrings; i++) {
-		serial = keyring_lookup(u->keyrings[i]);
-		if (!serial || keyring_possess(serial))
-			log_warn("%s: [authenticate] keyrings: '%s' is not a "
-				 "keyring ktlsd can link; skipped",
-				 u->tlshd_path ? u->tlshd_path : "tlshd's file",
-				 u->keyrings[i]);
-	}
-	/* The consumers' own, as tlshd links them; absent without NFS or NVMe. */
-	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
-		serial = keyring_lookup(always[i]);
-		if (serial)
-			keyring_possess(serial);
-	}
 }
 
 int upcall_conf_finish(struct conf *c, char *err, size_t errlen)

@@ -3,9 +3,11 @@
  * Who else listens for the kernel's handshake requests: the kernel hands
  * each request to whichever agent ACCEPTs first, so two agents (tlshd and
  * ktlsd, say) would split them. netlink_diag tells which sockets joined
- * the group, /proc whose they are. And what the kernel's handshake family
- * offers that ktlsd does not serve yet (key updates for its consumers, one
- * day), from the family's description.
+ * the group, /proc whose they are. What of tlshd's surroundings ktlsd
+ * takes on (its keyrings, its debug levels) or says it does not (session
+ * tags). And what the kernel's handshake family offers that ktlsd does not
+ * serve yet (key updates for its consumers, one day), from the family's
+ * description.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <linux/netlink_diag.h>
 #include <linux/sock_diag.h>
 
+#include <gnutls/gnutls.h>
 #include <netlink/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -146,6 +149,65 @@ int upcall_other_listener(int grp, char *who, size_t len)
 out:
 	close(fd);
 	return ret ? ret : found;
+}
+
+/* ---- tlshd's surroundings: keyrings, debug levels, session tags ---- */
+
+int upcall_note_tags(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	int files = 0;
+
+	while (dir && (e = readdir(dir)))
+		files += e->d_name[0] != '.';
+	if (dir)
+		closedir(dir);
+	if (files)
+		log_warn("%s: tlshd's session tags are not implemented by ktlsd; "
+			 "the %d file(s) there are not read and no session is "
+			 "tagged", path, files);
+	return files;
+}
+
+/* GnuTLS's debug messages ([debug] tls), a line each. */
+static void gnutls_log(int level, const char *msg)
+{
+	log_debug("gnutls[%d]: %.*s", level, (int)strcspn(msg, "\n"), msg);
+}
+
+void upcall_conf_apply(const struct conf *c)
+{
+	const struct upcall_conf *u = c->upcall;
+	int tls = u && u->tls_debug > 0 ? u->tls_debug : 0;
+
+	/* Process-wide, as in tlshd: the configuration in force sets them. */
+	gnutls_global_set_log_function(gnutls_log);
+	gnutls_global_set_log_level(tls);
+	nl_debug = u && u->nl_debug > 0 ? u->nl_debug : 0;
+}
+
+void upcall_link_keyrings(const struct conf *c)
+{
+	static const char *const always[] = { ".nvme", ".nfs", ".nfsd" };
+	const struct upcall_conf *u = c->upcall;
+	int32_t serial;
+	size_t i;
+
+	for (i = 0; u && i < u->n_keyrings; i++) {
+		serial = keyring_lookup(u->keyrings[i]);
+		if (!serial || keyring_possess(serial))
+			log_warn("%s: [authenticate] keyrings: '%s' is not a "
+				 "keyring ktlsd can link; skipped",
+				 u->tlshd_path ? u->tlshd_path : "tlshd's file",
+				 u->keyrings[i]);
+	}
+	/* The consumers' own, as tlshd links them; absent without NFS or NVMe. */
+	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
+		serial = keyring_lookup(always[i]);
+		if (serial)
+			keyring_possess(serial);
+	}
 }
 
 /* ---- What the handshake family offers beyond what ktlsd knows ---- */
