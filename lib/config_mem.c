@@ -61,9 +61,9 @@ out:
 }
 
 /*
- * GnuTLS binds external PSKs with SHA-256 only, up to 3.8.9: a PSK made
+ * GnuTLS binds external PSKs with SHA-256 only, up to 3.8.10: a PSK made
  * for SHA-384 suites (NVMe's "NVMe1R02 ..." identities) needs the
- * credentials with a binder hash that 3.8.10 added. They are looked up at
+ * credentials with a binder hash that 3.8.11 added. They are looked up at
  * run time, so that a build against older headers uses them when the
  * library has them.
  */

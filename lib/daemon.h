@@ -106,7 +106,7 @@ int session_peer_sha256(const struct ktls_session *s, uint8_t out[32]);
 /* ---- config_mem.c: PSKs for SHA-384 suites ---- */
 
 /*
- * Whether this GnuTLS binds external PSKs with SHA-384 (3.8.10 and
+ * Whether this GnuTLS binds external PSKs with SHA-384 (3.8.11 and
  * later): 1 or 0. Without it a PSK made for SHA-384 suites never matches.
  */
 int config_psk_sha384_supported(void);

@@ -501,7 +501,7 @@ static int client_psk_one(struct req_keys *k, int32_t serial, int *hash,
 	}
 	if (*hash == 384 && !config_psk_sha384_supported()) {
 		log_warn("upcall: PSK %d '%s' is for SHA-384 suites, which this "
-			 "GnuTLS (%s) cannot use with a PSK (3.8.10 and later "
+			 "GnuTLS (%s) cannot use with a PSK (3.8.11 and later "
 			 "can); skipped", serial, k->identity,
 			 gnutls_check_version(NULL));
 		*msg = "This GnuTLS cannot use a SHA-384 PSK.";
@@ -591,7 +591,7 @@ static int server_psk(void *arg, const char *identity, uint8_t *key,
 			atomic_store(&r->psk_unknown, UPCALL_PSK_UNUSABLE);
 			log_warn("upcall: the client's PSK '%s' is for SHA-384 "
 				 "suites, which this GnuTLS (%s) cannot use with "
-				 "a PSK (3.8.10 and later can)", identity,
+				 "a PSK (3.8.11 and later can)", identity,
 				 gnutls_check_version(NULL));
 		}
 		explicit_bzero(data, len);

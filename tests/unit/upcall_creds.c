@@ -203,7 +203,7 @@ TEST_F(creds, client_psk_from_the_keyring)
 }
 
 /*
- * A 48-byte key is for TLS_AES_256_GCM_SHA384, which needs GnuTLS 3.8.10
+ * A 48-byte key is for TLS_AES_256_GCM_SHA384, which needs GnuTLS 3.8.11
  * (PSK binders of SHA-384); older ones cannot use it: said, not tried.
  */
 TEST_F(creds, client_psk_48_bytes_is_aes_256_sha384)

@@ -15,6 +15,7 @@
 #include <keyutils.h>
 
 #include "kselftest_harness.h"
+#include "daemon.h"
 #include "internal.h"
 #include "peers.h"
 #include "upjob.h"
@@ -157,6 +158,40 @@ TEST_F(psk, unknown_psk_identity_alert_is_ekeyrejected)
 	ASSERT_EQ(3, self->sv.n);
 	ASSERT_EQ(EKEYREJECTED, out.status);
 	ASSERT_EQ(3u, out.psk_next);
+}
+
+/*
+ * An NVMe PSK for SHA-384 ("NVMe1R02 ..."): TLS_AES_256_GCM_SHA384 where
+ * GnuTLS binds PSKs with SHA-384 (3.8.11 and later); elsewhere the request
+ * is refused before any ClientHello, EOPNOTSUPP, with a line that says so.
+ */
+TEST_F(psk, sha384_identity)
+{
+	static const char id[] = "NVMe1R02 nqn.host nqn.subsys digest";
+	uint8_t key[48];
+	int32_t serial;
+
+	memset(key, 0x48, sizeof(key));
+	serial = add_key("user", id, key, sizeof(key), KEY_SPEC_PROCESS_KEYRING);
+	ASSERT_LT(0, serial);
+	ktls_config_free(self->sv.cfg);
+	ASSERT_EQ(0, ktls_config_new(&self->sv.cfg, KTLS_SERVER));
+	ASSERT_EQ(0, ktls_config_set_versions(self->sv.cfg, KTLS_TLS13,
+					      KTLS_TLS13));
+	ASSERT_EQ(0, ktls_config_set_psk(self->sv.cfg, id, key, sizeof(key)));
+	if (!config_psk_sha384_supported()) {
+		ASSERT_EQ(EOPNOTSUPP, run_request(self, &serial, 1));
+		ASSERT_EQ(0, self->sv.n);
+		return;
+	}
+	ASSERT_EQ(0, run_request(self, &serial, 1));
+	ASSERT_EQ(1, self->sv.n);
+	ASSERT_EQ(host_has_ktls() ? 0 : -KTLS_E_NO_KTLS, self->sv.rets[0]);
+	ASSERT_STREQ("AES-256-GCM", self->sv.suite);
+	ASSERT_EQ(GNUTLS_DIG_SHA384, self->sv.prf);
+	ASSERT_EQ(serial, out.psk_used);
+	TH_LOG("GnuTLS %s: TLS_AES_256_GCM_SHA384 with a SHA-384 PSK",
+	       gnutls_check_version(NULL));
 }
 
 TEST_HARNESS_MAIN
