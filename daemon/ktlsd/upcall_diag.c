@@ -195,6 +195,11 @@ void upcall_link_keyrings(const struct conf *c)
 	size_t i;
 
 	for (i = 0; u && i < u->n_keyrings; i++) {
+		/* The consumers' own come with their modules: below. */
+		if (!strcmp(u->keyrings[i], always[0]) ||
+		    !strcmp(u->keyrings[i], always[1]) ||
+		    !strcmp(u->keyrings[i], always[2]))
+			continue;
 		serial = keyring_lookup(u->keyrings[i]);
 		if (!serial || keyring_possess(serial))
 			log_warn("%s: [authenticate] keyrings: '%s' is not a "
