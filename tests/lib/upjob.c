@@ -43,13 +43,20 @@ static void *peer_main(void *arg)
 	int alert, sent, ret;
 	char b;
 
-	if (pe->raw_alert)
-		return alert_main(pe);
+	if (pe->raw_alert) {
+		alert_main(pe);
+		atomic_store(&pe->idle, 1);
+		return NULL;
+	}
 	for (pe->n = 0; pe->n < UPJOB_TRIES; pe->n++) {
 		/* A server waits for a ClientHello, or the end. */
-		if ((pe->cfg->role == KTLS_SERVER &&
-		     recv(pe->fd, &b, 1, MSG_PEEK) != 1) ||
-		    ktls_session_new(&s, pe->cfg, pe->fd))
+		if (pe->cfg->role == KTLS_SERVER) {
+			atomic_store(&pe->idle, 1);
+			if (recv(pe->fd, &b, 1, MSG_PEEK) != 1)
+				break;
+			atomic_store(&pe->idle, 0);
+		}
+		if (ktls_session_new(&s, pe->cfg, pe->fd))
 			break;
 		ret = ktls_session_handshake(s);
 		pe->rets[pe->n] = ret;
@@ -67,6 +74,7 @@ static void *peer_main(void *arg)
 			break;
 		}
 	}
+	atomic_store(&pe->idle, 1);
 	return NULL;
 }
 
@@ -103,15 +111,23 @@ static const struct job_ops upjob_ops = {
 	.retry = upcall_retry,
 };
 
-/* After the job: the peer sees the end, if it still waits. */
-static int finish(struct job_wait *w, int cfd, pthread_t th, int ret)
+/*
+ * After the job: once the peer is done or waits for another ClientHello
+ * (not while it installs kTLS, which needs the connection established),
+ * it sees the end.
+ */
+static int finish(struct job_wait *w, struct upjob_peer *pe, int cfd,
+		  pthread_t th, int ret)
 {
 	struct pollfd pfd = { .fd = w->pipe[0], .events = POLLIN };
+	int i;
 	char b;
 
 	if (!ret)
 		ret = poll(&pfd, 1, 20000) == 1 && read(w->pipe[0], &b, 1) == 1 ?
 		      0 : -ETIMEDOUT;
+	for (i = 0; i < 1000 && !atomic_load(&pe->idle); i++)
+		usleep(10000);
 	shutdown(cfd, SHUT_RDWR);
 	pthread_join(th, NULL);
 	close(w->pipe[0]);
@@ -143,5 +159,5 @@ int upjob_run(struct ktlsd *d, struct upreq *r, int cfd,
 	if (pipe2(w.pipe, O_CLOEXEC) || pthread_create(&th, NULL, peer_main, peer))
 		abort();
 	ret = job_submit(d, &r->j);
-	return finish(&w, cfd, th, ret);
+	return finish(&w, peer, cfd, th, ret);
 }

@@ -10,6 +10,8 @@
 #ifndef KTLS_UPJOB_H
 #define KTLS_UPJOB_H
 
+#include <stdatomic.h>
+
 #include "loop.h"
 #include "upcall.h"
 
@@ -25,6 +27,7 @@ struct upjob_peer {
 	int n;				/* handshakes that began */
 	char suite[64];			/* of the one that got through */
 	int prf;			/* its hash (gnutls_digest_algorithm_t) */
+	atomic_int idle;		/* waiting for a ClientHello, or done */
 };
 
 /* What DONE would have said, and what the request had come to. */
