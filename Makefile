@@ -216,6 +216,8 @@ $(TESTLIB_A): $(TESTLIB_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 $(HANDOFF_BINS) $(B)/tests/vm/keyscan: $(B)/tests/vm/handoff_util.o
+# It builds netlink messages with libnl, as the daemon reads them.
+$(B)/tests/unit/upcall_family $(B)/tests/unit/tlshd_keys: TEST_CFLAGS += $(KTLSD_CFLAGS)
 
 # Tests link the static libraries, so they may call internals; and the
 # objects of their own helpers, if any (the .o among the prerequisites).

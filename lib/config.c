@@ -201,12 +201,12 @@ KTLS_EXPORT int ktls_config_set_psk(struct ktls_config *cfg, const char *identit
 	memcpy(cfg->psk_key.data, key, key_len);
 	cfg->psk_key.size = key_len;
 	if (cfg->role == KTLS_CLIENT) {
-		if (gnutls_psk_allocate_client_credentials(&cfg->psk_client) < 0)
+		if (config_psk_client_alloc(cfg) < 0)
 			return -ENOMEM;
 		gnutls_psk_set_client_credentials_function2(cfg->psk_client,
 							    psk_client_key);
 	} else {
-		if (gnutls_psk_allocate_server_credentials(&cfg->psk_server) < 0)
+		if (config_psk_server_alloc(cfg) < 0)
 			return -ENOMEM;
 		gnutls_psk_set_server_credentials_function2(cfg->psk_server,
 							    psk_server_key);

@@ -5,6 +5,7 @@
  * handshake (the serials of a certificate, a private key or a PSK), and
  * PSKs that can only be found once the peer has named one.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 
@@ -91,6 +92,58 @@ int config_add_cert_privkey(struct ktls_config *cfg, const void *cert,
 	return 0;
 }
 
+/*
+ * GnuTLS binds external PSKs with SHA-256 only, up to 3.8.10: a PSK made
+ * for SHA-384 suites (NVMe's "NVMe1R02 ..." identities) needs the
+ * credentials with a binder hash that 3.8.11 added. They are looked up at
+ * run time, so that a build against older headers uses them when the
+ * library has them.
+ */
+typedef int (*psk_client2_fn)(gnutls_psk_client_credentials_t *sc,
+			      gnutls_mac_algorithm_t mac);
+typedef int (*psk_server2_fn)(gnutls_psk_server_credentials_t *sc,
+			      gnutls_mac_algorithm_t mac);
+
+int config_psk_sha384_supported(void)
+{
+	return dlsym(RTLD_DEFAULT,
+		     "gnutls_psk_allocate_client_credentials2") != NULL;
+}
+
+int config_set_psk_sha384(struct ktls_config *cfg)
+{
+	if (!cfg || cfg->psk_client || cfg->psk_server)
+		return -EINVAL;
+	if (!config_psk_sha384_supported())
+		return -EOPNOTSUPP;
+	cfg->psk_sha384 = 1;
+	return 0;
+}
+
+int config_psk_client_alloc(struct ktls_config *cfg)
+{
+	psk_client2_fn alloc2;
+
+	if (!cfg->psk_sha384)
+		return gnutls_psk_allocate_client_credentials(&cfg->psk_client);
+	*(void **)&alloc2 = dlsym(RTLD_DEFAULT,
+				  "gnutls_psk_allocate_client_credentials2");
+	return alloc2 ? alloc2(&cfg->psk_client, GNUTLS_MAC_SHA384) :
+			GNUTLS_E_UNIMPLEMENTED_FEATURE;
+}
+
+/* A server takes a binder of either hash where GnuTLS can check both. */
+int config_psk_server_alloc(struct ktls_config *cfg)
+{
+	psk_server2_fn alloc2;
+
+	*(void **)&alloc2 = dlsym(RTLD_DEFAULT,
+				  "gnutls_psk_allocate_server_credentials2");
+	if (alloc2)
+		return alloc2(&cfg->psk_server, GNUTLS_MAC_UNKNOWN);
+	return gnutls_psk_allocate_server_credentials(&cfg->psk_server);
+}
+
 /* GnuTLS asks for the key of the identity the client offered. */
 static int psk_lookup_key(gnutls_session_t gs, const gnutls_datum_t *identity,
 			  gnutls_datum_t *key)
@@ -125,7 +178,7 @@ KTLS_EXPORT int ktls_config_set_psk_lookup(struct ktls_config *cfg,
 {
 	if (!cfg || !fn || cfg->role != KTLS_SERVER || cfg->psk_server)
 		return -EINVAL;
-	if (gnutls_psk_allocate_server_credentials(&cfg->psk_server) < 0)
+	if (config_psk_server_alloc(cfg) < 0)
 		return -ENOMEM;
 	cfg->psk_lookup = fn;
 	cfg->psk_lookup_arg = arg;

@@ -128,6 +128,20 @@ int session_peer_sha256(const struct ktls_session *s, uint8_t out[32]);
 int config_add_cert_privkey(struct ktls_config *cfg, const void *cert,
 			    size_t cert_len, gnutls_privkey_t key);
 
+/* ---- config_mem.c: PSKs for SHA-384 suites ---- */
+
+/*
+ * Whether this GnuTLS binds external PSKs with SHA-384 (3.8.11 and
+ * later): 1 or 0. Without it a PSK made for SHA-384 suites never matches.
+ */
+int config_psk_sha384_supported(void);
+/*
+ * Before ktls_config_set_psk() on a client: the PSK is for SHA-384 suites
+ * (TLS_AES_256_GCM_SHA384). 0, -EINVAL (a PSK set already), -EOPNOTSUPP
+ * (this GnuTLS cannot).
+ */
+int config_set_psk_sha384(struct ktls_config *cfg);
+
 /* ---- util.c: files ---- */
 
 /* All len bytes of buf to fd, through EINTR and short writes: 0 or -errno. */

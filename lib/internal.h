@@ -129,6 +129,7 @@ struct ktls_config {
 	unsigned timeout_ms;
 	int have_trust, have_cert;
 	gnutls_priority_t prio;
+	int psk_sha384;			/* clients: bind the PSK with SHA-384 */
 	ktls_psk_lookup_fn psk_lookup;	/* servers: PSKs found by identity */
 	void *psk_lookup_arg;
 	int tickets;			/* ktls_config_set_tickets() */
@@ -204,5 +205,9 @@ int session_adopt(struct ktls_session **s, int fd, const struct wire_reply *r);
 
 /* Rebuild cfg->prio after a change of versions, ciphers or PSK. */
 int config_update_priority(struct ktls_config *cfg);
+
+/* config_mem.c: PSK credentials, with SHA-384 binders where GnuTLS can. */
+int config_psk_client_alloc(struct ktls_config *cfg);
+int config_psk_server_alloc(struct ktls_config *cfg);
 
 #endif

@@ -163,6 +163,7 @@ struct draft {
 	unsigned char psk[PSK_MAX];
 	const uint8_t *psk_mem;		/* instead of psk: borrowed */
 	size_t psk_len;
+	int psk_sha384;			/* client: for SHA-384 suites */
 	ktls_psk_lookup_fn psk_lookup;	/* server: PSKs found per handshake */
 	void *psk_arg;
 	char *alpn;

@@ -571,8 +571,6 @@ int conf_load_tlshd(const char *path, struct conf **out, char *err,
 		conf_free(c);
 		return ret;
 	}
-	if (c->upcall->debug > 0)
-		c->log_level = LOG_DEBUG;
 	*out = c;
 	return 0;
 }

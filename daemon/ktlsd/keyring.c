@@ -94,6 +94,29 @@ int keyring_describe(int32_t serial, char *buf, size_t len)
 	return 0;
 }
 
+int keyring_check_type(int32_t serial, const char *const *types, char *type,
+		       size_t len)
+{
+	char desc[512];
+	size_t n;
+	long got;
+
+	if (serial <= 0)
+		return -ENOKEY;
+	got = keyctl_describe(serial, desc, sizeof(desc));
+	if (got < 0)
+		return -errno;
+	desc[sizeof(desc) - 1] = 0;
+	/* "type;uid;gid;perm;description" */
+	n = strcspn(desc, ";");
+	desc[n] = 0;
+	for (; *types; types++)
+		if (!strcmp(desc, *types))
+			return 0;
+	snprintf(type, len, "%s", desc);
+	return -EKEYREJECTED;
+}
+
 int32_t keyring_lookup(const char *name)
 {
 	char *end;

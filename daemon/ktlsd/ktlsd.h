@@ -238,6 +238,13 @@ void keyring_unshare(int32_t serial);
 int keyring_read(int32_t serial, uint8_t **data, size_t *len);
 /* A key's description (for a PSK: its identity). 0 or -errno. */
 int keyring_describe(int32_t serial, char *buf, size_t len);
+/*
+ * Is the key serial of one of the types listed (NULL-terminated)? 0,
+ * -EKEYREJECTED with the key's type in type (len bytes), or -errno (no
+ * such key: -ENOKEY).
+ */
+int keyring_check_type(int32_t serial, const char *const *types, char *type,
+		       size_t len);
 /* A keyring by serial number or name (as /proc/keys lists it); 0 if none. */
 int32_t keyring_lookup(const char *name);
 /* Link a keyring into our process keyring, so that we possess its keys. */

@@ -381,6 +381,48 @@ static void job_finish(struct job *j, int status, const char *msg)
 		idle(d);
 }
 
+/* A session for j->p on j's socket. 0, or -errno with *msg. */
+/*
+ * The front door checked the socket. The session never blocks, so the
+ * application's file flags (its description is shared with our copy) are
+ * left alone: no fcntl() before or after.
+ */
+static int job_session(struct job *j, const char **msg)
+{
+	int ret = session_new_daemon(&j->s, offload_pick(j, j->ev.fd),
+				     j->ev.fd, 0, j->ev.w->diag_nl);
+
+	if (!ret && j->server_name[0])
+		ret = ktls_session_set_server_name(j->s, j->server_name);
+	if (!ret && j->alpn[0])
+		ret = ktls_session_set_alpn(j->s, j->alpn);
+	if (ret)
+		*msg = ret == -ENOMEM ? "Out of memory." :
+		       "The socket or a request field was refused.";
+	return ret;
+}
+
+/* The front door chose to try again (its retry op): a new session. */
+static int job_restart(struct job *j, int status)
+{
+	const char *msg;
+	int ret;
+
+	if (status == -ETIMEDOUT || !j->ops->retry ||
+	    !j->ops->retry(j, status, j->s))
+		return 0;
+	ktls_session_free(j->s);
+	j->s = NULL;
+	ret = job_session(j, &msg);
+	if (ret)
+		job_finish(j, ret, msg);
+	else if (loop_modify(&j->ev, EPOLLOUT))
+		job_finish(j, -EIO, "Polling the socket failed.");
+	else
+		j->armed = EPOLLOUT;
+	return 1;
+}
+
 static void job_step(struct job *j)
 {
 	int ret = ktls_session_handshake(j->s);
@@ -396,6 +438,8 @@ static void job_step(struct job *j)
 		j->armed = ev;
 		return;
 	}
+	if (ret && job_restart(j, ret))
+		return;
 	if (ret == -ETIMEDOUT)
 		job_finish(j, ret, "The handshake did not finish in time.");
 	else
@@ -425,24 +469,14 @@ static void job_handle(struct ev *e, unsigned events)
 static void job_begin(struct ev *e, unsigned events)
 {
 	struct job *j = (struct job *)e;
+	const char *msg;
 	int ret;
 
 	(void)events;
 	e->handle = job_handle;
-	/*
-	 * The front door checked the socket. The session never blocks, so
-	 * the application's file flags (its description is shared with our
-	 * copy) are left alone: no fcntl() before or after.
-	 */
-	ret = session_new_daemon(&j->s, offload_pick(j, e->fd), e->fd, 0,
-				 e->w->diag_nl);
-	if (!ret && j->server_name[0])
-		ret = ktls_session_set_server_name(j->s, j->server_name);
-	if (!ret && j->alpn[0])
-		ret = ktls_session_set_alpn(j->s, j->alpn);
+	ret = job_session(j, &msg);
 	if (ret) {
-		job_finish(j, ret, ret == -ENOMEM ? "Out of memory." :
-			   "The socket or a request field was refused.");
+		job_finish(j, ret, msg);
 		return;
 	}
 	job_handle(e, 0);

@@ -89,6 +89,12 @@ struct job_ops {
 		     const struct ktls_session *s);
 	/* Nonzero when whoever asked has gone: the job is dropped. */
 	int (*gone)(struct job *j);
+	/*
+	 * Optional: after a failed handshake (status, with s), nonzero when
+	 * j->p was replaced and the handshake is to start over on the same
+	 * socket (a client offering its next PSK identity, as tlshd does).
+	 */
+	int (*retry)(struct job *j, int status, const struct ktls_session *s);
 };
 
 struct job {

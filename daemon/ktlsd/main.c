@@ -70,6 +70,10 @@ static void reload(struct ktlsd *d, int verbose)
 			log_warn("reload: the socket and the worker count "
 				 "change only with a restart");
 		log_set_level(log_level(c, verbose));
+		if (d->upcall) {
+			upcall_conf_apply(c);
+			upcall_link_keyrings(c);
+		}
 		conf_log_loosened(c);
 		ktlsd_set_conf(d, c);
 		log_info("reloaded %s: %zu profiles", c->path, c->n_profiles);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf_parse.h"
+#include "daemon.h"
 
 #define PROFILE_NAME_MAX	64
 
@@ -615,7 +616,9 @@ static int apply_psk(struct parse *p, struct profile *pr,
 {
 	int ret = 0;
 
-	if (d->psk_len)
+	if (d->psk_len && d->psk_sha384)
+		ret = config_set_psk_sha384(pr->cfg);
+	if (!ret && d->psk_len)
 		ret = ktls_config_set_psk(pr->cfg, d->psk_identity,
 					  d->psk_mem ? d->psk_mem : d->psk,
 					  d->psk_len);

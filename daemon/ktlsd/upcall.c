@@ -54,6 +54,7 @@ struct upcall {
 	unsigned ahead;			/* requests taken before their READY */
 	uint64_t next_id;
 	int warned_missed;
+	int warned_attr;		/* an ACCEPT attribute we do not know */
 };
 
 static const char *type_name(int type)
@@ -283,6 +284,9 @@ static void parse_accept(struct nlattr *head, int len, void *arg)
 			if (!get_u32(a, &v))
 				r->keyring = v;
 			break;
+		default:
+			r->unknown_attr = nla_type(a);
+			break;
 		}
 	}
 }
@@ -349,53 +353,6 @@ static void fail_now(struct upcall *u, struct upreq *r, int status,
 	free(r);
 }
 
-/* The kernel's status for an outcome of ours (positive errno, as tlshd). */
-static int done_status(struct upreq *r, int status)
-{
-	if (!status)
-		return 0;
-	if (atomic_load(&r->psk_unknown))
-		return EKEYREJECTED;
-	switch (status) {
-	case -ETIMEDOUT:
-		return ETIMEDOUT;
-	case -KTLS_E_VERIFY:
-	case -KTLS_E_ALERT:
-	case -KTLS_E_HANDSHAKE:
-		return EACCES;
-	}
-	return EIO;
-}
-
-/* Who the peer proved to be, in the terms the kernel consumers expect. */
-static unsigned remote_ids(struct upreq *r, const struct ktls_session *s,
-			   int32_t *ids)
-{
-	const gnutls_datum_t *certs;
-	unsigned n = 0, nc, i;
-	int32_t id;
-
-	if (r->auth == HANDSHAKE_AUTH_PSK) {
-		if (r->psk_used)
-			ids[n++] = r->psk_used;
-		return n;
-	}
-	certs = session_peer_certs(s, &nc);
-	for (i = 0; i < nc && n < UPCALL_MAX_IDS; i++) {
-		if (r->type == HANDSHAKE_MSG_TYPE_SERVERHELLO) {
-			/* A client certificate that verified: no key, a mark. */
-			ids[n++] = -1;
-		} else if (r->auth == HANDSHAKE_AUTH_X509) {
-			id = keyring_add_peer_cert(certs[i].data, certs[i].size,
-						   r->peername[0] ? r->peername :
-						   r->j.server_name);
-			if (id)
-				ids[n++] = id;
-		}
-	}
-	return n;
-}
-
 static void upcall_done(struct job *j, int status, const char *msg,
 			const struct ktls_session *s)
 {
@@ -403,11 +360,11 @@ static void upcall_done(struct job *j, int status, const char *msg,
 	struct upcall *u = r->u;
 	int32_t ids[UPCALL_MAX_IDS] = { 0 };
 	unsigned n = 0;
-	int st = done_status(r, status), ret;
+	int st = upcall_status(r, status, s), ret;
 
 	(void)msg;	/* job_finish() logged it */
 	if (!st)
-		n = remote_ids(r, s, ids);
+		n = upcall_remote_ids(r, s, ids);
 	ret = send_done(u, r->sockfd, st, ids, n);
 	if (ret) {
 		atomic_fetch_add(&u->d->stats.front[FRONT_UPCALL].reply_failed, 1);
@@ -415,10 +372,12 @@ static void upcall_done(struct job *j, int status, const char *msg,
 			 strerror(-ret), ret == -EBUSY ? " (the kernel gave up "
 			 "on the request first)" : "");
 	}
-	log_info("upcall: %s %s handshake %s %s: DONE status %d%s%s",
+	log_info("upcall: %s %s handshake %s %s%s%s%s: DONE status %d%s%s",
 		 type_name(r->type), auth_name(r->auth),
 		 r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO ? "to" : "from",
-		 j->peer, st, st ? " " : "", st ? strerror(st) : "");
+		 j->peer, j->server_name[0] ? " as '" : "", j->server_name,
+		 j->server_name[0] ? "'" : "", st, st ? " " : "",
+		 st ? strerror(st) : "");
 	close(r->sockfd);
 }
 
@@ -431,6 +390,7 @@ static int upcall_gone(struct job *j)
 static const struct job_ops upcall_ops = {
 	.done = upcall_done,
 	.gone = upcall_gone,
+	.retry = upcall_retry,
 };
 
 /* What upcall_creds() gave a request that did not become a job. */
@@ -449,34 +409,21 @@ static void start(struct upcall *u, struct upreq *r)
 	struct job *j = &r->j;
 	int ret;
 
-	if (r->type != HANDSHAKE_MSG_TYPE_CLIENTHELLO &&
-	    r->type != HANDSHAKE_MSG_TYPE_SERVERHELLO) {
-		fail_now(u, r, EINVAL, "unknown handshake type", 1);
-		return;
-	}
-	ret = sockinfo_tcp_established(r->sockfd, &msg);
-	if (ret) {
-		fail_now(u, r, ret == -ENOTCONN ? ENOTCONN : EOPNOTSUPP,
-			 ret == -ENOTCONN ? msg : "not a TCP socket (QUIC is "
-			 "not supported)", 1);
-		return;
-	}
-	if (r->keyring)
-		keyring_possess(r->keyring);
-	ret = upcall_creds(ktlsd_conf(u->d), r, &msg);
+	if (r->unknown_attr && !u->warned_attr++)
+		log_info("upcall: the kernel sent ACCEPT attribute %d, which "
+			 "this ktlsd does not know (a newer kernel); it is "
+			 "ignored", r->unknown_attr);
+	ret = upcall_precheck(r, &msg);
+	if (!ret)
+		ret = upcall_creds(ktlsd_conf(u->d), r, &msg);
 	if (ret) {
 		fail_now(u, r, ret, msg, 1);
 		return;
 	}
-	j->front = FRONT_UPCALL;
+	upcall_job_setup(r);
 	j->ops = &upcall_ops;
 	j->owner = u;
 	j->id = ++u->next_id;
-	j->timeout_ms = r->timeout_ms ? r->timeout_ms : j->p->timeout_ms;
-	if (r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO) {
-		upcall_verify_name(r->peername, j->p, r->sockfd, j->server_name,
-				   sizeof(j->server_name));
-	}
 	/* The job's copy is closed by the loop; ours stays for DONE. */
 	j->ev.fd = fcntl(r->sockfd, F_DUPFD_CLOEXEC, 3);
 	if (j->ev.fd < 0) {
@@ -657,6 +604,31 @@ static int probe_kernel(struct upcall *u)
 	return 0;
 }
 
+/*
+ * Take on tlshd's keyrings and debug levels; say what the kernel offers
+ * that ktlsd does not serve (key updates?).
+ */
+static void upcall_news(struct upcall *u, const struct conf *c, char *buf,
+			size_t len)
+{
+	int ret;
+
+	upcall_conf_apply(c);
+	upcall_link_keyrings(c);
+	ret = upcall_probe_family(u->cmd, buf, len);
+
+	if (ret > 0)
+		log_info("upcall: the kernel's handshake family has more than "
+			 "ktlsd serves (ACCEPT, DONE): %s key updates for its "
+			 "consumers, perhaps; they are not served yet", buf);
+	else if (!ret)
+		log_debug("upcall: the kernel's handshake family has ACCEPT and "
+			  "DONE only: no key-update messages for its consumers");
+	else
+		log_debug("upcall: reading the handshake family's description: "
+			  "%s", strerror(-ret));
+}
+
 /* A problem with the upcall at start: fatal if asked for, else a warning. */
 static int unavailable(const struct conf *c, int err, const char *what)
 {
@@ -713,6 +685,7 @@ int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd)
 				   "root, or give it the capability "
 				   "(AmbientCapabilities=CAP_NET_ADMIN)");
 	}
+	upcall_news(u, c, what, sizeof(what));
 	ret = upcall_other_listener(u->group, who, sizeof(who));
 	if (ret > 0) {
 		upcall_free(u);

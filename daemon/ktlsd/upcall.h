@@ -15,6 +15,8 @@
 /* tlshd's configuration, where ktls-utils puts it (newest first). */
 #define TLSHD_CONFIG		"/etc/tlshd/config"
 #define TLSHD_CONFIG_LEGACY	"/etc/tlshd.conf"
+/* tlshd's session tags (1.4, built with --enable-session-tags). */
+#define TLSHD_TAGS_DIR		"/etc/tlshd/tags.d"
 
 enum { UPCALL_AUTO, UPCALL_YES, UPCALL_NO };
 
@@ -37,6 +39,7 @@ struct upcall_conf {
 	char **keyrings;		/* tlshd's keyrings= (names or serials) */
 	size_t n_keyrings;
 	int debug;			/* tlshd [debug] loglevel */
+	int tls_debug, nl_debug;	/* [debug] tls and nl */
 };
 
 /* ---- upcall_conf.c ---- */
@@ -60,12 +63,16 @@ struct upreq {
 	unsigned timeout_ms;		/* 0: none given */
 	int32_t peerids[UPCALL_MAX_IDS];
 	unsigned n_peerids;
+	unsigned psk_next;		/* the client's next PSK to offer */
 	int32_t cert, privkey, keyring;	/* 0: none */
 	char peername[256];
+	int unknown_attr;		/* the last ACCEPT attribute not known */
 	/* the outcome */
 	int32_t psk_used;		/* the PSK's key serial */
-	atomic_int psk_unknown;		/* the client named an unknown PSK */
+	atomic_int psk_unknown;		/* UPCALL_PSK_*: the client's PSK */
 };
+
+enum { UPCALL_PSK_FOUND, UPCALL_PSK_UNKNOWN, UPCALL_PSK_UNUSABLE };
 
 /*
  * The credentials for r, in r->j: conf, the reference c to the
@@ -75,6 +82,43 @@ struct upreq {
  * *msg saying why (r->j untouched).
  */
 int upcall_creds(struct conf *c, struct upreq *r, const char **msg);
+/*
+ * A client PSK request whose handshake failed: r->j gets a profile of
+ * its own for the next PSK the kernel named (the one before is freed).
+ * 1 when there is one to try, 0 when none is left.
+ */
+int upcall_psk_next(struct upreq *r);
+/*
+ * The hash a PSK is for: an NVMe identity ("NVMe1R02 ...") says it (256
+ * or 384; -1 for one unknown), else the key's length does (48 bytes: 384,
+ * 32: 256, else 0: any).
+ */
+int upcall_psk_hash(const char *identity, size_t key_len);
+
+/* ---- upcall_result.c ---- */
+
+/*
+ * A request before its credentials: a handshake type we know, on an
+ * established TCP socket; the keyring it names linked (or a line saying
+ * it cannot be). 0, or a positive errno for DONE with *msg.
+ */
+int upcall_precheck(struct upreq *r, const char **msg);
+/*
+ * r->j after upcall_creds(): its front door, its timeout (the kernel's,
+ * or the profile's, said in a line), the name a client verifies.
+ */
+void upcall_job_setup(struct upreq *r);
+
+/*
+ * The status DONE carries for a job's outcome (status 0 or -errno, s the
+ * session if one was made): 0 or a positive errno, as tlshd reports it.
+ */
+int upcall_status(struct upreq *r, int status, const struct ktls_session *s);
+/* The job_ops retry of upcall jobs: a client's next PSK. */
+int upcall_retry(struct job *j, int status, const struct ktls_session *s);
+/* Who the peer proved to be, as key serials for DONE, into ids. */
+unsigned upcall_remote_ids(struct upreq *r, const struct ktls_session *s,
+			   int32_t *ids);
 
 /* ---- upcall_diag.c ---- */
 
@@ -84,6 +128,32 @@ int upcall_creds(struct conf *c, struct upreq *r, const char **msg);
  * tell (no netlink_diag).
  */
 int upcall_other_listener(int grp, char *who, size_t len);
+/* Apply tlshd's [debug] tls and nl levels (GnuTLS's, libnl's) of c. */
+void upcall_conf_apply(const struct conf *c);
+/*
+ * Link tlshd's [authenticate] keyrings and the consumers' own (.nvme,
+ * .nfs, .nfsd) into our process keyring, so that their keys are ours to
+ * read, as tlshd links them into its session keyring.
+ */
+void upcall_link_keyrings(const struct conf *c);
+/*
+ * tlshd's session tags (tls-session-tags(7)) are not implemented: a line
+ * when the directory path (TLSHD_TAGS_DIR) holds files; how many.
+ */
+int upcall_note_tags(const char *path);
+
+struct nlmsghdr;
+struct nl_sock;
+/*
+ * What a CTRL_CMD_GETFAMILY reply for the handshake family shows beyond
+ * what ktlsd serves (a newer version, operations other than ACCEPT and
+ * DONE, attributes past ACCEPT_KEYRING, another multicast group): 1 with
+ * them listed in buf, 0 (nothing new; buf empty), or -EINVAL (not such a
+ * reply).
+ */
+int upcall_family_news(const struct nlmsghdr *nh, char *buf, size_t len);
+/* Ask the kernel on sk, then upcall_family_news(); or -errno. */
+int upcall_probe_family(struct nl_sock *sk, char *buf, size_t len);
 
 /* ---- upcall.c ---- */
 

@@ -12,13 +12,16 @@
  * mount, a controller connect) and needs the keys read anyway. The job
  * owns that profile and frees it with itself.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf_parse.h"
+#include "daemon.h"
 #include "handshake_nl.h"
 #include "upcall.h"
 
@@ -110,25 +113,35 @@ static int set_string(struct parse *p, struct draft *d, int k, char **out,
 	return *out ? 0 : oom(p);
 }
 
-/* x509.certificate and x509.private_key: one pair, in either order. */
-static int set_pair(struct parse *p, struct draft *d, int key,
+/*
+ * x509.certificate and x509.private_key (pairs[0]), x509.pq.certificate
+ * and x509.pq.private_key (pairs[1]): each a pair, in either order.
+ */
+static int set_pair(struct parse *p, struct draft *d, int pq, int key,
 		    const char *value)
 {
 	struct pair *pair;
 
 	if (!d->pairs) {
-		d->pairs = calloc(1, sizeof(*d->pairs));
+		d->pairs = calloc(2, sizeof(*d->pairs));
 		if (!d->pairs)
 			return oom(p);
-		d->n_pairs = 1;
 	}
-	pair = d->pairs;
+	pair = &d->pairs[pq];
+	if (d->n_pairs < (size_t)pq + 1)
+		d->n_pairs = pq + 1;	/* each freed with the draft */
 	if (key)
 		pair->key_line = p->line;
 	else
 		pair->cert_line = p->line;
 	return set_string(p, d, key ? P_KEY : P_CERT,
 			  key ? &pair->key : &pair->cert, value);
+}
+
+/* Whether GnuTLS has ML-DSA, which x509.pq.* keys are (3.8.9 can have). */
+static int have_mldsa(void)
+{
+	return gnutls_pk_get_id("ML-DSA-44") != GNUTLS_PK_UNKNOWN;
 }
 
 static int side_setting(struct parse *p, struct draft *d, const char *key,
@@ -141,11 +154,54 @@ static int side_setting(struct parse *p, struct draft *d, const char *key,
 	if (!strcmp(key, "x509.crl"))
 		return set_string(p, d, P_CRL, &d->crl, value);
 	if (!strcmp(key, "x509.certificate"))
-		return set_pair(p, d, 0, value);
+		return set_pair(p, d, 0, 0, value);
 	if (!strcmp(key, "x509.private_key"))
-		return set_pair(p, d, 1, value);
-	log_warn("%s:%d: [%s] %s is not used by ktlsd", p->file, p->line,
-		 t->group, key);
+		return set_pair(p, d, 0, 1, value);
+	if (strcmp(key, "x509.pq.certificate") &&
+	    strcmp(key, "x509.pq.private_key")) {
+		log_warn("%s:%d: [%s] %s is not used by ktlsd", p->file,
+			 p->line, t->group, key);
+		return 0;
+	}
+	if (have_mldsa())
+		return set_pair(p, d, 1, !strcmp(key, "x509.pq.private_key"),
+				value);
+	log_warn("%s:%d: [%s] %s: this GnuTLS (%s) has no ML-DSA, so ktlsd "
+		 "presents no post-quantum certificate", p->file, p->line,
+		 t->group, key, gnutls_check_version(NULL));
+	return 0;
+}
+
+/* An integer as GLib's key file reads one: anything else is 0. */
+static int keyfile_int(const char *value)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	return end == value || *end || errno || v < INT_MIN || v > INT_MAX ?
+	       0 : (int)v;
+}
+
+/* [debug]: loglevel, tls (GnuTLS's) and nl (libnl's) levels. */
+static int debug_setting(struct parse *p, const char *key, const char *value)
+{
+	struct tlshd_file *t = p->user;
+
+	if (!strcmp(key, "loglevel"))
+		t->u->debug = keyfile_int(value);
+	else if (!strcmp(key, "tls"))
+		t->u->tls_debug = keyfile_int(value);
+	else if (!strcmp(key, "nl"))
+		t->u->nl_debug = keyfile_int(value);
+	else if (!strcmp(key, "delay_done"))
+		log_warn("%s:%d: [debug] delay_done, tlshd's test delay before "
+			 "DONE, is not implemented by ktlsd: DONE goes out at "
+			 "once", p->file, p->line);
+	else
+		log_warn("%s:%d: [debug] %s is not used by ktlsd", p->file,
+			 p->line, key);
 	return 0;
 }
 
@@ -160,12 +216,8 @@ static int tlshd_setting(struct parse *p, const char *key, char *value)
 		return side_setting(p, &t->side[1], key, value);
 	if (!strcmp(t->group, "authenticate") && !strcmp(key, "keyrings"))
 		return set_keyrings(p, t->u, value);
-	if (!strcmp(t->group, "debug")) {
-		if (!strcmp(key, "loglevel"))
-			t->u->debug = atoi(value);
-		/* tls, nl and delay_done tune tlshd's own internals. */
-		return 0;
-	}
+	if (!strcmp(t->group, "debug"))
+		return debug_setting(p, key, value);
 	log_warn("%s:%d: [%s] %s is not used by ktlsd", p->file, p->line,
 		 t->group, key);
 	return 0;
@@ -182,18 +234,44 @@ static int new_profile(struct parse *p, struct profile *pr, const char *name,
 	return pr->name ? 0 : conf_fail(p, 0, -ENOMEM, "out of memory");
 }
 
-/* A certificate needs its key and a key its certificate. */
-static int check_pair(struct parse *p, const struct draft *d, int side)
-{
-	const struct pair *pair = d->pairs;
+static const char *const pair_keys[2][2] = {
+	{ "x509.certificate", "x509.private_key" },
+	{ "x509.pq.certificate", "x509.pq.private_key" },
+};
 
-	if (!pair || (pair->cert && pair->key))
-		return 0;
-	return conf_fail(p, pair->cert ? pair->cert_line : pair->key_line,
-			 -EINVAL, "[authenticate.%s] has %s without %s",
-			 side ? "server" : "client",
-			 pair->cert ? "x509.certificate" : "x509.private_key",
-			 pair->cert ? "x509.private_key" : "x509.certificate");
+/*
+ * A certificate needs its key and a key its certificate; the pairs given
+ * are moved to the front (a post-quantum one alone comes first).
+ */
+static int check_pairs(struct parse *p, struct draft *d, int side)
+{
+	struct pair *pair;
+	size_t i, n = 0, pq[2];
+	int c;
+
+	for (i = 0; i < d->n_pairs; i++) {
+		pair = &d->pairs[i];
+		if (!pair->cert && !pair->key)
+			continue;
+		pq[n] = i;
+		if (i != n) {
+			d->pairs[n] = *pair;
+			memset(pair, 0, sizeof(*pair));
+		}
+		n++;
+	}
+	d->n_pairs = n;
+	for (i = 0; i < n; i++) {
+		pair = &d->pairs[i];
+		if (pair->cert && pair->key)
+			continue;
+		c = !pair->cert;
+		return conf_fail(p, c ? pair->key_line : pair->cert_line,
+				 -EINVAL, "[authenticate.%s] has %s without %s",
+				 side ? "server" : "client",
+				 pair_keys[pq[i]][c], pair_keys[pq[i]][!c]);
+	}
+	return 0;
 }
 
 /*
@@ -214,7 +292,7 @@ static int build_side(struct parse *p, struct upcall_conf *u,
 	d->versions = VERSION_13;
 	if (side)
 		d->client_verify = KTLS_VERIFY_REQUEST_CLIENT;
-	ret = check_pair(p, d, side);
+	ret = check_pairs(p, d, side);
 	if (!ret)
 		ret = new_profile(p, &s->own, side ? "tlshd-server" :
 				  "tlshd-client", role);
@@ -309,7 +387,14 @@ int upcall_conf_finish(struct conf *c, char *err, size_t errlen)
 				  KTLS_SERVER);
 	if (ret || (u->client.p && u->server.p))
 		return ret;
-	return tlshd_sides(c, err, errlen);
+	ret = tlshd_sides(c, err, errlen);
+	if (ret)
+		return ret;
+	upcall_note_tags(TLSHD_TAGS_DIR);
+	/* tlshd's loglevel, 1 and up, is ktlsd's debug level. */
+	if (u->debug > 0)
+		c->log_level = LOG_DEBUG;
+	return 0;
 }
 
 /* ---- One request's credentials ---- */
@@ -329,6 +414,28 @@ static void req_keys_wipe(struct req_keys *k)
 	free(k->cert);
 }
 
+/* Types a key the kernel names may have: readable, and meant for it. */
+static const char *const cert_types[] = { "user", "big_key", NULL };
+static const char *const psk_types[] = { "psk", "user", NULL };
+
+/*
+ * Is key serial of a type it may be (what: "certificate", "PSK")? 0, or
+ * EKEYREJECTED with *msg and a log line naming the type.
+ */
+static int key_type_ok(int32_t serial, const char *const *types,
+		       const char *what, const char **msg)
+{
+	char type[64];
+
+	if (keyring_check_type(serial, types, type, sizeof(type)) !=
+	    -EKEYREJECTED)
+		return 0;	/* readable or not: keyring_read() tells */
+	log_info("upcall: key %d that the kernel named as a %s is of type "
+		 "'%s'; refused", serial, what, type);
+	*msg = "A key the kernel named is of the wrong type.";
+	return EKEYREJECTED;
+}
+
 /*
  * The certificate the kernel named, into d, and its private key's serial:
  * the key process reads that key, never this one. 0 or errno.
@@ -338,6 +445,11 @@ static int keyring_cert(struct draft *d, struct req_keys *k,
 {
 	int ret;
 
+	ret = key_type_ok(r->cert, cert_types, "certificate", msg);
+	if (!ret)
+		ret = key_type_ok(r->privkey, cert_types, "private key", msg);
+	if (ret)
+		return ret;
 	ret = keyring_read(r->cert, &k->cert, &k->cert_len);
 	if (!ret && r->privkey <= 0)
 		ret = -ENOKEY;
@@ -353,35 +465,90 @@ static int keyring_cert(struct draft *d, struct req_keys *k,
 	return 0;
 }
 
-/* Client PSK: the first key the kernel named that we can read. */
-static int client_psk(struct draft *d, struct req_keys *k, struct upreq *r,
-		      const char **msg)
+int upcall_psk_hash(const char *identity, size_t key_len)
 {
-	unsigned i;
-	int ret = -ENOKEY;
+	const char *id = identity;
 
-	for (i = 0; i < r->n_peerids; i++) {
-		if (keyring_describe(r->peerids[i], k->identity,
-				     sizeof(k->identity)))
-			continue;
-		ret = keyring_read(r->peerids[i], &k->psk, &k->psk_len);
-		if (!ret)
-			break;
-	}
-	if (ret) {
+	/* NVMe/TCP: "NVMe<version><R|G><hash> ...", hash 01 or 02. */
+	if (!strncmp(id, "NVMe", 4) && isdigit((unsigned char)id[4]) &&
+	    id[5] && isdigit((unsigned char)id[6]) &&
+	    isdigit((unsigned char)id[7]) && id[8] == ' ')
+		return id[6] != '0' ? -1 : id[7] == '1' ? 256 :
+		       id[7] == '2' ? 384 : -1;
+	return key_len == 48 ? 384 : key_len == 32 ? 256 : 0;
+}
+
+/* One PSK the kernel named, if we can use it: 0 or errno with *msg. */
+static int client_psk_one(struct req_keys *k, int32_t serial, int *hash,
+			  const char **msg)
+{
+	int ret = key_type_ok(serial, psk_types, "PSK", msg);
+
+	if (ret)
+		return ret;
+	if (keyring_describe(serial, k->identity, sizeof(k->identity)) ||
+	    keyring_read(serial, &k->psk, &k->psk_len)) {
 		*msg = "None of the PSKs the kernel named could be read from "
 		       "the keyring.";
 		return EKEYREJECTED;
 	}
+	*hash = upcall_psk_hash(k->identity, k->psk_len);
+	if (*hash < 0) {
+		log_info("upcall: PSK %d '%s' names a hash that ktlsd does not "
+			 "know; skipped", serial, k->identity);
+		*msg = "A PSK names a hash that ktlsd does not know.";
+		return EKEYREJECTED;
+	}
+	if (*hash == 384 && !config_psk_sha384_supported()) {
+		log_warn("upcall: PSK %d '%s' is for SHA-384 suites, which this "
+			 "GnuTLS (%s) cannot use with a PSK (3.8.11 and later "
+			 "can); skipped", serial, k->identity,
+			 gnutls_check_version(NULL));
+		*msg = "This GnuTLS cannot use a SHA-384 PSK.";
+		return EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static void req_psk_wipe(struct req_keys *k)
+{
+	if (k->psk)
+		explicit_bzero(k->psk, k->psk_len);
+	free(k->psk);
+	k->psk = NULL;
+	k->psk_len = 0;
+}
+
+/*
+ * Client PSK: the next key the kernel named (from r->psk_next) that we
+ * can use; tlshd offers them one ClientHello each, and so do we.
+ */
+static int client_psk(struct draft *d, struct req_keys *k, struct upreq *r,
+		      const char **msg)
+{
+	int ret = EKEYREJECTED, hash = 0;
+	unsigned i;
+
+	*msg = "The kernel named no PSK.";
+	for (i = r->psk_next; i < r->n_peerids; i++) {
+		req_psk_wipe(k);
+		ret = client_psk_one(k, r->peerids[i], &hash, msg);
+		if (!ret)
+			break;
+	}
+	r->psk_next = i + 1;
+	if (ret)
+		return ret;
 	r->psk_used = r->peerids[i];
 	d->psk_identity = k->identity;
 	d->psk_mem = k->psk;
 	d->psk_len = k->psk_len;
-	/* A 48-byte key is for SHA-384 suites, a 32-byte one for SHA-256 ones. */
-	d->ciphers = k->psk_len == 48 ? KTLS_CIPHER_AES_256_GCM :
-		     k->psk_len == 32 ? KTLS_CIPHER_AES_128_GCM |
-					KTLS_CIPHER_AES_128_CCM |
-					KTLS_CIPHER_CHACHA20_POLY1305 : 0;
+	d->psk_sha384 = hash == 384;
+	/* The suites of the PSK's hash. */
+	d->ciphers = hash == 384 ? KTLS_CIPHER_AES_256_GCM :
+		     hash == 256 ? KTLS_CIPHER_AES_128_GCM |
+				   KTLS_CIPHER_AES_128_CCM |
+				   KTLS_CIPHER_CHACHA20_POLY1305 : 0;
 	return 0;
 }
 
@@ -413,12 +580,20 @@ static int server_psk(void *arg, const char *identity, uint8_t *key,
 	}
 	serial = keyring_find_psk(rings, n, identity);
 	if (!serial || keyring_read(serial, &data, &len)) {
-		atomic_store(&r->psk_unknown, 1);
+		atomic_store(&r->psk_unknown, UPCALL_PSK_UNKNOWN);
 		log_info("upcall: no PSK with identity '%s' in the keyrings",
 			 identity);
 		return -ENOKEY;
 	}
-	if (len > *key_len) {
+	if (len > *key_len || (upcall_psk_hash(identity, 0) == 384 &&
+				!config_psk_sha384_supported())) {
+		if (len <= *key_len) {
+			atomic_store(&r->psk_unknown, UPCALL_PSK_UNUSABLE);
+			log_warn("upcall: the client's PSK '%s' is for SHA-384 "
+				 "suites, which this GnuTLS (%s) cannot use with "
+				 "a PSK (3.8.11 and later can)", identity,
+				 gnutls_check_version(NULL));
+		}
 		explicit_bzero(data, len);
 		free(data);
 		return -EMSGSIZE;
@@ -525,6 +700,27 @@ out:
 	}
 	*out = pr;
 	return 0;
+}
+
+int upcall_psk_next(struct upreq *r)
+{
+	struct profile *pr;
+	const char *msg;
+	int ret;
+
+	if (r->type != HANDSHAKE_MSG_TYPE_CLIENTHELLO ||
+	    r->auth != HANDSHAKE_AUTH_PSK || r->psk_next >= r->n_peerids)
+		return 0;
+	ret = own_creds(r->j.conf, r, NULL, &pr, &msg);
+	if (ret) {
+		log_info("upcall: no further PSK to offer: %s", msg);
+		return 0;
+	}
+	profile_free(r->j.own);
+	free(r->j.own);
+	r->j.own = pr;
+	r->j.p = pr;
+	return 1;
 }
 
 int upcall_creds(struct conf *c, struct upreq *r, const char **msg)

@@ -3,10 +3,15 @@
  * Who else listens for the kernel's handshake requests: the kernel hands
  * each request to whichever agent ACCEPTs first, so two agents (tlshd and
  * ktlsd, say) would split them. netlink_diag tells which sockets joined
- * the group, /proc whose they are.
+ * the group, /proc whose they are. What of tlshd's surroundings ktlsd
+ * takes on (its keyrings, its debug levels) or says it does not (session
+ * tags). And what the kernel's handshake family offers that ktlsd does not
+ * serve yet (key updates for its consumers, one day), from the family's
+ * description.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,9 +22,15 @@
 #include <linux/netlink_diag.h>
 #include <linux/sock_diag.h>
 
+#include <gnutls/gnutls.h>
 #include <netlink/netlink.h>
 #include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/genl/genl.h>
+#include <netlink/genl/ctrl.h>
+#include <linux/genetlink.h>
 
+#include "handshake_nl.h"
 #include "upcall.h"
 
 /* Whose netlink socket is inode ino: "comm (pid N)", from /proc. */
@@ -138,4 +149,226 @@ int upcall_other_listener(int grp, char *who, size_t len)
 out:
 	close(fd);
 	return ret ? ret : found;
+}
+
+/* ---- tlshd's surroundings: keyrings, debug levels, session tags ---- */
+
+int upcall_note_tags(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	int files = 0;
+
+	while (dir && (e = readdir(dir)))
+		files += e->d_name[0] != '.';
+	if (dir)
+		closedir(dir);
+	if (files)
+		log_warn("%s: tlshd's session tags are not implemented by ktlsd; "
+			 "the %d file(s) there are not read and no session is "
+			 "tagged", path, files);
+	return files;
+}
+
+/* GnuTLS's debug messages ([debug] tls), a line each. */
+static void gnutls_log(int level, const char *msg)
+{
+	log_debug("gnutls[%d]: %.*s", level, (int)strcspn(msg, "\n"), msg);
+}
+
+void upcall_conf_apply(const struct conf *c)
+{
+	const struct upcall_conf *u = c->upcall;
+	int tls = u && u->tls_debug > 0 ? u->tls_debug : 0;
+
+	/* Process-wide, as in tlshd: the configuration in force sets them. */
+	gnutls_global_set_log_function(gnutls_log);
+	gnutls_global_set_log_level(tls);
+	nl_debug = u && u->nl_debug > 0 ? u->nl_debug : 0;
+}
+
+void upcall_link_keyrings(const struct conf *c)
+{
+	static const char *const always[] = { ".nvme", ".nfs", ".nfsd" };
+	const struct upcall_conf *u = c->upcall;
+	int32_t serial;
+	size_t i;
+
+	for (i = 0; u && i < u->n_keyrings; i++) {
+		/* The consumers' own come with their modules: below. */
+		if (!strcmp(u->keyrings[i], always[0]) ||
+		    !strcmp(u->keyrings[i], always[1]) ||
+		    !strcmp(u->keyrings[i], always[2]))
+			continue;
+		serial = keyring_lookup(u->keyrings[i]);
+		if (!serial || keyring_possess(serial))
+			log_warn("%s: [authenticate] keyrings: '%s' is not a "
+				 "keyring ktlsd can link; skipped",
+				 u->tlshd_path ? u->tlshd_path : "tlshd's file",
+				 u->keyrings[i]);
+	}
+	/* The consumers' own, as tlshd links them; absent without NFS or NVMe. */
+	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
+		serial = keyring_lookup(always[i]);
+		if (serial)
+			keyring_possess(serial);
+	}
+}
+
+/* ---- What the handshake family offers beyond what ktlsd knows ---- */
+
+/*
+ * What ktlsd serves: the kernel lists ACCEPT and DONE as operations
+ * (READY is a notification) and the groups "none" and "tlshd" (6.12 and
+ * 7.2 alike). Key updates for kernel consumers would come as a new
+ * operation, a new group or a new version.
+ */
+static int known_op(uint32_t op)
+{
+	return op == HANDSHAKE_CMD_ACCEPT || op == HANDSHAKE_CMD_DONE;
+}
+
+static int known_group(const char *name)
+{
+	return !strcmp(name, "none") || !strcmp(name, HANDSHAKE_MCGRP_TLSHD);
+}
+
+static void add_news(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add_news(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 2 >= len)
+		return;
+	if (n)
+		buf[n++] = ' ';
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+static int ops_news(struct nlattr *ops, char *buf, size_t len)
+{
+	struct nlattr *op, *a;
+	int rem, news = 0;
+
+	nla_for_each_nested(op, ops, rem) {
+		a = nla_find(nla_data(op), nla_len(op), CTRL_ATTR_OP_ID);
+		if (!a || nla_len(a) < 4)
+			return -EINVAL;
+		if (known_op(nla_get_u32(a)))
+			continue;
+		add_news(buf, len, "operation %u;", nla_get_u32(a));
+		news = 1;
+	}
+	return news;
+}
+
+static int groups_news(struct nlattr *grps, char *buf, size_t len)
+{
+	struct nlattr *g, *a;
+	int rem, news = 0;
+
+	nla_for_each_nested(g, grps, rem) {
+		a = nla_find(nla_data(g), nla_len(g), CTRL_ATTR_MCAST_GRP_NAME);
+		if (!a || !memchr(nla_data(a), 0, nla_len(a)))
+			return -EINVAL;
+		if (known_group(nla_data(a)))
+			continue;
+		add_news(buf, len, "multicast group '%s';",
+			 (const char *)nla_data(a));
+		news = 1;
+	}
+	return news;
+}
+
+int upcall_family_news(const struct nlmsghdr *nh, char *buf, size_t len)
+{
+	struct nlattr *tb[CTRL_ATTR_MAX + 1];
+	struct genlmsghdr *gh;
+	int ret, news = 0;
+
+	buf[0] = 0;
+	if (nh->nlmsg_type != GENL_ID_CTRL ||
+	    !genlmsg_valid_hdr((struct nlmsghdr *)nh, 0))
+		return -EINVAL;
+	gh = nlmsg_data(nh);
+	if (gh->cmd != CTRL_CMD_NEWFAMILY ||
+	    nla_parse(tb, CTRL_ATTR_MAX, genlmsg_attrdata(gh, 0),
+		      genlmsg_attrlen(gh, 0), NULL) ||
+	    !tb[CTRL_ATTR_FAMILY_NAME] || !tb[CTRL_ATTR_VERSION] ||
+	    nla_len(tb[CTRL_ATTR_VERSION]) < 4 ||
+	    strcmp(nla_get_string(tb[CTRL_ATTR_FAMILY_NAME]),
+		   HANDSHAKE_FAMILY_NAME))
+		return -EINVAL;
+	if (nla_get_u32(tb[CTRL_ATTR_VERSION]) > HANDSHAKE_FAMILY_VERSION) {
+		add_news(buf, len, "version %u;",
+			 nla_get_u32(tb[CTRL_ATTR_VERSION]));
+		news = 1;
+	}
+	if (tb[CTRL_ATTR_MAXATTR] && nla_len(tb[CTRL_ATTR_MAXATTR]) >= 4 &&
+	    nla_get_u32(tb[CTRL_ATTR_MAXATTR]) > HANDSHAKE_A_ACCEPT_MAX) {
+		add_news(buf, len, "attributes up to %u;",
+			 nla_get_u32(tb[CTRL_ATTR_MAXATTR]));
+		news = 1;
+	}
+	ret = tb[CTRL_ATTR_OPS] ? ops_news(tb[CTRL_ATTR_OPS], buf, len) : 0;
+	if (ret >= 0)
+		news |= ret;
+	ret = ret < 0 ? ret : tb[CTRL_ATTR_MCAST_GROUPS] ?
+	      groups_news(tb[CTRL_ATTR_MCAST_GROUPS], buf, len) : 0;
+	if (ret < 0)
+		return ret;
+	return news | ret;
+}
+
+struct family_reply {
+	int done, ret;
+	char *buf;
+	size_t len;
+};
+
+static int family_valid(struct nl_msg *msg, void *arg)
+{
+	struct family_reply *f = arg;
+
+	f->ret = upcall_family_news(nlmsg_hdr(msg), f->buf, f->len);
+	return NL_OK;
+}
+
+static int family_end(struct nl_msg *msg, void *arg)
+{
+	struct family_reply *f = arg;
+
+	(void)msg;
+	f->done = 1;
+	return NL_STOP;
+}
+
+int upcall_probe_family(struct nl_sock *sk, char *buf, size_t len)
+{
+	struct family_reply f = { .ret = -ENOMSG, .buf = buf, .len = len };
+	struct nl_msg *msg = nlmsg_alloc();
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int ret = -ENOMEM;
+
+	buf[0] = 0;
+	if (!msg || !cb ||
+	    !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, GENL_ID_CTRL, 0, 0,
+			 CTRL_CMD_GETFAMILY, 1) ||
+	    nla_put_string(msg, CTRL_ATTR_FAMILY_NAME, HANDSHAKE_FAMILY_NAME))
+		goto out;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, family_valid, &f);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, family_end, &f);
+	ret = nl_send_auto(sk, msg);
+	while (ret >= 0 && !f.done)
+		ret = nl_recvmsgs(sk, cb);
+	ret = ret < 0 ? -EIO : f.ret;
+out:
+	nlmsg_free(msg);
+	nl_cb_put(cb);
+	return ret;
 }

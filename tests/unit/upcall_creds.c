@@ -9,6 +9,7 @@
 #include <keyutils.h>
 
 #include "kselftest_harness.h"
+#include "daemon.h"
 #include "internal.h"
 #include "loop.h"
 #include "peers.h"
@@ -202,7 +203,11 @@ TEST_F(creds, client_psk_from_the_keyring)
 	ASSERT_FALSE(p->cfg->have_cert);
 }
 
-TEST_F(creds, client_psk_48_bytes_is_aes_256)
+/*
+ * A 48-byte key is for TLS_AES_256_GCM_SHA384, which needs GnuTLS 3.8.11
+ * (PSK binders of SHA-384); older ones cannot use it: said, not tried.
+ */
+TEST_F(creds, client_psk_48_bytes_is_aes_256_sha384)
 {
 	uint8_t psk48[48];
 
@@ -211,8 +216,120 @@ TEST_F(creds, client_psk_48_bytes_is_aes_256)
 	self->r.peerids[0] = add_key("user", "id48", psk48, sizeof(psk48),
 				     KEY_SPEC_PROCESS_KEYRING);
 	self->r.n_peerids = 1;
+	if (!config_psk_sha384_supported()) {
+		ASSERT_EQ(EOPNOTSUPP, creds(self));
+		ASSERT_STREQ("This GnuTLS cannot use a SHA-384 PSK.", self->msg);
+		ASSERT_NULL(self->r.j.own);
+		return;
+	}
 	ASSERT_EQ(0, creds(self)) TH_LOG("%s", self->msg);
 	ASSERT_EQ(KTLS_CIPHER_AES_256_GCM, self->r.j.p->cfg->ciphers);
+	ASSERT_TRUE(self->r.j.p->cfg->psk_sha384);
+}
+
+/* NVMe's identities name their hash; the key's length decides otherwise. */
+TEST_F(creds, psk_hash_from_identity)
+{
+	static const struct {
+		const char *id;
+		size_t len;
+		int hash;
+	} t[] = {
+		{ "NVMe0R01 host subsys", 48, 256 },
+		{ "NVMe1R01 host subsys digest", 32, 256 },
+		{ "NVMe1R02 host subsys digest", 32, 384 },
+		{ "NVMe1G02 host subsys digest", 48, 384 },
+		{ "NVMe1R03 host subsys digest", 48, -1 },
+		{ "NVMe1R12 host subsys digest", 48, -1 },
+		{ "NVMe1R02", 32, 256 },	/* not one: no blank */
+		{ "nvme1R02 host", 32, 256 },
+		{ "id", 48, 384 },
+		{ "id", 32, 256 },
+		{ "id", 16, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int got = upcall_psk_hash(t[i].id, t[i].len);
+
+		if (got != t[i].hash)
+			fprintf(stderr, "# '%s', %zu bytes: %d\n", t[i].id,
+				t[i].len, got);
+		EXPECT_EQ(t[i].hash, got);
+	}
+}
+
+/* An NVMe PSK for SHA-384 first, one for SHA-256 next. */
+TEST_F(creds, client_psk_sha384_identity)
+{
+	uint8_t psk48[48];
+
+	memset(psk48, 0x6b, sizeof(psk48));
+	self->r.auth = HANDSHAKE_AUTH_PSK;
+	self->r.peerids[0] = add_key("user", "NVMe1R02 hostnqn subnqn digest",
+				     psk48, sizeof(psk48),
+				     KEY_SPEC_PROCESS_KEYRING);
+	self->r.peerids[1] = add_key("user", "NVMe1R01 hostnqn subnqn digest",
+				     psk32, sizeof(psk32),
+				     KEY_SPEC_PROCESS_KEYRING);
+	self->r.n_peerids = 2;
+	ASSERT_EQ(0, creds(self)) TH_LOG("%s", self->msg);
+	if (config_psk_sha384_supported()) {
+		ASSERT_EQ(self->r.peerids[0], self->r.psk_used);
+		ASSERT_EQ(KTLS_CIPHER_AES_256_GCM, self->r.j.p->cfg->ciphers);
+		ASSERT_TRUE(self->r.j.p->cfg->psk_sha384);
+		ASSERT_EQ(1u, self->r.psk_next);
+	} else {
+		/* Skipped with a log line; the next one is offered. */
+		ASSERT_EQ(self->r.peerids[1], self->r.psk_used);
+		ASSERT_STREQ("NVMe1R01 hostnqn subnqn digest",
+			     self->r.j.p->cfg->psk_identity);
+		ASSERT_FALSE(self->r.j.p->cfg->psk_sha384);
+		ASSERT_EQ(2u, self->r.psk_next);
+	}
+}
+
+/* upcall_psk_next(): the next identity in a profile of its own, then none. */
+TEST_F(creds, client_psk_next_identity)
+{
+	struct profile *first;
+
+	self->r.auth = HANDSHAKE_AUTH_PSK;
+	self->r.peerids[0] = add_key("user", "ktlsd-id-a", psk32, sizeof(psk32),
+				     KEY_SPEC_PROCESS_KEYRING);
+	self->r.peerids[1] = 0x7ffffff0;	/* not there: skipped */
+	self->r.peerids[2] = add_key("user", "ktlsd-id-c", psk32, sizeof(psk32),
+				     KEY_SPEC_PROCESS_KEYRING);
+	self->r.n_peerids = 3;
+	ASSERT_EQ(0, creds(self)) TH_LOG("%s", self->msg);
+	first = self->r.j.own;
+	ASSERT_STREQ("ktlsd-id-a", first->cfg->psk_identity);
+	ASSERT_EQ(1, upcall_psk_next(&self->r));
+	ASSERT_NE(first, self->r.j.own);
+	ASSERT_EQ(self->r.j.own, self->r.j.p);
+	ASSERT_STREQ("ktlsd-id-c", self->r.j.p->cfg->psk_identity);
+	ASSERT_EQ(self->r.peerids[2], self->r.psk_used);
+	ASSERT_EQ(0, upcall_psk_next(&self->r));
+	ASSERT_STREQ("ktlsd-id-c", self->r.j.p->cfg->psk_identity);
+}
+
+/* A keyring where a PSK or a certificate should be: refused, by type. */
+TEST_F(creds, key_of_the_wrong_type)
+{
+	int32_t ring = add_key("keyring", "ktlsd-test-ring", NULL, 0,
+			       KEY_SPEC_PROCESS_KEYRING);
+
+	ASSERT_LT(0, ring);
+	self->r.cert = ring;
+	ASSERT_EQ(EKEYREJECTED, creds(self));
+	ASSERT_STREQ("A key the kernel named is of the wrong type.", self->msg);
+	ASSERT_NULL(self->r.j.own);
+	self->r.auth = HANDSHAKE_AUTH_PSK;
+	self->r.peerids[0] = ring;
+	self->r.n_peerids = 1;
+	ASSERT_EQ(EKEYREJECTED, creds(self));
+	ASSERT_STREQ("A key the kernel named is of the wrong type.", self->msg);
+	ASSERT_NULL(self->r.j.own);
 }
 
 TEST_F(creds, client_psk_none_readable)
