@@ -35,10 +35,12 @@ struct ktlsd {
 	unsigned n_workers;
 	struct worker *workers;
 	atomic_uint next_worker;
-	atomic_uint inflight;		/* handshakes queued or running */
+	atomic_uint *inflight;		/* handshakes queued or running: this
+					   process's slot in stats */
 	atomic_uint inflight_peak;	/* the most since we were last idle */
 	atomic_int stopping;
-	struct stats stats;		/* per front door (stats.c) */
+	struct stats *stats;		/* per front door (stats.c), shared with
+					   the supervisor and later processes */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
 	/* uidlimit.c: connections and handshakes per uid, hashed by uid */
 	pthread_mutex_t uid_lock;
@@ -67,6 +69,11 @@ void loop_stop(struct ktlsd *d);
 void loop_add(struct ktlsd *d, struct worker *w, struct ev *e, unsigned events);
 /* Change the events of e, owned by the calling thread's worker or not. */
 int loop_modify(struct ev *e, unsigned events);
+/*
+ * On e's worker: stop polling e->fd but keep e on the worker's list, for
+ * EV_EXIT (the fd is not closed).
+ */
+void loop_unpoll(struct ev *e);
 /* On e's worker: stop polling e (the fd is not closed). */
 void loop_remove(struct ev *e);
 
