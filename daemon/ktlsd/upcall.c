@@ -667,54 +667,6 @@ static int probe_kernel(struct upcall *u)
 	return 0;
 }
 
-/* A problem with the upcall at start: fatal if asked for, else a warning. */
-static int unavailable(const struct conf *c, int err, const char *what)
-{
-	if (c->upcall->enable == UPCALL_YES) {
-		log_err("upcall: %s", what);
-		return err;
-	}
-	log_warn("upcall: %s; the kernel's handshake requests (NFS, NVMe over "
-		 "TLS) are not served by ktlsd. The handoff works as before.",
-		 what);
-	return 0;
-}
-
-/* What the kernel offers and who else listens: 0, or the upcall is off. */
-static int resolve(struct nl_sock *sk, const struct conf *c, int *family,
-		   int *group)
-{
-	char who[400], what[800];
-	struct utsname kr;
-	int ret;
-
-	*family = genl_ctrl_resolve(sk, HANDSHAKE_FAMILY_NAME);
-	*group = genl_ctrl_resolve_grp(sk, HANDSHAKE_FAMILY_NAME,
-				       HANDSHAKE_MCGRP_TLSHD);
-	if (*family < 0 || *group < 0) {
-		if (uname(&kr))
-			snprintf(kr.release, sizeof(kr.release), "?");
-		snprintf(what, sizeof(what), "this kernel (%s) has no "
-			 "'handshake' netlink family: the TLS handshake upcall "
-			 "needs Linux 6.5 or later built with "
-			 "CONFIG_NET_HANDSHAKE", kr.release);
-		return unavailable(c, -EPROTONOSUPPORT, what);
-	}
-	ret = upcall_other_listener(*group, who, sizeof(who));
-	if (ret > 0) {
-		snprintf(what, sizeof(what), "%s already listens for the "
-			 "kernel's handshake requests (netlink group "
-			 "handshake/tlshd); two agents would split them. Stop "
-			 "it (systemctl stop tlshd) or set enable = no in "
-			 "[upcall]", who);
-		return unavailable(c, -EADDRINUSE, what);
-	}
-	if (ret < 0)
-		log_debug("upcall: cannot tell whether another agent listens "
-			  "(netlink_diag: %s)", strerror(-ret));
-	return 1;
-}
-
 /*
  * In the supervisor: the socket that hears the kernel's announcements,
  * joined to the "tlshd" group once for every handshake process to come,
@@ -732,9 +684,9 @@ int upcall_listen(struct listeners *ls, const struct conf *c, int activated_fd)
 	}
 	sk = open_sock();
 	if (!sk)
-		return unavailable(c, -EIO, "cannot open a generic netlink "
+		return upcall_unavailable(c, -EIO, "cannot open a generic netlink "
 				   "socket");
-	ret = resolve(sk, c, &family, &group);
+	ret = upcall_resolve(sk, c, &family, &group);
 	nl_socket_free(sk);
 	if (ret <= 0)
 		return ret;
@@ -743,7 +695,7 @@ int upcall_listen(struct listeners *ls, const struct conf *c, int activated_fd)
 	    nl_socket_set_nonblocking(sk)) {
 		if (sk)
 			nl_socket_free(sk);
-		return unavailable(c, -EIO, "cannot join the handshake family's "
+		return upcall_unavailable(c, -EIO, "cannot join the handshake family's "
 				   "'tlshd' multicast group");
 	}
 	ls->upcall_mc = sk;
@@ -773,12 +725,12 @@ int upcall_open(struct ktlsd *d, const struct conf *c,
 	u->cmd = open_sock();
 	if (!u->cmd) {
 		upcall_free(u);
-		return unavailable(c, -EIO, "cannot open a generic netlink "
+		return upcall_unavailable(c, -EIO, "cannot open a generic netlink "
 				   "socket");
 	}
 	if (probe_kernel(u)) {
 		upcall_free(u);
-		return unavailable(c, -EPERM, "serving the kernel's handshake "
+		return upcall_unavailable(c, -EPERM, "serving the kernel's handshake "
 				   "requests needs CAP_NET_ADMIN: run ktlsd as "
 				   "root, or give it the capability "
 				   "(AmbientCapabilities=CAP_NET_ADMIN)");

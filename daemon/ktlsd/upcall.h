@@ -84,6 +84,15 @@ int upcall_creds(struct conf *c, struct upreq *r, const char **msg);
  * tell (no netlink_diag).
  */
 int upcall_other_listener(int grp, char *who, size_t len);
+/* A problem with the upcall at start: err if it was asked for, else 0 (a
+ * warning is logged either way). */
+int upcall_unavailable(const struct conf *c, int err, const char *what);
+/*
+ * The handshake family and its tlshd group (on sk), and nobody else in
+ * it: 1; else what upcall_unavailable() says (logged).
+ */
+int upcall_resolve(struct nl_sock *sk, const struct conf *c, int *family,
+		   int *group);
 
 /* ---- upcall.c ---- */
 
