@@ -166,6 +166,8 @@ void hsproc_main(const struct hsproc_args *a)
 		log_info("handshake process %d: not started as root, so it "
 			 "runs as uid %d, as the supervisor does", (int)getpid(),
 			 (int)getuid());
+	d.offload_fd = a->offload_fd;
+	pthread_mutex_init(&d.offload_lock, NULL);
 	d.stats = a->stats;
 	d.inflight = &a->stats->inflight[a->slot];
 	start_serving(&d, a);

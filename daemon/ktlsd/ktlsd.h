@@ -278,6 +278,7 @@ struct hsproc_args {
 	const struct hs_user *user;
 	pid_t supervisor;
 	int ready_fd;			/* a byte here once it serves */
+	int offload_fd;			/* offload.c's questions */
 	int verbose;
 };
 struct hs_user;

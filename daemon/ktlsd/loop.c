@@ -344,9 +344,13 @@ static const char *offload_name(enum ktls_offload m)
 
 static void job_finish(struct job *j, int status, const char *msg)
 {
-	const struct ktls_info *in = status ? NULL : ktls_session_info(j->s);
+	const struct ktls_info *in;
 	int64_t ms = now_ms() - j->start_ms;
 	struct ktlsd *d;
+
+	if (!status)
+		offload_fix(j->d, j->s, j->ev.fd);
+	in = status ? NULL : ktls_session_info(j->s);
 
 	loop_remove(&j->ev);
 	/* The file description is shared with the application's fd. */

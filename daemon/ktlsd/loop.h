@@ -42,6 +42,8 @@ struct ktlsd {
 	struct stats *stats;		/* per front door (stats.c), shared with
 					   the supervisor and later processes */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
+	int offload_fd;			/* offload.c: to the supervisor, or -1 */
+	pthread_mutex_t offload_lock;
 	/* uidlimit.c: connections and handshakes per uid, hashed by uid */
 	pthread_mutex_t uid_lock;
 	struct uid_use *uid_use[64];
@@ -119,5 +121,18 @@ struct job {
  * and replies itself).
  */
 int job_submit(struct ktlsd *d, struct job *j);
+
+/* ---- offload.c: the offload report, asked of the supervisor ---- */
+
+struct ktls_session;
+/* The socket pair: [0] the supervisor's, [1] the handshake process's. */
+int offload_pair(int fds[2]);
+/*
+ * In the handshake process, before our copy of fd closes: if s reports its
+ * offload as unknown (sock_diag withheld it), ask the supervisor.
+ */
+void offload_fix(struct ktlsd *d, struct ktls_session *s, int fd);
+/* In the supervisor: answer one query waiting on fd. */
+void offload_answer(int fd);
 
 #endif

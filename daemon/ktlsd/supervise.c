@@ -42,6 +42,8 @@ struct gen {
 	enum gen_state state;
 	pid_t pid;
 	int ready_fd;			/* until it serves */
+	int query_fd;			/* its offload questions (offload.c) */
+	int query_hup;			/* ... closed: poll it no more */
 	struct conf *conf;
 };
 
@@ -87,38 +89,56 @@ static int spawn(struct sup *s, struct conf *c)
 {
 	struct gen *g = find(s, G_FREE);
 	struct hsproc_args a;
-	int p[2];
+	int p[2], q[2], ret;
 	pid_t pid;
 
 	if (!g)
 		return -EBUSY;
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
+	ret = offload_pair(q);
+	if (ret)
+		return ret;
+	if (pipe2(p, O_CLOEXEC)) {
+		ret = -errno;
+		close(q[0]);
+		close(q[1]);
+		return ret;
+	}
 	atomic_store(&s->stats->inflight[g - s->gens], 0);
 	pid = fork();
 	if (pid < 0) {
+		ret = -errno;
 		close(p[0]);
 		close(p[1]);
-		return -errno;
+		close(q[0]);
+		close(q[1]);
+		return ret;
 	}
 	if (!pid) {
-		for (int i = 0; i < STATS_SLOTS; i++)
+		for (int i = 0; i < STATS_SLOTS; i++) {
 			if (s->gens[i].state == G_STARTING)
 				close(s->gens[i].ready_fd);
+			if (s->gens[i].state != G_FREE)
+				close(s->gens[i].query_fd);
+		}
 		close(p[0]);
+		close(q[0]);
 		close(s->sfd);
 		a = (struct hsproc_args){
 			.conf = c, .ls = s->ls, .stats = s->stats,
 			.slot = g - s->gens, .user = &s->user,
 			.supervisor = getppid(), .ready_fd = p[1],
+			.offload_fd = q[1],
 			.verbose = s->verbose,
 		};
 		hsproc_main(&a);
 	}
 	close(p[1]);
+	close(q[1]);
 	g->state = G_STARTING;
 	g->pid = pid;
 	g->ready_fd = p[0];
+	g->query_fd = q[0];
+	g->query_hup = 0;
 	g->conf = conf_get(c);
 	log_debug("handshake process %d starting", (int)pid);
 	return 0;
@@ -128,6 +148,7 @@ static void gen_free(struct sup *s, struct gen *g)
 {
 	if (g->state == G_STARTING)
 		close(g->ready_fd);
+	close(g->query_fd);
 	atomic_store(&s->stats->inflight[g - s->gens], 0);
 	conf_put(g->conf);
 	memset(g, 0, sizeof(*g));
@@ -375,21 +396,52 @@ static void restart_due(struct sup *s)
 	s->restart_at = 0;
 }
 
+/* The handshake processes' offload questions: answer what came. */
+static int add_queries(struct sup *s, struct pollfd *p, struct gen **who)
+{
+	int i, n = 0;
+
+	for (i = 0; i < STATS_SLOTS; i++) {
+		if (s->gens[i].state == G_FREE || s->gens[i].query_hup)
+			continue;
+		p[n] = (struct pollfd){ .fd = s->gens[i].query_fd,
+					.events = POLLIN };
+		who[n++] = &s->gens[i];
+	}
+	return n;
+}
+
+static void answer_queries(struct pollfd *p, struct gen **who, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i].revents & POLLIN)
+			offload_answer(p[i].fd);
+		else if (p[i].revents)
+			who[i]->query_hup = 1;	/* it is going */
+	}
+}
+
 static int wait_step(struct sup *s, int64_t next)
 {
-	struct pollfd p[2] = { { .fd = s->sfd, .events = POLLIN } };
-	struct gen *g = find(s, G_STARTING);
+	struct pollfd p[2 + STATS_SLOTS] = {
+		{ .fd = s->sfd, .events = POLLIN }, { .fd = -1 }
+	};
+	struct gen *g = find(s, G_STARTING), *who[STATS_SLOTS];
 	int64_t wait = next - now_ms();
-	int n = 1;
+	int nq;
 
 	if (g)
-		p[n++] = (struct pollfd){ .fd = g->ready_fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = g->ready_fd, .events = POLLIN };
+	nq = add_queries(s, p + 2, who);
 	if (s->restart_at && s->restart_at < next)
 		wait = s->restart_at - now_ms();
-	if (poll(p, n, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait) < 0 &&
+	if (poll(p, 2 + nq, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait) < 0 &&
 	    errno != EINTR)
 		fatal("poll: %m");
-	if (n > 1 && p[1].revents)
+	answer_queries(p + 2, who, nq);
+	if (g && p[1].revents)
 		on_ready(s, g);
 	if ((p[0].revents & POLLIN) && on_signal(s))
 		return -1;
