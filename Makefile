@@ -212,6 +212,9 @@ $(TESTLIB_A): $(TESTLIB_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 $(HANDOFF_BINS): $(B)/tests/vm/handoff_util.o
+# The privilege separation test speaks the upcall's netlink family too.
+$(B)/tests/vm/privsep: $(B)/tests/vm/handoff_util.o
+$(B)/tests/vm/privsep: TEST_CFLAGS += $(KTLSD_CFLAGS)
 
 # Tests link the static libraries, so they may call internals; and the
 # objects of their own helpers, if any (the .o among the prerequisites).
