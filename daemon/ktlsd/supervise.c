@@ -230,12 +230,14 @@ static int reaped(struct sup *s, pid_t pid, int status)
 			g = &s->gens[i];
 	if (!g) {
 		/*
-		 * Not a handshake process: the key process, when there is
-		 * one. Its death is a reload: the keys are read again and
-		 * handed to a fresh one, as on SIGHUP.
+		 * THE KEY PROCESS HOOK. Not a handshake process: the key
+		 * process, when there is one (it is spawned by conf_load()).
+		 * Its death is a reload: the keys are read again and handed
+		 * to a fresh one, as on SIGHUP (after a start under way).
 		 */
-		log_warn("process %d %s", (int)pid, how(status, why,
-							sizeof(why)));
+		log_warn("process %d %s; reloading", (int)pid,
+			 how(status, why, sizeof(why)));
+		s->reload_again = 1;
 		return 0;
 	}
 	if (g->state == G_DRAINING || s->stopping) {
@@ -459,8 +461,11 @@ int supervise(struct conf *c, struct listeners *ls, int sfd, int verbose)
 	int64_t next;
 	int ret = 0;
 
-	if (privdrop_lookup(c, &s.user))
+	if (privdrop_lookup(c, &s.user)) {
+		front_close(ls);
+		conf_put(c);
 		return 1;
+	}
 	s.stats = mmap(NULL, sizeof(*s.stats), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (s.stats == MAP_FAILED)
