@@ -521,9 +521,17 @@ static void accept_all(struct upcall *u, unsigned expected)
 					 "incomplete", 1);
 			else
 				free(r);
-			if (ret && ret != -EAGAIN)
+			if (ret == -EACCES && geteuid())
+				log_err("upcall: ACCEPT refused: the request "
+					"names a keyring (NVMe's .nvme) that the "
+					"kernel links into our keyring, and user "
+					"%u may not write it (docs/privsep.md)",
+					(unsigned)geteuid());
+			else if (ret && ret != -EAGAIN)
 				log_warn("upcall: ACCEPT failed: %s",
 					 strerror(-ret));
+			if (ret && ret != -EAGAIN)
+				expected = 0;	/* not taken by another */
 			break;
 		}
 		got++;
