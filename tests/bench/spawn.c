@@ -208,7 +208,8 @@ void daemon_start(struct daemon *d, const struct opts *o,
 		ret = ktls_handoff_open(&h, d->sock);
 		if (!ret) {
 			ktls_handoff_close(h);
-			d->hs = hs_pid(d->pid);
+			/* The socket answers before the child has its name. */
+			d->hs = hs_wait(d->pid, 0, 10000);
 			return;
 		}
 		if (child_gone(d->pid)) {
