@@ -218,6 +218,9 @@ $(TESTLIB_A): $(TESTLIB_OBJS)
 $(HANDOFF_BINS) $(B)/tests/vm/keyscan: $(B)/tests/vm/handoff_util.o
 # It builds netlink messages with libnl, as the daemon reads them.
 $(B)/tests/unit/upcall_family $(B)/tests/unit/tlshd_keys: TEST_CFLAGS += $(KTLSD_CFLAGS)
+# The privilege separation test speaks the upcall's netlink family too.
+$(B)/tests/vm/privsep: $(B)/tests/vm/handoff_util.o
+$(B)/tests/vm/privsep: TEST_CFLAGS += $(KTLSD_CFLAGS)
 
 # Tests link the static libraries, so they may call internals; and the
 # objects of their own helpers, if any (the .o among the prerequisites).

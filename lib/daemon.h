@@ -32,6 +32,22 @@ int sockinfo_peer_address(int fd, char *buf, size_t len);
  */
 int sockinfo_tcp_established(int fd, const char **msg);
 
+/*
+ * The offload of a socket named, not held: what ktlsd's handshake process
+ * (without CAP_NET_ADMIN, which sock_diag wants for the ULP's details
+ * before Linux 6.15) asks its supervisor. sockinfo_sockid(): fd's family
+ * and sock_diag name (addresses, ports, cookie). sockinfo_offload_id():
+ * that socket's modes, as sockinfo_offload() gives them, for a caller
+ * with CAP_NET_ADMIN. 0 or -errno.
+ */
+struct inet_diag_sockid;
+int sockinfo_sockid(int fd, int *family, struct inet_diag_sockid *id);
+int sockinfo_offload_id(int family, const struct inet_diag_sockid *id,
+			enum ktls_offload *tx, enum ktls_offload *rx);
+/* Correct what a session reports of its offload (after the above). */
+void session_set_offload(struct ktls_session *s, enum ktls_offload tx,
+			 enum ktls_offload rx);
+
 /* ---- sockinfo.c: every kTLS socket (ktlsctl status) ---- */
 
 /* A TCP socket with the "tls" ULP, as sock_diag reports it. */

@@ -131,6 +131,13 @@ void session_set_peer_sha256(struct ktls_session *s, const uint8_t *md)
 		snprintf(s->info.peer_sha256 + 2 * i, 3, "%02x", md[i]);
 }
 
+void session_set_offload(struct ktls_session *s, enum ktls_offload tx,
+			 enum ktls_offload rx)
+{
+	s->info.tx = tx;
+	s->info.rx = rx;
+}
+
 void session_set_info(struct ktls_session *s, int version, unsigned cipher)
 {
 	struct ktls_info *in = &s->info;

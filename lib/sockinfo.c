@@ -140,6 +140,19 @@ static int sockinfo_diag_attr(const struct nlattr *a, void *arg)
 	return sockinfo_attrs(nla_payload(a), nla_payload_len(a), sockinfo_ulp_attr, t);
 }
 
+/* A request for the socket named by id, with the ULP's details. */
+static void sockinfo_request_id(int family, const struct inet_diag_sockid *id,
+				struct inet_diag_req_v2 *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	/* The ULP's attributes ride along with INET_DIAG_INFO only. */
+	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	req->idiag_states = ~0u;
+	req->id = *id;
+}
+
 /* The sock_diag request that names exactly this socket. */
 static int sockinfo_request(int fd, int family, struct inet_diag_req_v2 *req)
 {
@@ -249,25 +262,24 @@ static int sockinfo_reply(const void *buf, size_t len, const struct inet_diag_re
 			      nh->nlmsg_len - NLMSG_ALIGN(hdr), sockinfo_diag_attr, t);
 }
 
-/* Ask sock_diag about fd; fills t. 0 or -errno. */
-/* family 0: read from fd. nl: a NETLINK_SOCK_DIAG socket, or -1. */
-static int sockinfo_query(int fd, int family, int nl, struct sockinfo_tls *t)
+/*
+ * Ask sock_diag what req names, on nl (a NETLINK_SOCK_DIAG socket, or -1
+ * for one of its own); fills t. 0 or -errno.
+ */
+static int sockinfo_ask(const struct inet_diag_req_v2 *req, int nl,
+			struct sockinfo_tls *t)
 {
-	struct inet_diag_req_v2 req;
 	/* TCP_INFO, meminfo, congestion control and the ULP: a few hundred
 	 * bytes today; room for what later kernels add. */
 	long buf[8192 / sizeof(long)];
 	ssize_t n;
 	int own = nl < 0, err;
 
-	err = sockinfo_request(fd, family, &req);
-	if (err)
-		return err;
 	if (own)
 		nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
 		return -errno;
-	err = sockinfo_send(nl, &req, 0, SOCKINFO_SEQ);
+	err = sockinfo_send(nl, req, 0, SOCKINFO_SEQ);
 	if (err)
 		goto out;
 	do
@@ -281,10 +293,35 @@ static int sockinfo_query(int fd, int family, int nl, struct sockinfo_tls *t)
 		err = -EMSGSIZE;
 		goto out;
 	}
-	err = sockinfo_reply(buf, n, &req, t);
+	err = sockinfo_reply(buf, n, req, t);
 out:
 	if (own)
 		close(nl);
+	return err;
+}
+
+/* Ask sock_diag about fd (family 0: read from fd) on nl, or -1; fills t. */
+static int sockinfo_query(int fd, int family, int nl, struct sockinfo_tls *t)
+{
+	struct inet_diag_req_v2 req;
+	int err = sockinfo_request(fd, family, &req);
+
+	return err ? err : sockinfo_ask(&req, nl, t);
+}
+
+int sockinfo_sockid(int fd, int *family, struct inet_diag_sockid *id)
+{
+	struct inet_diag_req_v2 req;
+	socklen_t len = sizeof(*family);
+	int err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, family, &len))
+		return -errno;
+	if (*family != AF_INET && *family != AF_INET6)
+		return -EINVAL;
+	err = sockinfo_request(fd, *family, &req);
+	if (!err)
+		*id = req.id;
 	return err;
 }
 
@@ -356,6 +393,32 @@ int sockinfo_tls_modes(int fd, int family, int nl, enum ktls_offload *tx,
 	if (!err)
 		err = sockinfo_mode(t.rxconf, rx);
 	return err;
+}
+
+int sockinfo_offload_id(int family, const struct inet_diag_sockid *id,
+			enum ktls_offload *tx, enum ktls_offload *rx)
+{
+	struct inet_diag_req_v2 req;
+	struct sockinfo_tls t = {0};
+	int err;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	sockinfo_request_id(family, id, &req);
+	err = sockinfo_ask(&req, -1, &t);
+	if (err)
+		return err;
+	if (!t.ulp_seen) {
+		/* Asked with CAP_NET_ADMIN: no ULP block is no ULP. */
+		*tx = *rx = KTLS_OFFLOAD_NONE;
+		return 0;
+	}
+	if (!t.is_tls)
+		return -EPROTO;
+	if (!t.tls_seen)
+		return -EPERM;
+	err = sockinfo_mode(t.txconf, tx);
+	return err ? err : sockinfo_mode(t.rxconf, rx);
 }
 
 int sockinfo_tcp_established(int fd, const char **msg)

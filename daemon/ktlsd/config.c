@@ -305,6 +305,23 @@ static int set_control(struct parse *p, const char *value)
 	return conf_path(p, "control_socket", value, &p->c->control_path);
 }
 
+/* A user name as useradd takes it; looked up at start, not here. */
+static int set_user(struct parse *p, const char *value)
+{
+	size_t n = strspn(value, "abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+	char *dup;
+
+	if (!*value || value[n] || value[0] == '-' || n > 32)
+		return bad(p, "user: '%s' is not a user name", value);
+	dup = strdup(value);
+	if (!dup)
+		return conf_fail(p, p->line, -ENOMEM, "out of memory");
+	free(p->c->user);
+	p->c->user = dup;
+	return 0;
+}
+
 static const struct key daemon_keys[D_COUNT] = {
 	[D_SOCKET]	= { "socket", set_socket, 0 },
 	[D_MODE]	= { "socket_mode", set_socket_mode, 0 },
@@ -319,6 +336,7 @@ static const struct key daemon_keys[D_COUNT] = {
 	[D_INFLIGHT_UID] = { "max_inflight_per_uid", set_max_inflight_per_uid, 0 },
 	[D_METRICS_FILE] = { "metrics_file", set_metrics_file, 0 },
 	[D_METRICS_INTERVAL] = { "metrics_interval", set_metrics_interval, 0 },
+	[D_USER]	= { "user", set_user, 0 },
 };
 
 /* ---- [upcall]: the kernel's handshake requests (upcall.c) ---- */
@@ -453,6 +471,7 @@ static void conf_free(struct conf *c)
 	upcall_conf_free(c->upcall);
 	keyproc_put(c->keys);	/* after the profiles: their keys hold it */
 	free(c->metrics_path);
+	free(c->user);
 	free(c->control_path);
 	free(c->socket_path);
 	free(c->path);
@@ -478,9 +497,11 @@ static struct conf *conf_new(const char *path)
 	c->log_level = LOG_INFO;
 	c->control_path = strdup(KTLSD_CONTROL_SOCKET);
 	c->control_mode = 0600;
+	c->user = strdup("ktlsd");
 	c->metrics_interval_s = 15;
 	c->upcall = upcall_conf_new();
-	if (!c->path || !c->socket_path || !c->control_path || !c->upcall) {
+	if (!c->path || !c->socket_path || !c->control_path || !c->upcall ||
+	    !c->user) {
 		conf_free(c);
 		return NULL;
 	}

@@ -55,7 +55,7 @@ static void answer(struct ctl_conn *c, char *line)
 		if (!strcmp(line, formats[i]))
 			break;
 	if (i < sizeof(formats) / sizeof(formats[0])) {
-		n = stats_format(&c->d->stats, i, atomic_load(&c->d->inflight),
+		n = stats_format(c->d->stats, i, stats_inflight(c->d->stats),
 				 c->out, sizeof(c->out));
 		if (n < 0)
 			n = snprintf(c->out, sizeof(c->out), "error: reply "
@@ -133,12 +133,12 @@ static void take(struct ktlsd *d, int fd, const struct ucred *cred)
 	loop_add(d, NULL, &c->ev, EPOLLIN);
 }
 
-int control_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
+int control_listen(struct listeners *ls, const struct conf *cf,
+		   int activated_fd)
 {
-	int fd, ret;
+	int fd;
 
 	(void)activated_fd;	/* activation passes the handoff socket alone */
-	d->stats.start_ms = now_ms();
 	if (!cf->control_path)
 		return -EINVAL;
 	if (unixsock_answers(cf->control_path)) {
@@ -154,8 +154,22 @@ int control_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 			 cf->control_path, strerror(-fd));
 		return fd;
 	}
-	ret = unixsock_serve(d, fd, cf->control_path, "control", take);
-	if (ret)
+	ls->control_path = strdup(cf->control_path);
+	if (!ls->control_path) {
 		close(fd);
-	return ret;
+		unlink(cf->control_path);
+		return -ENOMEM;
+	}
+	ls->control = fd;
+	return 0;
+}
+
+int control_open(struct ktlsd *d, const struct conf *cf,
+		 const struct listeners *ls)
+{
+	(void)cf;
+	if (ls->control < 0)
+		return 0;
+	/* The supervisor keeps its copy, bound at the path, open. */
+	return unixsock_serve(d, ls->control, NULL, "control", take);
 }

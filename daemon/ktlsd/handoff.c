@@ -660,9 +660,10 @@ static int bind_path(const struct conf *cf)
 	return fd;
 }
 
-int handoff_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
+int handoff_listen(struct listeners *ls, const struct conf *cf,
+		   int activated_fd)
 {
-	int fd, ret;
+	int fd;
 
 	/* Without profiles there is nothing to hand off for. */
 	if (!cf->n_profiles && activated_fd < 0)
@@ -675,11 +676,24 @@ int handoff_open(struct ktlsd *d, const struct conf *cf, int activated_fd)
 		fd = bind_path(cf);
 		if (fd < 0)
 			return fd;
+		ls->handoff_path = strdup(cf->socket_path);
+		if (!ls->handoff_path) {
+			close(fd);
+			unlink(cf->socket_path);
+			return -ENOMEM;
+		}
 	}
+	ls->handoff = fd;
+	return 0;
+}
+
+int handoff_open(struct ktlsd *d, const struct conf *cf,
+		 const struct listeners *ls)
+{
+	(void)cf;
+	if (ls->handoff < 0)
+		return 0;
 	uidlimit_init(d);
-	ret = unixsock_serve(d, fd, activated_fd >= 0 ? NULL : cf->socket_path,
-			     "handoff", take);
-	if (ret && activated_fd < 0)
-		close(fd);
-	return ret;
+	/* The supervisor keeps its copy, bound at the path, open. */
+	return unixsock_serve(d, ls->handoff, NULL, "handoff", take);
 }

@@ -149,7 +149,8 @@ void keyproc_put(struct keyproc *kp)
 	if (!kp || atomic_fetch_sub(&kp->refs, 1) != 1)
 		return;
 	close(kp->fd);
-	reap(kp->pid);
+	if (kp->pid > 0)	/* 0: its parent reaped it already */
+		reap(kp->pid);
 	pthread_mutex_destroy(&kp->lock);
 	free(kp);
 }

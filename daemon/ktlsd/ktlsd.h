@@ -64,6 +64,7 @@ struct conf {
 	char *metrics_path;		/* metrics_file (metrics.c), or NULL */
 	unsigned metrics_interval_s;
 	struct upcall_conf *upcall;	/* [upcall] (upcall.h) */
+	char *user;			/* the handshake process's user */
 	int tlshd_only;			/* made from tlshd's file alone */
 	/* The key process of this configuration (keyproc.h), or NULL. */
 	struct keyproc *keys;
@@ -159,16 +160,33 @@ void notify(const char *state);
 /* Sockets passed by socket activation ($LISTEN_FDS for our pid), or 0. */
 int notify_listen_fds(void);
 
+/*
+ * ---- The sockets the supervisor opens before it starts a handshake
+ * process, which inherits them; they stay open in the supervisor across
+ * restarts and reloads, so that no program is refused meanwhile.
+ */
+struct nl_sock;
+struct listeners {
+	int handoff, control;		/* listening Unix sockets, or -1 */
+	char *handoff_path;		/* bound by us: unlinked at exit */
+	char *control_path;
+	struct nl_sock *upcall_mc;	/* the handshake family's tlshd group */
+	int upcall_family, upcall_group;
+};
+
 /* ---- handoff.c: front door 1, sockets handed over by applications ---- */
 
 /*
- * Listen for handoffs: on activated_fd if >= 0 (socket activation), else
- * on the configured path, created with its mode and group; 0 without
- * doing anything when there are no profiles and no activated socket. The
- * listener closes (and unlinks its path) when the daemon drains. 0 or
- * -errno.
+ * In the supervisor: listen for handoffs on activated_fd if >= 0 (socket
+ * activation), else on the configured path, created with its mode and
+ * group; nothing when there are no profiles and no activated socket.
+ * 0 or -errno.
  */
-int handoff_open(struct ktlsd *d, const struct conf *c, int activated_fd);
+int handoff_listen(struct listeners *ls, const struct conf *c,
+		   int activated_fd);
+/* In a handshake process: serve ls->handoff (if any). 0 or -errno. */
+int handoff_open(struct ktlsd *d, const struct conf *c,
+		 const struct listeners *ls);
 
 /* ---- handoff_req.c: what a handoff request may ask ---- */
 
@@ -200,7 +218,10 @@ void uidlimit_give(struct ktlsd *d, uid_t uid, int what);
 /* ---- control.c: the control socket (ktlsctl stats) ---- */
 
 #define KTLSD_CONTROL_SOCKET "/run/ktlsd/control.sock"
-int control_open(struct ktlsd *d, const struct conf *c, int activated_fd);
+int control_listen(struct listeners *ls, const struct conf *c,
+		   int activated_fd);
+int control_open(struct ktlsd *d, const struct conf *c,
+		 const struct listeners *ls);
 
 /* ---- metrics.c: metrics_file, Prometheus text for node_exporter ---- */
 
@@ -216,8 +237,16 @@ int metrics_check_path(const char *path, char *err, size_t errlen);
  * behind on failure.
  */
 int metrics_write(const char *path, const char *text, size_t len);
-/* The timer that writes the configured file; a front-door row. */
-int metrics_open(struct ktlsd *d, const struct conf *c, int activated_fd);
+struct metrics;
+struct stats;
+/*
+ * The supervisor's timer: write c's metrics_file from the shared counters
+ * st when it is due (or now, if final); *m is its state (NULL at first).
+ * Returns when to call again (CLOCK_MONOTONIC ms).
+ */
+int64_t metrics_run(struct metrics **m, const struct conf *c,
+		    const struct stats *st, int64_t start_ms, int final);
+void metrics_free(struct metrics *m);
 
 /* ---- keyring.c: the kernel keyrings (keyutils) ---- */
 
@@ -259,5 +288,62 @@ int32_t keyring_find_psk(const int32_t *keyrings, size_t n,
  */
 int32_t keyring_add_peer_cert(const void *der, size_t len,
 			      const char *peername);
+
+/* ---- hsproc.c: the handshake process ---- */
+
+/*
+ * In the supervisor: open every front door's listening sockets into ls
+ * (activated_fd: the socket passed by socket activation, or -1). 0, or
+ * -errno with nothing left open.
+ */
+int front_listen(struct listeners *ls, const struct conf *c, int activated_fd);
+/* Close them, and unlink the socket files we bound. */
+void front_close(struct listeners *ls);
+
+struct hsproc_args {
+	struct conf *conf;		/* what it serves with */
+	const struct listeners *ls;
+	struct stats *stats;		/* shared with the supervisor */
+	int slot;			/* its stats->inflight[] slot */
+	const struct hs_user *user;
+	pid_t supervisor;
+	int ready_fd;			/* a byte here once it serves */
+	int offload_fd;			/* offload.c's questions */
+	int verbose;
+};
+struct hs_user;
+/* The forked child's life: serve, then drain on SIGTERM, and exit. */
+void hsproc_main(const struct hsproc_args *a) __attribute__((noreturn));
+
+/* ---- supervise.c: the supervisor ---- */
+
+/*
+ * Run the handshake processes for c (one reference, taken) on ls until
+ * SIGTERM or SIGINT (sfd: a signalfd for them and SIGHUP, SIGCHLD):
+ * restart one that dies, and start a new one on SIGHUP with the
+ * configuration reloaded. The exit status.
+ */
+int supervise(struct conf *c, struct listeners *ls, int sfd, int verbose);
+
+/* ---- privdrop.c: the handshake process's user and capabilities ---- */
+
+struct hs_user {
+	int drop;			/* 0: we are not root, nothing to drop */
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+};
+/*
+ * Who the handshake process runs as: c->user (default "ktlsd"), looked
+ * up while the supervisor runs as root. Not root: stay who we are. 0, or
+ * -ENOENT with the reason logged.
+ */
+int privdrop_lookup(const struct conf *c, struct hs_user *u);
+/*
+ * In the new handshake process: become u, with no capability but
+ * CAP_NET_ADMIN when net_admin (the upcall), no new privileges, not
+ * dumpable, and SIGTERM when the supervisor (ppid) goes. 0 or -errno.
+ */
+int privdrop_apply(const struct hs_user *u, int net_admin, pid_t ppid);
 
 #endif

@@ -135,6 +135,12 @@ int loop_modify(struct ev *e, unsigned events)
 	return epoll_ctl(e->w->epfd, EPOLL_CTL_MOD, e->fd, &ee) ? -errno : 0;
 }
 
+void loop_unpoll(struct ev *e)
+{
+	if (e->fd >= 0)
+		epoll_ctl(e->w->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+}
+
 void loop_remove(struct ev *e)
 {
 	if (e->fd >= 0)
@@ -204,7 +210,7 @@ static void *worker_main(void *arg)
 			w->stop_seen = 1;
 			broadcast(w, EV_STOP);
 		}
-		if (w->stop_seen && !atomic_load(&w->d->inflight)) {
+		if (w->stop_seen && !atomic_load(w->d->inflight)) {
 			take_queue(w);
 			broadcast(w, EV_EXIT);
 			break;
@@ -346,9 +352,13 @@ static const char *offload_name(enum ktls_offload m)
 
 static void job_finish(struct job *j, int status, const char *msg)
 {
-	const struct ktls_info *in = status ? NULL : ktls_session_info(j->s);
+	const struct ktls_info *in;
 	int64_t ms = now_ms() - j->start_ms;
 	struct ktlsd *d;
+
+	if (!status)
+		offload_fix(j->d, j->s, j->ev.fd);
+	in = status ? NULL : ktls_session_info(j->s);
 
 	loop_remove(&j->ev);
 	if (in)
@@ -365,9 +375,9 @@ static void job_finish(struct job *j, int status, const char *msg)
 	/* Our copy goes before the reply: the application owns it next. */
 	close(j->ev.fd);
 	j->ev.fd = -1;
-	stats_finished(&j->d->stats, j->front, status, ms);
+	stats_finished(j->d->stats, j->front, status, ms);
 	if (in) {
-		stats_installed(&j->d->stats, j->front, in->tx, in->rx);
+		stats_installed(j->d->stats, j->front, in->tx, in->rx);
 		offload_installed(j, in);
 	}
 	j->ops->done(j, status, msg, j->s);
@@ -377,7 +387,7 @@ static void job_finish(struct job *j, int status, const char *msg)
 	free(j->own);
 	d = j->d;
 	free(j);
-	if (atomic_fetch_sub(&d->inflight, 1) == 1)
+	if (atomic_fetch_sub(d->inflight, 1) == 1)
 		idle(d);
 }
 
@@ -489,10 +499,10 @@ int job_submit(struct ktlsd *d, struct job *j)
 	if (atomic_load(&d->stopping))
 		return -ESHUTDOWN;
 	max = j->conf->max_inflight;
-	n = atomic_fetch_add(&d->inflight, 1);
+	n = atomic_fetch_add(d->inflight, 1);
 	if (n >= max) {
-		atomic_fetch_sub(&d->inflight, 1);
-		stats_refused(&d->stats, j->front);
+		atomic_fetch_sub(d->inflight, 1);
+		stats_refused(d->stats, j->front);
 		return -EBUSY;
 	}
 	note_peak(d, n + 1);
@@ -502,7 +512,7 @@ int job_submit(struct ktlsd *d, struct job *j)
 	peer_name(j->ev.fd, j->peer, sizeof(j->peer));
 	j->ev.handle = job_begin;
 	j->ev.deadline = 1;	/* begin on the worker's first pass */
-	stats_accepted(&d->stats, j->front);
+	stats_accepted(d->stats, j->front);
 	j->armed = EPOLLIN;
 	loop_add(d, NULL, &j->ev, EPOLLIN);
 	return 0;

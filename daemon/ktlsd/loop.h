@@ -35,11 +35,15 @@ struct ktlsd {
 	unsigned n_workers;
 	struct worker *workers;
 	atomic_uint next_worker;
-	atomic_uint inflight;		/* handshakes queued or running */
+	atomic_uint *inflight;		/* handshakes queued or running: this
+					   process's slot in stats */
 	atomic_uint inflight_peak;	/* the most since we were last idle */
 	atomic_int stopping;
-	struct stats stats;		/* per front door (stats.c) */
+	struct stats *stats;		/* per front door (stats.c), shared with
+					   the supervisor and later processes */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
+	int offload_fd;			/* offload.c: to the supervisor, or -1 */
+	pthread_mutex_t offload_lock;
 	/* uidlimit.c: connections and handshakes per uid, hashed by uid */
 	pthread_mutex_t uid_lock;
 	struct uid_use *uid_use[64];
@@ -72,6 +76,11 @@ void loop_stop(struct ktlsd *d);
 void loop_add(struct ktlsd *d, struct worker *w, struct ev *e, unsigned events);
 /* Change the events of e, owned by the calling thread's worker or not. */
 int loop_modify(struct ev *e, unsigned events);
+/*
+ * On e's worker: stop polling e->fd but keep e on the worker's list, for
+ * EV_EXIT (the fd is not closed).
+ */
+void loop_unpoll(struct ev *e);
 /* On e's worker: stop polling e (the fd is not closed). */
 void loop_remove(struct ev *e);
 
@@ -135,5 +144,18 @@ int job_submit(struct ktlsd *d, struct job *j);
 const struct ktls_config *offload_pick(struct job *j, int fd);
 /* After the install: count, and log a silent software fallback once. */
 void offload_installed(struct job *j, const struct ktls_info *in);
+
+/* ---- offload_query.c: the offload report, asked of the supervisor ---- */
+
+struct ktls_session;
+/* The socket pair: [0] the supervisor's, [1] the handshake process's. */
+int offload_pair(int fds[2]);
+/*
+ * In the handshake process, before our copy of fd closes: if s reports its
+ * offload as unknown (sock_diag withheld it), ask the supervisor.
+ */
+void offload_fix(struct ktlsd *d, struct ktls_session *s, int fd);
+/* In the supervisor: answer one query waiting on fd. */
+void offload_answer(int fd);
 
 #endif

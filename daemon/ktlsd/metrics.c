@@ -6,10 +6,12 @@
  * reader sees the old file or the new one, never half of one (and the
  * collector skips the temporary file: it reads *.prom only).
  *
- * The timer is an ev without a descriptor on one worker. It ticks at
- * least once a second, so that a reload that sets, moves or drops the
- * file takes effect at once; a write blocks that worker for the time it
- * takes to write a few kilobytes to a local file.
+ * The supervisor writes it (the handshake process may not write where
+ * the operator wants the file), from the counters it shares with the
+ * handshake processes: a copy, of numbers only, so that nothing a
+ * handshake process writes there can make the supervisor read elsewhere.
+ * It looks at least once a second, so that a reload that sets, moves or
+ * drops the file takes effect at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +28,6 @@
 #define METRICS_MAX	32768
 
 struct metrics {
-	struct ev ev;
-	struct ktlsd *d;
 	int64_t last_ms;		/* of the last attempt, 0: none yet */
 	char *path;			/* where that went (strdup'd) */
 	int failing;			/* its error, logged once */
@@ -85,12 +85,17 @@ int metrics_check_path(const char *path, char *err, size_t errlen)
 
 /* Format and write; log a failure once, and the recovery. */
 static void metrics_update(struct metrics *m, const char *path,
+			   const struct stats *shared, int64_t start_ms,
 			   unsigned interval)
 {
+	struct stats st;
 	int n, ret;
 
-	n = stats_format(&m->d->stats, STATS_PROMETHEUS,
-			 atomic_load(&m->d->inflight), m->buf, sizeof(m->buf));
+	memcpy(&st, shared, sizeof(st));
+	st.tls_stat_path = NULL;
+	st.start_ms = start_ms;
+	n = stats_format(&st, STATS_PROMETHEUS, stats_inflight(&st), m->buf,
+			 sizeof(m->buf));
 	ret = n < 0 ? n : metrics_write(path, m->buf, n);
 	if (ret && ret != m->failing)
 		log_warn("metrics_file %s: %s; trying again every %u s", path,
@@ -101,52 +106,38 @@ static void metrics_update(struct metrics *m, const char *path,
 	m->failing = ret;
 }
 
-static void metrics_tick(struct ev *e, unsigned events)
+int64_t metrics_run(struct metrics **mp, const struct conf *c,
+		    const struct stats *st, int64_t start_ms, int final)
 {
-	struct metrics *m = (struct metrics *)e;
-	struct conf *c = ktlsd_conf(m->d);
+	struct metrics *m = *mp;
 	const char *path = c->metrics_path;
 	int64_t now = now_ms(), next = now + 1000, due;
 
-	if (events & EV_STOP)
-		goto out;
-	if (path && (!m->path || strcmp(path, m->path))) {
+	if (!path)
+		return next;
+	if (!m) {
+		m = *mp = calloc(1, sizeof(*m));
+		if (!m)
+			return next;
+	}
+	if (!m->path || strcmp(path, m->path)) {
 		free(m->path);
 		m->path = strdup(path);
 		m->last_ms = 0;
 		m->failing = 0;
 	}
 	due = m->last_ms + (int64_t)c->metrics_interval_s * 1000;
-	if (path && (!m->last_ms || now >= due || (events & EV_EXIT))) {
-		metrics_update(m, path, c->metrics_interval_s);
+	if (!m->last_ms || now >= due || final) {
+		metrics_update(m, path, st, start_ms, c->metrics_interval_s);
 		m->last_ms = now;
 		due = now + (int64_t)c->metrics_interval_s * 1000;
 	}
-	if (path && due < next)
-		next = due;
-	e->deadline = next;
-out:
-	conf_put(c);
-	if (events & EV_EXIT) {
-		loop_remove(e);
-		free(m->path);
-		free(m);
-	}
+	return due < next ? due : next;
 }
 
-int metrics_open(struct ktlsd *d, const struct conf *c, int activated_fd)
+void metrics_free(struct metrics *m)
 {
-	struct metrics *m;
-
-	(void)c;	/* the timer reads the configuration in force */
-	(void)activated_fd;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->ev.fd = -1;
-	m->ev.handle = metrics_tick;
-	m->ev.deadline = 1;	/* the first write at once */
-	m->d = d;
-	loop_add(d, NULL, &m->ev, 0);
-	return 0;
+	if (m)
+		free(m->path);
+	free(m);
 }

@@ -53,7 +53,7 @@ void offload_installed(struct job *j, const struct ktls_info *in)
 {
 	if (!j->nic)
 		return;
-	stats_nic(&j->d->stats, j->front, in->tx == KTLS_OFFLOAD_HW);
+	stats_nic(j->d->stats, j->front, in->tx == KTLS_OFFLOAD_HW);
 	if (in->tx == KTLS_OFFLOAD_HW || said_before(j->d, j->nic_dev))
 		return;
 	log_warn("handshake %s profile %s: %s offloads TLS, but the kernel "

@@ -77,6 +77,16 @@ const char *stats_front_name(enum front f)
 	return f == FRONT_UPCALL ? "upcall" : "handoff";
 }
 
+unsigned stats_inflight(const struct stats *st)
+{
+	unsigned n = 0;
+	int i;
+
+	for (i = 0; i < STATS_SLOTS; i++)
+		n += atomic_load(&st->inflight[i]);
+	return n;
+}
+
 void stats_accepted(struct stats *st, enum front f)
 {
 	atomic_fetch_add(&st->front[f].accepted, 1);

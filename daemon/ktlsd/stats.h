@@ -40,8 +40,17 @@ struct front_stats {
 	atomic_ulong nic_asked, nic_fallback;
 };
 
+/* Handshake processes at once: the serving one, one starting, the draining. */
+#define STATS_SLOTS 8
+
+/*
+ * In memory the supervisor shares with its handshake processes: counts
+ * survive a restart or a reload. Each process adds to inflight[] in its
+ * own slot only; the supervisor zeroes a slot when its process is gone.
+ */
 struct stats {
 	struct front_stats front[FRONT_COUNT];
+	atomic_uint inflight[STATS_SLOTS];
 	int64_t start_ms;		/* CLOCK_MONOTONIC */
 	atomic_ulong reloads, reloads_refused;
 	const char *tls_stat_path;	/* NULL: the kernel's (tests set it) */
@@ -50,6 +59,8 @@ struct stats {
 enum stats_fmt { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS };
 
 enum stats_reason stats_reason(int status);
+/* Handshakes in flight in every handshake process. */
+unsigned stats_inflight(const struct stats *st);
 const char *stats_front_name(enum front f);
 
 void stats_accepted(struct stats *st, enum front f);

@@ -342,12 +342,12 @@ static void fail_now(struct upcall *u, struct upreq *r, int status,
 		 type_name(r->type), auth_name(r->auth), peer, msg, status);
 	ret = send_done(u, r->sockfd, status, NULL, 0);
 	if (ret) {
-		atomic_fetch_add(&u->d->stats.front[FRONT_UPCALL].reply_failed, 1);
+		atomic_fetch_add(&u->d->stats->front[FRONT_UPCALL].reply_failed, 1);
 		log_warn("upcall: DONE for %s failed: %s", peer, strerror(-ret));
 	}
 	if (count) {
-		stats_accepted(&u->d->stats, FRONT_UPCALL);
-		stats_finished(&u->d->stats, FRONT_UPCALL, -status, 0);
+		stats_accepted(u->d->stats, FRONT_UPCALL);
+		stats_finished(u->d->stats, FRONT_UPCALL, -status, 0);
 	}
 	close(r->sockfd);
 	free(r);
@@ -367,7 +367,7 @@ static void upcall_done(struct job *j, int status, const char *msg,
 		n = upcall_remote_ids(r, s, ids);
 	ret = send_done(u, r->sockfd, st, ids, n);
 	if (ret) {
-		atomic_fetch_add(&u->d->stats.front[FRONT_UPCALL].reply_failed, 1);
+		atomic_fetch_add(&u->d->stats->front[FRONT_UPCALL].reply_failed, 1);
 		log_warn("upcall: DONE for %s failed: %s%s", j->peer,
 			 strerror(-ret), ret == -EBUSY ? " (the kernel gave up "
 			 "on the request first)" : "");
@@ -468,9 +468,17 @@ static void accept_all(struct upcall *u, unsigned expected)
 					 "incomplete", 1);
 			else
 				free(r);
-			if (ret && ret != -EAGAIN)
+			if (ret == -EACCES && geteuid())
+				log_err("upcall: ACCEPT refused: the request "
+					"names a keyring (NVMe's .nvme) that the "
+					"kernel links into our keyring, and user "
+					"%u may not write it (docs/privsep.md)",
+					(unsigned)geteuid());
+			else if (ret && ret != -EAGAIN)
 				log_warn("upcall: ACCEPT failed: %s",
 					 strerror(-ret));
+			if (ret && ret != -EAGAIN)
+				expected = 0;	/* not taken by another */
 			break;
 		}
 		got++;
@@ -482,7 +490,7 @@ static void accept_all(struct upcall *u, unsigned expected)
 	 */
 	u->ahead += got;
 	if (expected > u->ahead) {
-		atomic_fetch_add(&u->d->stats.front[FRONT_UPCALL].missed,
+		atomic_fetch_add(&u->d->stats->front[FRONT_UPCALL].missed,
 				 expected - u->ahead);
 		if (!u->warned_missed++)
 			log_warn("upcall: the kernel announced %u handshake "
@@ -541,14 +549,24 @@ static void mc_handle(struct ev *e, unsigned events)
 		return;
 	}
 	if (events & EV_STOP) {
-		/* No new requests; DONE still needs the command socket. */
+		/*
+		 * No new requests; DONE still needs the command socket. The
+		 * supervisor keeps the socket open: unpoll it first, or epoll
+		 * would go on reporting it after our close.
+		 */
+		loop_unpoll(e);
 		nl_socket_free(u->mc);
 		u->mc = NULL;
 		e->fd = -1;
 		return;
 	}
-	if (!u->mc || (events & EV_TIMEOUT))
+	if (!u->mc)
 		return;
+	if (events & EV_TIMEOUT) {
+		/* At start: what waited while no process served. */
+		accept_all(u, 0);
+		return;
+	}
 	u->ready = 0;
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		ret = nl_recvmsgs_default(u->mc);
@@ -629,31 +647,53 @@ static void upcall_news(struct upcall *u, const struct conf *c, char *buf,
 			  "%s", strerror(-ret));
 }
 
-/* A problem with the upcall at start: fatal if asked for, else a warning. */
-static int unavailable(const struct conf *c, int err, const char *what)
+/*
+ * In the supervisor: the socket that hears the kernel's announcements,
+ * joined to the "tlshd" group once for every handshake process to come,
+ * so that the kernel always finds a listener, even during a restart.
+ */
+int upcall_listen(struct listeners *ls, const struct conf *c, int activated_fd)
 {
-	if (c->upcall->enable == UPCALL_YES) {
-		log_err("upcall: %s", what);
-		return err;
-	}
-	log_warn("upcall: %s; the kernel's handshake requests (NFS, NVMe over "
-		 "TLS) are not served by ktlsd. The handoff works as before.",
-		 what);
-	return 0;
-}
-
-int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd)
-{
-	struct upcall *u;
-	char who[400], what[800];
-	struct utsname kr;
-	int ret;
+	struct nl_sock *sk;
+	int ret, family, group;
 
 	(void)activated_fd;	/* the kernel calls us, not a socket */
 	if (!c->upcall || c->upcall->enable == UPCALL_NO) {
 		log_info("upcall: disabled by the configuration");
 		return 0;
 	}
+	sk = open_sock();
+	if (!sk)
+		return upcall_unavailable(c, -EIO, "cannot open a generic netlink "
+				   "socket");
+	ret = upcall_resolve(sk, c, &family, &group);
+	nl_socket_free(sk);
+	if (ret <= 0)
+		return ret;
+	sk = open_sock();
+	if (!sk || nl_socket_add_membership(sk, group) ||
+	    nl_socket_set_nonblocking(sk)) {
+		if (sk)
+			nl_socket_free(sk);
+		return upcall_unavailable(c, -EIO, "cannot join the handshake family's "
+				   "'tlshd' multicast group");
+	}
+	ls->upcall_mc = sk;
+	ls->upcall_family = family;
+	ls->upcall_group = group;
+	return 0;
+}
+
+/* In a handshake process: serve what the supervisor's socket hears. */
+int upcall_open(struct ktlsd *d, const struct conf *c,
+		const struct listeners *ls)
+{
+	struct upcall *u;
+	struct utsname kr;
+	char what[400];
+
+	if (!ls->upcall_mc)
+		return 0;
 	if (uname(&kr))
 		snprintf(kr.release, sizeof(kr.release), "?");
 	u = calloc(1, sizeof(*u));
@@ -661,56 +701,30 @@ int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd)
 		return -ENOMEM;
 	pthread_mutex_init(&u->lock, NULL);
 	u->d = d;
+	u->family = ls->upcall_family;
+	u->group = ls->upcall_group;
 	u->cmd = open_sock();
 	if (!u->cmd) {
 		upcall_free(u);
-		return unavailable(c, -EIO, "cannot open a generic netlink "
+		return upcall_unavailable(c, -EIO, "cannot open a generic netlink "
 				   "socket");
-	}
-	u->family = genl_ctrl_resolve(u->cmd, HANDSHAKE_FAMILY_NAME);
-	u->group = genl_ctrl_resolve_grp(u->cmd, HANDSHAKE_FAMILY_NAME,
-					 HANDSHAKE_MCGRP_TLSHD);
-	if (u->family < 0 || u->group < 0) {
-		upcall_free(u);
-		snprintf(what, sizeof(what), "this kernel (%s) has no "
-			 "'handshake' netlink family: the TLS handshake upcall "
-			 "needs Linux 6.5 or later built with "
-			 "CONFIG_NET_HANDSHAKE", kr.release);
-		return unavailable(c, -EPROTONOSUPPORT, what);
 	}
 	if (probe_kernel(u)) {
 		upcall_free(u);
-		return unavailable(c, -EPERM, "serving the kernel's handshake "
+		return upcall_unavailable(c, -EPERM, "serving the kernel's handshake "
 				   "requests needs CAP_NET_ADMIN: run ktlsd as "
 				   "root, or give it the capability "
 				   "(AmbientCapabilities=CAP_NET_ADMIN)");
 	}
 	upcall_news(u, c, what, sizeof(what));
-	ret = upcall_other_listener(u->group, who, sizeof(who));
-	if (ret > 0) {
-		upcall_free(u);
-		snprintf(what, sizeof(what), "%s already listens for the "
-			 "kernel's handshake requests (netlink group "
-			 "handshake/tlshd); two agents would split them. Stop "
-			 "it (systemctl stop tlshd) or set enable = no in "
-			 "[upcall]", who);
-		return unavailable(c, -EADDRINUSE, what);
-	}
-	if (ret < 0)
-		log_debug("upcall: cannot tell whether another agent listens "
-			  "(netlink_diag: %s)", strerror(-ret));
-	u->mc = open_sock();
-	if (!u->mc || nl_socket_add_membership(u->mc, u->group) ||
-	    nl_socket_set_nonblocking(u->mc)) {
-		upcall_free(u);
-		return unavailable(c, -EIO, "cannot join the handshake family's "
-				   "'tlshd' multicast group");
-	}
+	/* This process's copy of the supervisor's socket. */
+	u->mc = ls->upcall_mc;
 	/* Announcements have no sequence of ours; mc_valid checks them. */
 	nl_socket_disable_seq_check(u->mc);
 	nl_socket_modify_cb(u->mc, NL_CB_VALID, NL_CB_CUSTOM, mc_valid, u);
 	u->ev.fd = nl_socket_get_fd(u->mc);
 	u->ev.handle = mc_handle;
+	u->ev.deadline = 1;	/* the requests announced before we ran */
 	d->upcall = u;
 	loop_add(d, NULL, &u->ev, EPOLLIN);
 	log_info("upcall: serving the kernel's TLS handshake requests "

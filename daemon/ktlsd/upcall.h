@@ -154,6 +154,15 @@ struct nl_sock;
 int upcall_family_news(const struct nlmsghdr *nh, char *buf, size_t len);
 /* Ask the kernel on sk, then upcall_family_news(); or -errno. */
 int upcall_probe_family(struct nl_sock *sk, char *buf, size_t len);
+/* A problem with the upcall at start: err if it was asked for, else 0 (a
+ * warning is logged either way). */
+int upcall_unavailable(const struct conf *c, int err, const char *what);
+/*
+ * The handshake family and its tlshd group (on sk), and nobody else in
+ * it: 1; else what upcall_unavailable() says (logged).
+ */
+int upcall_resolve(struct nl_sock *sk, const struct conf *c, int *family,
+		   int *group);
 
 /* ---- upcall.c ---- */
 
@@ -166,11 +175,19 @@ struct nl_msg;
  */
 void upcall_parse_accept(struct nl_msg *msg, struct upreq *r);
 /*
- * Join the kernel's handshake upcall as c says: 0 when serving it or
- * when it is off or unavailable and only defaulted (logged), -errno when
- * it was asked for explicitly and cannot be served.
+ * The supervisor's part: join the kernel's handshake upcall as c says,
+ * the socket into ls. 0 when joined or when the upcall is off or
+ * unavailable and only defaulted (logged), -errno when it was asked for
+ * explicitly and cannot be served.
  */
-int upcall_open(struct ktlsd *d, const struct conf *c, int activated_fd);
+int upcall_listen(struct listeners *ls, const struct conf *c, int activated_fd);
+/*
+ * A handshake process's part: serve what ls->upcall_mc hears, with a
+ * command socket of its own (ACCEPT, DONE need CAP_NET_ADMIN). 0 or as
+ * upcall_listen().
+ */
+int upcall_open(struct ktlsd *d, const struct conf *c,
+		const struct listeners *ls);
 /*
  * The name a client handshake checks the server's certificate against,
  * into buf: the kernel's PEERNAME if it sent one, else the profile's

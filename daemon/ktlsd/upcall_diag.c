@@ -7,7 +7,7 @@
  * takes on (its keyrings, its debug levels) or says it does not (session
  * tags). And what the kernel's handshake family offers that ktlsd does not
  * serve yet (key updates for its consumers, one day), from the family's
- * description.
+ * description. And what the supervisor asks at start.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/netlink.h>
@@ -371,4 +372,51 @@ out:
 	nlmsg_free(msg);
 	nl_cb_put(cb);
 	return ret;
+}
+
+/* A problem with the upcall at start: fatal if asked for, else a warning. */
+int upcall_unavailable(const struct conf *c, int err, const char *what)
+{
+	if (c->upcall->enable == UPCALL_YES) {
+		log_err("upcall: %s", what);
+		return err;
+	}
+	log_warn("upcall: %s; the kernel's handshake requests (NFS, NVMe over "
+		 "TLS) are not served by ktlsd. The handoff works as before.",
+		 what);
+	return 0;
+}
+
+int upcall_resolve(struct nl_sock *sk, const struct conf *c, int *family,
+		   int *group)
+{
+	char who[400], what[800];
+	struct utsname kr;
+	int ret;
+
+	*family = genl_ctrl_resolve(sk, HANDSHAKE_FAMILY_NAME);
+	*group = genl_ctrl_resolve_grp(sk, HANDSHAKE_FAMILY_NAME,
+				       HANDSHAKE_MCGRP_TLSHD);
+	if (*family < 0 || *group < 0) {
+		if (uname(&kr))
+			snprintf(kr.release, sizeof(kr.release), "?");
+		snprintf(what, sizeof(what), "this kernel (%s) has no "
+			 "'handshake' netlink family: the TLS handshake upcall "
+			 "needs Linux 6.5 or later built with "
+			 "CONFIG_NET_HANDSHAKE", kr.release);
+		return upcall_unavailable(c, -EPROTONOSUPPORT, what);
+	}
+	ret = upcall_other_listener(*group, who, sizeof(who));
+	if (ret > 0) {
+		snprintf(what, sizeof(what), "%s already listens for the "
+			 "kernel's handshake requests (netlink group "
+			 "handshake/tlshd); two agents would split them. Stop "
+			 "it (systemctl stop tlshd) or set enable = no in "
+			 "[upcall]", who);
+		return upcall_unavailable(c, -EADDRINUSE, what);
+	}
+	if (ret < 0)
+		log_debug("upcall: cannot tell whether another agent listens "
+			  "(netlink_diag: %s)", strerror(-ret));
+	return 1;
 }

@@ -15,6 +15,7 @@
 
 #include <ktls.h>
 
+#include "hsproc.h"
 #include "peers.h"
 
 #define BENCH_CHUNK	(64u << 10)	/* receive buffer; GnuTLS read() size */
@@ -129,7 +130,8 @@ void stop(pid_t pid, int sig, double timeout);
 void show_log(const char *log);
 
 struct daemon {
-	pid_t pid;
+	pid_t pid;		/* the supervisor */
+	pid_t hs;		/* its handshake process, once it serves */
 	char sock[108];
 	char conf[PATH_MAX], log[PATH_MAX];
 };
@@ -137,6 +139,7 @@ struct daemon {
 void daemon_start(struct daemon *d, const struct opts *o,
 		  unsigned max_inflight, unsigned timeout_ms);
 void daemon_stop(struct daemon *d);
+
 pid_t nginx_start(const struct opts *o, int port);
 pid_t fileserver_start(const struct opts *o, struct daemon *d, int port);
 

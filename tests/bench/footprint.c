@@ -121,7 +121,7 @@ static void inflight_fill(struct inflight *f, unsigned long count)
 	/* ktlsd holds a duplicate of each socket while it waits. */
 	for (;;) {
 		drain_replies(f->h, &f->errors, f->first, sizeof(f->first));
-		fds = proc_fds(f->d.pid);
+		fds = proc_fds(f->d.hs);
 		if (fds < 0)
 			die("ktlsd is gone");
 		if (fds >= f->base_fds + (long)count - (long)f->errors)
@@ -131,7 +131,7 @@ static void inflight_fill(struct inflight *f, unsigned long count)
 			    fds - f->base_fds, count);
 		sleep_s(0.1);
 	}
-	sample(f->d.pid, &rss, &fds);
+	sample(f->d.hs, &rss, &fds);
 	drain_replies(f->h, &f->errors, f->first, sizeof(f->first));
 	printf("inflight n=%lu held=%ld errors=%lu rss_kib=%ld "
 	       "base_rss_kib=%ld per_kib=%.2f fds=%ld base_fds=%ld "
@@ -160,9 +160,9 @@ static void inflight_release(struct inflight *f, unsigned long max)
 	}
 	for (k = 0; k < max; k++)
 		close(f->sfd[k]);
-	while ((fds = proc_fds(f->d.pid)) > f->base_fds && now() - t < 600)
+	while ((fds = proc_fds(f->d.hs)) > f->base_fds && now() - t < 600)
 		sleep_s(0.1);
-	sample(f->d.pid, &rss, &fds);
+	sample(f->d.hs, &rss, &fds);
 	printf("inflight-released n=%lu replies=%lu fds=%ld base_fds=%ld "
 	       "rss_kib=%ld base_rss_kib=%ld drain_s=%.1f\n", max, replies, fds,
 	       f->base_fds, rss, f->base_rss, now() - t);
@@ -188,7 +188,7 @@ void mem_inflight(const struct opts *o)
 	if (ret)
 		die("ktls_handoff_open: %s", ktls_strerror(ret));
 	f.lfd = listener(&f.addr);
-	sample(f.d.pid, &f.base_rss, &f.base_fds);
+	sample(f.d.hs, &f.base_rss, &f.base_fds);
 	printf("inflight-base rss_kib=%ld fds=%ld\n", f.base_rss, f.base_fds);
 	fflush(stdout);
 
@@ -213,7 +213,7 @@ static void churn_to(struct hs_pool *p, const struct daemon *d,
 			die("ktlsd died");
 		sleep_s(0.02);
 	}
-	sample(d->pid, rss, fds);
+	sample(d->hs, rss, fds);
 }
 
 void mem_churn(const struct opts *o)
@@ -229,7 +229,7 @@ void mem_churn(const struct opts *o)
 	side = "mem-churn";
 	need_nofile(4 * o->clients + 1024);
 	daemon_start(&d, o, o->clients * 2 + 64, 60000);
-	sample(d.pid, &base_rss, &base_fds);
+	sample(d.hs, &base_rss, &base_fds);
 	hs_pool_start(p, &d, o, o->workers, 0);
 	t0 = now();
 	churn_to(p, &d, o->first, &rss1, &fds1);
@@ -247,7 +247,7 @@ void mem_churn(const struct opts *o)
 		second = o->max;
 	if (second < 2 * o->first)
 		second = 2 * o->first;
-	dcpu = proc_cpu(d.pid);
+	dcpu = proc_cpu(d.hs);
 	bcpu = cpu_seconds();
 	/* Samples on the way too: growth that goes on tells a leak from noise. */
 	for (q = 1; q < 4; q++) {
@@ -259,7 +259,7 @@ void mem_churn(const struct opts *o)
 	}
 	churn_to(p, &d, second, &rss2, &fds2);
 	t2 = now();
-	dcpu = proc_cpu(d.pid) - dcpu;
+	dcpu = proc_cpu(d.hs) - dcpu;
 	bcpu = cpu_seconds() - bcpu;
 	hs_pool_join(p, &sum);
 	daemon_stop(&d);

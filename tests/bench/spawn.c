@@ -4,6 +4,7 @@
  * its own process group with its output in a log, and none outlives the
  * bench (kill_children() runs at exit, a die() included).
  */
+#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -177,8 +178,10 @@ void daemon_start(struct daemon *d, const struct opts *o,
 	    "workers = %u\n"
 	    "max_inflight = %u\n"
 	    "log = stderr\n"
-	    "log_level = warning\n",
-	    d->sock, o->dir, o->workers, max_inflight);
+	    "log_level = warning\n"
+	    "%s",
+	    d->sock, o->dir, o->workers, max_inflight,
+	    getpwnam("ktlsd") ? "" : "user = nobody\n");
 	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
 		if (!strcmp(profiles[i], "psk"))
 			fmt(prof, sizeof(prof), "\n[profile psk]\n"
@@ -205,6 +208,8 @@ void daemon_start(struct daemon *d, const struct opts *o,
 		ret = ktls_handoff_open(&h, d->sock);
 		if (!ret) {
 			ktls_handoff_close(h);
+			/* The socket answers before the child has its name. */
+			d->hs = hs_wait(d->pid, 0, 10000);
 			return;
 		}
 		if (child_gone(d->pid)) {

@@ -6,6 +6,8 @@
 #define KTLS_TEST_HELPER
 #include "ktlsd_proc.h"
 
+#include <pwd.h>
+
 int write_file(const struct daemon *d, const char *text)
 {
 	char tmp[160];
@@ -20,6 +22,12 @@ int write_file(const struct daemon *d, const char *text)
 	return rename(tmp, d->conf) ? -errno : 0;
 }
 
+const char *test_user_line(void)
+{
+	/* The VM has a ktlsd user (tests/vm/stage2); a bare host may not. */
+	return getpwnam("ktlsd") ? "" : "user = nobody\n";
+}
+
 int write_conf(const struct daemon *d, const char *more)
 {
 	char text[8192];
@@ -31,8 +39,8 @@ int write_conf(const struct daemon *d, const char *more)
 		 "log = stderr\n"
 		 "log_level = info\n"
 		 "max_inflight = %u\n"
-		 "%s"
-		 "\n%s\n%s", d->sock, d->max_inflight,
+		 "%s%s"
+		 "\n%s\n%s", d->sock, d->max_inflight, test_user_line(),
 		 d->ktlsd_keys ? d->ktlsd_keys : "", d->profiles, more);
 	return write_file(d, text);
 }
@@ -169,7 +177,10 @@ void daemon_start(struct __test_metadata *_metadata, struct daemon *d,
 	}
 	ASSERT_EQ(1, ready) TH_LOG("ktlsd did not start: %s", log_tail(d));
 	/* Idle: what every test must get back to. */
-	d->base_fds = count_fds(d->pid);
+	d->hs = hs_pid(d->pid);
+	ASSERT_LT(0, d->hs) TH_LOG("no handshake process under ktlsd %d",
+				   d->pid);
+	d->base_fds = count_fds(d->hs);
 	ASSERT_LT(0, d->base_fds);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 
 #include "kselftest_harness.h"
+#include "hsproc.h"
 #include "peers.h"
 
 /*
@@ -32,7 +33,9 @@ struct daemon {
 	pid_t pid;		/* 0: not started; -1: gone */
 	int early_status;	/* wait status if it died before teardown */
 	unsigned max_inflight;
-	int base_fds;		/* its descriptors when idle */
+	pid_t hs;		/* its handshake process at start */
+	int base_fds;		/* the handshake process's descriptors when
+				   idle */
 	const char *profiles;	/* the [profile] sections to write */
 	const char *ktlsd_keys;	/* more lines for [ktlsd], or NULL */
 	char dir[64], conf[128], sock[128], log[128];
@@ -64,6 +67,8 @@ int write_file(const struct daemon *d, const char *text);
 
 /* The test configuration, with more profiles after it. 0 or -errno. */
 int write_conf(const struct daemon *d, const char *more);
+/* "user = nobody\n" where there is no ktlsd user, else "". */
+const char *test_user_line(void);
 
 /* The whole log so far (malloc'd, NUL-terminated), or NULL. */
 char *log_read(const struct daemon *d);
@@ -79,6 +84,7 @@ int log_wait(struct daemon *d, const char *needle, int count, int timeout_ms);
 
 /* A process's open descriptors, or -errno. */
 int count_fds(pid_t pid);
+
 
 /* Unlink the files of a directory (not recursive), then the directory. */
 void remove_dir(const char *path);

@@ -135,6 +135,17 @@ static int finish(struct job_wait *w, struct upjob_peer *pe, int cfd,
 	return ret;
 }
 
+void upjob_daemon(struct ktlsd *d, struct conf *c)
+{
+	static struct stats st;
+
+	d->conf = c;
+	pthread_mutex_init(&d->conf_lock, NULL);
+	pthread_mutex_init(&d->nic_lock, NULL);
+	d->stats = &st;
+	d->inflight = &st.inflight[0];
+}
+
 int upjob_run(struct ktlsd *d, struct upreq *r, int cfd,
 	      struct upjob_peer *peer, struct upjob_outcome *out)
 {

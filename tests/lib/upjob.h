@@ -39,6 +39,12 @@ struct upjob_outcome {
 };
 
 /*
+ * d as the handshake process has it, serving c: its lock, its counters
+ * (static storage, one set per test process).
+ */
+void upjob_daemon(struct ktlsd *d, struct conf *c);
+
+/*
  * A request r (type, auth, keys, peername, timeout filled in; taken over,
  * freed by the loop or here) on the connection cfd, whose other end the
  * peer serves: credentials, job, wait for the outcome. 0, or a positive

@@ -448,6 +448,18 @@ TEST_F(conf, inflight_per_uid_follows_max_inflight)
 	ASSERT_EQ(3u, self->c->max_inflight_per_uid);
 }
 
+/* user: the handshake process's; "ktlsd" unless set; looked up at start. */
+TEST_F(conf, user)
+{
+	ASSERT_LOADS("[profile p]\nrole = client\nverify = no\n");
+	ASSERT_STREQ("ktlsd", self->c->user);
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS("[ktlsd]\nuser = no-such-user_1.x\n"
+		     "[profile p]\nrole = client\nverify = no\n");
+	ASSERT_STREQ("no-such-user_1.x", self->c->user);
+}
+
 /* metrics_file: off by default; a writable place and an interval. */
 /* Ticket keys: two from a 0600 file, or a random one for tickets = yes. */
 TEST_F(conf, ticket_keys)
@@ -1246,6 +1258,12 @@ BAD(metrics_path_is_a_dir, "[ktlsd]\nmetrics_file = @DIR@\n" CLIENT, -EISDIR,
     2, "is a directory");
 BAD(metrics_trailing_slash, "[ktlsd]\nmetrics_file = @DIR@/\n" CLIENT,
     -EINVAL, 2, "is not the absolute path of a file");
+BAD(user_empty, "[ktlsd]\nuser =\n" CLIENT, -EINVAL, 2,
+    "'user' has no value");
+BAD(user_slash, "[ktlsd]\nuser = ../root\n" CLIENT, -EINVAL, 2,
+    "user: '../root' is not a user name");
+BAD(user_dash, "[ktlsd]\nuser = -r\n" CLIENT, -EINVAL, 2,
+    "user: '-r' is not a user name");
 BAD(metrics_interval_zero, "[ktlsd]\nmetrics_file = @DIR@/m.prom\n"
     "metrics_interval = 0\n" CLIENT, -EINVAL, 3,
     "metrics_interval: '0' is not a number from 1 to 3600");

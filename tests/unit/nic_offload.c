@@ -436,12 +436,14 @@ TEST_F(net, vlan_loop_stops)
 
 TEST(fallback_counted_and_said_once_per_device)
 {
-	static struct ktlsd d = { .nic_lock = PTHREAD_MUTEX_INITIALIZER };
+	static struct stats st;
+	static struct ktlsd d = { .nic_lock = PTHREAD_MUTEX_INITIALIZER,
+				  .stats = &st };
 	struct profile p = { .name = "web" };
 	struct ktls_info sw = { .tx = KTLS_OFFLOAD_SW, .rx = KTLS_OFFLOAD_SW };
 	struct ktls_info hw = { .tx = KTLS_OFFLOAD_HW, .rx = KTLS_OFFLOAD_HW };
 	struct job j = { .d = &d, .p = &p, .nic = 1 };
-	const struct front_stats *fs = &d.stats.front[FRONT_HANDOFF];
+	const struct front_stats *fs = &st.front[FRONT_HANDOFF];
 
 	snprintf(j.nic_dev, sizeof(j.nic_dev), "eth0");
 	offload_installed(&j, &hw);

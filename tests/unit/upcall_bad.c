@@ -46,8 +46,7 @@ FIXTURE_SETUP(bad)
 	ASSERT_EQ(0, fclose(f));
 	ASSERT_EQ(0, conf_load_tlshd(self->path, &self->c, self->err,
 				     sizeof(self->err))) TH_LOG("%s", self->err);
-	self->d.conf = self->c;
-	pthread_mutex_init(&self->d.conf_lock, NULL);
+	upjob_daemon(&self->d, self->c);
 	self->fds[0] = self->fds[1] = -1;
 	ASSERT_EQ(0, loop_start(&self->d, 1));
 }

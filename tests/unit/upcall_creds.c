@@ -15,6 +15,7 @@
 #include "peers.h"
 #include "upcall.h"
 #include "handshake_nl.h"
+#include "upjob.h"
 
 static const uint8_t psk32[32] = {
 	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a,
@@ -71,8 +72,7 @@ FIXTURE_SETUP(creds)
 	ASSERT_EQ(0, load_tlshd(self, "[authenticate.client]\n"
 				"x509.truststore=" TEST_CERT "\n"))
 		TH_LOG("%s", self->err);
-	self->d.conf = self->c;
-	pthread_mutex_init(&self->d.conf_lock, NULL);
+	upjob_daemon(&self->d, self->c);
 	self->r.sockfd = -1;
 	self->r.type = HANDSHAKE_MSG_TYPE_CLIENTHELLO;
 	self->r.auth = HANDSHAKE_AUTH_X509;

@@ -62,8 +62,7 @@ FIXTURE_SETUP(psk)
 	ASSERT_EQ(0, fclose(f));
 	ASSERT_EQ(0, conf_load_tlshd(self->path, &self->c, self->err,
 				     sizeof(self->err))) TH_LOG("%s", self->err);
-	self->d.conf = self->c;
-	pthread_mutex_init(&self->d.conf_lock, NULL);
+	upjob_daemon(&self->d, self->c);
 	ASSERT_EQ(0, tcp_pair(self->fds));
 	self->sv.fd = self->fds[1];
 	memset(self->key3, 0x33, sizeof(self->key3));

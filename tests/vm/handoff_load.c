@@ -54,17 +54,17 @@ TEST_F(hd, out_of_descriptors)
 	struct reply rep;
 	int sock[4], i, n;
 
-	ASSERT_EQ(0, prlimit(self->d.pid, RLIMIT_NOFILE, NULL, &old));
+	ASSERT_EQ(0, prlimit(self->d.hs, RLIMIT_NOFILE, NULL, &old));
 	low = old;
-	low.rlim_cur = lowest_free_fd(self->d.pid);
-	ASSERT_EQ(0, prlimit(self->d.pid, RLIMIT_NOFILE, &low, NULL));
+	low.rlim_cur = lowest_free_fd(self->d.hs);
+	ASSERT_EQ(0, prlimit(self->d.hs, RLIMIT_NOFILE, &low, NULL));
 	for (i = 0; i < 4; i++) {
 		sock[i] = unix_connect(self->d.sock);
 		ASSERT_LE(0, sock[i]);
 	}
 	sleep_ms(1000);
 	n = log_count(&self->d, "accept on the handoff socket");
-	ASSERT_EQ(0, prlimit(self->d.pid, RLIMIT_NOFILE, &old, NULL));
+	ASSERT_EQ(0, prlimit(self->d.hs, RLIMIT_NOFILE, &old, NULL));
 	ASSERT_LE(1, n) TH_LOG("running out of descriptors went unlogged");
 	ASSERT_GE(5, n) TH_LOG("%d warnings about accept in a second", n);
 	for (i = 0; i < 4; i++) {
@@ -159,7 +159,7 @@ TEST_F_TIMEOUT(hd, thousand_at_once, 600)
 
 	if (!host_has_ktls())
 		SKIP(return, NO_KTLS_REASON);
-	rss0 = proc_rss_kib(self->d.pid);
+	rss0 = proc_rss_kib(self->d.hs);
 	ASSERT_LT(0, rss0);
 	c.fd = calloc(CROWD, sizeof(int));
 	c.s = calloc(CROWD, sizeof(*c.s));
@@ -276,7 +276,7 @@ TEST_F_TIMEOUT(hd, thousand_at_once, 600)
 	free(status);
 	free(by_fd);
 	ASSERT_NO_FD_LEAK(&self->d);
-	rss1 = proc_rss_kib(self->d.pid);
+	rss1 = proc_rss_kib(self->d.hs);
 	TH_LOG("ktlsd RSS %ld KiB before, %ld KiB after", rss0, rss1);
 	if (DAEMON_SLOW == 1)
 		ASSERT_GT(rss0 + 4096, rss1);

@@ -143,7 +143,7 @@ TEST_F(hd, requester_leaves_mid_handshake)
 	n = settle_fds(&self->d, self->d.base_fds, 2500);
 	ASSERT_EQ(self->d.base_fds, n)
 		TH_LOG("the abandoned job holds its socket after %lld ms:%s",
-		       (long long)(ms_now() - t0), fd_list(self->d.pid));
+		       (long long)(ms_now() - t0), fd_list(hs_pid(self->d.pid)));
 	ASSERT_EQ(1, log_wait(&self->d, "requester went away", 1, 1000))
 		TH_LOG("%s", log_tail(&self->d));
 	/* The application still has a working connection of its own. */

@@ -63,7 +63,7 @@ int settle_fds(const struct daemon *d, int want, int timeout_ms)
 	int n;
 
 	for (;;) {
-		n = count_fds(d->pid);
+		n = count_fds(hs_pid(d->pid));
 		if (n == want || ms_now() >= end)
 			return n;
 		sleep_ms(20);

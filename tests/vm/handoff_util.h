@@ -82,7 +82,7 @@ int settle_fds(const struct daemon *d, int want, int timeout_ms);
 	int __n = settle_fds(d, (d)->base_fds + (extra), 2000);		\
 	ASSERT_EQ((d)->base_fds + (extra), __n)				\
 		TH_LOG("ktlsd holds %d descriptors, %d when idle:%s",	\
-		       __n, (d)->base_fds, fd_list((d)->pid));		\
+		       __n, (d)->base_fds, fd_list(hs_pid((d)->pid)));		\
 } while (0)
 
 /* Everything the test handed over or opened is closed: so is ktlsd's. */

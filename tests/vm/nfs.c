@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "hsproc.h"
 #include "ktls.h"
 #include "peers.h"
 #include "testutil.h"
@@ -458,6 +459,58 @@ TEST_F_TIMEOUT(nfs, restart_between_mounts_ktlsd_conf, 200)
 	EXPECT_EQ(0, run_shell("ls " MNT " >/dev/null"));
 	TH_LOG("mount %lld ms, after the restart %lld ms", (long long)ms1,
 	       (long long)ms2);
+}
+
+/* SIGKILL of pid after ms milliseconds, from a child of ours. */
+static pid_t kill_later(pid_t pid, int ms)
+{
+	pid_t k = fork();
+
+	if (!k) {
+		usleep(ms * 1000);
+		_exit(kill(pid, SIGKILL) ? 1 : 0);
+	}
+	return k;
+}
+
+/*
+ * Eight mounts in a row; during the third and the sixth the handshake
+ * process is SIGKILLed. The supervisor stays and starts another; the loop
+ * completes, and every mount but those two works (they may too: the kill
+ * can fall before or after their handshake).
+ */
+TEST_F_TIMEOUT(nfs, handshake_process_killed_during_mount_loop, 600)
+{
+	int i, st, failed_killed = 0, failed_other = 0;
+	pid_t sup, hs, killer;
+	int64_t ms;
+
+	START_TLSHD_STYLE("server");
+	sup = self->k.pid;
+	for (i = 0; i < 8; i++) {
+		int kill_it = i == 2 || i == 5;
+
+		hs = hs_pid(sup);
+		ASSERT_LT(0, hs) TH_LOG("mount %d: no handshake process", i);
+		killer = kill_it ? kill_later(hs, 150) : 0;
+		st = nfs_mount("/", "tls", &ms);
+		if (killer > 0)
+			waitpid(killer, NULL, 0);
+		if (!st)
+			st = run_shell("ls " MNT " >/dev/null");
+		nfs_umount();
+		TH_LOG("mount %d%s: status %d in %lld ms", i,
+		       kill_it ? " (killed)" : "", st, (long long)ms);
+		if (st)
+			kill_it ? failed_killed++ : failed_other++;
+		if (kill_it)
+			ASSERT_LT(0, hs_wait(sup, hs, 5000));
+	}
+	EXPECT_EQ(0, failed_other) TH_LOG("%s", log_text(&self->k));
+	EXPECT_EQ(sup, self->k.pid);
+	EXPECT_TRUE(alive(&self->k));
+	EXPECT_EQ(2, log_has(&self->k, "was killed by signal 9"));
+	TH_LOG("%d of the 2 mounts during a kill failed", failed_killed);
 }
 
 /* ---- Start-up: another agent, no family, the handoff still there ---- */

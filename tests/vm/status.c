@@ -216,7 +216,7 @@ TEST_F_TIMEOUT(st, handoff_socket_listed, 120)
 	ASSERT_NE(NULL, strstr(r, " 1.3 ")) TH_LOG("%s", r);
 	ASSERT_NE(NULL, strstr(r, " sw        sw ")) TH_LOG("%s", r);
 	/* ktlsd closed its copy: it holds no kTLS socket. */
-	snprintf(owner, sizeof(owner), "ktlsd[%d]", self->d.pid);
+	snprintf(owner, sizeof(owner), "ktlsd-hs[%d]", self->d.hs);
 	ASSERT_NULL(strstr(self->out, owner)) TH_LOG("%s", self->out);
 }
 

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The handshake process: forked by the supervisor with the configuration
+ * and the listening sockets, it gives up root (privdrop.c), then runs the
+ * workers and the front doors until told to drain. It never loads a
+ * configuration: a reload is a new process.
+ *
+ * The front doors, in the order they open: adding one is its file and a
+ * row here. listen() runs in the supervisor (root, before any fork) and
+ * keeps its sockets in ls; open() runs in each handshake process and
+ * serves them. Each returns 0 when serving or when it has nothing to
+ * serve, or -errno: then ktlsd stops, unless the row is optional (the
+ * door has logged why it is missing).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "loop.h"
+#include "upcall.h"
+
+static const struct front_door {
+	const char *name;
+	int (*listen)(struct listeners *ls, const struct conf *c,
+		      int activated_fd);
+	int (*open)(struct ktlsd *d, const struct conf *c,
+		    const struct listeners *ls);
+	int optional;
+} front_doors[] = {
+	{ "handoff", handoff_listen, handoff_open, 0 },
+	{ "upcall", upcall_listen, upcall_open, 0 },
+	{ "control", control_listen, control_open, 1 },
+};
+
+#define N_DOORS (sizeof(front_doors) / sizeof(front_doors[0]))
+
+int front_listen(struct listeners *ls, const struct conf *c, int activated_fd)
+{
+	const struct front_door *f;
+	size_t i;
+	int ret;
+
+	memset(ls, 0, sizeof(*ls));
+	ls->handoff = ls->control = -1;
+	for (i = 0; i < N_DOORS; i++) {
+		f = &front_doors[i];
+		ret = f->listen(ls, c, activated_fd);
+		if (ret)
+			log_debug("%s: not opened: %s", f->name,
+				  strerror(-ret));
+		if (ret && !f->optional) {
+			front_close(ls);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void front_close(struct listeners *ls)
+{
+	if (ls->handoff >= 0)
+		close(ls->handoff);
+	if (ls->control >= 0)
+		close(ls->control);
+	if (ls->handoff_path)
+		unlink(ls->handoff_path);
+	if (ls->control_path)
+		unlink(ls->control_path);
+	if (ls->upcall_mc)
+		nl_socket_free(ls->upcall_mc);
+	free(ls->handoff_path);
+	free(ls->control_path);
+	memset(ls, 0, sizeof(*ls));
+	ls->handoff = ls->control = -1;
+}
+
+static int open_front_doors(struct ktlsd *d, const struct conf *c,
+			    const struct listeners *ls)
+{
+	const struct front_door *f;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < N_DOORS; i++) {
+		f = &front_doors[i];
+		ret = f->open(d, c, ls);
+		if (ret)
+			log_debug("%s: not served: %s", f->name,
+				  strerror(-ret));
+		if (ret && !f->optional)
+			return ret;
+	}
+	return 0;
+}
+
+static unsigned worker_count(const struct conf *c)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c->workers)
+		return c->workers;
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* SIGTERM and SIGINT through a signalfd; SIGHUP is the supervisor's. */
+static int child_signals(void)
+{
+	sigset_t set;
+	int sfd;
+
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		fatal("signalfd: %m");
+	return sfd;
+}
+
+/* Workers, then the front doors; exits when they cannot start. */
+static void start_serving(struct ktlsd *d, const struct hsproc_args *a)
+{
+	struct conf *c = a->conf;
+	int ret;
+
+	ktlsd_set_conf(d, conf_get(c));
+	keyring_init();		/* before the workers: they share it */
+	ret = loop_start(d, worker_count(c));
+	if (ret)
+		fatal("starting workers: %s", strerror(-ret));
+	ret = open_front_doors(d, c, a->ls);
+	if (ret)
+		exit(1);
+	log_info("ready: %zu profiles, %u workers, %s%s%s", c->n_profiles,
+		 d->n_workers, a->ls->handoff_path ? "socket " :
+		 a->ls->handoff >= 0 ? "activated socket" : "no handoff socket",
+		 a->ls->handoff_path ? a->ls->handoff_path : "",
+		 d->upcall ? ", kernel upcall" : "");
+}
+
+void hsproc_main(const struct hsproc_args *a)
+{
+	struct ktlsd d = { .conf_lock = PTHREAD_MUTEX_INITIALIZER,
+			   .nic_lock = PTHREAD_MUTEX_INITIALIZER };
+	struct signalfd_siginfo si;
+	int sfd, ret;
+
+	prctl(PR_SET_NAME, "ktlsd-hs", 0, 0, 0);
+	sfd = child_signals();
+	log_set_level(a->verbose ? LOG_DEBUG : a->conf->log_level);
+	ret = privdrop_apply(a->user, a->ls->upcall_mc != NULL, a->supervisor);
+	if (ret) {
+		log_err("handshake process: giving up root failed: %s",
+			strerror(-ret));
+		exit(1);
+	}
+	if (!a->user->drop)
+		log_info("handshake process %d: not started as root, so it "
+			 "runs as uid %d, as the supervisor does", (int)getpid(),
+			 (int)getuid());
+	d.offload_fd = a->offload_fd;
+	pthread_mutex_init(&d.offload_lock, NULL);
+	d.stats = a->stats;
+	d.inflight = &a->stats->inflight[a->slot];
+	start_serving(&d, a);
+	if (write(a->ready_fd, "R", 1) != 1)
+		exit(1);
+	close(a->ready_fd);
+	while (read(sfd, &si, sizeof(si)) != sizeof(si))
+		if (errno != EINTR)
+			fatal("signalfd read: %m");
+	log_info("draining %u handshakes in flight, then exiting",
+		 atomic_load(d.inflight));
+	loop_stop(&d);
+	ktlsd_set_conf(&d, NULL);
+	close(sfd);
+	exit(0);
+}

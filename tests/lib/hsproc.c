@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Finding ktlsd's handshake process (comm "ktlsd-hs", a child of the
+ * supervisor) from /proc: for the tests and the bench alike, so nothing
+ * here needs the test harness.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hsproc.h"
+
+/* ppid, comm and start time of pid from /proc/PID/stat; 0 or -1. */
+static int proc_stat(pid_t pid, pid_t *ppid, char *comm, size_t len,
+		     unsigned long long *start)
+{
+	char path[64], buf[1024], *lp, *rp;
+	unsigned long long v;
+	int fd, i;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	lp = strchr(buf, '(');
+	rp = strrchr(buf, ')');
+	if (!lp || !rp || rp < lp)
+		return -1;
+	snprintf(comm, len, "%.*s", (int)(rp - lp - 1), lp + 1);
+	/* After ") ": state (3), ppid (4), ... starttime (22). */
+	if (sscanf(rp + 2, "%*c %d", ppid) != 1)
+		return -1;
+	for (i = 3, lp = rp + 2; i < 22 && lp; i++)
+		lp = strchr(lp + 1, ' ');
+	if (!lp || sscanf(lp + 1, "%llu", &v) != 1)
+		return -1;
+	*start = v;
+	return 0;
+}
+
+pid_t hs_pid(pid_t supervisor)
+{
+	unsigned long long start, newest = 0;
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	pid_t pid, ppid, found = -1;
+	char comm[32];
+
+	while (dir && (e = readdir(dir))) {
+		pid = atoi(e->d_name);
+		if (pid <= 0 || proc_stat(pid, &ppid, comm, sizeof(comm), &start))
+			continue;
+		if (ppid == supervisor && !strcmp(comm, "ktlsd-hs") &&
+		    start >= newest) {
+			newest = start;
+			found = pid;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+pid_t hs_wait(pid_t supervisor, pid_t not, int timeout_ms)
+{
+	pid_t pid;
+	int waited;
+
+	for (waited = 0;; waited += 5) {
+		pid = hs_pid(supervisor);
+		if ((pid > 0 && pid != not) || waited >= timeout_ms)
+			return pid != not ? pid : -1;
+		usleep(5000);
+	}
+}
+
