@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "session.h"
 #include "preload.h"
 
 struct slot {
@@ -50,10 +51,16 @@ struct preload_listener *fdtab_listener(int fd)
 	return __atomic_load_n(&tab[fd].listener, __ATOMIC_ACQUIRE);
 }
 
-static void conn_put(struct preload_conn *c)
+void fdtab_conn_at(struct preload_conn *c, int fd)
+{
+	c->s->fd = fd;
+}
+
+static void conn_put(struct preload_conn *c, int fd)
 {
 	if (--c->refs)
 		return;
+	fdtab_conn_at(c, fd);
 	preload_inside++;
 	if (c->owned)
 		ktls_close_notify(c->s);
@@ -70,7 +77,7 @@ static void slot_clear(int fd)
 	__atomic_store_n(&tab[fd].conn, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&tab[fd].listener, NULL, __ATOMIC_RELEASE);
 	if (c)
-		conn_put(c);
+		conn_put(c, fd);
 }
 
 int fdtab_add_conn(int fd, int version, unsigned cipher, int role)
@@ -213,8 +220,10 @@ __attribute__((destructor)) static void fdtab_exit(void)
 	for (int fd = 0; fd < PRELOAD_FDS; fd++) {
 		struct preload_conn *c = tab[fd].conn;
 
-		if (c && c->owned)
+		if (c && c->owned) {
+			fdtab_conn_at(c, fd);
 			ktls_close_notify(c->s);
+		}
 	}
 	preload_inside--;
 }

@@ -57,6 +57,7 @@ PRELOAD_EXPORT int shutdown(int fd, int how)
 	struct preload_conn *c = fdtab_conn(fd);
 
 	if (c && how != SHUT_RD) {
+		fdtab_conn_at(c, fd);
 		preload_inside++;	/* it shuts down itself */
 		ktls_close_notify(c->s);
 		preload_inside--;

@@ -85,6 +85,12 @@ struct preload_conn {
 
 #define PRELOAD_FDS 65536
 
+/*
+ * The session works on the descriptor it is given here: dups share it,
+ * and the one it was adopted on may be closed by now.
+ */
+void fdtab_conn_at(struct preload_conn *c, int fd);
+
 /* The connection behind fd, or NULL (no lock: a plain load). */
 struct preload_conn *fdtab_conn(int fd);
 /* The listener behind fd, or NULL. */

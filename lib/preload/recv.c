@@ -26,6 +26,7 @@ ssize_t recv_conn(struct preload_conn *c, int fd, const struct iovec *iov,
 	if (flags & MSG_PEEK)	/* data records only; a control one is EIO */
 		return real.recvfrom(fd, iov[i].iov_base, iov[i].iov_len,
 				     flags, NULL, NULL);
+	fdtab_conn_at(c, fd);
 	preload_inside++;
 	n = ktls_recv(c->s, iov[i].iov_base, iov[i].iov_len,
 		      flags & (MSG_DONTWAIT | MSG_WAITALL), NULL);
