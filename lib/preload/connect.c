@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The client side. connect() to a configured address connects, then hands
- * the socket to ktlsd with the client profile, and returns only when kTLS
- * is on it: the program's first write goes out encrypted. A non-blocking
- * socket is connected the same way and connect() returns 0 (which a
- * non-blocking connect() may); the program's thread waits for the
- * handshake (docs/preload.md). On failure the socket is shut down in both
- * directions before connect() returns -1, so that nothing can go out in
- * plaintext, whatever the program does next.
+ * The client side, blocking: connect() to a configured address connects,
+ * then hands the socket to ktlsd with the client profile, and returns only
+ * when kTLS is on it: the program's first write goes out encrypted. On
+ * failure the socket is shut down in both directions before connect()
+ * returns -1, so that nothing can go out in plaintext, whatever the
+ * program does next. A non-blocking socket: nbconnect.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,8 +34,7 @@ static int handoff_get(void)
 	return ret;
 }
 
-/* TCP connect, waiting for it if the socket is non-blocking. */
-static int tcp_connect(int fd, const struct sockaddr *sa, socklen_t len)
+int connect_tcp(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
 	socklen_t el = sizeof(int);
@@ -55,7 +52,8 @@ static int tcp_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return -err;
 }
 
-static int handshake(int fd, const char *profile, const char *name)
+int connect_handshake(int fd, const char *profile, const char *name,
+		      int *version, unsigned *cipher)
 {
 	struct ktls_handoff_req req = {
 		.size = sizeof(req), .profile = profile, .server_name = name,
@@ -88,10 +86,10 @@ static int handshake(int fd, const char *profile, const char *name)
 	if (ret)
 		return ret;
 	in = ktls_session_info(s);
+	*version = in->version;
+	*cipher = in->cipher;
 	if (ktls_session_early_data(s, &(const void *){ NULL }))
 		ret = -EPROTO;	/* bytes we could not give the program */
-	else
-		ret = fdtab_add_conn(fd, in->version, in->cipher, KTLS_CLIENT);
 	preload_inside++;
 	ktls_session_free(s);	/* wipes the secrets: no rekeying here */
 	preload_inside--;
@@ -102,7 +100,8 @@ int connect_handle(int fd, const struct sockaddr *sa, socklen_t len,
 		   int *ret)
 {
 	const char *name = NULL, *profile;
-	int type = 0, err;
+	int type = 0, err, version;
+	unsigned cipher;
 	socklen_t tl = sizeof(type);
 
 	if (preload_inside)
@@ -111,9 +110,13 @@ int connect_handle(int fd, const struct sockaddr *sa, socklen_t len,
 	if (!profile || real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) ||
 	    type != SOCK_STREAM)
 		return 0;
-	err = tcp_connect(fd, sa, len);
+	if (real.fcntl(fd, F_GETFL) & O_NONBLOCK)
+		return connect_start(fd, sa, len, profile, name, ret);
+	err = connect_tcp(fd, sa, len);
 	if (!err)
-		err = handshake(fd, profile, name);
+		err = connect_handshake(fd, profile, name, &version, &cipher);
+	if (!err)
+		err = fdtab_add_conn(fd, version, cipher, KTLS_CLIENT);
 	if (err) {
 		shutdown(fd, SHUT_RDWR);
 		errno = preload_errno(err);

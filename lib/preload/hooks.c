@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "preload.h"
@@ -41,6 +42,10 @@ PRELOAD_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	int ret;
 
+	if (connect_pending_fd(fd) >= 0) {
+		errno = EALREADY;
+		return -1;
+	}
 	if (connect_handle(fd, sa, len, &ret))
 		return ret;
 	return real.connect(fd, sa, len);
@@ -49,6 +54,7 @@ PRELOAD_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 PRELOAD_EXPORT int close(int fd)
 {
 	fdtab_forget(fd);	/* close_notify while the socket is open */
+	connect_forget(fd);
 	return real.close(fd);
 }
 
@@ -81,8 +87,10 @@ static int dup_to(int fd, int nfd, int flags, int three)
 	if (fd != nfd && (fdtab_conn(fd) || fdtab_listener(fd)) &&
 	    real.fcntl(fd, F_GETFD) < 0)
 		return -1;	/* EBADF before nfd is touched */
-	if (fd != nfd)
+	if (fd != nfd) {
 		fdtab_forget(nfd);
+		connect_forget(nfd);
+	}
 	ret = three ? real.dup3(fd, nfd, flags) : real.dup2(fd, nfd);
 	if (ret >= 0)
 		fdtab_dup(fd, ret);
@@ -212,29 +220,50 @@ PRELOAD_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 	return n;
 }
 
-/* ---- a listener the shim stands in for answers as the TCP one ---- */
+/*
+ * ---- a listener the shim stands in for answers as the TCP one, and so
+ * does a connect in progress ----
+ */
+
+static int tcp_fd(int fd)
+{
+	struct preload_listener *l = fdtab_listener(fd);
+	int s;
+
+	if (l)
+		return accept_real_fd(l);
+	s = connect_pending_fd(fd);
+	return s >= 0 ? s : fd;
+}
 
 PRELOAD_EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 {
-	struct preload_listener *l = fdtab_listener(fd);
-
-	return real.getsockname(l ? accept_real_fd(l) : fd, sa, len);
+	return real.getsockname(tcp_fd(fd), sa, len);
 }
 
 PRELOAD_EXPORT int getsockopt(int fd, int level, int name, void *val,
 			      socklen_t *len)
 {
-	struct preload_listener *l = fdtab_listener(fd);
+	int err;
 
-	return real.getsockopt(l ? accept_real_fd(l) : fd, level, name, val,
-			       len);
+	if (level == SOL_SOCKET && name == SO_ERROR && val && len &&
+	    *len >= sizeof(int) && connect_so_error(fd, &err)) {
+		*(int *)val = err;
+		*len = sizeof(int);
+		return 0;
+	}
+	return real.getsockopt(tcp_fd(fd), level, name, val, len);
 }
 
 PRELOAD_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 			      socklen_t len)
 {
-	struct preload_listener *l = fdtab_listener(fd);
+	return real.setsockopt(tcp_fd(fd), level, name, val, len);
+}
 
-	return real.setsockopt(l ? accept_real_fd(l) : fd, level, name, val,
-			       len);
+PRELOAD_EXPORT int epoll_ctl(int epfd, int op, int fd,
+			     struct epoll_event *ev)
+{
+	connect_epoll(epfd, op, fd, ev);
+	return real.epoll_ctl(epfd, op, fd, ev);
 }

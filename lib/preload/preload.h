@@ -35,6 +35,7 @@ struct preload_real {
 	int (*getsockname)(int, struct sockaddr *, socklen_t *);
 	int (*getsockopt)(int, int, int, void *, socklen_t *);
 	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*epoll_ctl)(int, int, int, void *);
 };
 extern struct preload_real real;
 
@@ -121,6 +122,24 @@ int accept_real_fd(const struct preload_listener *l);
 /* connect() to a configured address: 1 handled (ret in *ret), 0 not ours. */
 int connect_handle(int fd, const struct sockaddr *sa, socklen_t len,
 		   int *ret);
+/* TCP connect, waiting for it if the socket is non-blocking; 0 or -errno. */
+int connect_tcp(int fd, const struct sockaddr *sa, socklen_t len);
+/* Hand connected fd to ktlsd; what it negotiated. 0 or -errno. */
+int connect_handshake(int fd, const char *profile, const char *name,
+		      int *version, unsigned *cipher);
+
+/* ---- nbconnect.c: the client side for non-blocking sockets ---- */
+/* Start one: *ret -1, errno EINPROGRESS; 1. */
+int connect_start(int fd, const struct sockaddr *sa, socklen_t len,
+		  const char *profile, const char *name, int *ret);
+/* A connect in progress on fd: its TCP socket for socket calls, or -1. */
+int connect_pending_fd(int fd);
+/* fd is closed or replaced: a connect in progress there is abandoned. */
+void connect_forget(int fd);
+/* getsockopt(SO_ERROR) on fd, if the shim answers it: 1 (*err set). */
+int connect_so_error(int fd, int *err);
+/* epoll_ctl() on a connect in progress: remember it for the swap. */
+void connect_epoll(int epfd, int op, int fd, const void *ev);
 
 /* ---- recv.c: reads on shimmed connections ---- */
 ssize_t recv_conn(struct preload_conn *c, int fd, const struct iovec *iov,

@@ -39,10 +39,12 @@ static void real_resolve(void)
 	RESOLVE(getsockname);
 	RESOLVE(getsockopt);
 	RESOLVE(setsockopt);
+	RESOLVE(epoll_ctl);
 	if (!real.listen || !real.accept4 || !real.connect || !real.close ||
 	    !real.dup || !real.dup2 || !real.dup3 || !real.shutdown ||
 	    !real.fcntl || !real.recvmsg || !real.recvfrom || !real.read ||
 	    !real.readv || !real.getsockname || !real.getsockopt ||
+	    !real.epoll_ctl ||
 	    !real.setsockopt) {
 		preload_log("refused: libc's socket functions were not found");
 		_exit(127);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -82,6 +83,40 @@ static int child_connect(int port)
 	return 0;
 }
 
+/*
+ * Non-blocking: EINPROGRESS, then writable (poll, or epoll edge-triggered,
+ * registered while in progress) with SO_ERROR ECONNREFUSED.
+ */
+static int child_nbconnect(int port, int use_epoll)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLET };
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int err = 0, ep;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	signal(SIGPIPE, SIG_IGN);
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || errno != EINPROGRESS)
+		return 30;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err)
+		return 31;	/* in progress: no error yet */
+	if (use_epoll) {
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ||
+		    epoll_wait(ep, &ev, 1, 10000) != 1 || !(ev.events & EPOLLOUT))
+			return 32;
+	} else if (poll(&p, 1, 10000) != 1 || !(p.revents & POLLOUT)) {
+		return 33;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err != ECONNREFUSED)
+		return 34;
+	if (write(fd, "GET / HTTP/1.0\r\n\r\n", 18) >= 0)
+		return 35;
+	return 0;
+}
+
 __attribute__((constructor)) static void child_main(void)
 {
 	const char *mode = getenv("PRELOAD_TEST_CHILD");
@@ -97,6 +132,10 @@ __attribute__((constructor)) static void child_main(void)
 		_exit(child_listen(port, 0));
 	if (!strcmp(mode, "connect"))
 		_exit(child_connect(port));
+	if (!strcmp(mode, "nbconnect-poll"))
+		_exit(child_nbconnect(port, 0));
+	if (!strcmp(mode, "nbconnect-epoll"))
+		_exit(child_nbconnect(port, 1));
 	_exit(99);
 }
 
@@ -235,7 +274,8 @@ TEST_F_TIMEOUT(shim, other_ports_pass_through, 60)
 	EXPECT_EQ(0, log_lines(self, "ktls-preload"));
 }
 
-TEST_F_TIMEOUT(shim, connect_without_ktlsd_sends_nothing, 60)
+static void connect_case(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(shim) *self, const char *mode)
 {
 	int lfd, port, c;
 	char env[80], buf[64];
@@ -245,9 +285,9 @@ TEST_F_TIMEOUT(shim, connect_without_ktlsd_sends_nothing, 60)
 	ASSERT_LE(0, lfd);
 	self->port = port;
 	snprintf(env, sizeof(env), "KTLS_PRELOAD_CONNECT=127.0.0.1:%d=out", port);
-	ASSERT_EQ(0, start(self, "connect", env));
-	EXPECT_EQ(0, peer_wait(&self->child, 10000))
-		TH_LOG("20: connected, 21: another errno, 22: a write went out");
+	ASSERT_EQ(0, start(self, mode, env));
+	EXPECT_EQ(0, peer_wait(&self->child, 15000))
+		TH_LOG("%s: see the child's numbers in the source", mode);
 	self->child.pid = -1;
 	/* The TCP connection was made, and shut down with nothing sent. */
 	c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -257,6 +297,21 @@ TEST_F_TIMEOUT(shim, connect_without_ktlsd_sends_nothing, 60)
 	close(c);
 	close(lfd);
 	EXPECT_EQ(1, log_lines(self, "connect refused: no ktlsd"));
+}
+
+TEST_F_TIMEOUT(shim, connect_without_ktlsd_sends_nothing, 60)
+{
+	connect_case(_metadata, self, "connect");
+}
+
+TEST_F_TIMEOUT(shim, nonblocking_connect_poll, 60)
+{
+	connect_case(_metadata, self, "nbconnect-poll");
+}
+
+TEST_F_TIMEOUT(shim, nonblocking_connect_epoll_et, 60)
+{
+	connect_case(_metadata, self, "nbconnect-epoll");
 }
 
 TEST_HARNESS_MAIN
