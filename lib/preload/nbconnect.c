@@ -43,6 +43,22 @@ static pthread_mutex_t nb_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nbc *pending[PRELOAD_FDS];
 static int errs[PRELOAD_FDS];	/* SO_ERROR of a failed one, until read */
 
+/* A child must not inherit the lock held by another thread. */
+static void nb_lock_take(void)
+{
+	pthread_mutex_lock(&nb_lock);
+}
+
+static void nb_lock_give(void)
+{
+	pthread_mutex_unlock(&nb_lock);
+}
+
+__attribute__((constructor)) static void nb_init(void)
+{
+	pthread_atfork(nb_lock_take, nb_lock_give, nb_lock_give);
+}
+
 static void nbc_free(struct nbc *n)
 {
 	real.close(n->pipe_w);
