@@ -139,6 +139,7 @@ void daemon_start(struct daemon *d, const struct opts *o,
 void daemon_stop(struct daemon *d);
 pid_t nginx_start(const struct opts *o, int port);
 pid_t fileserver_start(const struct opts *o, struct daemon *d, int port);
+pid_t nginx_preload_start(const struct opts *o, struct daemon *d, int port);
 
 /* ---- client.c: TLS clients and loopback sockets ---- */
 
