@@ -83,6 +83,13 @@ SONAME     := libktls.so.$(SOVERSION)
 LIBSO      := $(B)/$(SONAME)
 LIBA       := $(B)/libktls.a
 
+# libktls-preload.so (lib/preload/): its own objects and libktls's, all
+# hidden but the libc functions it interposes; not part of libktls's ABI.
+PRELOAD_SRCS := $(wildcard lib/preload/*.c)
+PRELOAD_PIC  := $(PRELOAD_SRCS:%.c=$(B)/pic/%.o)
+PRELOAD      := $(B)/libktls-preload.so
+$(PRELOAD_PIC): private CPPFLAGS += -Ilib
+
 # One directory per program: daemon/ktlsctl/ and daemon/ktlsd/.
 CTL_SRCS   := $(wildcard daemon/ktlsctl/*.c)
 CTL_OBJS   := $(CTL_SRCS:%.c=$(B)/%.o)
@@ -145,7 +152,7 @@ endif
 .PHONY: all tests check check-systemd demo bench install clean deps harness deb rpm fuzz fuzz-build
 .DELETE_ON_ERROR:
 
-all: $(LIBSO) $(LIBA) $(B)/ktlsctl $(if $(wildcard daemon/ktlsd/main.c),$(B)/ktlsd)
+all: $(LIBSO) $(LIBA) $(PRELOAD) $(B)/ktlsctl $(if $(wildcard daemon/ktlsd/main.c),$(B)/ktlsd)
 
 $(B)/pic/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
@@ -162,6 +169,12 @@ $(LIBSO): $(LIB_PIC) lib/libktls.map
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libktls.map \
 		-Wl,-z,defs -Wl,-z,now -Wl,-z,relro $(LDFLAGS) -o $@ $(LIB_PIC) $(PKG_LIBS)
 	$(Q)ln -sf $(SONAME) $(B)/libktls.so
+
+$(PRELOAD): $(PRELOAD_PIC) $(filter-out $(PRELOAD_PIC),$(LIB_PIC)) lib/preload/preload.map
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,--version-script=lib/preload/preload.map \
+		-Wl,-z,defs -Wl,-z,now -Wl,-z,relro $(LDFLAGS) -o $@ \
+		$(filter %.o,$^) $(PKG_LIBS) -ldl -lpthread
 
 $(LIBA): $(LIB_OBJS)
 	$(call say,AR,$@)
@@ -221,6 +234,7 @@ $(B)/tests/unit/upcall_family $(B)/tests/unit/tlshd_keys: TEST_CFLAGS += $(KTLSD
 # The privilege separation test speaks the upcall's netlink family too.
 $(B)/tests/vm/privsep: $(B)/tests/vm/handoff_util.o
 $(B)/tests/vm/privsep: TEST_CFLAGS += $(KTLSD_CFLAGS)
+$(filter $(B)/tests/vm/preload%,$(VM_BINS)): $(B)/tests/vm/preload_util.o
 
 # Tests link the static libraries, so they may call internals; and the
 # objects of their own helpers, if any (the .o among the prerequisites).
@@ -369,6 +383,7 @@ install: all
 	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libktls.so
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(PRELOAD) $(DESTDIR)$(LIBDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		lib/libktls.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libktls.pc
@@ -387,7 +402,7 @@ deb rpm:
 clean:
 	rm -rf $(B)
 
--include $(patsubst %.o,%.d,$(LIB_OBJS) $(LIB_PIC) $(CTL_OBJS) $(KTLSD_SRCS:%.c=$(B)/%.o) \
+-include $(patsubst %.o,%.d,$(LIB_OBJS) $(LIB_PIC) $(PRELOAD_PIC) $(CTL_OBJS) $(KTLSD_SRCS:%.c=$(B)/%.o) \
 	   $(FS_OBJS) $(BENCH_OBJS) $(TESTLIB_OBJS) $(VM_UTIL_OBJS) \
 	   $(patsubst %.c,$(B)/%.o,$(wildcard tests/fuzz/*.c))) \
 	 $(patsubst $(B)/%,$(B)/deps/%.d,$(UNIT_BINS) $(VM_BINS) $(filter-out %/ktls-fileserver,$(EXAMPLES)))

@@ -142,6 +142,7 @@ void daemon_stop(struct daemon *d);
 
 pid_t nginx_start(const struct opts *o, int port);
 pid_t fileserver_start(const struct opts *o, struct daemon *d, int port);
+pid_t nginx_preload_start(const struct opts *o, struct daemon *d, int port);
 
 /* ---- client.c: TLS clients and loopback sockets ---- */
 

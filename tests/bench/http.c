@@ -300,10 +300,11 @@ void http_get(const struct opts *o)
 	pid_t server;
 	unsigned i;
 	int port, ktls = !strcmp(o->server, "ktls");
+	int shim = !strcmp(o->server, "nginx-preload");
 
 	side = "http-get";
-	if (!ktls && strcmp(o->server, "nginx"))
-		die("--server takes ktls or nginx");
+	if (!ktls && !shim && strcmp(o->server, "nginx"))
+		die("--server takes ktls, nginx or nginx-preload");
 	if (!o->file)
 		die("--file missing");
 	need_nofile(4 * o->clients + 1024);
@@ -312,7 +313,8 @@ void http_get(const struct opts *o)
 	if (port < 0)
 		die("no free port");
 	tx0 = tls_stat("TlsTxSw");
-	server = ktls ? fileserver_start(o, &d, port) : nginx_start(o, port);
+	server = ktls ? fileserver_start(o, &d, port) :
+		 shim ? nginx_preload_start(o, &d, port) : nginx_start(o, port);
 	window_init(&win);
 	for (i = 0; i < o->workers; i++) {
 		t[i].o = o;
@@ -344,7 +346,7 @@ void http_get(const struct opts *o)
 				t[i].errors, t[i].first_error);
 	}
 	stop(server, SIGTERM, 30);
-	if (ktls)
+	if (ktls || shim)
 		daemon_stop(&d);
 	tx1 = tls_stat("TlsTxSw");
 	if (o->close)

@@ -258,13 +258,21 @@ static void find_nginx(char *out, size_t size)
  * (ktlsd sends none), no access log (ours logs nothing per request
  * either with -n); as many worker processes as ktlsd has workers.
  */
-pid_t nginx_start(const struct opts *o, int port)
+static pid_t nginx_run(const struct opts *o, int port, int plain)
 {
 	char bin[PATH_MAX], prefix[PATH_MAX], conf[PATH_MAX], log[PATH_MAX];
-	char text[4096];
+	char text[4096], ssl[1024];
 	char *argv[] = { bin, "-p", prefix, "-e", log, "-c", conf, NULL };
 	pid_t pid;
 
+	fmt(ssl, sizeof(ssl),
+		"		ssl_certificate %s/ec.pem;\n"
+		"		ssl_certificate_key %s/ec.key;\n"
+		"		ssl_protocols TLSv1.3;\n"
+		"		ssl_ecdh_curve X25519;\n"
+		"		ssl_session_tickets off;\n"
+		"		ssl_conf_command Options KTLS;\n"
+		"		ssl_conf_command NumTickets 0;\n", o->dir, o->dir);
 	find_nginx(bin, sizeof(bin));
 	fmt(prefix, sizeof(prefix), "%s/nginx/", o->dir);
 	mkdir(prefix, 0755);
@@ -285,25 +293,49 @@ pid_t nginx_start(const struct opts *o, int port)
 		"	default_type application/octet-stream;\n"
 		"	client_body_temp_path %stmp;\n"
 		"	server {\n"
-		"		listen 127.0.0.1:%d ssl;\n"
-		"		ssl_certificate %s/ec.pem;\n"
-		"		ssl_certificate_key %s/ec.key;\n"
-		"		ssl_protocols TLSv1.3;\n"
-		"		ssl_ecdh_curve X25519;\n"
-		"		ssl_session_tickets off;\n"
-		"		ssl_conf_command Options KTLS;\n"
-		"		ssl_conf_command NumTickets 0;\n"
+		"		listen 127.0.0.1:%d%s;\n"
+		"%s"
 		"		root %s/www;\n"
 		"	}\n"
 		"}\n",
 		geteuid() ? "" : "user root;\n", o->workers, prefix, log, prefix,
-		port, o->dir, o->dir, o->dir);
+		port, plain ? "" : " ssl", plain ? "" : ssl, o->dir);
 	write_text(conf, text);
 	pid = spawn(argv, log);
 	if (wait_listen(port, 30000)) {
 		show_log(log);
 		die("nginx did not listen on port %d (its log is above)", port);
 	}
+	return pid;
+}
+
+pid_t nginx_start(const struct opts *o, int port)
+{
+	return nginx_run(o, port, 0);
+}
+
+/*
+ * The same nginx with a plain listen, under libktls-preload.so: ktlsd
+ * (profile "ec") does every handshake, the kernel the records.
+ */
+pid_t nginx_preload_start(const struct opts *o, struct daemon *d, int port)
+{
+	char so[PATH_MAX], accept_env[64];
+	pid_t pid;
+
+	tool_path(so, sizeof(so), "KTLS_PRELOAD_SO", "../libktls-preload.so");
+	if (access(so, R_OK))
+		die("no %s (make builds it)", so);
+	daemon_start(d, o, 4096, 60000);
+	fmt(accept_env, sizeof(accept_env), "%d=ec", port);
+	/* For nginx only: set around its start, then taken back. */
+	setenv("KTLS_HANDOFF_SOCKET", d->sock, 1);
+	setenv("KTLS_PRELOAD_ACCEPT", accept_env, 1);
+	setenv("LD_PRELOAD", so, 1);
+	pid = nginx_run(o, port, 1);
+	unsetenv("LD_PRELOAD");
+	unsetenv("KTLS_PRELOAD_ACCEPT");
+	unsetenv("KTLS_HANDOFF_SOCKET");
 	return pid;
 }
 
