@@ -138,6 +138,13 @@ int keyring_possess(int32_t keyring)
 	return keyctl_link(keyring, KEY_SPEC_PROCESS_KEYRING) ? -errno : 0;
 }
 
+int keyring_possess_shared(int32_t keyring)
+{
+	if (keyring <= 0)
+		return -EINVAL;
+	return keyctl_link(keyring, KEY_SPEC_SESSION_KEYRING) ? -errno : 0;
+}
+
 int32_t keyring_find_psk(const int32_t *keyrings, size_t n,
 			 const char *identity)
 {

@@ -278,6 +278,14 @@ int keyring_check_type(int32_t serial, const char *const *types, char *type,
 int32_t keyring_lookup(const char *name);
 /* Link a keyring into our process keyring, so that we possess its keys. */
 int keyring_possess(int32_t keyring);
+/*
+ * The same into the session keyring, which the supervisor, the key
+ * process and every handshake process share: linked by root in the
+ * supervisor, it is possessed by a handshake process that runs as another
+ * user, and so may be linked again (the kernel's ACCEPT links a request's
+ * keyring, .nvme say, into the caller's process keyring, which needs that).
+ */
+int keyring_possess_shared(int32_t keyring);
 /* A "psk" key of this description in these keyrings; 0 if none. */
 int32_t keyring_find_psk(const int32_t *keyrings, size_t n,
 			 const char *identity);

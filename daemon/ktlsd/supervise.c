@@ -105,6 +105,8 @@ static int spawn(struct sup *s, struct conf *c)
 		return ret;
 	}
 	atomic_store(&s->stats->inflight[g - s->gens], 0);
+	if (s->ls->upcall_mc)
+		upcall_link_keyrings(c);	/* .nvme may have come since */
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;

@@ -623,7 +623,7 @@ static int probe_kernel(struct upcall *u)
 }
 
 /*
- * Take on tlshd's keyrings and debug levels; say what the kernel offers
+ * Take on tlshd's debug levels; say what the kernel offers
  * that ktlsd does not serve (key updates?).
  */
 static void upcall_news(struct upcall *u, const struct conf *c, char *buf,
@@ -631,8 +631,7 @@ static void upcall_news(struct upcall *u, const struct conf *c, char *buf,
 {
 	int ret;
 
-	upcall_conf_apply(c);
-	upcall_link_keyrings(c);
+	upcall_conf_apply(c);	/* the keyrings: the supervisor links them */
 	ret = upcall_probe_family(u->cmd, buf, len);
 
 	if (ret > 0)

@@ -132,8 +132,9 @@ int upcall_other_listener(int grp, char *who, size_t len);
 void upcall_conf_apply(const struct conf *c);
 /*
  * Link tlshd's [authenticate] keyrings and the consumers' own (.nvme,
- * .nfs, .nfsd) into our process keyring, so that their keys are ours to
- * read, as tlshd links them into its session keyring.
+ * .nfs, .nfsd) into the session keyring we share, as tlshd links them
+ * into its own: the supervisor does it, as root, before it starts each
+ * handshake process, which then possesses them (it runs as another user).
  */
 void upcall_link_keyrings(const struct conf *c);
 /*

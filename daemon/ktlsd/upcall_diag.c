@@ -202,7 +202,7 @@ void upcall_link_keyrings(const struct conf *c)
 		    !strcmp(u->keyrings[i], always[2]))
 			continue;
 		serial = keyring_lookup(u->keyrings[i]);
-		if (!serial || keyring_possess(serial))
+		if (!serial || keyring_possess_shared(serial))
 			log_warn("%s: [authenticate] keyrings: '%s' is not a "
 				 "keyring ktlsd can link; skipped",
 				 u->tlshd_path ? u->tlshd_path : "tlshd's file",
@@ -212,7 +212,7 @@ void upcall_link_keyrings(const struct conf *c)
 	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
 		serial = keyring_lookup(always[i]);
 		if (serial)
-			keyring_possess(serial);
+			keyring_possess_shared(serial);
 	}
 }
 

@@ -148,16 +148,20 @@ TEST_F(keys, debug_delay_done)
 		      "DONE, is not implemented by ktlsd");
 }
 
-/* [authenticate] keyrings: linked into ours; one not found, said. */
+/*
+ * [authenticate] keyrings: linked into the session keyring, which the
+ * handshake processes share; one not found, said.
+ */
 TEST_F(keys, authenticate_keyrings)
 {
-	int32_t ring = add_key("keyring", "ktlsd-tk-ring", NULL, 0,
-			       KEY_SPEC_SESSION_KEYRING);
 	void *list = NULL;
-	int32_t *ids;
+	int32_t ring, *ids;
 	long n, i;
 	int found = 0;
 
+	keyctl_join_session_keyring(NULL);	/* this test's own */
+	ring = add_key("keyring", "ktlsd-tk-ring", NULL, 0,
+		       KEY_SPEC_PROCESS_KEYRING);
 	if (ring < 0)
 		SKIP(return, "no kernel keyrings here: %s", strerror(errno));
 	keyring_init();
@@ -171,7 +175,7 @@ TEST_F(keys, authenticate_keyrings)
 	ASSERT_NULL(strstr(self->log, "'ktlsd-tk-ring'")) TH_LOG("%s", self->log);
 	/* .nvme comes with its module, maybe later: linked when there, silently. */
 	ASSERT_NULL(strstr(self->log, "'.nvme'")) TH_LOG("%s", self->log);
-	n = keyctl_read_alloc(KEY_SPEC_PROCESS_KEYRING, &list);
+	n = keyctl_read_alloc(KEY_SPEC_SESSION_KEYRING, &list);
 	ASSERT_LE(0, n);
 	ids = list;
 	for (i = 0; i < n / 4; i++)
@@ -179,6 +183,7 @@ TEST_F(keys, authenticate_keyrings)
 	free(list);
 	ASSERT_TRUE(found);
 	keyctl_unlink(ring, KEY_SPEC_SESSION_KEYRING);
+	keyctl_unlink(ring, KEY_SPEC_PROCESS_KEYRING);
 }
 
 /* x509.pq.*: ML-DSA certificates, where GnuTLS has ML-DSA; else a line. */
