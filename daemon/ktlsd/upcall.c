@@ -372,12 +372,12 @@ static void upcall_done(struct job *j, int status, const char *msg,
 			 strerror(-ret), ret == -EBUSY ? " (the kernel gave up "
 			 "on the request first)" : "");
 	}
-	log_info("upcall: %s %s handshake %s %s%s%s%s: DONE status %d%s%s",
+	log_info("upcall: %s %s handshake %s %s: DONE status %d%s%s%s%s%s",
 		 type_name(r->type), auth_name(r->auth),
 		 r->type == HANDSHAKE_MSG_TYPE_CLIENTHELLO ? "to" : "from",
-		 j->peer, j->server_name[0] ? " as '" : "", j->server_name,
-		 j->server_name[0] ? "'" : "", st, st ? " " : "",
-		 st ? strerror(st) : "");
+		 j->peer, st, st ? " " : "", st ? strerror(st) : "",
+		 j->server_name[0] ? " (the name checked: '" : "",
+		 j->server_name, j->server_name[0] ? "')" : "");
 	close(r->sockfd);
 }
 
