@@ -172,8 +172,8 @@ $(LIBSO): $(LIB_PIC) lib/libktls.map
 
 $(PRELOAD): $(PRELOAD_PIC) $(filter-out $(PRELOAD_PIC),$(LIB_PIC)) lib/preload/preload.map
 	$(call say,LD,$@)
-	$(Q)$(CC) -shared -Wl,--version-script=lib/preload/preload.map \
-		-Wl,-z,defs -Wl,-z,now -Wl,-z,relro $(LDFLAGS) -o $@ \
+	$(Q)$(CC) -shared -Wl,-soname,libktls-preload.so \
+		-Wl,--version-script=lib/preload/preload.map -Wl,-z,defs -Wl,-z,now -Wl,-z,relro $(LDFLAGS) -o $@ \
 		$(filter %.o,$^) $(PKG_LIBS) -ldl -lpthread
 
 $(LIBA): $(LIB_OBJS)
@@ -383,7 +383,8 @@ install: all
 	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libktls.so
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
-	install -m 0644 $(PRELOAD) $(DESTDIR)$(LIBDIR)/
+	install -d $(DESTDIR)$(LIBDIR)/ktlsd
+	install -m 0644 $(PRELOAD) $(DESTDIR)$(LIBDIR)/ktlsd/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		lib/libktls.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libktls.pc
