@@ -218,23 +218,6 @@ static void *acceptor(void *arg)
 	return NULL;
 }
 
-static int start_thread(struct preload_listener *l)
-{
-	sigset_t all, old;
-	pthread_attr_t a;
-	pthread_t t;
-	int ret;
-
-	sigfillset(&all);
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_sigmask(SIG_SETMASK, &all, &old);	/* the program's signals */
-	ret = pthread_create(&t, &a, acceptor, l);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&a);
-	return -ret;
-}
-
 /* Put the pair's end at fd, keep the TCP listener; 0 or -errno. */
 static int stand_in(int fd, struct preload_listener *l)
 {
@@ -309,7 +292,7 @@ int accept_listen(int fd, int backlog, int *ret)
 	if (err)
 		goto refuse;
 	fdtab_set_listener(fd, l);
-	err = start_thread(l);
+	err = preload_thread(acceptor, l);
 	if (err)	/* the pair stays: accept() then fails, fd is not TCP */
 		return *ret = -1, errno = -err, 1;
 	return 1;

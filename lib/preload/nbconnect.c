@@ -110,23 +110,6 @@ static void *nb_main(void *arg)
 	return NULL;
 }
 
-static int start_thread(struct nbc *n)
-{
-	sigset_t all, old;
-	pthread_attr_t a;
-	pthread_t t;
-	int ret;
-
-	sigfillset(&all);
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&t, &a, nb_main, n);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&a);
-	return -ret;
-}
-
 /* Move the socket out and the placeholder in; 0 or -errno. */
 static int stand_in(struct nbc *n)
 {
@@ -173,7 +156,7 @@ int connect_start(int fd, const struct sockaddr *sa, socklen_t len,
 		if (!err) {
 			pending[fd] = n;
 			errs[fd] = 0;
-			err = start_thread(n);
+			err = preload_thread(nb_main, n);
 			if (err) {
 				pending[fd] = NULL;
 				swap_in(n);

@@ -48,6 +48,11 @@ extern __thread int preload_inside;
 
 /* One line on stderr, "ktls-preload: ..." (never key material). */
 void preload_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A detached thread of the shim running fn(arg), with every signal blocked
+ * (the program's signals stay the program's threads'). 0 or -errno.
+ */
+int preload_thread(void *(*fn)(void *), void *arg);
 
 /* ---- conf.c: KTLS_PRELOAD_ACCEPT and KTLS_PRELOAD_CONNECT ---- */
 struct preload_accept {

@@ -6,6 +6,8 @@
  * would otherwise speak plaintext where TLS was asked for.
  */
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,4 +96,21 @@ __attribute__((constructor)) static void preload_init(void)
 		_exit(127);
 	}
 	fdtab_scan();
+}
+
+int preload_thread(void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	pthread_attr_t a;
+	pthread_t t;
+	int ret;
+
+	sigfillset(&all);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&t, &a, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+	return -ret;
 }

@@ -24,10 +24,11 @@ void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-long proc_rss_kib(pid_t pid)
+long proc_status(pid_t pid, const char *key)
 {
 	char path[64], line[256];
-	long kib = -1;
+	size_t klen = strlen(key);
+	long v = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -35,10 +36,16 @@ long proc_rss_kib(pid_t pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+		if (!strncmp(line, key, klen) && line[klen] == ':' &&
+		    sscanf(line + klen + 1, "%ld", &v) == 1)
 			break;
 	fclose(f);
-	return kib;
+	return v;
+}
+
+long proc_rss_kib(pid_t pid)
+{
+	return proc_status(pid, "VmRSS");
 }
 
 int raise_nofile(rlim_t want)

@@ -36,6 +36,8 @@ int64_t ms_now(void);
 int __attribute__((format(printf, 1, 2))) run_shell(const char *fmt, ...);
 void sleep_ms(int ms);
 
+/* The number after "key:" in /proc/PID/status ("VmRSS", "Threads"), or -1. */
+long proc_status(pid_t pid, const char *key);
 /* A process's resident memory (VmRSS) in KiB, or -1. */
 long proc_rss_kib(pid_t pid);
 

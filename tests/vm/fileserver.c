@@ -155,24 +155,6 @@ TEST_F_TIMEOUT(fs, files_over_one_kept_alive_connection, 300)
 		TH_LOG("ktlsd: %s", log_tail(&self->d));
 }
 
-/* The file server's threads, from /proc (-1 if unreadable). */
-static int threads_of(pid_t pid)
-{
-	char path[64], line[256];
-	int n = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	fclose(f);
-	return n;
-}
-
 /*
  * Six slow downloads at once, served by -t 2: the main thread and two
  * serving threads the whole time (no thread per client), every byte right.
@@ -196,7 +178,7 @@ TEST_F_TIMEOUT(fs, six_clients_on_a_pool_of_two, 300)
 	/* curl's rate limit keeps all six open for ~3 s: look meanwhile. */
 	for (i = 0; i < 20; i++) {
 		usleep(200 * 1000);
-		n = threads_of(self->srv.pid);
+		n = proc_status(self->srv.pid, "Threads");
 		if (n > most)
 			most = n;
 	}
