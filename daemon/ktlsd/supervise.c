@@ -85,6 +85,19 @@ static struct gen *find(struct sup *s, enum gen_state st)
 	return NULL;
 }
 
+/*
+ * In a new handshake process: the connection to the key process of a
+ * configuration other than its own, c, closed (our copy of the struct
+ * marked), so an older key process ends with the processes that use it.
+ */
+static void close_keys(struct conf *other, const struct conf *c)
+{
+	if (other && other != c && other->keys && other->keys->fd >= 0) {
+		close(other->keys->fd);
+		other->keys->fd = -1;
+	}
+}
+
 /* Fork a handshake process serving c; -EBUSY when all slots are taken. */
 static int spawn(struct sup *s, struct conf *c)
 {
@@ -120,9 +133,12 @@ static int spawn(struct sup *s, struct conf *c)
 		for (int i = 0; i < STATS_SLOTS; i++) {
 			if (s->gens[i].state == G_STARTING)
 				close(s->gens[i].ready_fd);
-			if (s->gens[i].state != G_FREE)
+			if (s->gens[i].state != G_FREE) {
 				close(s->gens[i].query_fd);
+				close_keys(s->gens[i].conf, c);
+			}
 		}
+		close_keys(s->conf, c);
 		close(p[0]);
 		close(q[0]);
 		close(s->sfd);

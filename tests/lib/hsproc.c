@@ -47,7 +47,7 @@ static int proc_stat(pid_t pid, pid_t *ppid, char *comm, size_t len,
 	return 0;
 }
 
-pid_t hs_pid(pid_t supervisor)
+pid_t child_named(pid_t parent, const char *name)
 {
 	unsigned long long start, newest = 0;
 	DIR *dir = opendir("/proc");
@@ -59,7 +59,7 @@ pid_t hs_pid(pid_t supervisor)
 		pid = atoi(e->d_name);
 		if (pid <= 0 || proc_stat(pid, &ppid, comm, sizeof(comm), &start))
 			continue;
-		if (ppid == supervisor && !strcmp(comm, "ktlsd-hs") &&
+		if (ppid == parent && !strcmp(comm, name) &&
 		    start >= newest) {
 			newest = start;
 			found = pid;
@@ -70,16 +70,25 @@ pid_t hs_pid(pid_t supervisor)
 	return found;
 }
 
-pid_t hs_wait(pid_t supervisor, pid_t not, int timeout_ms)
+pid_t hs_pid(pid_t supervisor)
+{
+	return child_named(supervisor, "ktlsd-hs");
+}
+
+pid_t child_wait(pid_t parent, const char *name, pid_t not, int timeout_ms)
 {
 	pid_t pid;
 	int waited;
 
 	for (waited = 0;; waited += 5) {
-		pid = hs_pid(supervisor);
+		pid = child_named(parent, name);
 		if ((pid > 0 && pid != not) || waited >= timeout_ms)
 			return pid != not ? pid : -1;
 		usleep(5000);
 	}
 }
 
+pid_t hs_wait(pid_t supervisor, pid_t not, int timeout_ms)
+{
+	return child_wait(supervisor, "ktlsd-hs", not, timeout_ms);
+}

@@ -6,11 +6,16 @@
 #include <sys/types.h>
 
 /*
- * The newest child of supervisor named ktlsd-hs (during a reload the old
- * one drains beside the new one), or -1.
+ * The newest child of parent with this comm ("ktlsd-hs", "ktlsd-key"), or
+ * -1; and one that is not `not`, waiting up to timeout_ms for it.
+ */
+pid_t child_named(pid_t parent, const char *name);
+pid_t child_wait(pid_t parent, const char *name, pid_t not, int timeout_ms);
+/*
+ * The newest handshake process of supervisor (during a reload the old one
+ * drains beside the new one), or -1; and one that is not `not`.
  */
 pid_t hs_pid(pid_t supervisor);
-/* One that is not `not`, waiting up to timeout_ms for it; or -1. */
 pid_t hs_wait(pid_t supervisor, pid_t not, int timeout_ms);
 
 #endif

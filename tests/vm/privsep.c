@@ -466,4 +466,35 @@ TEST_F_TIMEOUT(ps, sigkill_during_handoffs, 600)
 	serves_on(_metadata, &self->d);
 }
 
+/*
+ * SIGKILL of the key process: the supervisor reloads, which spawns a new
+ * one and a new handshake process; every handoff after that works, the
+ * supervisor stays.
+ */
+TEST_F_TIMEOUT(ps, key_process_killed, 120)
+{
+	pid_t sup = self->d.pid, kp, kp2, hs2;
+	int i;
+
+	if (variant->upcall)
+		SKIP(return, "the same with the upcall on: once is enough");
+	good_handoff(_metadata, &self->d, "web", -1);
+	kp = child_named(sup, "ktlsd-key");
+	ASSERT_LT(0, kp) TH_LOG("no key process under %d", (int)sup);
+	ASSERT_EQ(0, kill(kp, SIGKILL));
+	ASSERT_EQ(1, log_wait(&self->d, "reloading to start another", 1,
+			      5000)) TH_LOG("%s", log_tail(&self->d));
+	kp2 = child_wait(sup, "ktlsd-key", kp, 10000);
+	ASSERT_LT(0, kp2) TH_LOG("no new key process: %s", log_tail(&self->d));
+	hs2 = hs_wait(sup, self->hs, 10000);
+	ASSERT_LT(0, hs2) TH_LOG("no new handshake process");
+	ASSERT_EQ(2, log_wait(&self->d, "info: ready:", 2, 10000));
+	self->hs = hs2;
+	for (i = 0; i < 20; i++)
+		good_handoff(_metadata, &self->d, "web", -1);
+	ASSERT_EQ(sup, self->d.pid);
+	ASSERT_TRUE(daemon_alive(&self->d));
+	serves_on(_metadata, &self->d);
+}
+
 TEST_HARNESS_MAIN
