@@ -207,6 +207,7 @@ TEST_F(shim, unreadable_configuration_refused)
 		"KTLS_PRELOAD_CONNECT=[::1]:x=out",
 	};
 
+	RETURN_IF_SKIPPED();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char var[64];
 
@@ -228,6 +229,7 @@ TEST_F_TIMEOUT(shim, listener_without_ktlsd_refuses, 60)
 {
 	char env[64], buf[256];
 
+	RETURN_IF_SKIPPED();
 	snprintf(env, sizeof(env), "KTLS_PRELOAD_ACCEPT=%d=web", self->port);
 	ASSERT_EQ(0, start(self, "listen", env));
 	ASSERT_EQ(1, peer_expect(&self->child, "ready", buf, sizeof(buf), 10000))
@@ -260,6 +262,7 @@ TEST_F_TIMEOUT(shim, other_ports_pass_through, 60)
 	char env[64], buf[256];
 	int fd;
 
+	RETURN_IF_SKIPPED();
 	snprintf(env, sizeof(env), "KTLS_PRELOAD_ACCEPT=%d=web", self->port + 1);
 	ASSERT_EQ(0, start(self, "plain", env));
 	ASSERT_EQ(1, peer_expect(&self->child, "ready", buf, sizeof(buf), 10000));
@@ -301,16 +304,19 @@ static void connect_case(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(shim, connect_without_ktlsd_sends_nothing, 60)
 {
+	RETURN_IF_SKIPPED();
 	connect_case(_metadata, self, "connect");
 }
 
 TEST_F_TIMEOUT(shim, nonblocking_connect_poll, 60)
 {
+	RETURN_IF_SKIPPED();
 	connect_case(_metadata, self, "nbconnect-poll");
 }
 
 TEST_F_TIMEOUT(shim, nonblocking_connect_epoll_et, 60)
 {
+	RETURN_IF_SKIPPED();
 	connect_case(_metadata, self, "nbconnect-epoll");
 }
 

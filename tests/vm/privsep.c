@@ -123,6 +123,7 @@ TEST_F(ps, handshake_process_is_unprivileged)
 	struct passwd *pw = hs_user();
 	char ids[64];
 
+	RETURN_IF_SKIPPED();
 	ASSERT_NE(NULL, pw);
 	ASSERT_STREQ("ktlsd", status_field(self->d.pid, "Name"));
 	ASSERT_STREQ("0\t0\t0\t0", status_field(self->d.pid, "Uid"));
@@ -159,6 +160,7 @@ TEST_F(ps, key_file_cannot_be_opened)
 	int status;
 	pid_t pid;
 
+	RETURN_IF_SKIPPED();
 	ASSERT_EQ(0, stat(TEST_KEY, &st));
 	ASSERT_EQ(0u, st.st_uid);
 	ASSERT_EQ(0, (int)(st.st_mode & 077)) TH_LOG("mode %o", st.st_mode);
@@ -284,6 +286,7 @@ TEST_F(ps, upcall_calls_need_cap_net_admin)
 	struct nl_sock *sk = nl_socket_alloc();
 	int family, group, without[3], with[3];
 
+	RETURN_IF_SKIPPED();
 	if (!variant->upcall)
 		SKIP(return, "measured with the upcall on");
 	ASSERT_NE(NULL, sk);
@@ -313,6 +316,7 @@ TEST_F(ps, offload_report)
 	const struct ktls_info *in;
 	struct conn c = { 0 };
 
+	RETURN_IF_SKIPPED();
 	if (!host_has_ktls())
 		SKIP(return, NO_KTLS_REASON);
 	conn_open(_metadata, &c, KTLS_CLIENT, NULL);
@@ -433,6 +437,7 @@ TEST_F_TIMEOUT(ps, sigkill_during_handoffs, 600)
 	int b, kills = 0;
 	int64_t t0 = ms_now(), tk, worst = 0;
 
+	RETURN_IF_SKIPPED();
 	if (variant->upcall)
 		SKIP(return, "the same with the upcall on: once is enough");
 	for (b = 0; b < 200 / BATCH; b++) {
@@ -476,6 +481,7 @@ TEST_F_TIMEOUT(ps, key_process_killed, 120)
 	pid_t sup = self->d.pid, kp, kp2, hs2;
 	int i;
 
+	RETURN_IF_SKIPPED();
 	if (variant->upcall)
 		SKIP(return, "the same with the upcall on: once is enough");
 	good_handoff(_metadata, &self->d, "web", -1);

@@ -283,7 +283,7 @@ FIXTURE_TEARDOWN(sd)
  * test starts with this, so nothing is installed on a machine that is
  * not the systemd-booted guest.
  */
-#define NEED_GUEST() do { if (_metadata->skip) return; } while (0)
+#define NEED_GUEST() RETURN_IF_SKIPPED()
 
 static const char web_conf[] =
 	"[ktlsd]\nsocket = " SOCK "\ncontrol_socket = /run/ktlsd/control.sock\n"
