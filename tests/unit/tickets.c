@@ -28,7 +28,8 @@ static size_t hello(uint8_t *b, const uint8_t *ext, size_t len)
 	b[n++] = 0;
 	b[n++] = len >> 8;			/* extensions */
 	b[n++] = len & 0xff;
-	memcpy(b + n, ext, len);
+	if (len)
+		memcpy(b + n, ext, len);
 	return n + len;
 }
 
