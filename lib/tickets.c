@@ -152,7 +152,7 @@ static int opens(const struct ktls_config *cfg, const gnutls_datum_t *key,
 	}
 	gnutls_deinit(gs);
 out:
-	explicit_bzero(d, sizeof(*d));
+	gnutls_memset(d, 0, sizeof(*d));
 	free(d);
 	return ret;
 }
