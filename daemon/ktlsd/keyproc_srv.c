@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +338,14 @@ static void shed_process(void)
 
 	prctl(PR_SET_NAME, "ktlsd-key");
 	prctl(PR_SET_DUMPABLE, 0);
+	/*
+	 * It ends when the last process holding its connection has, not by
+	 * a signal: stopping the unit sends SIGTERM to every process in it,
+	 * and the handshakes still draining need their signatures.
+	 */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	if (null >= 0) {
 		dup2(null, 0);
 		dup2(null, 1);
