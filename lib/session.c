@@ -267,6 +267,21 @@ static int apply_alpn(gnutls_session_t gs, const char *list)
 }
 
 /*
+ * GnuTLS keeps one handshake hook per session: this one serves each part
+ * that needs one. Before the ClientHello is read, a server with two
+ * ticket keys picks one (tickets.c); after each message the peer sent, its
+ * record size limit is looked for (reclimit.c).
+ */
+static int session_hook(gnutls_session_t gs, unsigned htype, unsigned when,
+			unsigned incoming, const gnutls_datum_t *msg)
+{
+	if (when == GNUTLS_HOOK_PRE)
+		return incoming && htype == GNUTLS_HANDSHAKE_CLIENT_HELLO ?
+		       tickets_hello(gs, msg) : 0;
+	return reclimit_hook(gs, htype, when, incoming, msg);
+}
+
+/*
  * A GnuTLS session for s, from its configuration and what was set on s so
  * far. Tickets stay off unless this side uses them: a server that issues
  * them, a client that asked for resumption.
@@ -338,7 +353,7 @@ static int new_gnutls(struct ktls_session *s, gnutls_session_t *out)
 	gnutls_session_set_ptr(gs, s);
 	gnutls_handshake_set_secret_function(gs, keep_secrets);
 	gnutls_handshake_set_hook_function(gs, GNUTLS_HANDSHAKE_ANY,
-					   GNUTLS_HOOK_POST, reclimit_hook);
+					   GNUTLS_HOOK_BOTH, session_hook);
 	gnutls_transport_set_ptr(gs, s);
 	gnutls_transport_set_pull_function(gs, pull);
 	gnutls_transport_set_vec_push_function(gs, push);

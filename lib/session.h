@@ -31,7 +31,7 @@ struct ktls_session {
 	char peer_name[INET6_ADDRSTRLEN]; /* the name checked without one */
 	char *alpn_list;	/* ktls_session_set_alpn()'s, or NULL */
 	int tickets;		/* client: keep tickets, for resumption */
-	int ticket_key_set;	/* server: tickets.c chose the ticket key */
+	int ticket_pick;	/* server: tickets_hello() is to choose the key */
 	struct ktls_tx_count tx;
 	int blocking;
 	int never_block;	/* ktlsd's: not blocking, whatever the fd */
@@ -119,10 +119,12 @@ void session_set_info(struct ktls_session *s, int version, unsigned cipher);
 
 /*
  * A server's tickets on gs: under its one key, or, with a previous key
- * too, under the key that opens the client's ticket (chosen when the
- * ClientHello comes). 0 or -ENOMEM.
+ * too, under the key that opens the client's ticket, chosen by
+ * tickets_hello() when the ClientHello comes (msg: its body). 0 or -ENOMEM;
+ * tickets_hello(): 0 or a GnuTLS error.
  */
 int tickets_enable(struct ktls_session *s, gnutls_session_t gs);
+int tickets_hello(gnutls_session_t gs, const gnutls_datum_t *msg);
 /* Whether a ClientHello body offers a ticket (exported for the tests). */
 int tickets_offered(const uint8_t *hello, size_t len);
 

@@ -158,23 +158,21 @@ out:
 }
 
 /*
- * The real session's hook, before GnuTLS reads the (first) ClientHello:
- * give it the key that opens the client's ticket. After a
+ * Before GnuTLS reads the (first) ClientHello (session.c's hook calls
+ * this): give the session the key that opens the client's ticket. After a
  * HelloRetryRequest the choice stands.
  */
-static int pick_key(gnutls_session_t gs, unsigned htype, unsigned when,
-		    unsigned incoming, const gnutls_datum_t *msg)
+int tickets_hello(gnutls_session_t gs, const gnutls_datum_t *msg)
 {
 	struct ktls_session *s = gnutls_session_get_ptr(gs);
-	const struct ktls_config *cfg = s->cfg;
-	const gnutls_datum_t *key = &cfg->ticket_key;
+	const struct ktls_config *cfg;
+	const gnutls_datum_t *key;
 
-	(void)htype;
-	(void)when;
-	(void)incoming;
-	if (s->ticket_key_set)
+	if (!s || !s->ticket_pick)
 		return 0;
-	s->ticket_key_set = 1;
+	s->ticket_pick = 0;
+	cfg = s->cfg;
+	key = &cfg->ticket_key;
 	if (offers_ticket(msg->data, msg->size) &&
 	    opens(cfg, &cfg->ticket_prev, msg))
 		key = &cfg->ticket_prev;
@@ -189,8 +187,7 @@ int tickets_enable(struct ktls_session *s, gnutls_session_t gs)
 	if (!cfg->ticket_prev.data)
 		return gnutls_session_ticket_enable_server(gs,
 				&cfg->ticket_key) < 0 ? -ENOMEM : 0;
-	gnutls_handshake_set_hook_function(gs, GNUTLS_HANDSHAKE_CLIENT_HELLO,
-					   GNUTLS_HOOK_PRE, pick_key);
+	s->ticket_pick = 1;	/* tickets_hello() chooses */
 	return 0;
 }
 
