@@ -231,8 +231,9 @@ int ktls_config_set_ticket_keys(struct ktls_config *cfg, const void *keys,
  * KTLS_OPT_RX_NO_PAD (TLS_RX_EXPECT_NO_PAD): TLS 1.3 receive decrypts into
  * the caller's buffer in one pass, betting the peer adds no padding; a
  * padded record is decrypted again (the kernel counts it in
- * TlsRxNoPadViolation). For peers known not to pad. Linux 6.0 and later;
- * never on TLS 1.2.
+ * TlsRxNoPadViolation). For peers known not to pad. Set from Linux 6.12
+ * on (6.1 has it, but handed a padded record up with wrong bytes when
+ * tested here); never on TLS 1.2.
  *
  * 0, or -EINVAL (cfg NULL, an unknown bit).
  */

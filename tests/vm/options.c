@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include <ktls.h>
 
@@ -23,6 +24,21 @@
 #include "tlsio.h"
 
 #define BOTH (KTLS_OPT_ZEROCOPY_SENDFILE | KTLS_OPT_RX_NO_PAD)
+
+/*
+ * No-pad receive is set from 6.12 on: on 6.1 a padded record came up
+ * with wrong bytes (this file's padded test, before libktls left it off).
+ */
+static int no_pad_kernel(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	return !uname(&u) && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	       (major > 6 || (major == 6 && minor >= 12));
+}
+
+#define NO_PAD (no_pad_kernel() ? KTLS_OPT_RX_NO_PAD : 0u)
 #define MIB (1024 * 1024)
 
 /* What sock_diag says of the kTLS socket with this inode. */
@@ -191,9 +207,9 @@ TEST_F_TIMEOUT(opt, software_tls13, 120)
 	ASSERT_EQ(0, ktls_config_set_kernel_options(self->scfg, BOTH));
 	connect_both(_metadata, self, KTLS_TLS13);
 	ASSERT_EQ(KTLS_OFFLOAD_SW, (int)ktls_session_info(self->ss)->tx);
-	EXPECT_EQ(KTLS_OPT_RX_NO_PAD, ktls_session_info(self->ss)->options);
+	EXPECT_EQ(NO_PAD, ktls_session_info(self->ss)->options);
 	EXPECT_EQ(0u, ktls_session_info(self->cs)->options);
-	ASSERT_DIAG(self->fds[1], 0, 1);
+	ASSERT_DIAG(self->fds[1], 0, !!NO_PAD);
 	ASSERT_DIAG(self->fds[0], 0, 0);
 
 	/* 16 MiB out of the zero-copy socket by sendfile()... */
@@ -331,7 +347,7 @@ TEST_F_TIMEOUT(opt, padded_records_read_right, 60)
 		SKIP(return, "kTLS: TCP_ULP \"tls\" unavailable here");
 	}
 	ASSERT_EQ(0, ret) TH_LOG("%s", ktls_session_error(self->cs));
-	EXPECT_EQ(KTLS_OPT_RX_NO_PAD, ktls_session_info(self->cs)->options);
+	EXPECT_EQ(NO_PAD, ktls_session_info(self->cs)->options);
 	ASSERT_EQ(1, send_all(self->cs, "x", 1));
 	ASSERT_EQ(100000, recv_all(self->cs, self->buf, 100000, 100000));
 	pthread_join(th, NULL);
@@ -343,7 +359,11 @@ TEST_F_TIMEOUT(opt, padded_records_read_right, 60)
 	 * buffer were decrypted again, and counted (it takes that pass only
 	 * when the buffer holds the whole record: not for every one).
 	 */
-	EXPECT_LT(before, tls_stat("TlsRxNoPadViolation"));
+	if (NO_PAD) {
+		EXPECT_LT(before, tls_stat("TlsRxNoPadViolation"));
+	} else {
+		EXPECT_EQ(before, tls_stat("TlsRxNoPadViolation"));
+	}
 	EXPECT_GE(before + 100, tls_stat("TlsRxNoPadViolation"));
 }
 
@@ -379,8 +399,8 @@ TEST_F_TIMEOUT(opt, through_ktlsd, 120)
 	}
 	EXPECT_EQ(0, ret) TH_LOG("%s", h ? ktls_handoff_error(h) : "");
 	if (!ret) {
-		EXPECT_EQ(KTLS_OPT_RX_NO_PAD, ktls_session_info(s)->options);
-		ASSERT_DIAG(self->fds[1], 0, 1);
+		EXPECT_EQ(NO_PAD, ktls_session_info(s)->options);
+		ASSERT_DIAG(self->fds[1], 0, !!NO_PAD);
 		ktls_session_free(s);
 	}
 	ktls_handoff_close(h);
