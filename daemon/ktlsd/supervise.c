@@ -57,7 +57,6 @@ struct sup {
 	struct gen gens[STATS_SLOTS];
 	int reload;			/* the starting one is a reload's */
 	int reload_again;		/* SIGHUP while one started */
-	pid_t reload_wait;		/* a reload ends when this one drained */
 	int ever_served, stopping;
 	int64_t restart_at;		/* 0: none due */
 	int64_t deaths[DEATHS];		/* a ring of times of death */
@@ -186,7 +185,7 @@ static void reload_end(struct sup *s, int ok)
 static void reloaded(struct sup *s, const struct gen *g)
 {
 	log_info("reloaded %s: %zu profiles, handshake process %d",
-		 s->conf->path, s->conf->n_profiles, g ? (int)g->pid : -1);
+		 s->conf->path, s->conf->n_profiles, (int)g->pid);
 	reload_end(s, 1);
 }
 
@@ -205,15 +204,7 @@ static void serving(struct sup *s, struct gen *g)
 		conf_put(s->conf);
 		s->conf = conf_get(g->conf);
 	}
-	if (s->reload && old) {
-		/*
-		 * Done when the old one has drained and gone: until then it
-		 * may still take a request on a connection a program keeps
-		 * open, with the old credentials; after it, the program's next
-		 * request opens a connection to the new one.
-		 */
-		s->reload_wait = old->pid;
-	} else if (s->reload) {
+	if (s->reload) {
 		reloaded(s, g);
 	} else if (!s->ever_served) {
 		notify("READY=1");
@@ -286,10 +277,6 @@ static int reaped(struct sup *s, pid_t pid, int status)
 		log_debug("handshake process %d %s", (int)pid,
 			  how(status, why, sizeof(why)));
 		gen_free(s, g);
-		if (s->reload_wait == pid) {
-			s->reload_wait = 0;
-			reloaded(s, find(s, G_SERVING));
-		}
 		return 0;
 	}
 	log_err("handshake process %d %s%s", (int)pid,
@@ -332,8 +319,8 @@ static void reload(struct sup *s)
 	char err[512];
 	int ret;
 
-	if (find(s, G_STARTING) || s->reload_wait) {
-		s->reload_again = 1;	/* after this one */
+	if (find(s, G_STARTING)) {
+		s->reload_again = 1;	/* after this start */
 		return;
 	}
 	notify_reloading();
@@ -493,8 +480,7 @@ static int wait_step(struct sup *s, int64_t next)
 		on_ready(s, g);
 	if ((p[0].revents & POLLIN) && on_signal(s))
 		return -1;
-	if (!find(s, G_STARTING) && !s->reload_wait && s->reload_again &&
-	    !s->stopping) {
+	if (!find(s, G_STARTING) && s->reload_again && !s->stopping) {
 		s->reload_again = 0;
 		reload(s);
 	}
