@@ -69,17 +69,26 @@ int keyring_read(int32_t serial, uint8_t **data, size_t *len)
 	return 0;
 }
 
+/* keyctl_describe() of serial: "type;uid;gid;perm;description". */
+static long describe(int32_t serial, char *desc, size_t len)
+{
+	long n;
+
+	if (serial <= 0)
+		return -ENOKEY;
+	n = keyctl_describe(serial, desc, len);
+	return n < 0 ? -errno : n;
+}
+
 int keyring_describe(int32_t serial, char *buf, size_t len)
 {
 	char desc[512], *p = desc;
 	long n;
 	int i;
 
-	if (serial <= 0)
-		return -ENOKEY;
-	n = keyctl_describe(serial, desc, sizeof(desc));
+	n = describe(serial, desc, sizeof(desc));
 	if (n < 0)
-		return -errno;
+		return n;
 	if (n > (long)sizeof(desc))
 		return -ENAMETOOLONG;
 	/* "type;uid;gid;perm;description": the description may hold ';'. */
@@ -101,11 +110,9 @@ int keyring_check_type(int32_t serial, const char *const *types, char *type,
 	size_t n;
 	long got;
 
-	if (serial <= 0)
-		return -ENOKEY;
-	got = keyctl_describe(serial, desc, sizeof(desc));
+	got = describe(serial, desc, sizeof(desc));
 	if (got < 0)
-		return -errno;
+		return got;
 	desc[sizeof(desc) - 1] = 0;
 	/* "type;uid;gid;perm;description" */
 	n = strcspn(desc, ";");
@@ -131,18 +138,21 @@ int32_t keyring_lookup(const char *name)
 	return id > 0 ? (int32_t)id : 0;
 }
 
-int keyring_possess(int32_t keyring)
+static int link_into(int32_t keyring, int32_t into)
 {
 	if (keyring <= 0)
 		return -EINVAL;
-	return keyctl_link(keyring, KEY_SPEC_PROCESS_KEYRING) ? -errno : 0;
+	return keyctl_link(keyring, into) ? -errno : 0;
+}
+
+int keyring_possess(int32_t keyring)
+{
+	return link_into(keyring, KEY_SPEC_PROCESS_KEYRING);
 }
 
 int keyring_possess_shared(int32_t keyring)
 {
-	if (keyring <= 0)
-		return -EINVAL;
-	return keyctl_link(keyring, KEY_SPEC_SESSION_KEYRING) ? -errno : 0;
+	return link_into(keyring, KEY_SPEC_SESSION_KEYRING);
 }
 
 int32_t keyring_find_psk(const int32_t *keyrings, size_t n,
