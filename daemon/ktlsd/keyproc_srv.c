@@ -227,6 +227,17 @@ static size_t reply_err(uint8_t *reply, uint32_t id, int32_t err)
 
 #define malformed(text)	(*why = (text), -EBADMSG)
 
+/*
+ * The flags GnuTLS hands an external key's sign callbacks during a
+ * handshake. Others are refused before GnuTLS sees them: GnuTLS 3.7 loses
+ * memory on some (tests/fuzz/crashes/keyproc_req), which a compromised
+ * handshake process could repeat until the key process ran out.
+ */
+#define KP_SIGN_FLAGS	(GNUTLS_PRIVKEY_SIGN_FLAG_TLS1_RSA | \
+			 GNUTLS_PRIVKEY_SIGN_FLAG_RSA_PSS | \
+			 GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE | \
+			 GNUTLS_PRIVKEY_FLAG_RSA_PSS_FIXED_SALT_LENGTH)
+
 static int handle_load(struct keyproc_srv *s, const struct keyproc_hdr *h,
 		       const uint8_t *b, uint8_t *reply, size_t *rlen,
 		       const char **why)
@@ -273,6 +284,11 @@ static int handle_sign(struct keyproc_srv *s, const struct keyproc_hdr *h,
 	memcpy(&rq, b, sizeof(rq));
 	if (rq.form != KP_FORM_DATA && rq.form != KP_FORM_HASH)
 		return malformed("SIGN: unknown form");
+	if (rq.flags & ~KP_SIGN_FLAGS)
+		return malformed("SIGN: a flag a handshake does not use");
+	if (!gnutls_sign_get_name(rq.algo) &&
+	    !(rq.form == KP_FORM_HASH && rq.flags & GNUTLS_PRIVKEY_SIGN_FLAG_TLS1_RSA))
+		return malformed("SIGN: unknown signature algorithm");
 	ret = sign(s, &rq, b + sizeof(rq), h->len - sizeof(rq),
 		   reply + KP_HDR_LEN, &n);
 	*rlen = ret ? reply_err(reply, h->id, ret)

@@ -265,6 +265,30 @@ TEST_F(proto, sign_form_unknown)
 	ASSERT_STREQ("SIGN: unknown form", self->why);
 }
 
+/*
+ * Only the flags and algorithms a handshake uses reach GnuTLS: 3.7 lost
+ * memory signing with algorithm 0 and flags 0x4f (found by the fuzzer).
+ */
+TEST_F(proto, sign_flags_and_algorithm_checked)
+{
+	struct kp_sign rq = { .key = 1, .algo = GNUTLS_SIGN_ECDSA_SHA256,
+			      .flags = 0x4f, .form = KP_FORM_DATA };
+
+	ASSERT_EQ(-EBADMSG, req(self, KP_SIGN, &rq, sizeof(rq), "x", 1));
+	ASSERT_STREQ("SIGN: a flag a handshake does not use", self->why);
+	rq.flags = 0;
+	rq.algo = 0;
+	ASSERT_EQ(-EBADMSG, req(self, KP_SIGN, &rq, sizeof(rq), "x", 1));
+	ASSERT_STREQ("SIGN: unknown signature algorithm", self->why);
+	rq.algo = 9999;
+	ASSERT_EQ(-EBADMSG, req(self, KP_SIGN, &rq, sizeof(rq), "x", 1));
+	/* TLS 1.0's RSA signature names no algorithm: accepted (no key). */
+	rq = (struct kp_sign){ .key = 1, .form = KP_FORM_HASH,
+			       .flags = GNUTLS_PRIVKEY_SIGN_FLAG_TLS1_RSA };
+	ASSERT_EQ(0, req(self, KP_SIGN, &rq, sizeof(rq), "x", 1));
+	ASSERT_EQ(-ENOKEY, reply_err(self));
+}
+
 /* Each key and algorithm: the signature verifies with the certificate. */
 TEST_F(proto, load_and_sign_verifies)
 {
