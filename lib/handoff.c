@@ -279,6 +279,14 @@ static int submit(struct ktls_handoff *h, int fd,
 			  "longer than %d bytes.", WIRE_NAME_MAX);
 	if (!ret)
 		ret = send_with_fd(h, &b, fd, dontwait);
+	/*
+	 * Nothing else pending, and ktlsd had shut this connection's read
+	 * side (it drains: a reload or a stop) before any of the request
+	 * got in: nothing was taken, so it goes again on a new connection.
+	 */
+	if ((ret == -EPIPE || ret == -ECONNRESET) && h->n_pend == 1 &&
+	    !reconnect(h))
+		ret = send_with_fd(h, &b, fd, dontwait);
 	wire_buf_wipe_free(&b);
 	if (ret) {
 		h->n_pend--;

@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include <gnutls/gnutls.h>
 
@@ -53,6 +56,7 @@ struct conn {
 	size_t in_len, want;		/* want: header, then whole message */
 	int in_fd;			/* arrived with the message's first byte */
 	int extra_fds;			/* more fds than one came: refuse */
+	int shut;			/* draining: its read side shut */
 };
 
 static void conn_put(struct conn *c)
@@ -107,6 +111,7 @@ static void conn_close(struct conn *c)
 	c->ev.fd = -1;
 	pthread_mutex_unlock(&c->lock);
 	uidlimit_give(c->d, c->uid, UIDLIMIT_CONN);
+	atomic_fetch_sub(&c->d->holds, 1);
 	conn_put(c);
 }
 
@@ -494,6 +499,57 @@ static void idle_close(struct conn *c)
 	conn_close(c);
 }
 
+/*
+ * Nothing in flight, no request begun or waiting to be read, every reply
+ * sent and read: the peer has nothing pending (libktls then moves to a
+ * new connection on its own).
+ */
+static int drained(struct conn *c)
+{
+	int unread = 0, unsent = 0;
+
+	if (atomic_load(&c->refs) > 1 || c->in_len)
+		return 0;
+	if (ioctl(c->ev.fd, SIOCINQ, &unread) ||
+	    ioctl(c->ev.fd, SIOCOUTQ, &unsent))
+		unread = unsent = 0;
+	unread += unsent;
+	pthread_mutex_lock(&c->lock);
+	unread += c->out_off < c->out.len;
+	pthread_mutex_unlock(&c->lock);
+	return !unread;
+}
+
+/*
+ * A drain (reload or stop): a connection goes once it is drained, or at
+ * LOOP_DRAIN_MAX_MS. Its read side is shut first, so a request either
+ * came before, and is read and answered (a reload's drain serves it, a
+ * stop's refuses it), or its sender sees EPIPE and knows nothing was
+ * taken: libktls then sends it again on a new connection, to the
+ * process that took over. Then a notice (request id 0) and close.
+ * 1 when closed; else looked at again in 100 ms.
+ */
+static int drain_step(struct conn *c)
+{
+	struct ktlsd *d = c->d;
+	int late = now_ms() - d->stop_ms >= LOOP_DRAIN_MAX_MS;
+
+	if (!c->shut && (late || drained(c))) {
+		shutdown(c->ev.fd, SHUT_RD);
+		c->shut = 1;
+		conn_read(c);
+	}
+	if (c->shut && atomic_load(&c->refs) == 1 && !c->in_len) {
+		reply_error(c, 0, -ESHUTDOWN, atomic_load(&d->handover) ?
+			    "ktlsd reloaded its configuration: open a new "
+			    "connection." : "ktlsd is stopping.");
+		conn_close(c);
+		return 1;
+	}
+	c->ev.deadline = now_ms() + 100;
+	return 0;
+}
+
 static void conn_handle(struct ev *e, unsigned events)
 {
 	struct conn *c = (struct conn *)e;
@@ -504,7 +560,11 @@ static void conn_handle(struct ev *e, unsigned events)
 		conn_close(c);
 		return;
 	}
-	if (events & EV_TIMEOUT) {
+	if (events & EV_STOP) {
+		drain_step(c);
+		return;
+	}
+	if ((events & EV_TIMEOUT) && !atomic_load(&c->d->stopping)) {
 		/*
 		 * Idle: no job in flight, and no partial request (or closing,
 		 * with replies the peer does not take).
@@ -544,6 +604,8 @@ static void conn_handle(struct ev *e, unsigned events)
 	if (ret < 0 || (events & (EPOLLERR | EPOLLHUP)) ||
 	    (c->closing && flushed && idle))
 		conn_close(c);
+	else if (atomic_load(&c->d->stopping))
+		drain_step(c);
 	else if (c->closing)
 		c->ev.deadline = now_ms() + 100;
 	else if (!c->in_len && c->idle_ms)	/* else a request's deadline */
@@ -626,6 +688,7 @@ static void take(struct ktlsd *d, int fd, const struct ucred *cred)
 	c->ev.fd = fd;
 	c->ev.handle = conn_handle;
 	c->d = d;
+	atomic_fetch_add(&d->holds, 1);
 	atomic_init(&c->refs, 1);
 	pthread_mutex_init(&c->lock, NULL);
 	c->uid = cred->uid;

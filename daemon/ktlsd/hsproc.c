@@ -109,7 +109,10 @@ static unsigned worker_count(const struct conf *c)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-/* SIGTERM and SIGINT through a signalfd; SIGHUP is the supervisor's. */
+/*
+ * SIGTERM and SIGINT (stop) and SIGUSR1 (a reload's hand-over) through a
+ * signalfd; SIGHUP is the supervisor's.
+ */
 static int child_signals(void)
 {
 	sigset_t set;
@@ -120,6 +123,8 @@ static int child_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);	/* before any thread */
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
 		fatal("signalfd: %m");
@@ -174,12 +179,16 @@ void hsproc_main(const struct hsproc_args *a)
 	start_serving(&d, a);
 	if (write(a->ready_fd, "R", 1) != 1)
 		exit(1);
-	close(a->ready_fd);
 	while (read(sfd, &si, sizeof(si)) != sizeof(si))
 		if (errno != EINTR)
 			fatal("signalfd read: %m");
 	log_info("draining %u handshakes in flight, then exiting",
 		 atomic_load(d.inflight));
+	loop_drain(&d, si.ssi_signo == SIGUSR1);
+	/* The supervisor announces a reload once we take no new ones. */
+	if (write(a->ready_fd, "D", 1) != 1)
+		log_debug("the supervisor did not take our drain: %m");
+	close(a->ready_fd);
 	loop_stop(&d);
 	ktlsd_set_conf(&d, NULL);
 	close(sfd);

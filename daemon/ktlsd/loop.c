@@ -209,8 +209,10 @@ static void *worker_main(void *arg)
 		if (atomic_load(&w->d->stopping) && !w->stop_seen) {
 			w->stop_seen = 1;
 			broadcast(w, EV_STOP);
+			atomic_fetch_add(&w->d->stops_seen, 1);
 		}
-		if (w->stop_seen && !atomic_load(w->d->inflight)) {
+		if (w->stop_seen && !atomic_load(w->d->inflight) &&
+		    !atomic_load(&w->d->holds)) {
 			take_queue(w);
 			broadcast(w, EV_EXIT);
 			break;
@@ -265,15 +267,29 @@ int loop_start(struct ktlsd *d, unsigned n)
 	return 0;
 }
 
-void loop_stop(struct ktlsd *d)
+void loop_drain(struct ktlsd *d, int handover)
 {
-	unsigned i;
+	struct timespec ms = { 0, 1000000 };
 	uint64_t one = 1;
+	unsigned i;
 
+	if (atomic_load(&d->stopping))
+		return;
+	atomic_store(&d->handover, handover);
+	d->stop_ms = now_ms();
 	atomic_store(&d->stopping, 1);
 	for (i = 0; i < d->n_workers; i++)
 		if (write(d->workers[i].efd, &one, sizeof(one)) < 0)
 			log_warn("waking worker %u: %m", i);
+	while (atomic_load(&d->stops_seen) < d->n_workers)
+		nanosleep(&ms, NULL);
+}
+
+void loop_stop(struct ktlsd *d)
+{
+	unsigned i;
+
+	loop_drain(d, 0);
 	for (i = 0; i < d->n_workers; i++) {
 		pthread_join(d->workers[i].tid, NULL);
 		close(d->workers[i].epfd);
@@ -496,7 +512,9 @@ int job_submit(struct ktlsd *d, struct job *j)
 {
 	unsigned max, n;
 
-	if (atomic_load(&d->stopping))
+	/* A reload's drain serves the connections still open (handoff.c). */
+	if (atomic_load(&d->stopping) &&
+	    !(j->front == FRONT_HANDOFF && atomic_load(&d->handover)))
 		return -ESHUTDOWN;
 	max = j->conf->max_inflight;
 	n = atomic_fetch_add(d->inflight, 1);

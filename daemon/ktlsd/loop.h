@@ -39,6 +39,12 @@ struct ktlsd {
 					   process's slot in stats */
 	atomic_uint inflight_peak;	/* the most since we were last idle */
 	atomic_int stopping;
+	atomic_int handover;		/* the drain is a reload's: open
+					   connections are still served */
+	int64_t stop_ms;		/* when the drain began */
+	atomic_uint stops_seen;		/* workers that passed EV_STOP on */
+	atomic_uint holds;		/* connections that may still ask: the
+					   drain ends after them */
 	struct stats *stats;		/* per front door (stats.c), shared with
 					   the supervisor and later processes */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
@@ -64,8 +70,17 @@ int64_t now_ms(void);
 /* Start n workers; 0 or -errno. */
 int loop_start(struct ktlsd *d, unsigned n);
 /*
- * Drain: every polled ev gets EV_STOP, jobs run to their end, then every
- * ev left gets EV_EXIT and the workers are joined.
+ * Drain, begun: every polled ev gets EV_STOP; returns once every worker
+ * has passed it on (the listeners are closed: nothing new comes in).
+ * handover: a reload's drain, where a new process takes over; requests on
+ * connections still open are served, not refused.
+ */
+#define LOOP_DRAIN_MAX_MS	10000	/* then connections are made to go */
+void loop_drain(struct ktlsd *d, int handover);
+/*
+ * Drain, ended: jobs run to their end and held connections close (at
+ * most LOOP_DRAIN_MAX_MS after the start), then every ev left gets
+ * EV_EXIT and the workers are joined. Begins the drain if not begun.
  */
 void loop_stop(struct ktlsd *d);
 

@@ -35,6 +35,7 @@
 #define DEATHS		5	/* this many deaths ... */
 #define DEATHS_MS	10000	/* ... within this: back off */
 #define BACKOFF_MS	5000
+#define HANDOVER_MS	2000	/* a reload's old process says it drains */
 
 enum gen_state { G_FREE, G_STARTING, G_SERVING, G_DRAINING };
 
@@ -42,7 +43,8 @@ enum gen_state { G_FREE, G_STARTING, G_SERVING, G_DRAINING };
 struct gen {
 	enum gen_state state;
 	pid_t pid;
-	int ready_fd;			/* until it serves */
+	int ready_fd;			/* "R" when it serves, "D" when it
+					   drains and takes no new requests */
 	int query_fd;			/* its offload questions (offload.c) */
 	int query_hup;			/* ... closed: poll it no more */
 	struct conf *conf;
@@ -56,6 +58,9 @@ struct sup {
 	int sfd, verbose;
 	struct gen gens[STATS_SLOTS];
 	int reload;			/* the starting one is a reload's */
+	struct gen *handover_from;	/* a reload waits for its "D" ... */
+	struct gen *handover_to;	/* ... to announce this one */
+	int64_t handover_by;		/* at the latest */
 	int reload_again;		/* SIGHUP while one started */
 	int ever_served, stopping;
 	int64_t restart_at;		/* 0: none due */
@@ -131,9 +136,8 @@ static int spawn(struct sup *s, struct conf *c)
 	}
 	if (!pid) {
 		for (int i = 0; i < STATS_SLOTS; i++) {
-			if (s->gens[i].state == G_STARTING)
-				close(s->gens[i].ready_fd);
 			if (s->gens[i].state != G_FREE) {
+				close(s->gens[i].ready_fd);
 				close(s->gens[i].query_fd);
 				close_keys(s->gens[i].conf, c);
 			}
@@ -165,8 +169,7 @@ static int spawn(struct sup *s, struct conf *c)
 
 static void gen_free(struct sup *s, struct gen *g)
 {
-	if (g->state == G_STARTING)
-		close(g->ready_fd);
+	close(g->ready_fd);
 	close(g->query_fd);
 	atomic_store(&s->stats->inflight[g - s->gens], 0);
 	conf_put(g->conf);
@@ -189,22 +192,41 @@ static void reloaded(struct sup *s, const struct gen *g)
 	reload_end(s, 1);
 }
 
-/* g says it serves: it takes over from the one before. */
+/* The old process takes no new requests (or is gone, or late): said. */
+static void handover_end(struct sup *s, int late)
+{
+	if (late)
+		log_warn("handshake process %d did not say it drains within "
+			 "%d ms", (int)s->handover_from->pid, HANDOVER_MS);
+	reloaded(s, s->handover_to);
+	s->handover_from = s->handover_to = NULL;
+}
+
+/*
+ * g says it serves: it takes over from the one before, which drains
+ * (SIGUSR1: its open connections are served, then closed; hsproc.c). A
+ * reload is announced once the old one takes no new request, so that
+ * every connection made after `systemctl reload` returns gets the new
+ * configuration.
+ */
 static void serving(struct sup *s, struct gen *g)
 {
 	struct gen *old = find(s, G_SERVING);
 
-	close(g->ready_fd);
 	g->state = G_SERVING;
 	if (old) {
 		old->state = G_DRAINING;
-		kill(old->pid, SIGTERM);
+		kill(old->pid, SIGUSR1);
 	}
 	if (g->conf != s->conf) {
 		conf_put(s->conf);
 		s->conf = conf_get(g->conf);
 	}
-	if (s->reload) {
+	if (s->reload && old) {
+		s->handover_from = old;
+		s->handover_to = g;
+		s->handover_by = now_ms() + HANDOVER_MS;
+	} else if (s->reload) {
 		reloaded(s, g);
 	} else if (!s->ever_served) {
 		notify("READY=1");
@@ -273,6 +295,8 @@ static int reaped(struct sup *s, pid_t pid, int status)
 		}
 		return 0;
 	}
+	if (g == s->handover_from || g == s->handover_to)
+		handover_end(s, 0);
 	if (g->state == G_DRAINING || s->stopping) {
 		log_debug("handshake process %d %s", (int)pid,
 			  how(status, why, sizeof(why)));
@@ -319,7 +343,7 @@ static void reload(struct sup *s)
 	char err[512];
 	int ret;
 
-	if (find(s, G_STARTING)) {
+	if (find(s, G_STARTING) || s->handover_from) {
 		s->reload_again = 1;	/* after this start */
 		return;
 	}
@@ -394,13 +418,21 @@ static int on_signal(struct sup *s)
 	return 0;
 }
 
-/* The starting process's pipe: a byte when it serves, EOF if it died. */
+/*
+ * The pipe of the starting process (a byte when it serves, EOF if it
+ * died) or of the one a reload replaces (a byte when it drains).
+ */
 static void on_ready(struct sup *s, struct gen *g)
 {
 	char b;
 
-	if (read(g->ready_fd, &b, 1) == 1)
+	if (g == s->handover_from) {
+		if (read(g->ready_fd, &b, 1) < 0 && errno == EINTR)
+			return;
+		handover_end(s, 0);	/* "D", or EOF: it is gone */
+	} else if (read(g->ready_fd, &b, 1) == 1) {
 		serving(s, g);
+	}
 	/* else: its SIGCHLD says what happened */
 }
 
@@ -467,6 +499,11 @@ static int wait_step(struct sup *s, int64_t next)
 	int64_t wait = next - now_ms();
 	int nq;
 
+	if (!g && s->handover_from) {
+		g = s->handover_from;
+		if (s->handover_by < next)
+			wait = s->handover_by - now_ms();
+	}
 	if (g)
 		p[1] = (struct pollfd){ .fd = g->ready_fd, .events = POLLIN };
 	nq = add_queries(s, p + 2, who);
@@ -478,9 +515,12 @@ static int wait_step(struct sup *s, int64_t next)
 	answer_queries(p + 2, who, nq);
 	if (g && p[1].revents)
 		on_ready(s, g);
+	else if (g && g == s->handover_from && now_ms() >= s->handover_by)
+		handover_end(s, 1);
 	if ((p[0].revents & POLLIN) && on_signal(s))
 		return -1;
-	if (!find(s, G_STARTING) && s->reload_again && !s->stopping) {
+	if (!find(s, G_STARTING) && !s->handover_from && s->reload_again &&
+	    !s->stopping) {
 		s->reload_again = 0;
 		reload(s);
 	}

@@ -240,4 +240,31 @@ TEST_F(wait, struct_without_profile_is_refused)
 	ktls_handoff_close(h);
 }
 
+/*
+ * ktlsd drains (a reload or a stop) and has shut the read side of an idle
+ * connection: the request is refused with EPIPE before ktlsd took any of
+ * it, so libktls sends it again on a new connection, where it arrives.
+ */
+TEST_F(wait, request_goes_again_after_read_side_shut)
+{
+	struct ktls_handoff_req req = { .size = sizeof(req), .profile = "p" };
+	struct ktls_handoff *h;
+	int first, second;
+	uint64_t id;
+
+	ASSERT_EQ(0, ktls_handoff_open(&h, self->si.path));
+	first = accept4(self->si.lfd, NULL, NULL, SOCK_CLOEXEC);
+	ASSERT_LE(0, first);
+	ASSERT_EQ(0, shutdown(first, SHUT_RD));
+	ASSERT_EQ(0, ktls_handoff_submit(h, self->pair[0], &req, &id))
+		TH_LOG("%s", ktls_handoff_error(h));
+	second = accept4(self->si.lfd, NULL, NULL, SOCK_CLOEXEC);
+	ASSERT_LE(0, second);
+	ASSERT_EQ(0, read_request(&self->si, second));
+	ASSERT_TRUE(self->si.got_fd);
+	ktls_handoff_close(h);
+	close(first);
+	close(second);
+}
+
 TEST_HARNESS_MAIN

@@ -216,6 +216,64 @@ TEST_F_TIMEOUT(hd, reload_during_handoffs, 300)
 	ASSERT_NO_FD_LEAK(&self->d);
 }
 
+/*
+ * A reload while the old process still has a handshake in flight (a
+ * silent peer): a connection opened before, now idle, is closed by the old
+ * process before the reload is announced, and libktls sends its next
+ * request on a new one, so it gets the new configuration; so does every
+ * connection made after the announcement. (Before, the old process kept
+ * the connection and refused its request with -ESHUTDOWN.)
+ */
+TEST_F_TIMEOUT(hd, reload_moves_open_connections, 120)
+{
+	struct ktls_handoff_result r = { .size = sizeof(r) };
+	struct ktls_handoff *h, *slow;
+	int silent[2], fds[2], i;
+	uint64_t id, slow_id;
+
+	ASSERT_EQ(0, tcp_pair(silent));
+	ASSERT_EQ(0, ktls_handoff_open(&slow, self->d.sock));
+	ASSERT_EQ(0, submit(slow, silent[1], "web", NULL, 20000, &slow_id));
+	ASSERT_EQ(0, ktls_handoff_open(&h, self->d.sock));
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, submit(h, fds[1], "added", NULL, 0, &id));
+	ASSERT_EQ(1, wait_result(h, &r, 5000));
+	ASSERT_EQ(-ENOENT, r.status);
+	close(fds[0]);
+	close(fds[1]);
+
+	ASSERT_EQ(0, write_conf(&self->d, "[profile added]\n"
+				"role = server\n"
+				"certificate = " TEST_CERT "\n"
+				"key = " TEST_KEY "\n"));
+	ASSERT_EQ(0, kill(self->d.pid, SIGHUP));
+	ASSERT_EQ(1, log_wait(&self->d, "info: reloaded ", 1,
+			      10000 * DAEMON_SLOW))
+		TH_LOG("%s", log_tail(&self->d));
+	/* The silent handshake is still in the old process. */
+	ASSERT_EQ(-ETIMEDOUT, wait_result(slow, &r, 0));
+
+	/* The profile is known: the handshake (nobody at the far end) times out. */
+	ASSERT_EQ(0, tcp_pair(fds));
+	ASSERT_EQ(0, submit(h, fds[1], "added", NULL, 500, &id));
+	ASSERT_EQ(1, wait_result(h, &r, 10000));
+	ASSERT_EQ(id, r.id);
+	ASSERT_EQ(-ETIMEDOUT, r.status) TH_LOG("%s", ktls_handoff_error(h));
+	close(fds[0]);
+	close(fds[1]);
+	for (i = 0; i < 10; i++)
+		good_handoff(_metadata, &self->d, "added", -1);
+
+	ASSERT_EQ(1, wait_result(slow, &r, 30000));
+	ASSERT_EQ(slow_id, r.id);
+	ASSERT_EQ(-ETIMEDOUT, r.status);
+	ktls_handoff_close(slow);
+	ktls_handoff_close(h);
+	close(silent[0]);
+	close(silent[1]);
+	serves_on(_metadata, &self->d);
+}
+
 /* A broken file on SIGHUP: refused, logged, the old profiles go on. */
 TEST_F(hd, reload_refuses_broken_config)
 {
