@@ -10,6 +10,7 @@
 #include <stdarg.h>
 
 #include "bench.h"
+#include "hsproc.h"
 
 const char *side = "setup";
 
@@ -202,22 +203,11 @@ long proc_fds(pid_t pid)
 double proc_cpu(pid_t pid)
 {
 	unsigned long long ut, st;
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
+	char buf[1024];
+	const char *p = proc_stat(pid, buf, sizeof(buf), NULL, 0);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	/* After the name: state, then utime and stime are the 12th, 13th. */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	/* From the state: utime and stime are the 12th and 13th fields. */
+	if (!p || sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 			 "%llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / sysconf(_SC_CLK_TCK);

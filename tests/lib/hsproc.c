@@ -13,38 +13,45 @@
 
 #include "hsproc.h"
 
-/* ppid, comm and start time of pid from /proc/PID/stat; 0 or -1. */
-static int proc_stat(pid_t pid, pid_t *ppid, char *comm, size_t len,
-		     unsigned long long *start)
+const char *proc_stat(pid_t pid, char *buf, size_t len, char *comm,
+		      size_t comm_len)
 {
-	char path[64], buf[1024], *lp, *rp;
-	unsigned long long v;
-	int fd, i;
+	char path[64], *lp, *rp;
 	ssize_t n;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return NULL;
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
-		return -1;
+		return NULL;
 	buf[n] = 0;
 	lp = strchr(buf, '(');
 	rp = strrchr(buf, ')');
-	if (!lp || !rp || rp < lp)
+	if (!lp || !rp || rp < lp || !rp[1])
+		return NULL;
+	if (comm)
+		snprintf(comm, comm_len, "%.*s", (int)(rp - lp - 1), lp + 1);
+	return rp + 2;
+}
+
+/* ppid, comm and start time of pid; 0 or -1. */
+static int ppid_comm_start(pid_t pid, pid_t *ppid, char *comm, size_t len,
+			   unsigned long long *start)
+{
+	char buf[1024];
+	const char *p = proc_stat(pid, buf, sizeof(buf), comm, len);
+	int i;
+
+	/* state (3), ppid (4), ... starttime (22). */
+	if (!p || sscanf(p, "%*c %d", ppid) != 1)
 		return -1;
-	snprintf(comm, len, "%.*s", (int)(rp - lp - 1), lp + 1);
-	/* After ") ": state (3), ppid (4), ... starttime (22). */
-	if (sscanf(rp + 2, "%*c %d", ppid) != 1)
-		return -1;
-	for (i = 3, lp = rp + 2; i < 22 && lp; i++)
-		lp = strchr(lp + 1, ' ');
-	if (!lp || sscanf(lp + 1, "%llu", &v) != 1)
-		return -1;
-	*start = v;
-	return 0;
+	for (i = 3; i < 22 && p; i++)
+		p = strchr(p + 1, ' ');
+	return p && sscanf(p + 1, "%llu", start) == 1 ? 0 : -1;
 }
 
 pid_t child_named(pid_t parent, const char *name)
@@ -57,7 +64,7 @@ pid_t child_named(pid_t parent, const char *name)
 
 	while (dir && (e = readdir(dir))) {
 		pid = atoi(e->d_name);
-		if (pid <= 0 || proc_stat(pid, &ppid, comm, sizeof(comm), &start))
+		if (pid <= 0 || ppid_comm_start(pid, &ppid, comm, sizeof(comm), &start))
 			continue;
 		if (ppid == parent && !strcmp(comm, name) &&
 		    start >= newest) {

@@ -3,7 +3,15 @@
 #ifndef KTLS_TEST_HSPROC_H
 #define KTLS_TEST_HSPROC_H
 
+#include <stddef.h>
 #include <sys/types.h>
+
+/*
+ * /proc/pid/stat read into buf: what follows the command name's ") "
+ * (from the state field on), or NULL; the name into comm when not NULL.
+ */
+const char *proc_stat(pid_t pid, char *buf, size_t len, char *comm,
+		      size_t comm_len);
 
 /*
  * The newest child of parent with this comm ("ktlsd-hs", "ktlsd-key"), or
