@@ -57,6 +57,26 @@ static int spawn_attr(posix_spawnattr_t *a)
 					POSIX_SPAWN_SETSID) ? -EINVAL : 0;
 }
 
+/*
+ * Our own executable, as started (a package upgrade that replaces the
+ * file changes nothing): "/proc/self/fd/N" of a descriptor opened on
+ * /proc/self/exe at the first spawn. Rather than /proc/self/exe itself,
+ * which a program run under valgrind finds to be valgrind's.
+ */
+static const char *self_exe(void)
+{
+	static char path[32];
+	int fd;
+
+	if (path[0])
+		return path;
+	fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return "/proc/self/exe";
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return path;
+}
+
 static int spawn(int fd, pid_t *pid)
 {
 	char *argv[] = { "ktlsd-key", KEYPROC_ARG,
@@ -74,7 +94,7 @@ static int spawn(int fd, pid_t *pid)
 	}
 	ret = -posix_spawn_file_actions_adddup2(&fa, fd, KEYPROC_FD);
 	if (!ret)
-		ret = -posix_spawn(pid, "/proc/self/exe", &fa, &a, argv, environ);
+		ret = -posix_spawn(pid, self_exe(), &fa, &a, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&a);
 	return ret;
