@@ -6,6 +6,7 @@
 #define KTLS_TEST_HELPER
 #include "ktlsd_proc.h"
 
+#include <dirent.h>
 #include <pwd.h>
 
 int write_file(const struct daemon *d, const char *text)
@@ -45,9 +46,10 @@ int write_conf(const struct daemon *d, const char *more)
 	return write_file(d, text);
 }
 
-char *log_read(const struct daemon *d)
+/* A whole file, NUL-terminated (free it), or NULL. */
+static char *read_file(const char *path)
 {
-	int fd = open(d->log, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	char *buf;
 	ssize_t n;
@@ -66,6 +68,11 @@ char *log_read(const struct daemon *d)
 	}
 	buf[n] = 0;
 	return buf;
+}
+
+char *log_read(const struct daemon *d)
+{
+	return read_file(d->log);
 }
 
 const char *log_tail(const struct daemon *d)
@@ -139,6 +146,61 @@ int count_fds(pid_t pid)
 	return n;
 }
 
+/*
+ * make memcheck (KTLSD_VALGRIND=1): ktlsd under valgrind's memcheck, and
+ * so every process it forks or spawns, each logging to DIR/memcheck.PID;
+ * definite leaks count as errors.
+ */
+static void exec_ktlsd(const struct daemon *d, const char *bin)
+{
+	char logs[PATH_MAX];
+
+	if (!getenv("KTLSD_VALGRIND"))
+		execl(bin, "ktlsd", "-f", "-c", d->conf, (char *)NULL);
+	snprintf(logs, sizeof(logs), "--log-file=%s/memcheck.%%p", d->dir);
+	execlp("valgrind", "valgrind", "--trace-children=yes",
+	       "--leak-check=full", "--show-leak-kinds=definite",
+	       "--errors-for-leak-kinds=definite", "--num-callers=30", logs,
+	       bin, "-f", "-c", d->conf, (char *)NULL);
+}
+
+/*
+ * The first memcheck log of the test's ktlsd processes that reports an
+ * error, or that has no final summary within 30 s (a process that did not
+ * end); NULL when all are clean or memcheck was not used.
+ */
+static const char *memcheck_report(const struct daemon *d)
+{
+	static char report[6000];
+	int64_t end = ms_now() + 30000;
+	char path[PATH_MAX], *all;
+	struct dirent *e;
+	int bad = 0;
+	DIR *dir;
+
+	if (!getenv("KTLSD_VALGRIND") || !(dir = opendir(d->dir)))
+		return NULL;
+	while (!bad && (e = readdir(dir))) {
+		if (strncmp(e->d_name, "memcheck.", 9))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->dir, e->d_name);
+		while (!(all = read_file(path)) || !strstr(all, "ERROR SUMMARY")) {
+			free(all);
+			all = NULL;
+			if (ms_now() >= end)
+				break;
+			sleep_ms(100);
+		}
+		bad = !all || !strstr(all, "ERROR SUMMARY: 0 errors");
+		if (bad)
+			snprintf(report, sizeof(report), "%s: %s", e->d_name,
+				 all ? all : "no summary: the process did not end");
+		free(all);
+	}
+	closedir(dir);
+	return bad ? report : NULL;
+}
+
 void daemon_start(struct __test_metadata *_metadata, struct daemon *d,
 		  const char *profiles, unsigned max_inflight)
 {
@@ -166,7 +228,7 @@ void daemon_start(struct __test_metadata *_metadata, struct daemon *d,
 
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(126);
-		execl(bin, "ktlsd", "-f", "-c", d->conf, (char *)NULL);
+		exec_ktlsd(d, bin);
 		_exit(127);
 	}
 	ready = log_wait(d, "ready:", 1, 20000 * DAEMON_SLOW);
@@ -264,6 +326,11 @@ void daemon_stop(struct __test_metadata *_metadata, struct daemon *d)
 	report = d->dir[0] ? sanitizer_report(d) : NULL;
 	if (report) {
 		TH_LOG("ktlsd's log has a sanitizer report:\n%s", report);
+		_metadata->passed = 0;
+	}
+	report = d->dir[0] ? memcheck_report(d) : NULL;
+	if (report) {
+		TH_LOG("memcheck:\n%s", report);
 		_metadata->passed = 0;
 	}
 	if (d->dir[0] && !getenv("KTLSD_TEST_KEEP"))

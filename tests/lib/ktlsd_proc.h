@@ -20,7 +20,7 @@
  * (make TSAN=1): under TCG on a busy host its start took over 20 s and a
  * reload over 5 s. Memory figures mean nothing there.
  */
-#ifdef __SANITIZE_THREAD__
+#if defined(__SANITIZE_THREAD__) || defined(KTLSD_MEMCHECK)
 #define DAEMON_SLOW 6
 /* TEST_F() takes it where it is used: the tests' own limit, stretched. */
 #undef TEST_TIMEOUT_DEFAULT

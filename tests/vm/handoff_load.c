@@ -54,6 +54,10 @@ TEST_F(hd, out_of_descriptors)
 	struct reply rep;
 	int sock[4], i, n;
 
+	/* valgrind keeps descriptors of its own under the process's limit. */
+	if (getenv("KTLSD_VALGRIND"))
+		SKIP(return, "not under memcheck (make memcheck)");
+
 	ASSERT_EQ(0, prlimit(self->d.hs, RLIMIT_NOFILE, NULL, &old));
 	low = old;
 	low.rlim_cur = lowest_free_fd(self->d.hs);
@@ -347,14 +351,14 @@ TEST_F(busy, third_handoff_is_busy)
 
 /* ---- Idle connections, and what one uid may hold ---- */
 
-/* "shared": a server profile that uids 65534 and 65533 may use. */
+/* "shared": a server profile that uids 54321 and 54320 may use. */
 #define SHARED_PROFILE							\
 	"\n[profile shared]\n"						\
 	"role = server\n"						\
 	"certificate = " TEST_CERT "\n"					\
 	"key = " TEST_KEY "\n"						\
 	"handshake_timeout = 20000\n"					\
-	"allow_users = 65534 65533\n"
+	"allow_users = 54321 54320\n"
 
 /*
  * n connections to ktlsd's socket made by a process running as uid (and
@@ -576,32 +580,32 @@ static void answered(struct __test_metadata *_metadata, int sock)
 }
 
 /*
- * uid 65534 opens three connections: the third is refused with the
- * reason. uid 65533 and root are served meanwhile; once 65534 closes one,
+ * uid 54321 opens three connections: the third is refused with the
+ * reason. uid 54320 and root are served meanwhile; once 54321 closes one,
  * it may open another.
  */
 TEST_F(peruid, connections_per_uid)
 {
 	int mine[3], other[2], again, i;
 
-	ASSERT_EQ(0, connect_as(&self->d, 65534, 3, mine));
+	ASSERT_EQ(0, connect_as(&self->d, 54321, 3, mine));
 	told_and_closed(_metadata, mine[2], -EBUSY, "max_connections_per_uid",
 			10000);
-	ASSERT_EQ(1, log_wait(&self->d, "connection of uid 65534", 1, 2000));
+	ASSERT_EQ(1, log_wait(&self->d, "connection of uid 54321", 1, 2000));
 	ASSERT_NE(NULL, strstr(log_tail(&self->d), "refused: Too many handoff "
-			       "connections: uid 65534 has 2 open"))
+			       "connections: uid 54321 has 2 open"))
 		TH_LOG("%s", log_tail(&self->d));
 	answered(_metadata, mine[0]);
 	answered(_metadata, mine[1]);
 	/* Another user is not held back by it, nor is root. */
-	ASSERT_EQ(0, connect_as(&self->d, 65533, 2, other));
+	ASSERT_EQ(0, connect_as(&self->d, 54320, 2, other));
 	answered(_metadata, other[0]);
 	answered(_metadata, other[1]);
 	good_handoff(_metadata, &self->d, "web", -1);
-	/* One of 65534's connections goes: it may open another. */
+	/* One of 54321's connections goes: it may open another. */
 	close(mine[0]);
 	ASSERT_FDS(&self->d, 3);
-	ASSERT_EQ(0, connect_as(&self->d, 65534, 1, &again));
+	ASSERT_EQ(0, connect_as(&self->d, 54321, 1, &again));
 	answered(_metadata, again);
 	close(again);
 	for (i = 1; i < 3; i++)
@@ -612,9 +616,9 @@ TEST_F(peruid, connections_per_uid)
 }
 
 /*
- * uid 65534 has two handshakes in flight (silent peers): its third
+ * uid 54321 has two handshakes in flight (silent peers): its third
  * request gets -EBUSY at once, with the reason, on the same connection.
- * uid 65533 and root are served meanwhile; once 65534's handshakes end,
+ * uid 54320 and root are served meanwhile; once 54321's handshakes end,
  * its requests are taken again.
  */
 TEST_F(peruid, inflight_per_uid)
@@ -625,8 +629,8 @@ TEST_F(peruid, inflight_per_uid)
 
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, tcp_pair(fds[i]));
-	ASSERT_EQ(0, connect_as(&self->d, 65534, 1, &sock));
-	ASSERT_EQ(0, connect_as(&self->d, 65533, 1, &other));
+	ASSERT_EQ(0, connect_as(&self->d, 54321, 1, &sock));
+	ASSERT_EQ(0, connect_as(&self->d, 54320, 1, &other));
 	ASSERT_EQ(0, send_req(sock, fds[0][1], 1, "shared", NULL, NULL, 0));
 	ASSERT_EQ(0, send_req(sock, fds[1][1], 2, "shared", NULL, NULL, 0));
 	t0 = ms_now();
@@ -637,16 +641,16 @@ TEST_F(peruid, inflight_per_uid)
 	ASSERT_NE(NULL, strstr(rep.msg, "max_inflight_per_uid"))
 		TH_LOG("%s", rep.msg);
 	ASSERT_GT(5000, ms_now() - t0);
-	ASSERT_NE(NULL, strstr(log_tail(&self->d), "handoff from uid 65534"))
+	ASSERT_NE(NULL, strstr(log_tail(&self->d), "handoff from uid 54321"))
 		TH_LOG("%s", log_tail(&self->d));
-	/* uid 65533 is taken: its handshake runs, to its timeout. */
+	/* uid 54320 is taken: its handshake runs, to its timeout. */
 	ASSERT_EQ(0, send_req(other, fds[3][1], 4, "shared", NULL, NULL, 300));
 	ASSERT_EQ(0, read_reply(other, &rep, 20000));
 	ASSERT_EQ(4ull, rep.r.id);
 	ASSERT_EQ(-ETIMEDOUT, rep.r.status) TH_LOG("%s", rep.msg);
 	/* And root. */
 	good_handoff(_metadata, &self->d, "web", -1);
-	/* 65534's silent peers leave: its handshakes end, it may ask again. */
+	/* 54321's silent peers leave: its handshakes end, it may ask again. */
 	close(fds[0][0]);
 	close(fds[1][0]);
 	for (i = 0; i < 2; i++) {
