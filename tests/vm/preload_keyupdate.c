@@ -21,7 +21,10 @@
 #define CHUNK (48 * 1024)	/* one phase of data */
 #define WAIT_MS 30000
 
-/* Relay stdin to the socket and the socket to stdout; "#..." at its end. */
+/*
+ * Relay stdin to the socket and the socket to stdout: "#up" once it has
+ * the connection (TLS on it), "#..." at its end.
+ */
 static const char relay_py[] =
 	"import os, socket, sys, threading\n"
 	"mode, port = sys.argv[1], int(sys.argv[2])\n"
@@ -42,6 +45,7 @@ static const char relay_py[] =
 	"def write_all(f, b):\n"
 	"    while b:\n"
 	"        b = b[os.write(f, b):]\n"
+	"write_all(1, b'#up\\n')\n"
 	"def up():\n"
 	"    while True:\n"
 	"        d = os.read(0, 4096)\n"
@@ -244,7 +248,11 @@ static void updates(struct __test_metadata *_metadata, FIXTURE_DATA(pk) *self,
 		    int client)
 {
 	static const char line[] = "1234567890 after our own update\n";
+	char up[5] = "";
 
+	/* Nothing for openssl to send before the program has its connection. */
+	ASSERT_EQ(4u, read_for(self->prog.out, up, 4, WAIT_MS));
+	ASSERT_STREQ("#up\n", up);
 	phase(_metadata, self, 1);
 	command(_metadata, self, "k\n", client, self->rx0 + 1);
 	if (!self->rekey) {
