@@ -8,9 +8,11 @@
  * openssl command. On a kernel that takes new TLS 1.3 keys (6.14+):
  * the data after each update comes out byte for byte, the kernel counts
  * one new receive key per update and one new send key for "K", and a
- * line the program writes afterwards reaches openssl under that key.
- * Before 6.14: the read that meets the update fails with ECONNRESET, and
- * not one byte sent behind the update comes out.
+ * line the program writes afterwards reaches openssl under that key; the
+ * same in the child of a server that forks after accept() (it owns the
+ * connection). Before 6.14, and in that server's parent if it reads on:
+ * the read that meets the update fails with ECONNRESET, and not one byte
+ * sent behind the update comes out.
  */
 #include <sys/utsname.h>
 
@@ -36,6 +38,11 @@ static const char relay_py[] =
 	"    ls.bind(('127.0.0.1', port))\n"
 	"    ls.listen(1)\n"
 	"    s, _ = ls.accept()\n"
+	"    if mode == 'parent':\n"
+	"        pid = os.fork()\n"
+	"        if not pid:\n"
+	"            os._exit(0)\n"
+	"        os.waitpid(pid, 0)\n"
 	"    if mode == 'fork':\n"
 	"        pid = os.fork()\n"
 	"        if pid:\n"
@@ -70,6 +77,7 @@ FIXTURE(pk)
 	struct peer ossl;	/* openssl s_client or s_server */
 	struct peer prog;	/* the relay under the shim */
 	int port, rekey;
+	int follows;		/* the program is to follow the updates */
 	long long rx0, tx0, rxerr0;	/* the kernel's rekey counters before */
 	char so[PATH_MAX], log[160], cmd[2 * PATH_MAX + 512];
 	char out[1 << 16];
@@ -97,6 +105,7 @@ FIXTURE_SETUP(pk)
 	NEED("openssl");
 	self->rekey = kernel_rekeys();
 	ASSERT_LE(0, self->rekey);
+	self->follows = self->rekey;
 	daemon_start(_metadata, &self->d, PRELOAD_PROFILES, 16);
 	ASSERT_EQ(0, build_tool_path(self->so, sizeof(self->so),
 				     "libktls-preload.so", "KTLS_PRELOAD_SO"));
@@ -127,7 +136,8 @@ FIXTURE_TEARDOWN(pk)
 
 /*
  * The relay under the shim: a server ("accept"; "fork": the child of the
- * process that accepted serves) or a client ("connect").
+ * process that accepted serves; "parent": it serves after a fork()) or a
+ * client ("connect").
  */
 static void prog_start(struct __test_metadata *_metadata,
 			FIXTURE_DATA(pk) *self, const char *mode)
@@ -218,7 +228,7 @@ static void command(struct __test_metadata *_metadata, FIXTURE_DATA(pk) *self,
 		ASSERT_TRUE(peer_expect(&self->ossl, "KEYUPDATE", self->out,
 					sizeof(self->out), 10000))
 			TH_LOG("openssl said: %s", self->out);
-	} else if (self->rekey) {
+	} else if (self->follows) {
 		ASSERT_TRUE(counter_reaches("TlsRxRekeyOk", rx_want));
 	}
 }
@@ -240,6 +250,7 @@ static void expect_reset(struct __test_metadata *_metadata,
 	snprintf(want, sizeof(want), "#errno %d\n", ECONNRESET);
 	n = read_for(self->prog.out, end, sizeof(end) - 1, WAIT_MS);
 	EXPECT_STREQ(want, end) TH_LOG("%zu bytes", n);
+	EXPECT_EQ(self->rx0, tls_stat("TlsRxRekeyOk"));	/* -1 before 6.14 */
 	EXPECT_EQ(0, peer_wait(&self->prog, 10000));
 }
 
@@ -255,7 +266,7 @@ static void updates(struct __test_metadata *_metadata, FIXTURE_DATA(pk) *self,
 	ASSERT_STREQ("#up\n", up);
 	phase(_metadata, self, 1);
 	command(_metadata, self, "k\n", client, self->rx0 + 1);
-	if (!self->rekey) {
+	if (!self->follows) {
 		expect_reset(_metadata, self, client);
 		return;
 	}
@@ -301,6 +312,17 @@ TEST_F_TIMEOUT(pk, forked_child_follows_s_client, 180)
 {
 	RETURN_IF_SKIPPED();
 	server_case(_metadata, self, "fork");
+}
+
+/*
+ * After fork() the parent no longer has the secrets (the child owns the
+ * connection): it cannot follow, and says so as an older kernel would.
+ */
+TEST_F_TIMEOUT(pk, parent_after_fork_resets, 180)
+{
+	RETURN_IF_SKIPPED();
+	self->follows = 0;
+	server_case(_metadata, self, "parent");
 }
 
 /* The shimmed program is the client; s_server updates its keys. */
