@@ -11,6 +11,11 @@
  * follow from the pair, and no handshake ever runs on a program's thread.
  * The pair is shared by every process that inherits the descriptor (the
  * workers of a pre-forking server); the thread ends when none holds it.
+ * Where ktlsd says the kernel takes new keys, the message also carries
+ * the TLS 1.3 traffic secrets, so that the process that accepts can
+ * follow the peer's KeyUpdate: they cross the pair as they crossed
+ * ktlsd's handoff socket, and every buffer of ours that held them is
+ * wiped at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,8 +50,7 @@ struct preload_listener {
 
 /* What one finished connection carries through the pair. */
 struct accept_msg {
-	int32_t version;
-	uint32_t cipher;
+	struct preload_hs hs;
 	uint32_t alen;
 	struct sockaddr_storage addr;
 };
@@ -130,9 +134,7 @@ static void take_one(struct preload_listener *l)
 static void deliver(struct preload_listener *l, struct pending *p,
 		    struct ktls_session *s)
 {
-	const struct ktls_info *in = ktls_session_info(s);
-	struct accept_msg m = { .version = in->version, .cipher = in->cipher,
-				.alen = p->alen, .addr = p->addr };
+	struct accept_msg m = { .alen = p->alen, .addr = p->addr };
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { &m, sizeof(m) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -149,9 +151,11 @@ static void deliver(struct preload_listener *l, struct pending *p,
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &p->fd, sizeof(int));
+	preload_hs_from(&m.hs, s);
 	if (sendmsg(l->mine, &mh, MSG_NOSIGNAL) < 0 && errno != EPIPE)
 		preload_log("port %u: could not pass a connection on: %s",
 			    l->port, strerror(errno));
+	preload_hs_wipe(&m.hs);
 }
 
 static void collect(struct preload_listener *l)
@@ -326,6 +330,7 @@ int accept_take(struct preload_listener *l, int fd, struct sockaddr *addr,
 	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&nfd, CMSG_DATA(cm), sizeof(int));
 	if (n != sizeof(m) || nfd < 0) {
+		preload_hs_wipe(&m.hs);
 		if (nfd >= 0)
 			real.close(nfd);
 		if (n == 0)
@@ -336,7 +341,8 @@ int accept_take(struct preload_listener *l, int fd, struct sockaddr *addr,
 	}
 	if (flags & SOCK_NONBLOCK)
 		real.fcntl(nfd, F_SETFL, real.fcntl(nfd, F_GETFL) | O_NONBLOCK);
-	err = fdtab_add_conn(nfd, m.version, m.cipher, KTLS_SERVER);
+	err = fdtab_add_conn(nfd, &m.hs, KTLS_SERVER);
+	preload_hs_wipe(&m.hs);
 	if (err) {
 		real.close(nfd);
 		errno = -err;

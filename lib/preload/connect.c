@@ -53,13 +53,12 @@ int connect_tcp(int fd, const struct sockaddr *sa, socklen_t len)
 }
 
 int connect_handshake(int fd, const char *profile, const char *name,
-		      int *version, unsigned *cipher)
+		      struct preload_hs *hs)
 {
 	struct ktls_handoff_req req = {
 		.size = sizeof(req), .profile = profile, .server_name = name,
 	};
 	struct ktls_session *s = NULL;
-	const struct ktls_info *in;
 	int ret, fl = real.fcntl(fd, F_GETFL);
 
 	real.fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);	/* ktlsd's copy too */
@@ -83,15 +82,15 @@ int connect_handshake(int fd, const char *profile, const char *name,
 	preload_inside--;
 	pthread_mutex_unlock(&h_lock);
 	real.fcntl(fd, F_SETFL, fl);
+	memset(hs, 0, sizeof(*hs));
 	if (ret)
 		return ret;
-	in = ktls_session_info(s);
-	*version = in->version;
-	*cipher = in->cipher;
 	if (ktls_session_early_data(s, &(const void *){ NULL }))
 		ret = -EPROTO;	/* bytes we could not give the program */
+	else
+		preload_hs_from(hs, s);
 	preload_inside++;
-	ktls_session_free(s);	/* wipes the secrets: no rekeying here */
+	ktls_session_free(s);	/* wipes its copy of the secrets */
 	preload_inside--;
 	return ret;
 }
@@ -100,8 +99,8 @@ int connect_handle(int fd, const struct sockaddr *sa, socklen_t len,
 		   int *ret)
 {
 	const char *name = NULL, *profile;
-	int type = 0, err, version;
-	unsigned cipher;
+	struct preload_hs hs;
+	int type = 0, err;
 	socklen_t tl = sizeof(type);
 
 	if (preload_inside)
@@ -114,9 +113,10 @@ int connect_handle(int fd, const struct sockaddr *sa, socklen_t len,
 		return connect_start(fd, sa, len, profile, name, ret);
 	err = connect_tcp(fd, sa, len);
 	if (!err)
-		err = connect_handshake(fd, profile, name, &version, &cipher);
+		err = connect_handshake(fd, profile, name, &hs);
 	if (!err)
-		err = fdtab_add_conn(fd, version, cipher, KTLS_CLIENT);
+		err = fdtab_add_conn(fd, &hs, KTLS_CLIENT);
+	preload_hs_wipe(&hs);
 	if (err) {
 		shutdown(fd, SHUT_RDWR);
 		errno = preload_errno(err);

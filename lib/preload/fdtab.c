@@ -12,6 +12,12 @@
  * A parent that keeps serving after fork() closes without close_notify
  * (docs/preload.md). After exec the table is rebuilt from the descriptors
  * that have the TLS upper layer; those are owned by the new program.
+ *
+ * The traffic secrets for the peer's KeyUpdate follow the ownership: the
+ * kernel's receive key is the socket's, shared by every process that has
+ * it, so only one process can keep up with the updates. At fork() the
+ * parent wipes its copies (the child owns the connections); a KeyUpdate
+ * read by the parent is then an error, as before 6.14. exec loses them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -56,6 +62,38 @@ void fdtab_conn_at(struct preload_conn *c, int fd)
 	c->s->fd = fd;
 }
 
+void preload_hs_from(struct preload_hs *hs, const struct ktls_session *s)
+{
+	const struct ktls_info *in = ktls_session_info(s);
+	const uint8_t *tx, *rx;
+	int len = session_secrets(s, &tx, &rx);
+
+	memset(hs, 0, sizeof(*hs));
+	if (!in)
+		return;		/* version 0: the table refuses it */
+	hs->version = in->version;
+	hs->cipher = in->cipher;
+	/* ktlsd's word, from its probe of this kernel, for this session. */
+	if (!session_can_rekey(s) || len <= 0 || len > KTLS_SECRET_MAX)
+		return;
+	memcpy(hs->secret_tx, tx, len);
+	memcpy(hs->secret_rx, rx, len);
+	hs->secret_len = len;
+}
+
+void preload_hs_wipe(struct preload_hs *hs)
+{
+	gnutls_memset(hs, 0, sizeof(*hs));
+}
+
+/* Forget c's traffic secrets: a KeyUpdate is then an error to the reader. */
+static void conn_wipe(struct preload_conn *c)
+{
+	gnutls_memset(c->s->secret_tx, 0, sizeof(c->s->secret_tx));
+	gnutls_memset(c->s->secret_rx, 0, sizeof(c->s->secret_rx));
+	c->s->secret_len = 0;
+}
+
 static void conn_put(struct preload_conn *c, int fd)
 {
 	if (--c->refs)
@@ -80,11 +118,14 @@ static void slot_clear(int fd)
 		conn_put(c, fd);
 }
 
-int fdtab_add_conn(int fd, int version, unsigned cipher, int role)
+int fdtab_add_conn(int fd, const struct preload_hs *hs, int role)
 {
 	struct wire_reply r = {
-		.version = version, .cipher = cipher,
+		.version = hs->version, .cipher = hs->cipher,
 		.role = role == KTLS_SERVER,
+		.rekey = hs->secret_len != 0,
+		.secret_tx = hs->secret_tx, .secret_rx = hs->secret_rx,
+		.secret_len = hs->secret_len,	/* checked by session_adopt */
 	};
 	struct preload_conn *c;
 	int ret;
@@ -150,8 +191,10 @@ static void before_fork(void)
 static void in_parent(void)
 {
 	for (int fd = 0; fd < PRELOAD_FDS; fd++)
-		if (tab[fd].conn)
+		if (tab[fd].conn) {
 			tab[fd].conn->owned = 0;
+			conn_wipe(tab[fd].conn);
+		}
 	pthread_mutex_unlock(&tab_lock);
 }
 
@@ -203,12 +246,15 @@ void fdtab_scan(void)
 	while ((e = readdir(d))) {
 		int fd = atoi(e->d_name), version = 0;
 		unsigned cipher = 0;
+		struct preload_hs hs = { 0 };	/* no secrets cross exec */
 
 		if (e->d_name[0] == '.' || fd == dirfd(d) || !has_ktls(fd) ||
 		    ktls_params(fd, &version, &cipher))
 			continue;
+		hs.version = version;
+		hs.cipher = cipher;
 		/* The role is not known: a client's skips tickets. */
-		if (fdtab_add_conn(fd, version, cipher, KTLS_CLIENT))
+		if (fdtab_add_conn(fd, &hs, KTLS_CLIENT))
 			preload_log("descriptor %d has kTLS but cannot be tracked", fd);
 	}
 	closedir(d);
@@ -224,6 +270,8 @@ __attribute__((destructor)) static void fdtab_exit(void)
 			fdtab_conn_at(c, fd);
 			ktls_close_notify(c->s);
 		}
+		if (c)
+			conn_wipe(c);
 	}
 	preload_inside--;
 }

@@ -79,15 +79,14 @@ static int swap_in(struct nbc *n)
 static void *nb_main(void *arg)
 {
 	struct nbc *n = arg;
-	int err, version = 0;
-	unsigned cipher = 0;
+	struct preload_hs hs = { 0 };
+	int err;
 
 	preload_inside = 1;
 	err = connect_tcp(n->sock, (struct sockaddr *)&n->sa, n->len);
 	if (!err)
 		err = connect_handshake(n->sock, n->profile,
-					n->name[0] ? n->name : NULL,
-					&version, &cipher);
+					n->name[0] ? n->name : NULL, &hs);
 	if (err)
 		shutdown(n->sock, SHUT_RDWR);
 	pthread_mutex_lock(&nb_lock);
@@ -96,8 +95,7 @@ static void *nb_main(void *arg)
 		if (!swap_in(n)) {
 			preload_inside = 0;
 			if (!err)
-				err = fdtab_add_conn(n->fd, version, cipher,
-						     KTLS_CLIENT);
+				err = fdtab_add_conn(n->fd, &hs, KTLS_CLIENT);
 			if (err)
 				shutdown(n->fd, SHUT_RDWR);
 			preload_inside = 1;
@@ -105,6 +103,7 @@ static void *nb_main(void *arg)
 		errs[n->fd] = err ? preload_errno(err) : 0;
 	}
 	pthread_mutex_unlock(&nb_lock);
+	preload_hs_wipe(&hs);
 	real.close(n->sock);
 	nbc_free(n);
 	return NULL;

@@ -14,6 +14,8 @@
 
 #include <ktls.h>
 
+#include "wire.h"	/* KTLS_SECRET_MAX */
+
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
 
 /* ---- real.c: the functions we interpose, as libc has them ---- */
@@ -82,9 +84,32 @@ int conf_active(void);
 /* ---- fdtab.c: what the shim knows about each descriptor ---- */
 struct preload_listener;
 
-/* A kTLS connection handed over by ktlsd, shared by its dups. */
+/*
+ * What ktlsd negotiated for one connection, as the shim passes it on to
+ * the table (through the accept pair, on the server side). The TLS 1.3
+ * traffic secrets are there only when ktlsd said that this kernel takes
+ * new keys (secret_len 0 otherwise): whoever holds a copy wipes it with
+ * preload_hs_wipe() as soon as the table has it.
+ */
+struct preload_hs {
+	int32_t version;	/* KTLS_TLS12/13 */
+	uint32_t cipher;	/* KTLS_CIPHER_* */
+	uint32_t secret_len;
+	uint8_t secret_tx[KTLS_SECRET_MAX], secret_rx[KTLS_SECRET_MAX];
+};
+
+/* hs from a session ktlsd handed over (the secrets only if it can rekey). */
+void preload_hs_from(struct preload_hs *hs, const struct ktls_session *s);
+void preload_hs_wipe(struct preload_hs *hs);
+
+/*
+ * A kTLS connection handed over by ktlsd, shared by its dups. Its session
+ * parses records, and holds the traffic secrets for the peer's KeyUpdate
+ * where there are any: in the process that owns the connection only, and
+ * wiped when the connection is closed, and at exit.
+ */
 struct preload_conn {
-	struct ktls_session *s;	/* adopted: record parsing, no secrets */
+	struct ktls_session *s;	/* adopted from ktlsd's reply */
 	int refs;		/* descriptors of this process on it */
 	int owned;		/* this process closes it (close_notify) */
 };
@@ -102,10 +127,11 @@ struct preload_conn *fdtab_conn(int fd);
 /* The listener behind fd, or NULL. */
 struct preload_listener *fdtab_listener(int fd);
 /*
- * Record a new connection on fd (version and cipher as ktlsd negotiated
- * them, role KTLS_SERVER/KTLS_CLIENT). 0, or -errno (fd then unchanged).
+ * Record a new connection on fd (as ktlsd negotiated it, role
+ * KTLS_SERVER/KTLS_CLIENT). 0, or -errno (fd then unchanged). The caller
+ * still wipes hs.
  */
-int fdtab_add_conn(int fd, int version, unsigned cipher, int role);
+int fdtab_add_conn(int fd, const struct preload_hs *hs, int role);
 void fdtab_set_listener(int fd, struct preload_listener *l);
 /* fd is being closed: forget it; close_notify if it was the last one. */
 void fdtab_forget(int fd);
@@ -129,9 +155,12 @@ int connect_handle(int fd, const struct sockaddr *sa, socklen_t len,
 		   int *ret);
 /* TCP connect, waiting for it if the socket is non-blocking; 0 or -errno. */
 int connect_tcp(int fd, const struct sockaddr *sa, socklen_t len);
-/* Hand connected fd to ktlsd; what it negotiated. 0 or -errno. */
+/*
+ * Hand connected fd to ktlsd; what it negotiated in *hs (always filled:
+ * the caller wipes it). 0 or -errno.
+ */
 int connect_handshake(int fd, const char *profile, const char *name,
-		      int *version, unsigned *cipher);
+		      struct preload_hs *hs);
 
 /* ---- nbconnect.c: the client side for non-blocking sockets ---- */
 /* Start one: *ret -1, errno EINPROGRESS; 1. */

@@ -4,8 +4,10 @@
  * post-handshake messages as records of their own, which a plain read()
  * turns into EIO; every read goes through ktls_recv() instead, which
  * makes the peer's close_notify an end of file, skips TLS 1.3 tickets,
- * and ends the stream with an error at a KeyUpdate (the adopted session
- * holds no secrets to follow one). Only the first non-empty buffer of a
+ * and follows the peer's KeyUpdate where the session kept the secrets
+ * (fdtab.c): the new receive key goes into the kernel, and ours goes out
+ * too if the peer asked, before the read goes on. Elsewhere a KeyUpdate
+ * ends the stream with ECONNRESET. Only the first non-empty buffer of a
  * vector is filled: a short read, as a stream socket may give.
  */
 #include <errno.h>

@@ -7,8 +7,7 @@
  * bookkeeping of a server's descriptors across dup (F_DUPFD_CLOEXEC),
  * dup2, dup3, fork and exec, each checked by a Python ssl client that
  * wants its echo and then a close_notify (a TCP end without one is an
- * error there). A KeyUpdate this kernel setup cannot follow ends the read
- * with ECONNRESET.
+ * error there). A peer's KeyUpdate: tests/vm/preload_keyupdate.c.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -53,13 +52,6 @@ static const char fd_server[] =
 	"elif mode == 'exec':\n"
 	"    os.set_inheritable(fd, True)\n"
 	"    os.execv(sys.executable, [sys.executable, sys.argv[0], 'serve', str(fd)])\n"
-	"elif mode == 'keyupdate':\n"
-	"    print('first:', os.read(fd, 100), flush=True)\n"
-	"    try:\n"
-	"        print('read after KeyUpdate:', os.read(fd, 100), flush=True)\n"
-	"    except OSError as e:\n"
-	"        print('KeyUpdate ends the read with errno', e.errno, flush=True)\n"
-	"    sys.exit(0)\n"
 	"serve(fd)\n";
 
 /* The client: exit 0 for its echo followed by a close_notify. */
@@ -163,21 +155,6 @@ TEST_F_TIMEOUT(pc, dup2, 120) { fd_case(_metadata, self, "dup2"); }
 TEST_F_TIMEOUT(pc, dup3, 120) { fd_case(_metadata, self, "dup3"); }
 TEST_F_TIMEOUT(pc, fork, 120) { fd_case(_metadata, self, "fork"); }
 TEST_F_TIMEOUT(pc, exec, 120) { fd_case(_metadata, self, "exec"); }
-
-TEST_F_TIMEOUT(pc, keyupdate_ends_read_cleanly, 120)
-{
-	self->srv = server_start(self->log,
-		"exec env LD_PRELOAD=%s KTLS_HANDOFF_SOCKET=%s KTLS_PRELOAD_ACCEPT=%d=web python3 -u %s/fdsrv.py %d keyupdate",
-		self->so, self->d.sock, self->port, self->d.dir, self->port);
-	ASSERT_EQ(0, wait_listen(self->port, 30000));
-	/* s_client sends a KeyUpdate for a line "k" (not with -quiet). */
-	run_shell("(printf 'ping\\n'; sleep 3; printf 'k\\n'; sleep 5) | "
-		  "timeout 60 openssl s_client -connect 127.0.0.1:%d -CAfile %s >/dev/null 2>&1",
-		  self->port, TEST_CERT);
-	EXPECT_EQ(0, run_shell("grep -q \"first: b'ping\" %s", self->log));
-	EXPECT_EQ(0, run_shell("grep -q 'KeyUpdate ends the read with errno %d' %s",
-			       ECONNRESET, self->log));
-}
 
 /* ---- the client side ---- */
 
