@@ -449,12 +449,15 @@ static int unexplained_directives(const char *path, char *bad, size_t len)
 }
 
 /*
- * 2.1: the supervisor must change uid to start the unprivileged handshake
- * process (CAP_SETUID/SETGID and four @privileged calls: 0.4 of it).
+ * 2.0: the supervisor must change uid to start the unprivileged handshake
+ * process (CAP_SETUID/SETGID and four @privileged calls: 0.5 of it), and
+ * the upcall and the probe need the host's network, netlink, Internet
+ * sockets and CAP_NET_ADMIN (1.1). The items that still count are
+ * logged, to see which one moved when the figure does.
  */
-TEST_F_TIMEOUT(sd, systemd_analyze_security_exposure_at_most_2_1, 200)
+TEST_F_TIMEOUT(sd, systemd_analyze_security_exposure_at_most_2_0, 200)
 {
-	char out[16384], path[256], bad[256];
+	char out[16384], bad[4096], path[256], lines[256];
 	const char *p;
 	double exposure;
 
@@ -464,11 +467,55 @@ TEST_F_TIMEOUT(sd, systemd_analyze_security_exposure_at_most_2_1, 200)
 	ASSERT_NE(NULL, p) TH_LOG("%s", out);
 	ASSERT_EQ(1, sscanf(p + strlen("Overall exposure level for " UNIT ": "),
 			    "%lf", &exposure));
-	TH_LOG("exposure %.1f", exposure);
-	EXPECT_GE(2.1, exposure) TH_LOG("%s", out);
+	sh_out(bad, sizeof(bad), "systemd-analyze security --no-pager " UNIT
+	       " 2>&1 | grep '^✗' | tr -s ' '");
+	TH_LOG("exposure %.1f; what counts:\n%s", exposure, bad);
+	EXPECT_GE(2.0, exposure) TH_LOG("%s", out);
 	ASSERT_EQ(0, sh_out(path, sizeof(path), "systemctl show -P FragmentPath " UNIT));
-	EXPECT_EQ(0, unexplained_directives(path, bad, sizeof(bad)))
-		TH_LOG("%s: directives without a comment above, lines%s", path, bad);
+	EXPECT_EQ(0, unexplained_directives(path, lines, sizeof(lines)))
+		TH_LOG("%s: directives without a comment above, lines%s", path, lines);
+}
+
+/* 0 when path is there (want 1) or not (want 0) for process pid; else -1, why. */
+static int ns_sees(int pid, const char *path, int want, char *why, size_t len)
+{
+	int there = !run_shell("nsenter -t %d -m test -e %s", pid, path);
+
+	snprintf(why, len, "ktlsd %s %s", there ? "sees" : "lacks", path);
+	return there == want ? 0 : -1;
+}
+
+/*
+ * What RootDirectory= takes away, seen from ktlsd's own mount namespace:
+ * the host's /run (systemd's private socket, this test's notes), /var
+ * and /srv are not there; its configuration and its sockets are. (The
+ * trixie root has no D-Bus, hence no /run/dbus to look for.)
+ */
+TEST_F_TIMEOUT(sd, ktlsd_sees_usr_etc_and_its_run_dir_only, 200)
+{
+	static const char *const hidden[] = {
+		"/run/systemd/private", "/run/ktlsd-systemd-test", "/var/lib",
+		"/srv",
+	};
+	static const char *const seen[] = {
+		"/etc/ktlsd/ktlsd.conf", TDIR "/key.pem", SOCK,
+		"/run/ktlsd/control.sock", "/usr/sbin/ktlsd",
+	};
+	char pid[32], why[256];
+	size_t i;
+
+	NEED_GUEST();
+	ASSERT_EQ(0, run_shell("test -e /run/systemd/private && test -d /var/lib "
+			       "&& test -d /srv"));
+	ASSERT_STREQ("active", unit_state(UNIT, self->st, sizeof(self->st)));
+	sh_out(pid, sizeof(pid), "systemctl show -P MainPID " UNIT);
+	ASSERT_LT(0, atoi(pid));
+	for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
+		EXPECT_EQ(0, ns_sees(atoi(pid), hidden[i], 0, why, sizeof(why)))
+			TH_LOG("%s", why);
+	for (i = 0; i < sizeof(seen) / sizeof(seen[0]); i++)
+		EXPECT_EQ(0, ns_sees(atoi(pid), seen[i], 1, why, sizeof(why)))
+			TH_LOG("%s", why);
 }
 
 /* Copy bytes both ways between a and b until either side ends. */
