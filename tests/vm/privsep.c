@@ -283,12 +283,13 @@ static void probe_as(uid_t uid, gid_t gid, int net_admin, int family,
 TEST_F(ps, upcall_calls_need_cap_net_admin)
 {
 	struct passwd *pw = hs_user();
-	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_sock *sk;
 	int family, group, without[3], with[3];
 
 	RETURN_IF_SKIPPED();
 	if (!variant->upcall)
 		SKIP(return, "measured with the upcall on");
+	sk = nl_socket_alloc();
 	ASSERT_NE(NULL, sk);
 	ASSERT_EQ(0, genl_connect(sk));
 	family = genl_ctrl_resolve(sk, HANDSHAKE_FAMILY_NAME);
