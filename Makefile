@@ -52,10 +52,15 @@ ALL_CFLAGS  = $(WARNFLAGS) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
 # build-asan unless B is given. Any error, undefined behaviour included,
 # ends the program; each host test also fails if it lost memory (the leak
 # check in tests/kselftest_harness.h; suppressions in tests/lsan.supp).
+# In the VM it runs SANITIZE_VM_TESTS only (empty: all of them): ktlsd's
+# handoff, reloads and drains, the file server, and the privilege
+# separation with the kernel's upcall calls.
 ifneq ($(filter 1,$(SANITIZE) $(ASAN)),)
 ifeq ($(origin B),file)
 B          := build-asan
 endif
+SANITIZE_VM_TESTS ?= handoff_data handoff_reload fileserver privsep
+export KTLSD_VM_ONLY := $(SANITIZE_VM_TESTS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	      -fno-omit-frame-pointer
 override CFLAGS  += $(SAN_FLAGS)
