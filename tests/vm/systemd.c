@@ -388,7 +388,14 @@ TEST_F_TIMEOUT(sd, reload_serves_the_new_certificate_no_handshake_fails, 400)
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* notify-reload: systemctl returned after ktlsd's READY=1. */
 	ASSERT_EQ(0, handoff_once(&sk, "after-reload\n")) TH_LOG("%s", sk.why);
-	EXPECT_STREQ(new, sk.cert);
+	EXPECT_STREQ(new, sk.cert) {
+		static char journal[4096];
+
+		sh_out(journal, sizeof(journal), "journalctl -q -u " UNIT
+		       " -o short-monotonic --no-pager | tail -n 25");
+		TH_LOG("the old certificate after the reload; the journal:\n%s",
+		       journal);
+	}
 	EXPECT_EQ(1, journal_count("reloaded /etc/ktlsd/ktlsd.conf"));
 	EXPECT_EQ(0, journal_count("failed in"));
 	EXPECT_STREQ("active", unit_state(UNIT, self->st, sizeof(self->st)));
