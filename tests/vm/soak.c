@@ -8,7 +8,10 @@
  * VmRSS and open descriptors are sampled; after the rest, again: the
  * descriptors must be the same and each RSS may have grown by at most
  * RSS_SLACK_KIB. Every handshake must work, on both ends, and the three
- * processes must be the ones of the start (none was restarted).
+ * processes must be the ones of the start (none was restarted). The
+ * upcall is off: the handshake process then has no CAP_NET_ADMIN and asks
+ * the supervisor for each socket's offload report, so all three processes
+ * take part in every handshake.
  *
  * KTLSD_SOAK_HANDSHAKES sets the count (default 2,000, make check);
  * make soak runs 10,000.
@@ -49,7 +52,10 @@
 	"[profile rsa]\n"						\
 	"role = server\n"						\
 	"certificate = " RSA_CERT "\n"					\
-	"key = " RSA_KEY "\n"
+	"key = " RSA_KEY "\n"						\
+	"\n"								\
+	"[upcall]\n"							\
+	"enable = no\n"
 
 enum { SUP, KEY, HS, NPROC };
 static const char *const proc_names[NPROC] = {
@@ -138,6 +144,7 @@ static void batch(struct __test_metadata *_metadata, FIXTURE_DATA(soak) *self,
 	static const char *const prof[2] = { "ec", "rsa" };
 	struct ktls_handoff_result res = { .size = sizeof(res) };
 	struct duo_client cl[BATCH] = { 0 };
+	const struct ktls_info *in;
 	pthread_t th[BATCH];
 	int fds[BATCH][2], k, i, ret, ok[BATCH] = { 0 };
 	uint64_t id;
@@ -164,6 +171,13 @@ static void batch(struct __test_metadata *_metadata, FIXTURE_DATA(soak) *self,
 			TH_LOG("handshake %ld (%s): %s: %s", self->done + i,
 			       prof[k & 1], ktls_strerror(res.status),
 			       ktls_handoff_error(self->h));
+		/* The offload report, which the supervisor answered. */
+		in = ok[k] ? ktls_session_info(res.session) : NULL;
+		if (ok[k] && (!in || in->tx != KTLS_OFFLOAD_SW ||
+			      in->rx != KTLS_OFFLOAD_SW) && !self->failed++)
+			TH_LOG("handshake %ld (%s): offload tx %d rx %d, not sw",
+			       self->done + i, prof[k & 1], in ? (int)in->tx : -1,
+			       in ? (int)in->rx : -1);
 		if (!ok[k])
 			shutdown(fds[k][1], SHUT_RDWR);
 		if (res.session)
