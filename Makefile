@@ -311,7 +311,7 @@ check-systemd: deps deb
 	tests/check --systemd $(B) "$(SYSTEMD_KERNELS)"
 
 # ktlsd's three processes over SOAK_HANDSHAKES handoff handshakes, in a VM
-# on the first of KERNELS (about 6 minutes under TCG for 10,000).
+# on the first of KERNELS (about 7 minutes under TCG for 10,000).
 SOAK_HANDSHAKES ?= 10000
 soak: deps
 	@$(MAKE) --no-print-directory all $(B)/tests/vm/soak
