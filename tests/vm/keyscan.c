@@ -390,4 +390,195 @@ TEST_F_TIMEOUT(scan, private_keys_only_in_the_key_process, 900)
 			    "scan misses"));
 }
 
+/* ---- A key on a PKCS#11 token (SoftHSM) ---- */
+
+#define P11_DIR		"/tmp/ktlsd-keyscan-p11"
+#define P11_PIN		"1234"
+#define P11_URL		"pkcs11:token=ktlsd-vm;object=k;type=private"
+#define P11_CERT	P11_DIR "/cert.pem"
+#define P11_KEYFILE	P11_DIR "/k.pem"
+#define P11_HANDSHAKES	20
+
+#define P11_PROFILES							\
+	"[profile token]\n"						\
+	"role = server\n"						\
+	"certificate = " P11_CERT "\n"					\
+	"key = " P11_URL ";pin-value=" P11_PIN "\n"			\
+	"\n"								\
+	"[profile file]\n"						\
+	"role = server\n"						\
+	"certificate = " TEST_CERT "\n"					\
+	"key = " TEST_KEY "\n"
+
+/*
+ * A SoftHSM token holding an EC key, written to it (sensitive, not
+ * extractable) from a file that stays here only so that the test knows
+ * the scalar to look for; the certificate is made by signing with the
+ * token's key. SOFTHSM2_CONF goes to ktlsd through the environment.
+ */
+static int make_token(void)
+{
+	setenv("SOFTHSM2_CONF", P11_DIR "/softhsm2.conf", 1);
+	return run_shell("(set -e; rm -rf " P11_DIR "; mkdir -p " P11_DIR
+			 "/tokens; cd " P11_DIR ";"
+			 "printf 'directories.tokendir = " P11_DIR "/tokens\\n"
+			 "objectstore.backend = file\\nlog.level = ERROR\\n'"
+			 " >softhsm2.conf;"
+			 "softhsm2-util --init-token --free --label ktlsd-vm"
+			 " --pin " P11_PIN " --so-pin 5678;"
+			 "export GNUTLS_PIN=" P11_PIN ";"
+			 "certtool -p --key-type ecdsa --curve secp256r1"
+			 " --outfile k.pem;"
+			 "p11tool --login --write --load-privkey k.pem --label k"
+			 " --mark-sign pkcs11:token=ktlsd-vm;"
+			 "printf 'cn=localhost\\ndns_name=localhost\\n"
+			 "ip_address=127.0.0.1\\nexpiration_days=2\\n"
+			 "tls_www_server\\nsigning_key\\n' >tmpl;"
+			 "certtool --load-privkey k.pem --pubkey-info"
+			 " --outfile pub.pem;"
+			 "certtool -s --load-privkey '" P11_URL "' --load-pubkey"
+			 " pub.pem --template tmpl --outfile cert.pem)"
+			 " >" P11_DIR ".log 2>&1") ?
+			 -1 : 0;
+}
+
+/* The EC scalar of the key file at path into s: 0 or -1. */
+static int ec_scalar(const char *path, struct secret *s, const char *what)
+{
+	gnutls_datum_t x = { 0 }, y = { 0 }, k = { 0 };
+	gnutls_x509_privkey_t key = read_key(path);
+	gnutls_ecc_curve_t curve;
+	int ret = -1;
+
+	if (key && gnutls_x509_privkey_export_ecc_raw(key, &curve, &x, &y,
+						      &k) >= 0) {
+		secret_set(s, what, &k);
+		ret = s->len >= 28 ? 0 : -1;
+	}
+	gnutls_free(x.data);
+	gnutls_free(y.data);
+	gnutls_free(k.data);
+	if (key)
+		gnutls_x509_privkey_deinit(key);
+	return ret;
+}
+
+/* Whether pid maps a file whose name has s. */
+static int maps_have(pid_t pid, const char *s)
+{
+	char path[64], line[512];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !!strstr(line, s);
+	fclose(f);
+	return found;
+}
+
+FIXTURE(p11)
+{
+	struct daemon d;
+	struct ktls_config *tok, *file;	/* clients trusting each server */
+};
+
+FIXTURE_SETUP(p11)
+{
+	unsetenv("KTLSD_BENCH_KEYS_IN_PROCESS");
+	if (run_shell("command -v softhsm2-util p11tool >/dev/null"))
+		SKIP(return, "softhsm2 and gnutls-bin are not installed");
+	ASSERT_EQ(0, make_test_cert());
+	ASSERT_EQ(0, make_token()) TH_LOG("see " P11_DIR ".log");
+	ASSERT_EQ(0, ktls_config_new(&self->tok, KTLS_CLIENT));
+	ASSERT_EQ(0, ktls_config_set_ca_file(self->tok, P11_CERT));
+	ASSERT_EQ(0, ktls_config_new(&self->file, KTLS_CLIENT));
+	ASSERT_EQ(0, ktls_config_set_ca_file(self->file, TEST_CERT));
+	daemon_start(_metadata, &self->d, P11_PROFILES, 64);
+}
+
+FIXTURE_TEARDOWN(p11)
+{
+	if (self->d.pid)
+		daemon_stop(_metadata, &self->d);
+	ktls_config_free(self->tok);
+	ktls_config_free(self->file);
+	run_shell("rm -rf " P11_DIR " " P11_DIR ".log");
+}
+
+/* The token's object: sensitive, not extractable (p11tool's flags). */
+TEST_F(p11, token_key_is_sensitive_and_not_extractable)
+{
+	char flags[512] = "";
+	FILE *f;
+
+	RETURN_IF_SKIPPED();
+	f = popen("GNUTLS_PIN=" P11_PIN " p11tool --login --list-all-privkeys "
+		  "pkcs11:token=ktlsd-vm 2>/dev/null | grep 'Flags:'", "r");
+	ASSERT_NE(NULL, f);
+	if (!fgets(flags, sizeof(flags), f))
+		flags[0] = 0;
+	pclose(f);
+	ASSERT_NE(NULL, strstr(flags, "CKA_SENSITIVE;")) TH_LOG("%s", flags);
+	ASSERT_EQ(NULL, strstr(flags, "CKA_EXTRACTABLE")) TH_LOG("%s", flags);
+}
+
+/*
+ * Handoff handshakes under privilege separation with the token's key and,
+ * as the control, a key file's: each verifies against its certificate and
+ * both ends install kTLS. Then the memory scans: the handshake process
+ * holds neither scalar; the key process holds the file's (the scan finds
+ * a key where it is) and not the token's, whose module (libsofthsm2) only
+ * the key process maps.
+ */
+TEST_F_TIMEOUT(p11, handshakes_sign_on_the_token, 600)
+{
+	struct secret hs[2] = { 0 }, key[2] = { 0 };
+	long long tx0 = tls_stat("TlsTxSw"), bytes;
+	int64_t t0 = ms_now();
+	pid_t hs_pid, key_pid;
+	int i;
+
+	RETURN_IF_SKIPPED();
+	if (!host_has_ktls())
+		SKIP(return, NO_KTLS_REASON);
+	ASSERT_EQ(0, ec_scalar(P11_KEYFILE, &hs[0], "the token key's scalar"));
+	ASSERT_EQ(0, ec_scalar(TEST_KEY, &hs[1], "the key file's scalar"));
+	memcpy(key, hs, sizeof(key));
+	for (i = 0; i < P11_HANDSHAKES; i++) {
+		ASSERT_EQ(0, one_handshake(_metadata, &self->d, "token",
+					   self->tok)) TH_LOG("#%d", i);
+		ASSERT_EQ(0, one_handshake(_metadata, &self->d, "file",
+					   self->file)) TH_LOG("#%d", i);
+	}
+	TH_LOG("%d handshakes with the token's key and %d with the file's in "
+	       "%lld ms", P11_HANDSHAKES, P11_HANDSHAKES,
+	       (long long)(ms_now() - t0));
+	/* Both ends of each connection: kTLS transmit keys installed. */
+	ASSERT_LE(tx0 + 4 * P11_HANDSHAKES, tls_stat("TlsTxSw"));
+	EXPECT_EQ(P11_HANDSHAKES, log_count(&self->d, " profile token uid "))
+		TH_LOG("%s", log_tail(&self->d));
+
+	hs_pid = find_comm("ktlsd-hs", self->d.pid);
+	key_pid = find_comm("ktlsd-key", self->d.pid);
+	ASSERT_NE(0, hs_pid);
+	ASSERT_NE(0, key_pid);
+	bytes = scan(hs_pid, hs, 2);
+	ASSERT_LT(0, bytes);
+	report(_metadata, "handshake process", hs_pid, bytes, hs, 2);
+	EXPECT_EQ(0, unlike(_metadata, hs, 2, 0, "the handshake process"));
+	bytes = scan(key_pid, key, 2);
+	ASSERT_LT(0, bytes);
+	report(_metadata, "key process", key_pid, bytes, key, 2);
+	EXPECT_EQ(0, unlike(_metadata, &key[0], 1, 0, "the key process"));
+	EXPECT_EQ(0, unlike(_metadata, &key[1], 1, 1, "the key process: the "
+			    "scan misses"));
+	EXPECT_EQ(1, maps_have(key_pid, "libsofthsm2"));
+	EXPECT_EQ(0, maps_have(hs_pid, "libsofthsm2"));
+	EXPECT_EQ(0, maps_have(self->d.pid, "libsofthsm2"));
+}
+
 TEST_HARNESS_MAIN

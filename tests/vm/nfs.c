@@ -513,6 +513,64 @@ TEST_F_TIMEOUT(nfs, handshake_process_killed_during_mount_loop, 600)
 	TH_LOG("%d of the 2 mounts during a kill failed", failed_killed);
 }
 
+/*
+ * The same with the key process ("ktlsd-key", which signs the server's
+ * handshakes): SIGKILLed 150 ms into the third and the sixth of eight
+ * mounts. The supervisor reloads (a new key process, a new handshake
+ * process) within a few seconds; the loop completes, every mount after a
+ * kill works (the killed ones may too), and the supervisor stays.
+ */
+TEST_F_TIMEOUT(nfs, key_process_killed_during_mount_loop, 600)
+{
+	int i, st, failed_killed = 0, failed_other = 0, kills = 0;
+	pid_t sup, kp, killer;
+	int64_t ms, t0, start = ms_now(), reload_ms[2] = { 0 };
+
+	START_TLSHD_STYLE("server");
+	sup = self->k.pid;
+	for (i = 0; i < 8; i++) {
+		int kill_it = i == 2 || i == 5;
+
+		kp = child_named(sup, "ktlsd-key");
+		ASSERT_LT(0, kp) TH_LOG("mount %d: no key process", i);
+		t0 = ms_now();
+		killer = kill_it ? kill_later(kp, 150) : 0;
+		st = nfs_mount("/", "tls", &ms);
+		if (killer > 0)
+			waitpid(killer, NULL, 0);
+		if (!st)
+			st = run_shell("ls " MNT " >/dev/null");
+		nfs_umount();
+		TH_LOG("mount %d%s: status %d in %lld ms", i,
+		       kill_it ? " (key process killed)" : "", st,
+		       (long long)ms);
+		if (st)
+			kill_it ? failed_killed++ : failed_other++;
+		if (!kill_it)
+			continue;
+		/* The reload: a new key process, then a new "ready:". */
+		ASSERT_LT(0, child_wait(sup, "ktlsd-key", kp, 10000))
+			TH_LOG("no new key process: %s", log_text(&self->k));
+		while (log_has(&self->k, "ready:") < kills + 2 &&
+		       ms_now() - t0 < 20000)
+			usleep(20000);
+		ASSERT_EQ(kills + 2, log_has(&self->k, "ready:"))
+			TH_LOG("no reload after the kill: %s", log_text(&self->k));
+		reload_ms[kills++] = ms_now() - t0 - 150;
+	}
+	EXPECT_EQ(0, failed_other) TH_LOG("%s", log_text(&self->k));
+	EXPECT_EQ(sup, self->k.pid);
+	EXPECT_TRUE(alive(&self->k));
+	EXPECT_EQ(2, log_has(&self->k, "reloading to start another"))
+		TH_LOG("%s", log_text(&self->k));
+	/* Those two deaths, and no other process died. */
+	EXPECT_EQ(2, log_has(&self->k, "was killed by signal"));
+	TH_LOG("%d of the 2 mounts during a kill failed; the reload was seen "
+	       "done %lld and %lld ms after the kill (after the mount ended); "
+	       "%lld ms in all", failed_killed, (long long)reload_ms[0],
+	       (long long)reload_ms[1], (long long)(ms_now() - start));
+}
+
 /* ---- Start-up: another agent, no family, the handoff still there ---- */
 
 FIXTURE(agent) {
