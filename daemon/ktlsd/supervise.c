@@ -35,7 +35,7 @@
 #define DEATHS		5	/* this many deaths ... */
 #define DEATHS_MS	10000	/* ... within this: back off */
 #define BACKOFF_MS	5000
-#define HANDOVER_MS	2000	/* a reload's old process says it drains */
+#define HANDOVER_MS	10000	/* a reload's old process says it drains */
 
 enum gen_state { G_FREE, G_STARTING, G_SERVING, G_DRAINING };
 
