@@ -155,6 +155,19 @@ TEST_F(hd, requester_leaves_mid_handshake)
 
 /* ---- Reloads ---- */
 
+/* A server profile "added" in the file, then SIGHUP, then the reload done. */
+static void add_profile_and_reload(struct __test_metadata *_metadata,
+				   struct daemon *d)
+{
+	ASSERT_EQ(0, write_conf(d, "[profile added]\n"
+				"role = server\n"
+				"certificate = " TEST_CERT "\n"
+				"key = " TEST_KEY "\n"));
+	ASSERT_EQ(0, kill(d->pid, SIGHUP));
+	ASSERT_EQ(1, log_wait(d, "info: reloaded ", 1, 10000 * DAEMON_SLOW))
+		TH_LOG("%s", log_tail(d));
+}
+
 #define BATCH 10
 
 /*
@@ -243,14 +256,7 @@ TEST_F_TIMEOUT(hd, reload_moves_open_connections, 120)
 	close(fds[0]);
 	close(fds[1]);
 
-	ASSERT_EQ(0, write_conf(&self->d, "[profile added]\n"
-				"role = server\n"
-				"certificate = " TEST_CERT "\n"
-				"key = " TEST_KEY "\n"));
-	ASSERT_EQ(0, kill(self->d.pid, SIGHUP));
-	ASSERT_EQ(1, log_wait(&self->d, "info: reloaded ", 1,
-			      10000 * DAEMON_SLOW))
-		TH_LOG("%s", log_tail(&self->d));
+	add_profile_and_reload(_metadata, &self->d);
 	/* The silent handshake is still in the old process. */
 	ASSERT_EQ(-ETIMEDOUT, wait_result(slow, &r, 0));
 
@@ -298,14 +304,7 @@ TEST_F(hd, reload_adds_profile)
 	close(fds[0]);
 	close(fds[1]);
 
-	ASSERT_EQ(0, write_conf(&self->d, "[profile added]\n"
-				"role = server\n"
-				"certificate = " TEST_CERT "\n"
-				"key = " TEST_KEY "\n"));
-	ASSERT_EQ(0, kill(self->d.pid, SIGHUP));
-	ASSERT_EQ(1, log_wait(&self->d, "info: reloaded ", 1,
-			      5000 * DAEMON_SLOW))
-		TH_LOG("%s", log_tail(&self->d));
+	add_profile_and_reload(_metadata, &self->d);
 	ASSERT_NE(NULL, strstr(log_tail(&self->d), "6 profiles"));
 	good_handoff(_metadata, &self->d, "added", -1);
 	serves_on(_metadata, &self->d);

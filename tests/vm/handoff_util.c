@@ -461,3 +461,14 @@ void refused(struct __test_metadata *_metadata, const struct daemon *d,
 	good_handoff(_metadata, d, "web", sock);
 	close(sock);
 }
+
+int make_rsa_cert(const char *dir)
+{
+	return run_shell("(set -e; mkdir -p %s; cd %s;"
+			 "printf 'cn=localhost\\ndns_name=localhost\\n"
+			 "ip_address=127.0.0.1\\nexpiration_days=2\\n"
+			 "tls_www_server\\nsigning_key\\n' >tmpl;"
+			 "certtool -p --rsa --bits 2048 --outfile rsa.key;"
+			 "certtool -s --load-privkey rsa.key --template tmpl "
+			 "--outfile rsa.pem) >/dev/null 2>&1", dir, dir) ? -1 : 0;
+}

@@ -223,4 +223,21 @@ void refused(struct __test_metadata *_metadata, const struct daemon *d,
 	     const int *fds, int nfds, const char *profile, const char *sni,
 	     const char *alpn, int want);
 
+/* ---- An RSA server besides the ECDSA one ---- */
+
+/* dir/rsa.key (2048 bits) and dir/rsa.pem, for localhost; 0 or -1. */
+int make_rsa_cert(const char *dir);
+
+/* Server profiles "ec" (TEST_CERT) and "rsa" (of make_rsa_cert(dir)). */
+#define EC_RSA_PROFILES(dir)						\
+	"[profile ec]\n"						\
+	"role = server\n"						\
+	"certificate = " TEST_CERT "\n"					\
+	"key = " TEST_KEY "\n"						\
+	"\n"								\
+	"[profile rsa]\n"						\
+	"role = server\n"						\
+	"certificate = " dir "/rsa.pem\n"				\
+	"key = " dir "/rsa.key\n"
+
 #endif

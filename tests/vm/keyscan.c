@@ -23,17 +23,7 @@
 #define RSA_DIR		"/tmp/ktlsd-keyscan"
 #define RSA_CERT	RSA_DIR "/rsa.pem"
 #define RSA_KEY		RSA_DIR "/rsa.key"
-
-#define SCAN_PROFILES							\
-	"[profile ec]\n"						\
-	"role = server\n"						\
-	"certificate = " TEST_CERT "\n"					\
-	"key = " TEST_KEY "\n"						\
-	"\n"								\
-	"[profile rsa]\n"						\
-	"role = server\n"						\
-	"certificate = " RSA_CERT "\n"					\
-	"key = " RSA_KEY "\n"
+#define SCAN_PROFILES	EC_RSA_PROFILES(RSA_DIR)
 
 /* A secret number as the key file holds it, to look for. */
 struct secret {
@@ -42,17 +32,6 @@ struct secret {
 	size_t len;
 	long hits;
 };
-
-static int make_rsa_key(void)
-{
-	return run_shell("(set -e; mkdir -p " RSA_DIR "; cd " RSA_DIR ";"
-			 "printf 'cn=localhost\\ndns_name=localhost\\n"
-			 "ip_address=127.0.0.1\\nexpiration_days=2\\n"
-			 "tls_www_server\\nsigning_key\\n' >tmpl;"
-			 "certtool -p --rsa --bits 2048 --outfile rsa.key;"
-			 "certtool -s --load-privkey rsa.key --template tmpl "
-			 "--outfile rsa.pem) >/dev/null 2>&1") ? -1 : 0;
-}
 
 /* d's value without leading zero bytes, both ways round, into s. */
 static void secret_set(struct secret *s, const char *what,
@@ -272,7 +251,7 @@ FIXTURE_SETUP(scan)
 	else
 		unsetenv("KTLSD_BENCH_KEYS_IN_PROCESS");
 	ASSERT_EQ(0, make_test_cert());
-	ASSERT_EQ(0, make_rsa_key());
+	ASSERT_EQ(0, make_rsa_cert(RSA_DIR));
 	ASSERT_EQ(0, ktls_config_new(&self->ec, KTLS_CLIENT));
 	ASSERT_EQ(0, ktls_config_set_ca_file(self->ec, TEST_CERT));
 	ASSERT_EQ(0, ktls_config_new(&self->rsa, KTLS_CLIENT));

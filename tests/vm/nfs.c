@@ -474,6 +474,23 @@ static pid_t kill_later(pid_t pid, int ms)
 }
 
 /*
+ * One NFS-over-TLS mount, read and unmount; victim (unless 0) SIGKILLed
+ * 150 ms into it. The status (0: it all worked), the mount's time in *ms.
+ */
+static int mount_killing(pid_t victim, int64_t *ms)
+{
+	pid_t killer = victim ? kill_later(victim, 150) : 0;
+	int st = nfs_mount("/", "tls", ms);
+
+	if (killer > 0)
+		waitpid(killer, NULL, 0);
+	if (!st)
+		st = run_shell("ls " MNT " >/dev/null");
+	nfs_umount();
+	return st;
+}
+
+/*
  * Eight mounts in a row; during the third and the sixth the handshake
  * process is SIGKILLed. The supervisor stays and starts another; the loop
  * completes, and every mount but those two works (they may too: the kill
@@ -482,7 +499,7 @@ static pid_t kill_later(pid_t pid, int ms)
 TEST_F_TIMEOUT(nfs, handshake_process_killed_during_mount_loop, 600)
 {
 	int i, st, failed_killed = 0, failed_other = 0;
-	pid_t sup, hs, killer;
+	pid_t sup, hs;
 	int64_t ms;
 
 	START_TLSHD_STYLE("server");
@@ -492,13 +509,7 @@ TEST_F_TIMEOUT(nfs, handshake_process_killed_during_mount_loop, 600)
 
 		hs = hs_pid(sup);
 		ASSERT_LT(0, hs) TH_LOG("mount %d: no handshake process", i);
-		killer = kill_it ? kill_later(hs, 150) : 0;
-		st = nfs_mount("/", "tls", &ms);
-		if (killer > 0)
-			waitpid(killer, NULL, 0);
-		if (!st)
-			st = run_shell("ls " MNT " >/dev/null");
-		nfs_umount();
+		st = mount_killing(kill_it ? hs : 0, &ms);
 		TH_LOG("mount %d%s: status %d in %lld ms", i,
 		       kill_it ? " (killed)" : "", st, (long long)ms);
 		if (st)
@@ -523,7 +534,7 @@ TEST_F_TIMEOUT(nfs, handshake_process_killed_during_mount_loop, 600)
 TEST_F_TIMEOUT(nfs, key_process_killed_during_mount_loop, 600)
 {
 	int i, st, failed_killed = 0, failed_other = 0, kills = 0;
-	pid_t sup, kp, killer;
+	pid_t sup, kp;
 	int64_t ms, t0, start = ms_now(), reload_ms[2] = { 0 };
 
 	START_TLSHD_STYLE("server");
@@ -534,13 +545,7 @@ TEST_F_TIMEOUT(nfs, key_process_killed_during_mount_loop, 600)
 		kp = child_named(sup, "ktlsd-key");
 		ASSERT_LT(0, kp) TH_LOG("mount %d: no key process", i);
 		t0 = ms_now();
-		killer = kill_it ? kill_later(kp, 150) : 0;
-		st = nfs_mount("/", "tls", &ms);
-		if (killer > 0)
-			waitpid(killer, NULL, 0);
-		if (!st)
-			st = run_shell("ls " MNT " >/dev/null");
-		nfs_umount();
+		st = mount_killing(kill_it ? kp : 0, &ms);
 		TH_LOG("mount %d%s: status %d in %lld ms", i,
 		       kill_it ? " (key process killed)" : "", st,
 		       (long long)ms);

@@ -44,15 +44,7 @@
 #endif
 
 #define SOAK_PROFILES							\
-	"[profile ec]\n"						\
-	"role = server\n"						\
-	"certificate = " TEST_CERT "\n"					\
-	"key = " TEST_KEY "\n"						\
-	"\n"								\
-	"[profile rsa]\n"						\
-	"role = server\n"						\
-	"certificate = " RSA_CERT "\n"					\
-	"key = " RSA_KEY "\n"						\
+	EC_RSA_PROFILES(SOAK_DIR)					\
 	"\n"								\
 	"[upcall]\n"							\
 	"enable = no\n"
@@ -76,17 +68,6 @@ FIXTURE(soak)
 	long done, failed;
 };
 
-static int make_rsa_key(void)
-{
-	return run_shell("(set -e; mkdir -p " SOAK_DIR "; cd " SOAK_DIR ";"
-			 "printf 'cn=localhost\\ndns_name=localhost\\n"
-			 "ip_address=127.0.0.1\\nexpiration_days=2\\n"
-			 "tls_www_server\\nsigning_key\\n' >tmpl;"
-			 "certtool -p --rsa --bits 2048 --outfile rsa.key;"
-			 "certtool -s --load-privkey rsa.key --template tmpl "
-			 "--outfile rsa.pem) >/dev/null 2>&1") ? -1 : 0;
-}
-
 static int client_config(struct ktls_config **cfg, const char *ca)
 {
 	int ret = ktls_config_new(cfg, KTLS_CLIENT);
@@ -103,7 +84,7 @@ FIXTURE_SETUP(soak)
 	if (!host_has_ktls())
 		SKIP(return, NO_KTLS_REASON);
 	ASSERT_EQ(0, make_test_cert());
-	ASSERT_EQ(0, make_rsa_key());
+	ASSERT_EQ(0, make_rsa_cert(SOAK_DIR));
 	ASSERT_EQ(0, client_config(&self->cfg[0], TEST_CERT));
 	ASSERT_EQ(0, client_config(&self->cfg[1], RSA_CERT));
 	daemon_start(_metadata, &self->d, SOAK_PROFILES, 64);
