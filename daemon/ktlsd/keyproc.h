@@ -102,7 +102,7 @@ struct keyproc {
 };
 
 /*
- * A new key process, spawned from /proc/self/exe KEYPROC_ARG, with one
+ * A new key process, our own executable run with KEYPROC_ARG, with one
  * reference. 0 or -errno.
  */
 int keyproc_spawn(struct keyproc **out);
