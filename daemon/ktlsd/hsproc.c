@@ -13,6 +13,7 @@
  * door has logged why it is missing).
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,10 +110,7 @@ static unsigned worker_count(const struct conf *c)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-/*
- * SIGTERM and SIGINT (stop) and SIGUSR1 (a reload's hand-over) through a
- * signalfd; SIGHUP is the supervisor's.
- */
+/* SIGTERM and SIGINT (stop) through a signalfd; SIGHUP is the supervisor's. */
 static int child_signals(void)
 {
 	sigset_t set;
@@ -123,7 +121,6 @@ static int child_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);	/* before any thread */
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
@@ -152,12 +149,36 @@ static void start_serving(struct ktlsd *d, const struct hsproc_args *a)
 		 d->upcall ? ", kernel upcall" : "");
 }
 
+/*
+ * Until told to drain: by the supervisor on our socket ('U': a reload's
+ * hand-over, 'T': stop; its end: it is gone, stop) or by SIGTERM/SIGINT.
+ * 1 for a hand-over.
+ */
+static int wait_for_drain(int sfd, int sup)
+{
+	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+			       { .fd = sup, .events = POLLIN } };
+	struct signalfd_siginfo si;
+	char what = 0;
+
+	while (poll(p, 2, -1) < 0)
+		if (errno != EINTR)
+			fatal("poll: %m");
+	if (p[1].revents) {
+		if (read(sup, &what, 1) != 1)
+			log_info("the supervisor is gone");
+		return what == 'U';
+	}
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		fatal("signalfd read: %m");
+	return 0;
+}
+
 void hsproc_main(const struct hsproc_args *a)
 {
 	struct ktlsd d = { .conf_lock = PTHREAD_MUTEX_INITIALIZER,
 			   .nic_lock = PTHREAD_MUTEX_INITIALIZER };
-	struct signalfd_siginfo si;
-	int sfd, ret;
+	int sfd, ret, handover;
 
 	prctl(PR_SET_NAME, "ktlsd-hs", 0, 0, 0);
 	sfd = child_signals();
@@ -179,12 +200,10 @@ void hsproc_main(const struct hsproc_args *a)
 	start_serving(&d, a);
 	if (write(a->ready_fd, "R", 1) != 1)
 		exit(1);
-	while (read(sfd, &si, sizeof(si)) != sizeof(si))
-		if (errno != EINTR)
-			fatal("signalfd read: %m");
+	handover = wait_for_drain(sfd, a->ready_fd);
 	log_info("draining %u handshakes in flight, then exiting",
 		 atomic_load(d.inflight));
-	loop_drain(&d, si.ssi_signo == SIGUSR1);
+	loop_drain(&d, handover);
 	/* The supervisor announces a reload once we take no new ones. */
 	if (write(a->ready_fd, "D", 1) != 1)
 		log_debug("the supervisor did not take our drain: %m");

@@ -315,7 +315,9 @@ struct hsproc_args {
 	int slot;			/* its stats->inflight[] slot */
 	const struct hs_user *user;
 	pid_t supervisor;
-	int ready_fd;			/* a byte here once it serves */
+	int ready_fd;			/* to the supervisor: "R" once it serves,
+					   "D" once it drains; from it "U" or "T"
+					   (hsproc.c) */
 	int offload_fd;			/* offload.c's questions */
 	int verbose;
 };

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,8 +44,10 @@ enum gen_state { G_FREE, G_STARTING, G_SERVING, G_DRAINING };
 struct gen {
 	enum gen_state state;
 	pid_t pid;
-	int ready_fd;			/* "R" when it serves, "D" when it
-					   drains and takes no new requests */
+	int ready_fd;			/* its socket: "R" when it serves, "D"
+					   when it drains and takes no new
+					   requests; ours "U" (hand over: a
+					   reload's drain), "T" (stop) */
 	int query_fd;			/* its offload questions (offload.c) */
 	int query_hup;			/* ... closed: poll it no more */
 	struct conf *conf;
@@ -116,7 +119,8 @@ static int spawn(struct sup *s, struct conf *c)
 	ret = offload_pair(q);
 	if (ret)
 		return ret;
-	if (pipe2(p, O_CLOEXEC)) {
+	/* Both ways: "R", "D" from it; "U", "T" to it (hsproc.c). */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p)) {
 		ret = -errno;
 		close(q[0]);
 		close(q[1]);
@@ -203,8 +207,20 @@ static void handover_end(struct sup *s, int late)
 }
 
 /*
+ * Tell a handshake process to drain: 'U' (a reload's: its open
+ * connections are served, then closed) or 'T' (stop). On its socket, not
+ * by a signal: under systemd the supervisor has no CAP_KILL, and root
+ * without it may not signal the ktlsd user's processes.
+ */
+static void tell(struct gen *g, char what)
+{
+	if (write(g->ready_fd, &what, 1) != 1)
+		log_debug("handshake process %d: %m", (int)g->pid);
+}
+
+/*
  * g says it serves: it takes over from the one before, which drains
- * (SIGUSR1: its open connections are served, then closed; hsproc.c). A
+ * (told 'U': its open connections are served, then closed). A
  * reload is announced once the old one takes no new request, so that
  * every connection made after `systemctl reload` returns gets the new
  * configuration.
@@ -216,7 +232,7 @@ static void serving(struct sup *s, struct gen *g)
 	g->state = G_SERVING;
 	if (old) {
 		old->state = G_DRAINING;
-		kill(old->pid, SIGUSR1);
+		tell(old, 'U');
 	}
 	if (g->conf != s->conf) {
 		conf_put(s->conf);
@@ -396,7 +412,7 @@ static void stop(struct sup *s)
 	notify("STOPPING=1");
 	for (i = 0; i < STATS_SLOTS; i++)
 		if (s->gens[i].state != G_FREE)
-			kill(s->gens[i].pid, SIGTERM);
+			tell(&s->gens[i], 'T');
 }
 
 static int on_signal(struct sup *s)
