@@ -294,6 +294,9 @@ static const char *sanitizer_report(const struct daemon *d)
 	return p ? report : NULL;
 }
 
+/* How long ktlsd may take to exit after SIGTERM: 8 s, and a drain's 10. */
+#define STOP_WAIT_S	((8 + 10) * DAEMON_SLOW)
+
 /*
  * No EXPECT_* here: after a failed ASSERT the harness would print their
  * message even on success.
@@ -305,7 +308,7 @@ void daemon_stop(struct __test_metadata *_metadata, struct daemon *d)
 
 	if (daemon_alive(d)) {
 		kill(d->pid, SIGTERM);
-		status = daemon_wait(d, 8000 * DAEMON_SLOW);
+		status = daemon_wait(d, STOP_WAIT_S * 1000);
 		if (status == -1) {
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, NULL, 0);
@@ -314,7 +317,7 @@ void daemon_stop(struct __test_metadata *_metadata, struct daemon *d)
 		d->early_status = 0;
 		if (status) {
 			TH_LOG("ktlsd did not exit 0 within %d s of SIGTERM "
-			       "(wait status %d): %s", 8 * DAEMON_SLOW, status,
+			       "(wait status %d): %s", STOP_WAIT_S, status,
 			       log_tail(d));
 			_metadata->passed = 0;
 		}
