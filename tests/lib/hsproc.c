@@ -99,3 +99,22 @@ pid_t hs_wait(pid_t supervisor, pid_t not, int timeout_ms)
 {
 	return child_wait(supervisor, "ktlsd-hs", not, timeout_ms);
 }
+
+int proc_maps_have(pid_t pid, const char *s)
+{
+	char path[64], line[512];
+	int found = 0;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !!strstr(line, s);
+	fclose(f);
+	return found;
+}

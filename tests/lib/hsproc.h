@@ -26,4 +26,7 @@ pid_t child_wait(pid_t parent, const char *name, pid_t not, int timeout_ms);
 pid_t hs_pid(pid_t supervisor);
 pid_t hs_wait(pid_t supervisor, pid_t not, int timeout_ms);
 
+/* Whether pid (0: this process) maps a file whose name has s; -1: unknown. */
+int proc_maps_have(pid_t pid, const char *s);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include "kselftest_harness.h"
 #include "duo.h"
+#include "hsproc.h"
 #include "internal.h"
 #include "keyproc.h"
 #include "ktlsd.h"
@@ -91,26 +92,6 @@ FIXTURE_TEARDOWN(p11)
 		run_shell("rm -rf %s", self->dir);
 }
 
-/* Whether pid (0: this process) has a mapping of a file whose name has s. */
-static int maps_have(pid_t pid, const char *s)
-{
-	char path[64], line[512];
-	int found = 0;
-	FILE *f;
-
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/maps");
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f))
-		found = !!strstr(line, s);
-	fclose(f);
-	return found;
-}
-
 TEST_F(p11, handshake_signs_on_the_token)
 {
 	RETURN_IF_SKIPPED();
@@ -126,8 +107,8 @@ TEST_F(p11, handshake_signs_on_the_token)
 	ASSERT_REACHED_INSTALL(self->cret, self->cs);
 	ASSERT_REACHED_INSTALL(self->sret, self->ss);
 	/* The token's module: in the key process, not here. */
-	ASSERT_EQ(1, maps_have(self->c->keys->pid, "libsofthsm2"));
-	ASSERT_EQ(0, maps_have(0, "libsofthsm2"));
+	ASSERT_EQ(1, proc_maps_have(self->c->keys->pid, "libsofthsm2"));
+	ASSERT_EQ(0, proc_maps_have(0, "libsofthsm2"));
 }
 
 /* The key was made on the token and cannot leave it. */
@@ -162,7 +143,7 @@ TEST_F(p11, tlshd_file_key_by_url)
 				   self->ss, self->fds[1], &self->sret));
 	ASSERT_REACHED_INSTALL(self->cret, self->cs);
 	ASSERT_REACHED_INSTALL(self->sret, self->ss);
-	ASSERT_EQ(0, maps_have(0, "libsofthsm2"));
+	ASSERT_EQ(0, proc_maps_have(0, "libsofthsm2"));
 }
 
 TEST_F(p11, wrong_pin_names_the_key_line)

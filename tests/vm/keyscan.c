@@ -442,23 +442,6 @@ static int ec_scalar(const char *path, struct secret *s, const char *what)
 	return ret;
 }
 
-/* Whether pid maps a file whose name has s. */
-static int maps_have(pid_t pid, const char *s)
-{
-	char path[64], line[512];
-	int found = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f))
-		found = !!strstr(line, s);
-	fclose(f);
-	return found;
-}
-
 FIXTURE(p11)
 {
 	struct daemon d;
@@ -555,9 +538,9 @@ TEST_F_TIMEOUT(p11, handshakes_sign_on_the_token, 600)
 	EXPECT_EQ(0, unlike(_metadata, &key[0], 1, 0, "the key process"));
 	EXPECT_EQ(0, unlike(_metadata, &key[1], 1, 1, "the key process: the "
 			    "scan misses"));
-	EXPECT_EQ(1, maps_have(key_pid, "libsofthsm2"));
-	EXPECT_EQ(0, maps_have(hs_pid, "libsofthsm2"));
-	EXPECT_EQ(0, maps_have(self->d.pid, "libsofthsm2"));
+	EXPECT_EQ(1, proc_maps_have(key_pid, "libsofthsm2"));
+	EXPECT_EQ(0, proc_maps_have(hs_pid, "libsofthsm2"));
+	EXPECT_EQ(0, proc_maps_have(self->d.pid, "libsofthsm2"));
 }
 
 TEST_HARNESS_MAIN
