@@ -282,8 +282,9 @@ FIXTURE_SETUP(run_tests)
 		SKIP(return, "run from the source tree (no %s)", RUN_TESTS);
 	if (!realpath(CHECK, self->check) || access(self->check, X_OK))
 		SKIP(return, "run from the source tree (no %s)", CHECK);
-	/* make check SANITIZE=1 names its VM tests: not these. */
+	/* make check SANITIZE=1 names its VM tests and memory: not these. */
 	unsetenv("KTLSD_VM_ONLY");
+	unsetenv("KTLSD_VM_MEM");
 	strcpy(self->dir, "/tmp/ktls-run-tests-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir))
 		TH_LOG("mkdtemp: %s", strerror(errno));
@@ -647,6 +648,28 @@ TEST_F(run_tests, check_without_kernels_boots_trixie)
 	read_text("vm-run.args", self->file, sizeof(self->file));
 	ASSERT_NE(NULL, strstr(self->file, "--kernel trixie --share "))
 		TH_LOG("runner calls: %s", self->file);
+}
+
+/* KTLSD_VM_MEM (sanitizer builds): every guest gets that much memory. */
+TEST_F(run_tests, check_gives_guests_vm_mem)
+{
+	char *boot, *next;
+	int n = 0;
+
+	RETURN_IF_SKIPPED();
+	ASSERT_EQ(0, setenv("KTLSD_VM_MEM", "2G", 1));
+	ASSERT_EQ(0, run_check(self, "build", "sid", NULL))
+		TH_LOG("%s", printed(self));
+	unsetenv("KTLSD_VM_MEM");
+	read_text("vm-run.args", self->file, sizeof(self->file));
+	for (boot = self->file; boot && *boot; boot = next, n++) {
+		next = strchr(boot, '\n');
+		if (next)
+			*next++ = 0;
+		ASSERT_NE(NULL, strstr(boot, " --mem 2G "))
+			TH_LOG("a guest without --mem 2G: %s", boot);
+	}
+	ASSERT_EQ(2, n) TH_LOG("runner calls: %s", self->file);
 }
 
 TEST_HARNESS_MAIN
