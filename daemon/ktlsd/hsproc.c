@@ -36,6 +36,7 @@ static const struct front_door {
 	int optional;
 } front_doors[] = {
 	{ "handoff", handoff_listen, handoff_open, 0 },
+	{ "accept", accept_listen, accept_open, 0 },
 	{ "upcall", upcall_listen, upcall_open, 0 },
 	{ "control", control_listen, control_open, 1 },
 };
@@ -76,6 +77,7 @@ void front_close(struct listeners *ls)
 		unlink(ls->control_path);
 	if (ls->upcall_mc)
 		nl_socket_free(ls->upcall_mc);
+	accept_close(ls);
 	free(ls->handoff_path);
 	free(ls->control_path);
 	memset(ls, 0, sizeof(*ls));
