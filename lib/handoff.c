@@ -535,14 +535,22 @@ static void give_result(struct ktls_handoff_result *r,
 #undef HAS
 }
 
-/* Replies until one is for the caller: 1, 0 (none yet) or an error. */
-static int pump(struct ktls_handoff *h, struct ktls_handoff_result *res)
+/*
+ * Replies until one is for the caller: 1, 0 (none yet) or an error.
+ * until_answer: stop (0) once ktlsd has answered the subscription, and
+ * leave what follows unread.
+ */
+static int pump(struct ktls_handoff *h, struct ktls_handoff_result *res,
+		int until_answer)
 {
 	ssize_t n;
 	int ret;
 
 	for (;;) {
 		ret = take_reply(h, res);
+		if (ret == 2 && until_answer &&
+		    (!h->n_pend || h->pend[0].sub != SUB_ASKED))
+			return 0;
 		if (ret == 2)
 			continue;
 		if (ret)
@@ -582,7 +590,7 @@ KTLS_EXPORT int ktls_handoff_result(struct ktls_handoff *h,
 		return -EINVAL;
 	if (h->dead)
 		return h->dead;
-	ret = pump(h, &res);
+	ret = pump(h, &res, 0);
 	if (ret > 0)
 		give_result(r, &res);
 	return ret;
@@ -611,7 +619,7 @@ static int subscribe(struct ktls_handoff *h, const char *profile)
 	h->pend[0].sub = SUB_ASKED;
 	h->sub_status = 0;
 	for (;;) {
-		ret = pump(h, &res);
+		ret = pump(h, &res, 1);
 		if (ret)	/* a result: nothing else was pending */
 			return ret < 0 ? ret : -EPROTO;
 		if (!h->n_pend || h->pend[0].sub != SUB_ASKED)
