@@ -108,6 +108,67 @@ static int add_tcp(struct listeners *ls, const struct profile *p,
 	return 0;
 }
 
+/* A listening TCP socket? 0, or why not. */
+static const char *not_tcp_listener(int fd)
+{
+	int v = 0, proto = 0;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) || !v)
+		return "not a listening socket";
+	len = sizeof(proto);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) ||
+	    proto != IPPROTO_TCP)
+		return "not TCP";
+	return NULL;
+}
+
+int accept_activated(struct listeners *ls, const struct conf *c,
+		     const int *fds, char *const *names, int n)
+{
+	const struct profile *p;
+	int i, handoff = -1;
+	const char *why;
+
+	for (i = 0; i < n; i++) {
+		p = names[i] ? conf_profile(c, names[i], strlen(names[i])) :
+			       NULL;
+		if (!p && handoff < 0) {
+			handoff = fds[i];
+			continue;
+		}
+		why = !p ? "a second socket for the handoff" :
+		      p->role != KTLS_SERVER ? "named after a client profile" :
+		      not_tcp_listener(fds[i]);
+		if (!why && fcntl(fds[i], F_SETFL, O_RDWR | O_NONBLOCK))
+			why = "cannot be made non-blocking";
+		if (!why && add_tcp(ls, p, &(struct listen_addr){ .text =
+				    "(socket activation)" }, fds[i]))
+			why = "out of memory";
+		if (why) {
+			log_warn("socket activation: descriptor %d (%s): %s; "
+				 "closed", fds[i], names[i] ? names[i] : "no "
+				 "name", why);
+			close(fds[i]);
+			continue;
+		}
+		log_info("profile %s: listening on the socket passed by socket "
+			 "activation", p->name);
+	}
+	return handoff;
+}
+
+/* Whether ls holds a socket passed for profile p (accept_activated()). */
+static int has_activated(const struct listeners *ls, const struct profile *p)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n_tcp; i++)
+		if (!strcmp(ls->tcp[i].profile, p->name))
+			return 1;
+	return 0;
+}
+
 int accept_listen(struct listeners *ls, const struct conf *c,
 		  int activated_fd)
 {
@@ -115,9 +176,16 @@ int accept_listen(struct listeners *ls, const struct conf *c,
 	size_t i, k;
 	int fd, ret;
 
-	(void)activated_fd;	/* activation passes the handoff socket alone */
+	(void)activated_fd;	/* accept_activated() took the profiles' */
 	for (i = 0; i < c->n_profiles; i++) {
 		p = &c->profiles[i];
+		if (has_activated(ls, p)) {
+			if (p->n_listen)
+				log_warn("profile %s: a socket came by socket "
+					 "activation: its listen lines are "
+					 "not bound", p->name);
+			continue;
+		}
 		for (k = 0; k < p->n_listen; k++) {
 			fd = bind_one(&p->listen[k]);
 			if (fd < 0) {

@@ -45,12 +45,15 @@ static const struct front_door {
 
 int front_listen(struct listeners *ls, const struct conf *c, int activated_fd)
 {
+	struct tcp_listener *tcp = ls->tcp;	/* accept_activated()'s */
+	size_t i, n_tcp = ls->n_tcp;
 	const struct front_door *f;
-	size_t i;
 	int ret;
 
 	memset(ls, 0, sizeof(*ls));
 	ls->handoff = ls->control = -1;
+	ls->tcp = tcp;
+	ls->n_tcp = n_tcp;
 	for (i = 0; i < N_DOORS; i++) {
 		f = &front_doors[i];
 		ret = f->listen(ls, c, activated_fd);

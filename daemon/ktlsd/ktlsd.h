@@ -170,8 +170,13 @@ int unixsock_serve(struct ktlsd *d, int fd, const char *path,
 
 /* Send "READY=1" etc. to $NOTIFY_SOCKET if set; errors are ignored. */
 void notify(const char *state);
-/* Sockets passed by socket activation ($LISTEN_FDS for our pid), or 0. */
-int notify_listen_fds(void);
+/*
+ * How many sockets socket activation passed ($LISTEN_FDS for our pid),
+ * or 0; the first max of their names ($LISTEN_FDNAMES, systemd's
+ * FileDescriptorName=) into names[] (if not NULL): malloc'd, NULL where
+ * none, left alone when 0 is returned.
+ */
+int notify_listen_fds_named(char **names, int max);
 
 /*
  * ---- The sockets the supervisor opens before it starts a handshake
@@ -224,6 +229,15 @@ int handoff_open(struct ktlsd *d, const struct conf *c,
 int accept_listen(struct listeners *ls, const struct conf *c,
 		  int activated_fd);
 void accept_close(struct listeners *ls);
+/*
+ * In the supervisor, before front_listen(): of the n sockets passed by
+ * socket activation (fds[i], named names[i] or NULL), take those named
+ * after a server profile as that profile's listening sockets into
+ * ls->tcp (then its listen lines are not bound). Returns the first of
+ * the others, the handoff socket, or -1; any more are closed, logged.
+ */
+int accept_activated(struct listeners *ls, const struct conf *c,
+		     const int *fds, char *const *names, int n);
 /* A reload: whether c listens elsewhere than old (that needs a restart). */
 int accept_listen_differs(const struct conf *old, const struct conf *c);
 /* In a handshake process: serve ls->tcp for c's profiles. 0 or -errno. */
@@ -355,8 +369,9 @@ int32_t keyring_add_peer_cert(const void *der, size_t len,
 
 /*
  * In the supervisor: open every front door's listening sockets into ls
- * (activated_fd: the socket passed by socket activation, or -1). 0, or
- * -errno with nothing left open.
+ * (activated_fd: the socket passed by socket activation, or -1; ls->tcp
+ * may hold accept_activated()'s already, else zero it). 0, or -errno
+ * with nothing left open.
  */
 int front_listen(struct listeners *ls, const struct conf *c, int activated_fd);
 /* Close them, and unlink the socket files we bound. */

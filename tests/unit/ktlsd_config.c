@@ -7,6 +7,7 @@
  * but never handed to libktls would otherwise pass unnoticed.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -490,6 +491,45 @@ TEST_F(conf, listen_change_is_seen)
 	EXPECT_EQ(1, accept_listen_differs(old, self->c));
 	EXPECT_EQ(1, accept_listen_differs(self->c, old));
 	conf_put(old);
+}
+
+/*
+ * Socket activation: a socket named after a server profile is its
+ * listener (and its listen lines are not bound); the first other one is
+ * the handoff socket; a second UDP one for the same profile, and one
+ * named after a client profile, are closed.
+ */
+TEST_F(conf, activated_sockets_by_profile_name)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char *names[] = { "ktlsd.socket", "web", "web", "cl" };
+	struct listeners ls = { 0 };
+	int fds[4], i;
+
+	ASSERT_LOADS(WEB "listen = 127.0.0.1:1\n"
+		     "[profile cl]\nrole = client\nverify = no\n");
+	fds[0] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fds[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fds[2] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fds[3] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	for (i = 0; i < 4; i++)
+		ASSERT_LE(0, fds[i]);
+	ASSERT_EQ(0, bind(fds[1], (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(0, listen(fds[1], 4));
+	ASSERT_EQ(fds[0], accept_activated(&ls, self->c, fds, names, 4));
+	ASSERT_EQ(1u, ls.n_tcp);
+	EXPECT_EQ(fds[1], ls.tcp[0].fd);
+	EXPECT_STREQ("web", ls.tcp[0].profile);
+	EXPECT_NE(0, fcntl(fds[1], F_GETFL) & O_NONBLOCK);
+	EXPECT_EQ(-1, fcntl(fds[2], F_GETFD));
+	EXPECT_EQ(-1, fcntl(fds[3], F_GETFD));
+	/* web's listen line (port 1, which root could bind) is left alone. */
+	ASSERT_EQ(0, accept_listen(&ls, self->c, -1));
+	EXPECT_EQ(1u, ls.n_tcp);
+	accept_close(&ls);
+	EXPECT_EQ(-1, fcntl(fds[1], F_GETFD));
+	close(fds[0]);
 }
 
 #undef WEB

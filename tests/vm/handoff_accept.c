@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -475,6 +477,92 @@ TEST_F(acc, reload_with_new_listen_warns)
 			      "a restart", 1, 10000 * DAEMON_SLOW))
 		TH_LOG("%s", log_tail(&self->d));
 	ASSERT_EQ(-ECONNREFUSED, dial(AF_INET, 18449));
+}
+
+/* The whole of path (malloc'd), or NULL. */
+static char *slurp(const char *path)
+{
+	char *buf = calloc(1, 65536);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (buf && fd >= 0 && read_full(fd, buf, 65535) < 0)
+		buf[0] = 0;
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+/*
+ * Socket activation as systemd does it (systemd-socket-activate): the
+ * socket named after the profile is its listener (the profile has no
+ * listen line), the one named otherwise the handoff socket.
+ */
+TEST_F_TIMEOUT(acc, socket_activation_by_name, 120)
+{
+	char dir[] = "/tmp/ktlsd-act-XXXXXX", conf[128], sock[128], logf[128];
+	char bin[PATH_MAX], text[2048], port[32], *log = NULL;
+	struct ktls_handoff *h;
+	int i, fd, status;
+	uint64_t id;
+	pid_t pid;
+
+	if (!host_has_ktls())
+		SKIP(return, NO_KTLS_REASON);
+	if (access("/usr/bin/systemd-socket-activate", X_OK))
+		SKIP(return, "no systemd-socket-activate");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/ktlsd.conf", dir);
+	snprintf(sock, sizeof(sock), "%s/passed.sock", dir);
+	snprintf(logf, sizeof(logf), "%s/ktlsd.log", dir);
+	snprintf(port, sizeof(port), "127.0.0.1:%d", PORT4 + 10);
+	snprintf(text, sizeof(text), "[ktlsd]\nsocket = %s/unused.sock\n"
+		 "log = stderr\n%s\n[profile pass]\nrole = server\n"
+		 "certificate = " TEST_CERT "\nkey = " TEST_KEY "\n", dir,
+		 test_user_line());
+	fd = open(conf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)strlen(text), write_full(fd, text, strlen(text)));
+	close(fd);
+	ASSERT_EQ(0, ktlsd_path(bin, sizeof(bin)));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execl("/usr/bin/systemd-socket-activate",
+		      "systemd-socket-activate", "-l", port, "-l", sock,
+		      "--fdname=pass:handoff", bin, "-f", "-c", conf,
+		      (char *)NULL);
+		_exit(127);
+	}
+	/* It starts ktlsd at the first connection: this one. */
+	for (i = 0; i < 100 * DAEMON_SLOW && access(sock, F_OK); i++)
+		usleep(100 * 1000);
+	ASSERT_EQ(0, ktls_handoff_open(&h, sock));
+	for (i = 0; i < 100 * DAEMON_SLOW; i++) {
+		free(log);
+		log = slurp(logf);
+		if (log && strstr(log, "ready:"))
+			break;
+		usleep(100 * 1000);
+	}
+	ASSERT_NE(NULL, strstr(log, "profile pass: listening on the socket "
+			       "passed by socket activation")) TH_LOG("%s", log);
+	ASSERT_NE(NULL, strstr(log, "ready:")) TH_LOG("%s", log);
+	ASSERT_EQ(0, ktls_handoff_subscribe(h, "pass", &id))
+		TH_LOG("%s", ktls_handoff_error(h));
+	served(_metadata, h, id, AF_INET, PORT4 + 10);
+	ktls_handoff_close(h);
+	ASSERT_EQ(0, kill(pid, SIGTERM));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x", status);
+	free(log);
+	unlink(conf);
+	unlink(logf);
+	unlink(sock);
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN
