@@ -34,6 +34,7 @@ struct lsock {
 	struct acceptor *a;
 	char profile[128];
 	char text[64];
+	int added;			/* on its worker: others may modify it */
 	int stopped;			/* closed: a drain began */
 	int paused;			/* out of descriptors */
 };
@@ -274,8 +275,9 @@ static void set_polling(struct acceptor *a, const char *profile)
 	for (i = 0; i < a->n_ls; i++) {
 		struct lsock *l = &a->ls[i];
 
-		/* Not yet on its worker: it comes with EPOLLIN, looks then. */
-		if (!l->stopped && !l->paused && !strcmp(l->profile, profile))
+		/* Not yet on its worker: its first look (below) sees subs. */
+		if (l->added && !l->stopped && !l->paused &&
+		    !strcmp(l->profile, profile))
 			loop_modify(&l->ev, ev);
 	}
 }
@@ -565,6 +567,7 @@ static void lsock_handle(struct ev *e, unsigned events)
 		return;
 	}
 	pthread_mutex_lock(&a->lock);
+	l->added = 1;
 	l->paused = 0;
 	subs = has_sub(a, l->profile);
 	loop_modify(e, subs ? EPOLLIN : 0);
@@ -623,8 +626,13 @@ int accept_open(struct ktlsd *d, const struct conf *c,
 		a->n_ls++;
 	}
 	d->acceptor = a;
-	/* EPOLLIN: with nobody subscribed yet, the first look turns it off. */
-	for (i = 0; i < a->n_ls; i++)
-		loop_add(d, NULL, &a->ls[i].ev, EPOLLIN);
+	/*
+	 * A first look on its worker's first pass: from then on (added)
+	 * subscriptions turn its polling on and off from any worker.
+	 */
+	for (i = 0; i < a->n_ls; i++) {
+		a->ls[i].ev.deadline = 1;
+		loop_add(d, NULL, &a->ls[i].ev, 0);
+	}
 	return 0;
 }
