@@ -269,7 +269,7 @@ static int same_pair(int a, int b)
 
 TEST_F(sub, each_descriptor_with_its_message)
 {
-	struct ktls_handoff_result r[2];
+	struct ktls_handoff_result r[2], bad;
 	uint64_t id = 0;
 	int i;
 
@@ -294,7 +294,7 @@ TEST_F(sub, each_descriptor_with_its_message)
 	ASSERT_TRUE(same_pair(r[0].fd, self->si.sent[0]));
 	ASSERT_TRUE(same_pair(r[1].fd, self->si.sent[1]));
 	/* A delivery without its socket: the connection is done for. */
-	ASSERT_EQ(-EPROTO, next(self->h, &r[0] /* untouched on error */));
+	ASSERT_EQ(-EPROTO, next(self->h, &bad));
 	ASSERT_NE(NULL, strstr(ktls_handoff_error(self->h), "without a socket"));
 	for (i = 0; i < 2; i++) {
 		ktls_session_free(r[i].session);
