@@ -482,6 +482,7 @@ static const char *start_job(struct lsock *l, int fd, uid_t uid)
 	struct acceptor *a = l->a;
 	struct ajob *aj = calloc(1, sizeof(*aj));
 	struct job *j = &aj->j;
+	const char *why;
 	unsigned have;
 
 	if (!aj)
@@ -492,12 +493,14 @@ static const char *start_job(struct lsock *l, int fd, uid_t uid)
 	if (!j->p || aj->fd < 0 ||
 	    uidlimit_take(a->d, uid, UIDLIMIT_JOB,
 			  j->conf->max_inflight_per_uid, &have)) {
+		why = aj->fd < 0 ? "out of descriptors" : "too many handshakes "
+		      "in flight for the subscriber's user "
+		      "(max_inflight_per_uid)";
 		if (aj->fd >= 0)
 			close(aj->fd);
 		conf_put(j->conf);
 		free(aj);
-		return "too many handshakes in flight for the subscriber's "
-		       "user (max_inflight_per_uid)";
+		return why;
 	}
 	aj->a = a;
 	j->uid = uid;
