@@ -56,13 +56,13 @@ ALL_CFLAGS  = $(WARNFLAGS) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
 # ends the program; each host test also fails if it lost memory (the leak
 # check in tests/kselftest_harness.h; suppressions in tests/lsan.supp).
 # In the VM it runs SANITIZE_VM_TESTS only (empty: all of them): ktlsd's
-# handoff, reloads and drains, the file server, and the privilege
+# handoff, reloads and drains, accept mode, the file server, and the privilege
 # separation with the kernel's upcall calls.
 ifneq ($(filter 1,$(SANITIZE) $(ASAN)),)
 ifeq ($(origin B),file)
 B          := build-asan
 endif
-SANITIZE_VM_TESTS ?= handoff_data handoff_reload fileserver privsep
+SANITIZE_VM_TESTS ?= handoff_data handoff_reload handoff_accept fileserver privsep
 export KTLSD_VM_ONLY := $(SANITIZE_VM_TESTS)
 # A guest of 2 GiB: ten reloads in a row took 896 of the 1 GiB guest's
 # 965 MB (the supervisor's RSS 467 MB, its freed memory held in ASan's

@@ -556,6 +556,26 @@ struct ktls_handoff_result {
 int ktls_handoff_result(struct ktls_handoff *h,
 			struct ktls_handoff_result *r);
 
+/*
+ * Accept mode: take the connections ktlsd accepts for a server profile
+ * that listens (listen = ADDR:PORT in ktlsd.conf), each one handshaken,
+ * with kTLS installed. Waits for ktlsd's answer (up to 30 s). From then
+ * on ktls_handoff_result() returns one result per connection under *id:
+ * r->fd is the new socket (the caller's to close; blocking, close-on-exec)
+ * and r->session as after ktls_handoff(). When ktlsd closes the
+ * connection (a reload, a restart) libktls subscribes again on a new one
+ * by itself; poll ktls_handoff_fd() afresh after each call. Subscribers
+ * of one profile share its connections in turn. h then serves this
+ * subscription only (ktls_handoff_submit(): -EBUSY); use another handle
+ * for handoffs or another profile. Returns 0, -EINPROGRESS (requests
+ * pending on h, or already subscribed), -ENOENT (no such profile),
+ * -EACCES (this user may not use it), -EADDRNOTAVAIL (it does not
+ * listen), -EOPNOTSUPP (ktlsd is too old), -ETIMEDOUT, -ECONNRESET;
+ * ktls_handoff_error() has ktlsd's message.
+ */
+int ktls_handoff_subscribe(struct ktls_handoff *h, const char *profile,
+			   uint64_t *id);
+
 /* ktlsd's message for the last result or failure on h ("" if none). */
 const char *ktls_handoff_error(const struct ktls_handoff *h);
 

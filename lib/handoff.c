@@ -27,10 +27,17 @@
 #define REQ_HAS(req, f) \
 	((req)->size >= offsetof(struct ktls_handoff_req, f) + sizeof((req)->f))
 
+/* A subscription's state (accept mode), in its pending entry. */
+enum { SUB_NONE, SUB_ASKED, SUB_ON };
+
 struct pending {
 	uint64_t id;
 	int fd;
+	int sub;		/* SUB_*: a subscription stays pending */
 };
+
+/* How long ktls_handoff_subscribe() waits for ktlsd's answer. */
+#define SUBSCRIBE_WAIT_MS	30000
 
 struct ktls_handoff {
 	int sock;
@@ -40,7 +47,10 @@ struct ktls_handoff {
 	size_t n_pend, cap_pend;
 	uint8_t *in;		/* replies being received; wiped as consumed */
 	size_t in_len;
+	int in_fd;		/* came with the message being received */
 	int dead;		/* the connection failed: this error */
+	int sub_status;		/* ktlsd's answer to the subscription */
+	char *sub_profile;	/* subscribed: asked again on a new connection */
 	char error[WIRE_MSG_MAX + 1];
 };
 
@@ -70,6 +80,9 @@ static int reconnect(struct ktls_handoff *h)
 		return -errno;
 	gnutls_memset(h->in, 0, h->in_len);
 	h->in_len = 0;
+	if (h->in_fd >= 0)
+		close(h->in_fd);
+	h->in_fd = -1;
 	h->dead = 0;
 	return 0;
 }
@@ -146,6 +159,7 @@ KTLS_EXPORT int ktls_handoff_open(struct ktls_handoff **out, const char *path)
 	h->next_id = 1;
 	h->sa = sa;
 	h->sock = -1;
+	h->in_fd = -1;
 	ret = reconnect(h);
 	if (ret) {
 		ktls_handoff_close(h);
@@ -161,9 +175,12 @@ KTLS_EXPORT void ktls_handoff_close(struct ktls_handoff *h)
 		return;
 	if (h->sock >= 0)
 		close(h->sock);
+	if (h->in_fd >= 0)
+		close(h->in_fd);
 	gnutls_memset(h->in, 0, IN_CAP);
 	free(h->in);
 	free(h->pend);
+	free(h->sub_profile);
 	free(h);
 }
 
@@ -255,7 +272,7 @@ static int add_pending(struct ktls_handoff *h, uint64_t id, int fd)
 		h->pend = p;
 		h->cap_pend = cap;
 	}
-	h->pend[h->n_pend++] = (struct pending){ id, fd };
+	h->pend[h->n_pend++] = (struct pending){ id, fd, SUB_NONE };
 	return 0;
 }
 
@@ -267,6 +284,8 @@ static int submit(struct ktls_handoff *h, int fd,
 
 	if (!h || fd < 0 || !id)
 		return -EINVAL;
+	if (h->sub_profile)
+		return -EBUSY;
 	ret = revive_if_closed(h);
 	if (ret)
 		return ret;
@@ -306,7 +325,119 @@ KTLS_EXPORT int ktls_handoff_submit(struct ktls_handoff *h, int fd,
 	return submit(h, fd, req, id, 1);
 }
 
-/* Take a complete reply off the front of h->in, if there is one. */
+/* A subscription message, blocking: 0 or -errno. */
+static int send_all(int sock, const struct wire_buf *b)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < b->len) {
+		n = send(sock, b->p + off, b->len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += n;
+	}
+	return 0;
+}
+
+/* A new connection, and the subscription asked again on it. */
+static int resubscribe(struct ktls_handoff *h)
+{
+	struct wire_buf b = { 0 };
+	int ret = reconnect(h);
+
+	if (!ret)
+		ret = wire_encode_subscribe(&b, h->pend[0].id, (struct wire_str){
+			h->sub_profile, strlen(h->sub_profile) });
+	if (!ret)
+		ret = send_all(h->sock, &b);
+	wire_buf_wipe_free(&b);
+	if (ret)
+		return set_error(h, ret, "ktlsd closed the subscription's "
+				 "connection, and subscribing again failed: %s.",
+				 strerror(-ret));
+	h->pend[0].sub = SUB_ASKED;
+	return 2;
+}
+
+/*
+ * A reply to subscription entry i: ktlsd's answer to it (2: nothing for
+ * the caller) or a delivery (1, in *r).
+ */
+static int take_sub(struct ktls_handoff *h, size_t i,
+		    const struct wire_reply *w, struct ktls_handoff_result *r)
+{
+	if (h->pend[i].sub == SUB_ASKED) {
+		snprintf(h->error, sizeof(h->error), "%.*s",
+			 (int)w->message.len, w->message.p ? w->message.p : "");
+		if (!w->status) {
+			h->pend[i].sub = SUB_ON;
+			return 2;
+		}
+		h->sub_status = w->status;
+		h->pend[i] = h->pend[--h->n_pend];
+		/* Asked again by ourselves: the caller hears it now. */
+		return h->sub_profile ? w->status : 2;
+	}
+	if (w->status || h->in_fd < 0)
+		return set_error(h, -EPROTO, "ktlsd's delivery for subscription "
+				 "%llu came without a socket.",
+				 (unsigned long long)w->id);
+	memset(r, 0, sizeof(*r));
+	r->id = w->id;
+	r->fd = h->in_fd;
+	h->in_fd = -1;
+	h->error[0] = 0;
+	r->status = session_adopt(&r->session, r->fd, w);
+	if (r->status)
+		set_error(h, r->status, "ktlsd's delivery for subscription %llu "
+			  "could not be used.", (unsigned long long)w->id);
+	return 1;
+}
+
+/*
+ * A reply to pending entry i, or to none (i == h->n_pend): 1 with *r, 2
+ * when there is nothing for the caller, or a negative error.
+ */
+static int take_one(struct ktls_handoff *h, size_t i,
+		    const struct wire_reply *w, struct ktls_handoff_result *r)
+{
+	/* Request id 0: ktlsd could not read a request and closes. */
+	if (i == h->n_pend && !w->id && w->status < 0) {
+		if (h->sub_profile)
+			return resubscribe(h);
+		return set_error(h, w->status, "ktlsd refused the connection: "
+				 "%.*s", (int)w->message.len,
+				 w->message.p ? w->message.p : "");
+	}
+	if (i == h->n_pend)
+		return set_error(h, -EPROTO, "ktlsd replied to request %llu, "
+				 "which is not pending.",
+				 (unsigned long long)w->id);
+	if (h->pend[i].sub)
+		return take_sub(h, i, w, r);
+	memset(r, 0, sizeof(*r));
+	r->id = w->id;
+	r->fd = h->pend[i].fd;
+	h->pend[i] = h->pend[--h->n_pend];
+	r->status = w->status;
+	snprintf(h->error, sizeof(h->error), "%.*s", (int)w->message.len,
+		 w->message.p ? w->message.p : "");
+	if (!r->status) {
+		r->status = session_adopt(&r->session, r->fd, w);
+		if (r->status)
+			set_error(h, r->status, "ktlsd's reply for request %llu "
+				  "could not be used.", (unsigned long long)w->id);
+	}
+	return 1;
+}
+
+/*
+ * Take a complete reply off the front of h->in, if there is one: 1 with
+ * *r, 2 when it was for us alone, 0 when incomplete, or an error.
+ */
 static int take_reply(struct ktls_handoff *h, struct ktls_handoff_result *r)
 {
 	struct wire_reply w;
@@ -330,33 +461,58 @@ static int take_reply(struct ktls_handoff *h, struct ktls_handoff_result *r)
 	for (i = 0; i < h->n_pend; i++)
 		if (h->pend[i].id == w.id)
 			break;
-	/* Request id 0: ktlsd could not read a request and closes. */
-	if (i == h->n_pend && !w.id && w.status < 0)
-		return set_error(h, w.status, "ktlsd refused the connection: "
-				 "%.*s", (int)w.message.len,
-				 w.message.p ? w.message.p : "");
-	if (i == h->n_pend)
-		return set_error(h, -EPROTO, "ktlsd replied to request %llu, "
-				 "which is not pending.",
-				 (unsigned long long)w.id);
-	memset(r, 0, sizeof(*r));
-	r->id = w.id;
-	r->fd = h->pend[i].fd;
-	h->pend[i] = h->pend[--h->n_pend];
-	r->status = w.status;
-	snprintf(h->error, sizeof(h->error), "%.*s", (int)w.message.len,
-		 w.message.p ? w.message.p : "");
-	if (!r->status) {
-		r->status = session_adopt(&r->session, r->fd, &w);
-		if (r->status)
-			set_error(h, r->status, "ktlsd's reply for request %llu "
-				  "could not be used.", (unsigned long long)w.id);
-	}
+	ret = take_one(h, i, &w, r);
+	if (ret < 0 || h->in_len < total)	/* or a new connection */
+		return ret;
 	/* The reply held traffic secrets: wipe it as it leaves the buffer. */
 	memmove(h->in, h->in + total, h->in_len - total);
 	gnutls_memset(h->in + h->in_len - total, 0, total);
 	h->in_len -= total;
-	return 1;
+	if (h->in_fd >= 0) {	/* came with a message that takes none */
+		close(h->in_fd);
+		h->in_fd = -1;
+	}
+	return ret;
+}
+
+/*
+ * Read no further than the end of the message being received, so that a
+ * descriptor that comes is the one sent with that message's first byte.
+ */
+static ssize_t recv_message(struct ktls_handoff *h)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	size_t want = WIRE_HDR_LEN - h->in_len, i, n;
+	struct iovec iov;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	long len;
+	ssize_t got;
+	int fd;
+
+	if (h->in_len >= WIRE_HDR_LEN) {
+		len = wire_check_header(h->in, WIRE_REPLY, WIRE_REPLY_MAX);
+		want = WIRE_HDR_LEN + (len < 0 ? 0 : len) - h->in_len;
+	}
+	iov = (struct iovec){ h->in + h->in_len, want };
+	got = recvmsg(h->sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	for (cm = CMSG_FIRSTHDR(&m); got >= 0 && cm; cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (!h->in_len && h->in_fd < 0 && !i)
+				h->in_fd = fd;
+			else
+				close(fd);
+		}
+	}
+	return got;
 }
 
 /*
@@ -379,28 +535,37 @@ static void give_result(struct ktls_handoff_result *r,
 #undef HAS
 }
 
-KTLS_EXPORT int ktls_handoff_result(struct ktls_handoff *h,
-				    struct ktls_handoff_result *r)
+/*
+ * Replies until one is for the caller: 1, 0 (none yet) or an error.
+ * until_answer: stop (0) once ktlsd has answered the subscription, and
+ * leave what follows unread.
+ */
+static int pump(struct ktls_handoff *h, struct ktls_handoff_result *res,
+		int until_answer)
 {
-	struct ktls_handoff_result res;
 	ssize_t n;
 	int ret;
 
-	if (!h || !r ||
-	    r->size < offsetof(struct ktls_handoff_result, id) + sizeof(r->id))
-		return -EINVAL;
-	if (h->dead)
-		return h->dead;
 	for (;;) {
-		ret = take_reply(h, &res);
+		ret = take_reply(h, res);
+		if (ret == 2 && until_answer &&
+		    (!h->n_pend || h->pend[0].sub != SUB_ASKED))
+			return 0;
+		if (ret == 2)
+			continue;
 		if (ret)
 			break;
-		n = recv(h->sock, h->in + h->in_len, IN_CAP - h->in_len,
-			 MSG_DONTWAIT);
+		n = recv_message(h);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 0;
+		if (n <= 0 && h->sub_profile && h->n_pend) {
+			ret = resubscribe(h);
+			if (ret < 0)
+				break;
+			continue;
+		}
 		if (n <= 0) {
 			ret = set_error(h, -ECONNRESET, "ktlsd closed the handoff "
 					"connection%s.", h->n_pend ?
@@ -411,9 +576,98 @@ KTLS_EXPORT int ktls_handoff_result(struct ktls_handoff *h,
 	}
 	if (ret < 0)
 		h->dead = ret;
+	return ret;
+}
+
+KTLS_EXPORT int ktls_handoff_result(struct ktls_handoff *h,
+				    struct ktls_handoff_result *r)
+{
+	struct ktls_handoff_result res;
+	int ret;
+
+	if (!h || !r ||
+	    r->size < offsetof(struct ktls_handoff_result, id) + sizeof(r->id))
+		return -EINVAL;
+	if (h->dead)
+		return h->dead;
+	ret = pump(h, &res, 0);
 	if (ret > 0)
 		give_result(r, &res);
 	return ret;
+}
+
+/* Ask for a subscription to profile and wait for ktlsd's answer. */
+static int subscribe(struct ktls_handoff *h, const char *profile)
+{
+	struct ktls_handoff_result res;
+	struct wire_buf b = { 0 };
+	struct pollfd p;
+	int ret;
+
+	ret = wire_encode_subscribe(&b, h->next_id, (struct wire_str){
+		profile, strlen(profile) });
+	if (!ret)
+		ret = add_pending(h, h->next_id, -1);
+	if (!ret)
+		ret = send_all(h->sock, &b);
+	wire_buf_wipe_free(&b);
+	if (ret == -EINVAL || ret == -EMSGSIZE)
+		return set_error(h, -EINVAL, "Bad profile name.");
+	if (ret)
+		return set_error(h, ret, "Sending the subscription: %s.",
+				 strerror(-ret));
+	h->pend[0].sub = SUB_ASKED;
+	h->sub_status = 0;
+	for (;;) {
+		ret = pump(h, &res, 1);
+		if (ret)	/* a result: nothing else was pending */
+			return ret < 0 ? ret : -EPROTO;
+		if (!h->n_pend || h->pend[0].sub != SUB_ASKED)
+			break;
+		p = (struct pollfd){ .fd = h->sock, .events = POLLIN };
+		ret = poll(&p, 1, SUBSCRIBE_WAIT_MS);
+		if (ret == 0)
+			return set_error(h, -ETIMEDOUT, "ktlsd did not answer "
+					 "the subscription within %d ms.",
+					 SUBSCRIBE_WAIT_MS);
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+	}
+	return h->n_pend ? 0 : h->sub_status;
+}
+
+KTLS_EXPORT int ktls_handoff_subscribe(struct ktls_handoff *h,
+				       const char *profile, uint64_t *id)
+{
+	int ret;
+
+	if (!h || !profile || !*profile || !id)
+		return -EINVAL;
+	if (h->n_pend || h->sub_profile)
+		return -EINPROGRESS;
+	ret = revive_if_closed(h);
+	if (ret)
+		return ret;
+	ret = subscribe(h, profile);
+	if (ret) {
+		h->n_pend = 0;
+		/* An older ktlsd reads a type it does not know, and closes. */
+		if (ret == -EBADMSG) {
+			ret = set_error(h, -EOPNOTSUPP, "This ktlsd does not take "
+					"subscriptions (accept mode): it is older "
+					"than this libktls.");
+		}
+		if (h->dead)
+			reconnect(h);
+		return ret;
+	}
+	h->sub_profile = strdup(profile);
+	if (!h->sub_profile) {
+		h->n_pend = 0;
+		return -ENOMEM;
+	}
+	*id = h->next_id++;
+	return 0;
 }
 
 /*

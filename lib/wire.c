@@ -161,6 +161,19 @@ int wire_encode_req(struct wire_buf *b, const struct wire_req *r)
 	return end(b);
 }
 
+int wire_encode_subscribe(struct wire_buf *b, uint64_t id,
+			  struct wire_str profile)
+{
+	const size_t max = WIRE_HDR_LEN + WIRE_REQ_MAX;
+
+	if (!profile.len)
+		return -EINVAL;
+	begin(b, WIRE_SUBSCRIBE);
+	field_u64(b, WT_REQUEST_ID, id, max);
+	field_str(b, WT_PROFILE, profile, WIRE_NAME_MAX, max);
+	return end(b);
+}
+
 int wire_encode_reply(struct wire_buf *b, const struct wire_reply *r)
 {
 	const size_t max = WIRE_HDR_LEN + WIRE_REPLY_MAX;

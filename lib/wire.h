@@ -15,6 +15,7 @@
 #define WIRE_HDR_LEN		12
 #define WIRE_REQUEST		1
 #define WIRE_REPLY		2
+#define WIRE_SUBSCRIBE		3	/* accept mode: a request's body */
 #define WIRE_REQ_MAX		4096	/* a request's body, at most */
 #define WIRE_REPLY_MAX		(128 * 1024)
 
@@ -101,6 +102,12 @@ void wire_buf_wipe_free(struct wire_buf *b);
  */
 int wire_encode_req(struct wire_buf *b, const struct wire_req *r);
 int wire_encode_reply(struct wire_buf *b, const struct wire_reply *r);
+/*
+ * A subscription (accept mode): type WIRE_SUBSCRIBE, the body a request's
+ * with its id and profile only; wire_decode_req() decodes it.
+ */
+int wire_encode_subscribe(struct wire_buf *b, uint64_t id,
+			  struct wire_str profile);
 
 /*
  * Check a 12-byte header: returns the body length that follows, or

@@ -120,7 +120,8 @@ enum {
 	P_ROLE, P_CERT, P_KEY, P_CA, P_CRL, P_CLIENT_CERT, P_VERIFY,
 	P_PSK_ID, P_PSK_KEY, P_ALPN, P_VERSIONS, P_CIPHERS, P_TIMEOUT,
 	P_SERVER_NAME, P_OVERRIDE, P_USERS, P_GROUPS, P_TICKETS,
-	P_TICKET_KEY_FILE, P_ZEROCOPY, P_NO_PAD, P_NIC, P_COUNT
+	P_TICKET_KEY_FILE, P_ZEROCOPY, P_NO_PAD, P_NIC, P_LISTEN, P_SUB_QUEUE,
+	P_COUNT
 };
 
 struct pair {
@@ -216,6 +217,16 @@ static inline int draft_at(const struct draft *d, int k)
  * random key for tickets = yes. 0, or an error naming the line.
  */
 int tickets_apply(struct parse *p, struct profile *pr, const struct draft *d);
+
+/*
+ * ---- accept_conf.c: accept mode's keys ----
+ * listen = ADDR:PORT ... and subscriber_queue = N of the profile being
+ * parsed; accept_conf_check(): for server profiles only, no address
+ * twice in the file (profile i against those before it).
+ */
+int accept_conf_listen(struct parse *p, const char *value);
+int accept_conf_queue(struct parse *p, const char *value);
+int accept_conf_check(struct parse *p, size_t i);
 
 /* What a draft owns (not the borrowed buffers); the PSK wiped. */
 void draft_free(struct draft *d);

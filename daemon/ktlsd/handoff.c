@@ -21,6 +21,7 @@
 #include <gnutls/gnutls.h>
 
 #include "daemon.h"
+#include "handoff.h"
 #include "loop.h"
 #include "wire.h"
 
@@ -29,40 +30,11 @@
 /* Stop reading requests while this much reply is unsent. */
 #define OUT_HIGH	(256 * 1024)
 
-struct conn {
-	struct ev ev;			/* owned by one worker */
-	struct ktlsd *d;
-	atomic_int refs;		/* the owner's and one per job */
-	/*
-	 * Jobs reply from any worker: fd, out, out_off, gone and closing
-	 * are read and written under the lock (the owner may read closing
-	 * without it: nobody else writes it).
-	 */
-	pthread_mutex_t lock;
-	int gone;			/* closed: replies are dropped */
-	int closing;			/* close once out is flushed */
-	struct wire_buf out;
-	size_t out_off;
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	gid_t *gids;
-	size_t n_gids;
-	unsigned idle_ms;		/* idle_timeout when accepted; 0: none */
-	int64_t active_ms;		/* accepted, or the last request read */
-	_Atomic int64_t done_ms;	/* the last job's end (its worker's) */
-	int64_t idle_at;		/* the idle deadline armed; 0: none */
-	uint8_t in[WIRE_HDR_LEN + WIRE_REQ_MAX];
-	size_t in_len, want;		/* want: header, then whole message */
-	int in_fd;			/* arrived with the message's first byte */
-	int extra_fds;			/* more fds than one came: refuse */
-	int shut;			/* draining: its read side shut */
-};
-
-static void conn_put(struct conn *c)
+void conn_put(struct conn *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
+	handoff_sub_free(c);
 	if (c->in_fd >= 0)
 		close(c->in_fd);
 	wire_buf_wipe_free(&c->out);
@@ -71,11 +43,11 @@ static void conn_put(struct conn *c)
 	free(c);
 }
 
-static unsigned conn_events(const struct conn *c)
+unsigned conn_events(const struct conn *c)
 {
 	unsigned ev = 0;
 
-	if (c->out_off < c->out.len)
+	if (c->out_off < c->out.len || c->dq)
 		ev |= EPOLLOUT;
 	if (!c->closing && c->out.len < OUT_HIGH)
 		ev |= EPOLLIN;
@@ -110,16 +82,24 @@ static void conn_close(struct conn *c)
 	close(c->ev.fd);
 	c->ev.fd = -1;
 	pthread_mutex_unlock(&c->lock);
+	if (c->subscribed)
+		accept_unsubscribe(c->d, c);
 	uidlimit_give(c->d, c->uid, UIDLIMIT_CONN);
 	atomic_fetch_sub(&c->d->holds, 1);
 	conn_put(c);
 }
 
-/* Under c->lock. 0 when all is sent, 1 when some waits, -errno. */
+/*
+ * Under c->lock. 0 when all is sent, 1 when some waits, -errno. A
+ * delivery begun goes on first: nothing may come inside it.
+ */
 static int flush(struct conn *c)
 {
 	ssize_t n;
+	int ret = handoff_sub_flush(c, 0);
 
+	if (ret)
+		return ret;
 	while (c->out_off < c->out.len) {
 		n = send(c->ev.fd, c->out.p + c->out_off,
 			 c->out.len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -134,11 +114,11 @@ static int flush(struct conn *c)
 	/* Replies carry traffic secrets: gone from memory once sent. */
 	explicit_bzero(c->out.p, c->out.len);
 	c->out.len = c->out_off = 0;
-	return 0;
+	return handoff_sub_flush(c, 1);
 }
 
 /* Queue an encoded message for c from any worker, and send what we can. */
-static void conn_send(struct conn *c, const struct wire_buf *m)
+void conn_send(struct conn *c, const struct wire_buf *m)
 {
 	struct wire_buf *o = &c->out;
 	int ret;
@@ -177,8 +157,7 @@ out:
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void reply_error(struct conn *c, uint64_t id, int status,
-			const char *msg)
+void reply_error(struct conn *c, uint64_t id, int status, const char *msg)
 {
 	struct wire_reply r = { .id = id, .status = status };
 	struct wire_buf b = { 0 };
@@ -204,21 +183,15 @@ static void job_released(struct conn *c, struct job *j)
 	conn_put(c);
 }
 
-static void handoff_done(struct job *j, int status, const char *msg,
-			 const struct ktls_session *s)
+int handoff_encode_result(struct wire_buf *b, uint64_t id, int server,
+			  const struct ktls_session *s)
 {
-	struct conn *c = j->owner;
-	struct wire_reply r = { .id = j->id, .status = status };
-	const struct ktls_info *in = status ? NULL : ktls_session_info(s);
-	struct wire_buf b = { 0 };
+	const struct ktls_info *in = ktls_session_info(s);
+	struct wire_reply r = { .id = id };
 	uint8_t sha[32];
 	const void *early;
+	int ret;
 
-	if (!in) {
-		reply_error(c, j->id, status ? status : -EIO, msg);
-		job_released(c, j);
-		return;
-	}
 	r.version = in->version;
 	r.cipher = in->cipher;
 	r.group = str(in->group);
@@ -232,12 +205,25 @@ static void handoff_done(struct job *j, int status, const char *msg,
 	r.offload_tx = in->tx;
 	r.offload_rx = in->rx;
 	r.rekey = session_can_rekey(s);
-	r.role = j->p->role == KTLS_SERVER;
+	r.role = server;
 	r.options = in->options;
 	r.early_len = ktls_session_early_data(s, &early);
 	r.early = early;
 	r.secret_len = session_secrets(s, &r.secret_tx, &r.secret_rx);
-	if (wire_encode_reply(&b, &r))
+	ret = wire_encode_reply(b, &r);
+	explicit_bzero(sha, sizeof(sha));
+	return ret;
+}
+
+static void handoff_done(struct job *j, int status, const char *msg,
+			 const struct ktls_session *s)
+{
+	struct conn *c = j->owner;
+	struct wire_buf b = { 0 };
+
+	if (status || !ktls_session_info(s))
+		reply_error(c, j->id, status ? status : -EIO, msg);
+	else if (handoff_encode_result(&b, j->id, j->p->role == KTLS_SERVER, s))
 		reply_error(c, j->id, -EMSGSIZE, "The reply did not fit.");
 	else
 		conn_send(c, &b);
@@ -420,7 +406,10 @@ static void take_message(struct conn *c)
 		return;
 	}
 	c->in_fd = -1;
-	start(c, &rq, fd);
+	if (c->in[5] == WIRE_SUBSCRIBE)
+		handoff_subscribe(c, &rq, fd);
+	else
+		start(c, &rq, fd);
 	c->extra_fds = 0;
 	c->in_len = 0;
 	c->want = WIRE_HDR_LEN;
@@ -453,6 +442,9 @@ static void conn_read(struct conn *c)
 			continue;
 		if (c->want == WIRE_HDR_LEN) {
 			len = wire_check_header(c->in, WIRE_REQUEST, WIRE_REQ_MAX);
+			if (len == -EBADMSG && c->in[5] == WIRE_SUBSCRIBE)
+				len = wire_check_header(c->in, WIRE_SUBSCRIBE,
+							WIRE_REQ_MAX);
 			if (len < 0) {
 				protocol_error(c, (int)len,
 					len == -EMSGSIZE ? "Request too large." :
@@ -515,7 +507,7 @@ static int drained(struct conn *c)
 		unread = unsent = 0;
 	unread += unsent;
 	pthread_mutex_lock(&c->lock);
-	unread += c->out_off < c->out.len;
+	unread += c->out_off < c->out.len || c->dq;
 	pthread_mutex_unlock(&c->lock);
 	return !unread;
 }
@@ -534,6 +526,9 @@ static int drain_step(struct conn *c)
 	struct ktlsd *d = c->d;
 	int late = now_ms() - d->stop_ms >= LOOP_DRAIN_MAX_MS;
 
+	/* A subscriber: once no accepted handshake may still come to it. */
+	if (c->subscribed && (late || !accept_busy(d)))
+		accept_unsubscribe(d, c);
 	if (!c->shut && (late || drained(c))) {
 		shutdown(c->ev.fd, SHUT_RD);
 		c->shut = 1;
@@ -588,7 +583,7 @@ static void conn_handle(struct ev *e, unsigned events)
 	/* No job in flight: then every reply is in out (they put after). */
 	idle = atomic_load(&c->refs) == 1;
 	pthread_mutex_lock(&c->lock);
-	if (c->out_off < c->out.len)
+	if (c->out_off < c->out.len || c->dq)
 		ret = flush(c);
 	if (ret >= 0)
 		loop_modify(&c->ev, conn_events(c));
@@ -695,6 +690,7 @@ static void take(struct ktlsd *d, int fd, const struct ucred *cred)
 	c->gid = cred->gid;
 	c->pid = cred->pid;
 	c->in_fd = -1;
+	c->dq_tail = &c->dq;
 	c->want = WIRE_HDR_LEN;
 	c->idle_ms = idle_ms;
 	c->active_ms = now_ms();

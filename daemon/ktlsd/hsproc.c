@@ -36,6 +36,7 @@ static const struct front_door {
 	int optional;
 } front_doors[] = {
 	{ "handoff", handoff_listen, handoff_open, 0 },
+	{ "accept", accept_listen, accept_open, 0 },
 	{ "upcall", upcall_listen, upcall_open, 0 },
 	{ "control", control_listen, control_open, 1 },
 };
@@ -44,12 +45,15 @@ static const struct front_door {
 
 int front_listen(struct listeners *ls, const struct conf *c, int activated_fd)
 {
+	struct tcp_listener *tcp = ls->tcp;	/* accept_activated()'s */
+	size_t i, n_tcp = ls->n_tcp;
 	const struct front_door *f;
-	size_t i;
 	int ret;
 
 	memset(ls, 0, sizeof(*ls));
 	ls->handoff = ls->control = -1;
+	ls->tcp = tcp;
+	ls->n_tcp = n_tcp;
 	for (i = 0; i < N_DOORS; i++) {
 		f = &front_doors[i];
 		ret = f->listen(ls, c, activated_fd);
@@ -76,6 +80,7 @@ void front_close(struct listeners *ls)
 		unlink(ls->control_path);
 	if (ls->upcall_mc)
 		nl_socket_free(ls->upcall_mc);
+	accept_close(ls);
 	free(ls->handoff_path);
 	free(ls->control_path);
 	memset(ls, 0, sizeof(*ls));

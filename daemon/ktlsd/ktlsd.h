@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <syslog.h>
 
@@ -18,6 +19,14 @@
 
 #define OVERRIDE_SNI	(1u << 0)	/* requests may set the server name */
 #define OVERRIDE_ALPN	(1u << 1)	/* ... and the ALPN list */
+
+/* An address a server profile listens on (accept mode, accept.c). */
+struct listen_addr {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char text[64];			/* as written: "[::1]:8443" */
+	int line;
+};
 
 struct profile {
 	char *name;
@@ -38,6 +47,10 @@ struct profile {
 	gid_t *gids;
 	size_t n_gids;
 	char *ca, *crl;			/* the files cfg trusts; NULL: system */
+	struct listen_addr *listen;	/* accept mode: listen = ... */
+	size_t n_listen;
+	unsigned subscriber_queue;	/* ready sockets kept per subscriber;
+					   0: ACCEPT_QUEUE_DEFAULT */
 };
 
 struct upcall_conf;
@@ -157,8 +170,13 @@ int unixsock_serve(struct ktlsd *d, int fd, const char *path,
 
 /* Send "READY=1" etc. to $NOTIFY_SOCKET if set; errors are ignored. */
 void notify(const char *state);
-/* Sockets passed by socket activation ($LISTEN_FDS for our pid), or 0. */
-int notify_listen_fds(void);
+/*
+ * How many sockets socket activation passed ($LISTEN_FDS for our pid),
+ * or 0; the first max of their names ($LISTEN_FDNAMES, systemd's
+ * FileDescriptorName=) into names[] (if not NULL): malloc'd, NULL where
+ * none, left alone when 0 is returned.
+ */
+int notify_listen_fds_named(char **names, int max);
 
 /*
  * ---- The sockets the supervisor opens before it starts a handshake
@@ -172,6 +190,15 @@ struct listeners {
 	char *control_path;
 	struct nl_sock *upcall_mc;	/* the handshake family's tlshd group */
 	int upcall_family, upcall_group;
+	struct tcp_listener *tcp;	/* accept mode: listen = ... */
+	size_t n_tcp;
+};
+
+/* A listening TCP socket of a server profile (accept.c). */
+struct tcp_listener {
+	char *profile;
+	char text[64];			/* the address, as configured */
+	int fd;
 };
 
 /* ---- handoff.c: front door 1, sockets handed over by applications ---- */
@@ -187,6 +214,47 @@ int handoff_listen(struct listeners *ls, const struct conf *c,
 /* In a handshake process: serve ls->handoff (if any). 0 or -errno. */
 int handoff_open(struct ktlsd *d, const struct conf *c,
 		 const struct listeners *ls);
+
+/* ---- accept.c: front door 3, accept mode (listen = ADDR:PORT) ---- */
+
+#define ACCEPT_QUEUE_DEFAULT	64	/* subscriber_queue */
+#define ACCEPT_QUEUE_MAX	4096
+#define ACCEPT_BACKLOG		128	/* listen(): waiting for a subscriber */
+
+/*
+ * In the supervisor: bind and listen on every server profile's listen
+ * addresses into ls->tcp. 0, or -errno with the address logged
+ * (FILE:LINE). accept_close() closes them.
+ */
+int accept_listen(struct listeners *ls, const struct conf *c,
+		  int activated_fd);
+void accept_close(struct listeners *ls);
+/*
+ * In the supervisor, before front_listen(): of the n sockets passed by
+ * socket activation (fds[i], named names[i] or NULL), take those named
+ * after a server profile as that profile's listening sockets into
+ * ls->tcp (then its listen lines are not bound). Returns the first of
+ * the others, the handoff socket, or -1; any more are closed, logged.
+ */
+int accept_activated(struct listeners *ls, const struct conf *c,
+		     const int *fds, char *const *names, int n);
+/* A reload: whether c listens elsewhere than old (that needs a restart). */
+int accept_listen_differs(const struct conf *old, const struct conf *c);
+/* In a handshake process: serve ls->tcp for c's profiles. 0 or -errno. */
+int accept_open(struct ktlsd *d, const struct conf *c,
+		const struct listeners *ls);
+struct conn;
+/*
+ * The handoff connection c (its owner's worker) takes p's accepted
+ * sockets from now on, in replies to request id: 0, -EADDRNOTAVAIL (p
+ * does not listen here) or -ENOMEM. Holds a reference to c until
+ * accept_unsubscribe(), which ends all of c's subscriptions.
+ */
+int accept_subscribe(struct ktlsd *d, struct conn *c, const struct profile *p,
+		     uint64_t id);
+void accept_unsubscribe(struct ktlsd *d, struct conn *c);
+/* Whether accepted handshakes are still running (a drain waits). */
+int accept_busy(struct ktlsd *d);
 
 /* ---- handoff_req.c: what a handoff request may ask ---- */
 
@@ -301,8 +369,9 @@ int32_t keyring_add_peer_cert(const void *der, size_t len,
 
 /*
  * In the supervisor: open every front door's listening sockets into ls
- * (activated_fd: the socket passed by socket activation, or -1). 0, or
- * -errno with nothing left open.
+ * (activated_fd: the socket passed by socket activation, or -1; ls->tcp
+ * may hold accept_activated()'s already, else zero it). 0, or -errno
+ * with nothing left open.
  */
 int front_listen(struct listeners *ls, const struct conf *c, int activated_fd);
 /* Close them, and unlink the socket files we bound. */

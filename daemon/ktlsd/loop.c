@@ -327,7 +327,7 @@ static void idle(struct ktlsd *d)
 		malloc_trim(0);
 }
 
-static void peer_name(int fd, char *buf, size_t len)
+void loop_peer_name(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -527,7 +527,7 @@ int job_submit(struct ktlsd *d, struct job *j)
 	j->d = d;
 	j->start_ms = now_ms();
 	j->end_ms = j->start_ms + j->timeout_ms;
-	peer_name(j->ev.fd, j->peer, sizeof(j->peer));
+	loop_peer_name(j->ev.fd, j->peer, sizeof(j->peer));
 	j->ev.handle = job_begin;
 	j->ev.deadline = 1;	/* begin on the worker's first pass */
 	stats_accepted(d->stats, j->front);

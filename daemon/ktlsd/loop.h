@@ -48,6 +48,7 @@ struct ktlsd {
 	struct stats *stats;		/* per front door (stats.c), shared with
 					   the supervisor and later processes */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
+	struct acceptor *acceptor;	/* accept.c's, or NULL */
 	int offload_fd;			/* offload.c: to the supervisor, or -1 */
 	pthread_mutex_t offload_lock;
 	/* uidlimit.c: connections and handshakes per uid, hashed by uid */
@@ -66,6 +67,8 @@ struct conf *ktlsd_conf(struct ktlsd *d);
 void ktlsd_set_conf(struct ktlsd *d, struct conf *c);
 
 int64_t now_ms(void);
+/* "ADDR:PORT" of fd's peer (or "?"), for log lines. */
+void loop_peer_name(int fd, char *buf, size_t len);
 
 /* Start n workers; 0 or -errno. */
 int loop_start(struct ktlsd *d, unsigned n);

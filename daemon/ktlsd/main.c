@@ -130,9 +130,33 @@ static int setup_process(void)
 	return sfd;
 }
 
+/*
+ * Sockets passed by socket activation: those named after a server
+ * profile are its listening sockets (accept mode); the handoff socket's
+ * descriptor (the first other one), or -1.
+ */
+static int activation(const struct conf *c, struct listeners *ls)
+{
+	char *names[16] = { 0 };
+	int fds[16], n, i, ret;
+
+	n = notify_listen_fds_named(names, 16);
+	if (n > 16) {
+		log_warn("socket activation passed %d sockets: ktlsd takes "
+			 "the first 16", n);
+		n = 16;
+	}
+	for (i = 0; i < n; i++)
+		fds[i] = 3 + i;
+	ret = accept_activated(ls, c, fds, names, n);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
-	struct listeners ls;
+	struct listeners ls = { 0 };
 	struct flags f = { 0 };
 	struct conf *c;
 	int ret, sfd, nfds;
@@ -153,8 +177,8 @@ int main(int argc, char **argv)
 	log_open(f.fg || !c->log_syslog, log_level(c, f.verbose));
 	conf_log_loosened(c);
 	sfd = setup_process();
-	nfds = notify_listen_fds();
-	if (front_listen(&ls, c, nfds > 0 ? 3 : -1)) {
+	nfds = activation(c, &ls);
+	if (front_listen(&ls, c, nfds)) {
 		conf_put(c);
 		return 1;
 	}

@@ -64,12 +64,31 @@ static long env_number(const char *name, long max)
 	return n;
 }
 
-int notify_listen_fds(void)
+/*
+ * $LISTEN_FDNAMES (colon-separated, in descriptor order) into names[i]
+ * for i < max: copies (NULL where none), or nothing when unset.
+ */
+static void fd_names(char **names, long max)
+{
+	const char *s = getenv("LISTEN_FDNAMES");
+	size_t len;
+	long i;
+
+	for (i = 0; s && i < max; i++) {
+		len = strcspn(s, ":");
+		names[i] = len ? strndup(s, len) : NULL;
+		s = s[len] ? s + len + 1 : NULL;
+	}
+}
+
+int notify_listen_fds_named(char **names, int max)
 {
 	long pid = env_number("LISTEN_PID", LONG_MAX);
 	long n = env_number("LISTEN_FDS", INT_MAX - LISTEN_FDS_START);
 	long i;
 
+	if (names && pid == getpid() && n > 0)
+		fd_names(names, n < max ? n : max);
 	/* Children must not take them for theirs. */
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");

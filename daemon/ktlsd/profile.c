@@ -370,6 +370,8 @@ static const struct key keys[P_COUNT] = {
 	[P_ZEROCOPY]	= { "zerocopy_sendfile", set_zerocopy, 0 },
 	[P_NO_PAD]	= { "rx_expect_no_pad", set_no_pad, 0 },
 	[P_NIC]		= { "prefer_nic_offload", set_nic, 0 },
+	[P_LISTEN]	= { "listen", accept_conf_listen, 1 },
+	[P_SUB_QUEUE]	= { "subscriber_queue", accept_conf_queue, 0 },
 };
 
 const struct key *profile_keys(struct parse *p, size_t *n, int **seen)
@@ -526,6 +528,8 @@ int profile_check_build(struct parse *p, size_t i)
 	const struct draft *d = p->drafts[i];
 	int ret = check_profile(p, pr, d);
 
+	if (!ret)
+		ret = accept_conf_check(p, i);
 	if (!ret)
 		ret = profile_build(p, pr, d);
 	if (!ret && d->prefer_nic)
@@ -716,6 +720,7 @@ void profile_free(struct profile *pr)
 	free(pr->gids);
 	free(pr->ca);
 	free(pr->crl);
+	free(pr->listen);
 }
 
 void conf_log_loosened(const struct conf *c)

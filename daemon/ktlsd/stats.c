@@ -341,6 +341,11 @@ static void prom_daemon(struct out *o, const struct stats *st,
 	put(o, "ktlsd_reloads_total{result=\"success\"} %lu\n"
 	    "ktlsd_reloads_total{result=\"refused\"} %lu\n",
 	    atomic_load(&st->reloads), atomic_load(&st->reloads_refused));
+	prom_family(o, "ktlsd_accept_dropped_total", "counter", "Accept "
+		    "mode: connections closed unserved (every subscriber's "
+		    "queue full, or over a handshake limit).");
+	put(o, "ktlsd_accept_dropped_total %lu\n",
+	    atomic_load(&st->accept_dropped));
 }
 
 /*

@@ -53,6 +53,8 @@ struct stats {
 	atomic_uint inflight[STATS_SLOTS];
 	int64_t start_ms;		/* CLOCK_MONOTONIC */
 	atomic_ulong reloads, reloads_refused;
+	/* accept mode: connections closed unserved, subscribers full */
+	atomic_ulong accept_dropped;
 	const char *tls_stat_path;	/* NULL: the kernel's (tests set it) */
 };
 

@@ -347,6 +347,8 @@ static void warn_fixed(const struct conf *old, const struct conf *c)
 	    (old->upcall->enable == UPCALL_NO))
 		log_warn("reload: the sockets, the upcall's enable and the "
 			 "user change only with a restart");
+	if (accept_listen_differs(old, c))
+		log_warn("reload: listen addresses change only with a restart");
 	if (c->workers != old->workers)
 		log_warn("reload: the worker count changes only with a "
 			 "restart");

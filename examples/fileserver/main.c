@@ -7,6 +7,7 @@
  *
  *   ktls-fileserver [-l ADDR:PORT] [-s HANDOFF_SOCKET] [-p PROFILE]
  *                   [-t THREADS] [-q|-n] ROOT
+ *   ktls-fileserver -a PROFILE [-s HANDOFF_SOCKET] [-t THREADS] [-q|-n] ROOT
  *
  * Structure. The main thread is the dispatcher: it polls the listening
  * socket and one shared, non-blocking connection to ktlsd, submits every
@@ -17,6 +18,11 @@
  * goes to one thread of a fixed pool (-t), which serves it with its other
  * clients from an epoll set until it goes away, owning the session and
  * the socket from then on: no thread per client.
+ *
+ * With -a (accept mode) ktlsd owns the listening socket (the profile's
+ * listen lines): the dispatcher subscribes to the profile and gets each
+ * connection with its handshake done, one message each; it stops reading
+ * while the pool is full, and ktlsd holds the rest (subscriber_queue).
  *
  * This file is the program: options, logging and the dispatcher. The
  * serving pool is in serve.c; http.c parses what clients send, opens
@@ -275,6 +281,84 @@ static void dispatch(struct dispatcher *d, int lfd)
 	}
 }
 
+/* ---- Accept mode: ktlsd listens, we take ready connections ---- */
+
+/* Subscribe on a new connection to ktlsd: the handle, or NULL (said why). */
+static struct ktls_handoff *subscribe(const char *path, const char *profile)
+{
+	struct ktls_handoff *h;
+	uint64_t id;
+	int ret = ktls_handoff_open(&h, path);
+
+	if (ret) {
+		logmsg("cannot reach ktlsd: %s", ktls_strerror(ret));
+		return NULL;
+	}
+	ret = ktls_handoff_subscribe(h, profile, &id);
+	if (ret) {
+		logmsg("subscribing to profile %s: %s (%s)", profile,
+		       ktls_strerror(ret), ktls_handoff_error(h));
+		ktls_handoff_close(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* One ready connection (or not) off h: 0, or the error for h. */
+static int take_ready(struct ktls_handoff *h)
+{
+	struct ktls_handoff_result r = { .size = sizeof(r) };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char peer[PEER_MAX] = "?";
+	int ret = ktls_handoff_result(h, &r);
+
+	if (ret <= 0)
+		return ret;
+	if (r.status) {		/* the socket came, but not its session */
+		logmsg("a connection from ktlsd: %s", ktls_strerror(r.status));
+		close(r.fd);
+		return 0;
+	}
+	if (!getpeername(r.fd, (struct sockaddr *)&ss, &len))
+		fmt_addr((struct sockaddr *)&ss, peer, sizeof(peer));
+	start_worker(r.fd, r.session, peer);
+	return 0;
+}
+
+static void accept_mode(const char *path, const char *profile)
+{
+	struct ktls_handoff *h = subscribe(path, profile);
+	struct pollfd p;
+	int ret;
+
+	if (!h)
+		exit(1);
+	if (!silent) {
+		printf("subscribed to profile %s\n", profile);
+		fflush(stdout);
+	}
+	for (;;) {
+		/* Full: leave them to ktlsd, which holds a bounded queue. */
+		if (workers_running() >= MAX_CONNS) {
+			usleep(50 * 1000);
+			continue;
+		}
+		p = (struct pollfd){ .fd = ktls_handoff_fd(h), .events = POLLIN };
+		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+			logmsg("poll: %s", strerror(errno));
+		ret = take_ready(h);
+		if (ret >= 0)
+			continue;
+		/* libktls subscribes again by itself; this is worse: anew. */
+		logmsg("ktlsd: %s (%s); subscribing again", ktls_strerror(ret),
+		       ktls_handoff_error(h));
+		ktls_handoff_close(h);
+		while (!(h = subscribe(path, profile)))
+			sleep(1);
+	}
+}
+
 /* ---- Setup ---- */
 
 static int listen_on(const char *spec, char *shown, size_t shown_len)
@@ -337,9 +421,11 @@ static int listen_on(const char *spec, char *shown, size_t shown_len)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s [-l ADDR:PORT] [-s HANDOFF_SOCKET] [-p PROFILE] [-t THREADS]"
-		" [-q] [-n] ROOT\n"
+		"usage: %s [-l ADDR:PORT | -a PROFILE] [-s HANDOFF_SOCKET] [-p PROFILE]"
+		" [-t THREADS] [-q] [-n] ROOT\n"
 		"  -l  where to listen (default 127.0.0.1:8443, or [::1]:8443)\n"
+		"  -a  accept mode: take the connections ktlsd accepts for PROFILE\n"
+		"      (its listen lines) instead of listening\n"
 		"  -s  ktlsd's handoff socket (default $KTLS_HANDOFF_SOCKET or %s)\n"
 		"  -p  ktlsd profile for the handshakes (default \"web\")\n"
 		"  -t  serving threads, 1 to 64 (default: one per CPU)\n"
@@ -351,7 +437,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static struct dispatcher d;
-	const char *listen_spec = "127.0.0.1:8443";
+	const char *listen_spec = "127.0.0.1:8443", *accept_profile = NULL;
 	struct ktls_handoff *probe;
 	char shown[PEER_MAX];
 	long threads = sysconf(_SC_NPROCESSORS_ONLN);
@@ -359,8 +445,9 @@ int main(int argc, char **argv)
 
 	d.req.size = sizeof(d.req);
 	d.req.profile = "web";
-	while ((opt = getopt(argc, argv, "l:s:p:t:qnh")) != -1) {
+	while ((opt = getopt(argc, argv, "a:l:s:p:t:qnh")) != -1) {
 		switch (opt) {
+		case 'a': accept_profile = optarg; break;
 		case 't': threads = strtol(optarg, NULL, 10); break;
 		case 'l': listen_spec = optarg; break;
 		case 's': d.sock_path = optarg; break;
@@ -381,6 +468,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s: %s\n", prog, argv[optind],
 			strerror(-ret));
 		return 1;
+	}
+
+	if (accept_profile) {
+		ret = workers_init(threads);
+		if (ret) {
+			fprintf(stderr, "%s: cannot start the serving threads: "
+				"%s\n", prog, strerror(-ret));
+			return 1;
+		}
+		accept_mode(d.sock_path, accept_profile);
 	}
 
 	lfd = listen_on(listen_spec, shown, sizeof(shown));

@@ -138,10 +138,16 @@ struct daemon {
 
 void daemon_start(struct daemon *d, const struct opts *o,
 		  unsigned max_inflight, unsigned timeout_ms);
+/* The same with more of the file (profiles) after ours; NULL: none. */
+void daemon_start_more(struct daemon *d, const struct opts *o,
+		       unsigned max_inflight, unsigned timeout_ms,
+		       const char *more);
 void daemon_stop(struct daemon *d);
 
 pid_t nginx_start(const struct opts *o, int port);
 pid_t fileserver_start(const struct opts *o, struct daemon *d, int port);
+pid_t fileserver_accept_start(const struct opts *o, struct daemon *d,
+			      int port);
 pid_t nginx_preload_start(const struct opts *o, struct daemon *d, int port);
 
 /* ---- client.c: TLS clients and loopback sockets ---- */

@@ -301,10 +301,11 @@ void http_get(const struct opts *o)
 	unsigned i;
 	int port, ktls = !strcmp(o->server, "ktls");
 	int shim = !strcmp(o->server, "nginx-preload");
+	int acc = !strcmp(o->server, "ktls-accept");
 
 	side = "http-get";
-	if (!ktls && !shim && strcmp(o->server, "nginx"))
-		die("--server takes ktls, nginx or nginx-preload");
+	if (!ktls && !shim && !acc && strcmp(o->server, "nginx"))
+		die("--server takes ktls, ktls-accept, nginx or nginx-preload");
 	if (!o->file)
 		die("--file missing");
 	need_nofile(4 * o->clients + 1024);
@@ -314,6 +315,7 @@ void http_get(const struct opts *o)
 		die("no free port");
 	tx0 = tls_stat("TlsTxSw");
 	server = ktls ? fileserver_start(o, &d, port) :
+		 acc ? fileserver_accept_start(o, &d, port) :
 		 shim ? nginx_preload_start(o, &d, port) : nginx_start(o, port);
 	window_init(&win);
 	for (i = 0; i < o->workers; i++) {
@@ -346,7 +348,7 @@ void http_get(const struct opts *o)
 				t[i].errors, t[i].first_error);
 	}
 	stop(server, SIGTERM, 30);
-	if (ktls || shim)
+	if (ktls || shim || acc)
 		daemon_stop(&d);
 	tx1 = tls_stat("TlsTxSw");
 	if (o->close)

@@ -33,8 +33,9 @@
  *   go there), --cert, --workers, --clients (64), --seconds (counted),
  *   --warmup (seconds before counting)
  *
- * HTTPS (P2): --server ktls (examples/ktls-fileserver and build/ktlsd) or
- * --server nginx (with kTLS), both serving WORK/www; the same GnuTLS load
+ * HTTPS (P2): --server ktls (examples/ktls-fileserver and build/ktlsd),
+ * ktls-accept (the same in accept mode: ktlsd listens, the file server
+ * subscribes) or --server nginx (with kTLS), all serving WORK/www; the same GnuTLS load
  * client with --clients connections on --workers threads.
  *   http-get       GET /FILE (--file 1m or 1k) over and over: keep-alive, or
  *                  with --close a new connection for each (Connection: close)
@@ -109,7 +110,7 @@ static void usage(void)
 		"[--keys-in-process] "
 		"[--workers N] [--clients N]\n"
 		"             [--seconds S] [--warmup S] [--tcp (floor only)]\n"
-		"       bench http-get --dir WORK --server ktls|nginx --file 1m|1k "
+		"       bench http-get --dir WORK --server ktls|ktls-accept|nginx --file 1m|1k "
 		"[--close] [--workers N]\n"
 		"             [--clients N] [--seconds S] [--warmup S]\n"
 		"       bench mem-inflight --dir WORK --counts N,N,...\n"

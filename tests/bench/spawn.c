@@ -156,6 +156,13 @@ static void conf_append(char *text, size_t size, const char *more)
 void daemon_start(struct daemon *d, const struct opts *o,
 		  unsigned max_inflight, unsigned timeout_ms)
 {
+	daemon_start_more(d, o, max_inflight, timeout_ms, NULL);
+}
+
+void daemon_start_more(struct daemon *d, const struct opts *o,
+		       unsigned max_inflight, unsigned timeout_ms,
+		       const char *more)
+{
 	static const char *const profiles[] = { "ec", "rsa", "psk" };
 	char bin[PATH_MAX], text[4096], prof[1024];
 	char *argv[] = { bin, "-f", "-c", d->conf, NULL };
@@ -201,6 +208,8 @@ void daemon_start(struct daemon *d, const struct opts *o,
 		    "handshake_timeout = %u\n", timeout_ms);
 		conf_append(text, sizeof(text), prof);
 	}
+	if (more)
+		conf_append(text, sizeof(text), more);
 	write_text(d->conf, text);
 	unlink(d->sock);
 	d->pid = spawn(argv, d->log);
@@ -336,6 +345,36 @@ pid_t nginx_preload_start(const struct opts *o, struct daemon *d, int port)
 	unsetenv("LD_PRELOAD");
 	unsetenv("KTLS_PRELOAD_ACCEPT");
 	unsetenv("KTLS_HANDOFF_SOCKET");
+	return pid;
+}
+
+/*
+ * Accept mode: ktlsd listens on port for a profile "acc" (ec's
+ * certificate), and the file server takes the connections from it (-a).
+ */
+pid_t fileserver_accept_start(const struct opts *o, struct daemon *d,
+			      int port)
+{
+	char bin[PATH_MAX], root[PATH_MAX], log[PATH_MAX], more[PATH_MAX * 2];
+	char *argv[] = { bin, "-a", "acc", "-s", d->sock, "-n", root, NULL };
+	pid_t pid;
+
+	tool_path(bin, sizeof(bin), "KTLS_FILESERVER", "../examples/ktls-fileserver");
+	if (access(bin, X_OK))
+		die("no file server at %s (make builds it)", bin);
+	fmt(more, sizeof(more), "\n[profile acc]\nrole = server\n"
+	    "certificate = %s/ec.pem\nkey = %s/ec.key\nversions = 1.3\n"
+	    "ciphers = aes-128-gcm\nlisten = 127.0.0.1:%d\n", o->dir, o->dir,
+	    port);
+	daemon_start_more(d, o, 4096, 60000, more);
+	fmt(root, sizeof(root), "%s/www", o->dir);
+	fmt(log, sizeof(log), "%s/fileserver.log", o->dir);
+	pid = spawn(argv, log);
+	/* ktlsd listens already: connections wait for the subscription. */
+	if (wait_listen(port, 30000)) {
+		show_log(log);
+		die("ktlsd did not listen on port %d", port);
+	}
 	return pid;
 }
 

@@ -2,7 +2,8 @@
 /*
  * The handoff request as ktlsd reads it off an application's socket
  * (daemon/ktlsd/handoff.c): a 12-byte header, then the body it announces.
- * A request that decodes must encode again to the same fields.
+ * A request that decodes must encode again to the same fields. A
+ * subscription (type 3) has a request's body: the same decoder.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +17,23 @@ static int same_str(struct wire_str a, struct wire_str b)
 }
 
 /* The encoder's view of r: its output must decode to r again. */
-static void round_trip(const struct wire_req *r)
+static void round_trip(const struct wire_req *r, int type)
 {
 	struct wire_buf b = { 0 };
 	struct wire_req again;
-	int ret = wire_encode_req(&b, r);
+	int ret;
 
+	/* A subscription's encoder takes the id and profile alone. */
+	if (type == WIRE_SUBSCRIBE && !r->server_name.len && !r->alpn.len &&
+	    !r->timeout_ms)
+		ret = wire_encode_subscribe(&b, r->id, r->profile);
+	else
+		ret = wire_encode_req(&b, r);
+	if (ret == 0 && type == WIRE_SUBSCRIBE && b.p[5] == WIRE_REQUEST)
+		type = WIRE_REQUEST;
 	FUZZ_CHECK(ret == 0);
 	FUZZ_CHECK(b.len >= WIRE_HDR_LEN);
-	FUZZ_CHECK(wire_check_header(b.p, WIRE_REQUEST, WIRE_REQ_MAX) ==
+	FUZZ_CHECK(wire_check_header(b.p, type, WIRE_REQ_MAX) ==
 		   (long)(b.len - WIRE_HDR_LEN));
 	ret = wire_decode_req(b.p + WIRE_HDR_LEN, b.len - WIRE_HDR_LEN,
 			      &again, NULL);
@@ -41,11 +50,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why = NULL;
 	struct wire_req r;
 	uint8_t *body;
+	int ret, type = WIRE_REQUEST;
 	long len;
-	int ret;
 
 	fuzz_verdict = 0;
-	body = fuzz_wire_body(data, size, WIRE_REQUEST, WIRE_REQ_MAX, &len);
+	body = fuzz_wire_body(data, size, type, WIRE_REQ_MAX, &len);
+	if (!body) {
+		type = WIRE_SUBSCRIBE;
+		body = fuzz_wire_body(data, size, type, WIRE_REQ_MAX, &len);
+	}
 	if (!body)
 		return 0;
 	ret = wire_decode_req(body, len, &r, &why);
@@ -54,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(r.profile.len > 0 && r.profile.len <= WIRE_NAME_MAX);
 		FUZZ_CHECK(r.server_name.len <= WIRE_NAME_MAX);
 		FUZZ_CHECK(r.alpn.len <= WIRE_NAME_MAX);
-		round_trip(&r);
+		round_trip(&r, type);
 		fuzz_verdict = 1;
 	}
 	free(body);

@@ -6,7 +6,10 @@
  * The built ktls_config is checked through lib/internal.h: a value parsed
  * but never handed to libktls would otherwise pass unnoticed.
  */
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <sys/stat.h>
 
@@ -388,6 +391,148 @@ TEST_F(conf, prefer_nic_offload_refusals)
 	EXPECT_NE(NULL, strstr(self->err, ".conf:4: prefer_nic_offload"))
 		TH_LOG("%s", self->err);
 }
+
+/* ---- Accept mode: listen and subscriber_queue ---- */
+
+#define WEB "[profile web]\nrole = server\ncertificate = @CERT@\n" \
+	       "key = @KEY@\n"
+
+TEST_F(conf, listen_addresses)
+{
+	const struct sockaddr_in6 *s6;
+	const struct sockaddr_in *s4;
+	const struct profile *p;
+
+	ASSERT_LOADS(WEB "listen = 127.0.0.1:8443, [::1]:443\n"
+		     "listen = 0.0.0.0:65535\nsubscriber_queue = 5\n");
+	p = profile(self->c, "web");
+	ASSERT_EQ(3u, p->n_listen);
+	s4 = (const struct sockaddr_in *)&p->listen[0].sa;
+	EXPECT_EQ(AF_INET, s4->sin_family);
+	EXPECT_EQ(8443, ntohs(s4->sin_port));
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), s4->sin_addr.s_addr);
+	EXPECT_EQ(sizeof(*s4), p->listen[0].len);
+	s6 = (const struct sockaddr_in6 *)&p->listen[1].sa;
+	EXPECT_EQ(AF_INET6, s6->sin6_family);
+	EXPECT_EQ(443, ntohs(s6->sin6_port));
+	EXPECT_TRUE(IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr));
+	EXPECT_STREQ("[::1]:443", p->listen[1].text);
+	EXPECT_EQ(6, p->listen[2].line);
+	EXPECT_EQ(5u, p->subscriber_queue);
+}
+
+TEST_F(conf, listen_default_none)
+{
+	ASSERT_LOADS(WEB);
+	EXPECT_EQ(0u, profile(self->c, "web")->n_listen);
+	EXPECT_EQ(0u, profile(self->c, "web")->subscriber_queue);
+}
+
+/* Each bad line: refused, with the file, the line and the reason. */
+TEST_F(conf, listen_refusals)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ WEB "listen = localhost:443\n", ".conf:5: listen: "
+		  "'localhost:443' is not ADDRESS:PORT" },
+		{ WEB "listen = 127.0.0.1\n", ".conf:5: listen: '127.0.0.1'" },
+		{ WEB "listen = 127.0.0.1:0\n", ".conf:5: listen:" },
+		{ WEB "listen = 127.0.0.1:65536\n", ".conf:5: listen:" },
+		{ WEB "listen = 127.0.0.1:+80\n", ".conf:5: listen:" },
+		{ WEB "listen = ::1:443\n", ".conf:5: listen: '::1:443'" },
+		{ WEB "listen = [127.0.0.1]:443\n", ".conf:5: listen:" },
+		{ WEB "listen = 1.2.3.4:5 1.2.3.4:5\n", ".conf:5: listen: "
+		  "1.2.3.4:5 twice" },
+		{ WEB "subscriber_queue = 0\n", ".conf:5: subscriber_queue: "
+		  "'0' is not a number from 1 to 4096" },
+		{ WEB "subscriber_queue = 4097\n", ".conf:5: subscriber_queue" },
+		{ "[profile c]\nrole = client\nverify = no\n"
+		  "listen = 127.0.0.1:8443\n", ".conf:4: listen is for server "
+		  "profiles" },
+		{ "[profile c]\nsubscriber_queue = 3\nrole = client\n"
+		  "verify = no\n", ".conf:2: subscriber_queue is for server "
+		  "profiles" },
+		{ WEB "listen = 127.0.0.1:8443\n"
+		  "[profile two]\nrole = server\ncertificate = @CERT@\n"
+		  "key = @KEY@\nlisten = 127.0.0.1:8443\n",
+		  ".conf:10: listen: 127.0.0.1:8443 is profile web's already "
+		  "(line 5)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EINVAL, load(self, bad[i].text)) TH_LOG("case %zu", i);
+		EXPECT_NE(NULL, strstr(self->err, bad[i].want))
+			TH_LOG("case %zu: '%s', not '%s'", i, self->err,
+			       bad[i].want);
+		conf_put(self->c);
+		self->c = NULL;
+	}
+}
+
+TEST_F(conf, listen_change_is_seen)
+{
+	struct conf *old;
+
+	ASSERT_LOADS(WEB "listen = 127.0.0.1:8443\n");
+	old = conf_get(self->c);
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS(WEB "listen = 127.0.0.1:8443\nalpn = h2\n");
+	EXPECT_EQ(0, accept_listen_differs(old, self->c));
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS(WEB "listen = 127.0.0.1:8444\n");
+	EXPECT_EQ(1, accept_listen_differs(old, self->c));
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS(WEB);
+	EXPECT_EQ(1, accept_listen_differs(old, self->c));
+	EXPECT_EQ(1, accept_listen_differs(self->c, old));
+	conf_put(old);
+}
+
+/*
+ * Socket activation: a socket named after a server profile is its
+ * listener (and its listen lines are not bound); the first other one is
+ * the handoff socket; a second UDP one for the same profile, and one
+ * named after a client profile, are closed.
+ */
+TEST_F(conf, activated_sockets_by_profile_name)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char *names[] = { "ktlsd.socket", "web", "web", "cl" };
+	struct listeners ls = { 0 };
+	int fds[4], i;
+
+	ASSERT_LOADS(WEB "listen = 127.0.0.1:1\n"
+		     "[profile cl]\nrole = client\nverify = no\n");
+	fds[0] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fds[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fds[2] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fds[3] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	for (i = 0; i < 4; i++)
+		ASSERT_LE(0, fds[i]);
+	ASSERT_EQ(0, bind(fds[1], (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(0, listen(fds[1], 4));
+	ASSERT_EQ(fds[0], accept_activated(&ls, self->c, fds, names, 4));
+	ASSERT_EQ(1u, ls.n_tcp);
+	EXPECT_EQ(fds[1], ls.tcp[0].fd);
+	EXPECT_STREQ("web", ls.tcp[0].profile);
+	EXPECT_NE(0, fcntl(fds[1], F_GETFL) & O_NONBLOCK);
+	EXPECT_EQ(-1, fcntl(fds[2], F_GETFD));
+	EXPECT_EQ(-1, fcntl(fds[3], F_GETFD));
+	/* web's listen line (port 1, which root could bind) is left alone. */
+	ASSERT_EQ(0, accept_listen(&ls, self->c, -1));
+	EXPECT_EQ(1u, ls.n_tcp);
+	accept_close(&ls);
+	EXPECT_EQ(-1, fcntl(fds[1], F_GETFD));
+	close(fds[0]);
+}
+
+#undef WEB
 
 TEST_F(conf, empty_ktlsd_section_keeps_defaults)
 {

@@ -660,6 +660,7 @@ static const struct {
 	{ "KTLS_E_VERIFY", KTLS_E_VERIFY },
 	{ "KTLS_E_HANDSHAKE", KTLS_E_HANDSHAKE },
 	{ "KTLS_E_CONFIG", KTLS_E_CONFIG },
+	{ "EADDRNOTAVAIL", EADDRNOTAVAIL }, { "EINVAL", EINVAL },
 };
 
 /* "0", or "-NAME (-N)" with N the value of NAME: 0 if so. */
@@ -687,6 +688,20 @@ static int status_ok(struct __test_metadata *_metadata, const char *s)
 		return 1;
 	}
 	return 0;
+}
+
+TEST(handoff_subscription_fields)
+{
+	struct wire_buf b = { 0 };
+	struct names rows = { 0 };
+
+	EXPECT_EQ(0, same_table(_metadata, "Subscription", "SUBSCRIPTION", 0,
+				2, &rows));
+	ASSERT_EQ(0, wire_encode_subscribe(&b, 7, STR("web")));
+	EXPECT_EQ(0, same_tags(_metadata, "subscription tag", &b, &rows));
+	EXPECT_EQ(2U, rows.n);
+	wire_buf_wipe_free(&b);
+	names_free(&rows);
 }
 
 TEST(handoff_status_values)

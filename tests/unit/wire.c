@@ -87,6 +87,44 @@ TEST(encoder_matches_the_documented_layout)
 	wire_buf_wipe_free(&b);
 }
 
+TEST(subscription_matches_the_documented_layout)
+{
+	struct wire_buf b = { 0 };
+	struct wire_req r;
+	const uint8_t want[] = {
+		'K', 'T', 'L', 'S', 1, 3, 0, 0, 0, 0, 0, 8 + 8 + 8 + 3,
+		0, 1, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 9,
+		0, 2, 0, 0, 0, 0, 0, 3, 'w', 'e', 'b',
+	};
+
+	ASSERT_EQ(0, wire_encode_subscribe(&b, 9, (struct wire_str){ "web", 3 }));
+	ASSERT_EQ(sizeof(want), b.len);
+	EXPECT_EQ(0, memcmp(want, b.p, sizeof(want)));
+	/* Not a request: a receiver of requests alone refuses it. */
+	EXPECT_EQ(-EBADMSG, wire_check_header(b.p, WIRE_REQUEST, WIRE_REQ_MAX));
+	ASSERT_EQ(8 + 8 + 8 + 3, wire_check_header(b.p, WIRE_SUBSCRIBE,
+						    WIRE_REQ_MAX));
+	ASSERT_EQ(0, wire_decode_req(b.p + WIRE_HDR_LEN, b.len - WIRE_HDR_LEN,
+				     &r, NULL));
+	EXPECT_EQ(9u, r.id);
+	ASSERT_EQ(3u, r.profile.len);
+	EXPECT_EQ(0, memcmp(r.profile.p, "web", 3));
+	EXPECT_EQ(0u, r.server_name.len + r.alpn.len + r.timeout_ms);
+	wire_buf_wipe_free(&b);
+}
+
+TEST(subscription_needs_a_profile)
+{
+	struct wire_buf b = { 0 };
+	char big[WIRE_NAME_MAX + 1];
+
+	EXPECT_EQ(-EINVAL, wire_encode_subscribe(&b, 1, (struct wire_str){ 0 }));
+	memset(big, 'a', sizeof(big));
+	EXPECT_EQ(-EMSGSIZE, wire_encode_subscribe(&b, 1, (struct wire_str){
+		big, sizeof(big) }));
+	wire_buf_wipe_free(&b);
+}
+
 TEST(reply_round_trip_keeps_every_field)
 {
 	uint8_t sha[32], tx[48], rx[48], early[5000];

@@ -402,4 +402,80 @@ TEST_F_TIMEOUT(fs, download_64_mib, 600)
 	EXPECT_TRUE(same_file(a, b));
 }
 
+/* ---- -a: ktlsd listens (accept mode), the file server subscribes ---- */
+
+#define ACCEPT_PORT "18480"
+
+FIXTURE(fsa)
+{
+	struct daemon d;
+	struct peer srv;
+	char root[128], out[128];
+};
+
+FIXTURE_SETUP(fsa)
+{
+	char bin[PATH_MAX], lsock[160], banner[256];
+	char *argv[] = { bin, "-a", "web", "-s", lsock, "-t", "2", self->root,
+			 NULL };
+
+	self->srv.pid = -1;
+	self->srv.in = self->srv.out = -1;
+	daemon_start(_metadata, &self->d, WEB_PROFILE "listen = 127.0.0.1:"
+		     ACCEPT_PORT "\n", 64);
+	snprintf(lsock, sizeof(lsock), "%s", self->d.sock);
+	snprintf(self->root, sizeof(self->root), "%s/www", self->d.dir);
+	snprintf(self->out, sizeof(self->out), "%s/out", self->d.dir);
+	ASSERT_EQ(0, mkdir(self->root, 0755));
+	ASSERT_EQ(0, mkdir(self->out, 0755));
+	put_file(_metadata, self->root, "a.txt", 1000, 1);
+	put_file(_metadata, self->root, "b.bin", 300000, 2);
+	ASSERT_EQ(0, build_tool_path(bin, sizeof(bin),
+				     "examples/ktls-fileserver",
+				     "KTLS_FILESERVER"));
+	ASSERT_EQ(0, peer_spawn(&self->srv, argv));
+	ASSERT_TRUE(peer_expect(&self->srv, "subscribed to profile web",
+				banner, sizeof(banner), 20000))
+		TH_LOG("the file server did not subscribe: %s", banner);
+}
+
+FIXTURE_TEARDOWN(fsa)
+{
+	peer_stop(&self->srv);
+	daemon_stop(_metadata, &self->d);
+}
+
+/* Two connections to ktlsd's port, each file byte for byte. */
+TEST_F_TIMEOUT(fsa, files_through_ktlsd_listener, 300)
+{
+	char cmd[2048], a[256], b[256];
+	long long before = tls_stat("TlsTxSw");
+	int status;
+	char *out;
+
+	SKIP_IF_NO_KTLS();
+	snprintf(cmd, sizeof(cmd), CURL "-w '%%{http_code} %%{size_download} "
+		 "%%{num_connects}\\n' -o %s/a.txt https://localhost:"
+		 ACCEPT_PORT "/a.txt -o %s/b.bin https://localhost:" ACCEPT_PORT
+		 "/b.bin && " CURL "-w '%%{http_code}\\n' -o %s/b2.bin "
+		 "https://localhost:" ACCEPT_PORT "/b.bin", self->out,
+		 self->out, self->out);
+	out = sh(cmd, &status);
+	ASSERT_EQ(0, status) TH_LOG("curl: %s", out);
+	EXPECT_STREQ("200 1000 1\n200 300000 0\n200\n", out);
+	free(out);
+	snprintf(a, sizeof(a), "%s/a.txt", self->root);
+	snprintf(b, sizeof(b), "%s/a.txt", self->out);
+	EXPECT_TRUE(same_file(a, b));
+	snprintf(a, sizeof(a), "%s/b.bin", self->root);
+	snprintf(b, sizeof(b), "%s/b.bin", self->out);
+	EXPECT_TRUE(same_file(a, b));
+	snprintf(b, sizeof(b), "%s/b2.bin", self->out);
+	EXPECT_TRUE(same_file(a, b));
+	/* Two connections, both handshaken by ktlsd, kTLS by the kernel. */
+	EXPECT_EQ(before + 2, tls_stat("TlsTxSw"));
+	EXPECT_EQ(2, log_count(&self->d, "kTLS TX sw RX sw"))
+		TH_LOG("ktlsd: %s", log_tail(&self->d));
+}
+
 TEST_HARNESS_MAIN

@@ -310,7 +310,7 @@ int wait_result(struct ktls_handoff *h, struct ktls_handoff_result *r,
 		int timeout_ms)
 {
 	int64_t end = ms_now() + timeout_ms;
-	struct pollfd p = { .fd = ktls_handoff_fd(h), .events = POLLIN };
+	struct pollfd p = { .events = POLLIN };
 	int ret;
 
 	for (;;) {
@@ -319,6 +319,8 @@ int wait_result(struct ktls_handoff *h, struct ktls_handoff_result *r,
 			return ret;
 		if (ms_now() >= end)
 			return -ETIMEDOUT;
+		/* Asked each time: libktls may have moved to a new socket. */
+		p.fd = ktls_handoff_fd(h);
 		poll(&p, 1, (int)(end - ms_now()));
 	}
 }
