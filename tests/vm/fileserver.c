@@ -19,11 +19,13 @@
 	"key = " TEST_KEY "\n"						\
 	"handshake_timeout = 60000\n"
 
+#define DIR_LEN	128	/* the fixtures' root and out */
+
 FIXTURE(fs)
 {
 	struct daemon d;
 	struct peer srv;
-	char root[128], url[128], out[128];
+	char root[DIR_LEN], url[128], out[DIR_LEN];
 	int port;
 };
 
@@ -44,31 +46,54 @@ static void put_file(struct __test_metadata *_metadata, const char *dir,
 	free(buf);
 }
 
-FIXTURE_SETUP(fs)
+/*
+ * ktlsd with profiles, a root with a.txt and b.bin (more may follow), and
+ * the file server started with mode (its way to its connections: "-l
+ * ADDR -p PROFILE" or "-a PROFILE") until it prints ready; its line in
+ * banner.
+ */
+static void start_server(struct __test_metadata *_metadata,
+			 struct daemon *d, struct peer *srv, char *root,
+			 char *out, const char *profiles,
+			 const char *const mode[4], const char *ready,
+			 char *banner, size_t banner_len)
 {
-	char bin[PATH_MAX], lsock[160], banner[256];
-	char *argv[] = { bin, "-l", "127.0.0.1:0", "-s", lsock, "-p", "web",
-			 "-t", "2", self->root, NULL };
-	char *p;
+	char bin[PATH_MAX], lsock[160], *argv[11] = { bin };
+	int i, n = 1;
 
-	self->srv.pid = -1;
-	self->srv.in = self->srv.out = -1;
-	daemon_start(_metadata, &self->d, WEB_PROFILE, 64);
-	snprintf(lsock, sizeof(lsock), "%s", self->d.sock);
-	snprintf(self->root, sizeof(self->root), "%s/www", self->d.dir);
-	snprintf(self->out, sizeof(self->out), "%s/out", self->d.dir);
-	ASSERT_EQ(0, mkdir(self->root, 0755));
-	ASSERT_EQ(0, mkdir(self->out, 0755));
-	put_file(_metadata, self->root, "a.txt", 1000, 1);
-	put_file(_metadata, self->root, "b.bin", 300000, 2);
-	put_file(_metadata, self->root, "index.html", 10, 3);
+	srv->pid = -1;
+	srv->in = srv->out = -1;
+	daemon_start(_metadata, d, profiles, 64);
+	snprintf(lsock, sizeof(lsock), "%s", d->sock);
+	snprintf(root, DIR_LEN, "%s/www", d->dir);
+	snprintf(out, DIR_LEN, "%s/out", d->dir);
+	ASSERT_EQ(0, mkdir(root, 0755));
+	ASSERT_EQ(0, mkdir(out, 0755));
+	put_file(_metadata, root, "a.txt", 1000, 1);
+	put_file(_metadata, root, "b.bin", 300000, 2);
 	ASSERT_EQ(0, build_tool_path(bin, sizeof(bin),
 				     "examples/ktls-fileserver",
 				     "KTLS_FILESERVER"));
-	ASSERT_EQ(0, peer_spawn(&self->srv, argv));
-	ASSERT_TRUE(peer_expect(&self->srv, "listening on", banner,
-				sizeof(banner), 20000))
+	for (i = 0; i < 4 && mode[i]; i++)
+		argv[n++] = (char *)mode[i];
+	argv[n++] = "-s";
+	argv[n++] = lsock;
+	argv[n++] = "-t";
+	argv[n++] = "2";
+	argv[n] = root;		/* and NULL after it */
+	ASSERT_EQ(0, peer_spawn(srv, argv));
+	ASSERT_TRUE(peer_expect(srv, ready, banner, banner_len, 20000))
 		TH_LOG("the file server did not start: %s", banner);
+}
+
+FIXTURE_SETUP(fs)
+{
+	static const char *const mode[4] = { "-l", "127.0.0.1:0", "-p", "web" };
+	char banner[256], *p;
+
+	start_server(_metadata, &self->d, &self->srv, self->root, self->out,
+		     WEB_PROFILE, mode, "listening on", banner, sizeof(banner));
+	put_file(_metadata, self->root, "index.html", 10, 3);
 	p = strrchr(banner, ':');
 	ASSERT_NE(NULL, p);
 	self->port = atoi(p + 1);
@@ -410,33 +435,17 @@ FIXTURE(fsa)
 {
 	struct daemon d;
 	struct peer srv;
-	char root[128], out[128];
+	char root[DIR_LEN], out[DIR_LEN];
 };
 
 FIXTURE_SETUP(fsa)
 {
-	char bin[PATH_MAX], lsock[160], banner[256];
-	char *argv[] = { bin, "-a", "web", "-s", lsock, "-t", "2", self->root,
-			 NULL };
+	static const char *const mode[4] = { "-a", "web" };
+	char banner[256];
 
-	self->srv.pid = -1;
-	self->srv.in = self->srv.out = -1;
-	daemon_start(_metadata, &self->d, WEB_PROFILE "listen = 127.0.0.1:"
-		     ACCEPT_PORT "\n", 64);
-	snprintf(lsock, sizeof(lsock), "%s", self->d.sock);
-	snprintf(self->root, sizeof(self->root), "%s/www", self->d.dir);
-	snprintf(self->out, sizeof(self->out), "%s/out", self->d.dir);
-	ASSERT_EQ(0, mkdir(self->root, 0755));
-	ASSERT_EQ(0, mkdir(self->out, 0755));
-	put_file(_metadata, self->root, "a.txt", 1000, 1);
-	put_file(_metadata, self->root, "b.bin", 300000, 2);
-	ASSERT_EQ(0, build_tool_path(bin, sizeof(bin),
-				     "examples/ktls-fileserver",
-				     "KTLS_FILESERVER"));
-	ASSERT_EQ(0, peer_spawn(&self->srv, argv));
-	ASSERT_TRUE(peer_expect(&self->srv, "subscribed to profile web",
-				banner, sizeof(banner), 20000))
-		TH_LOG("the file server did not subscribe: %s", banner);
+	start_server(_metadata, &self->d, &self->srv, self->root, self->out,
+		     WEB_PROFILE "listen = 127.0.0.1:" ACCEPT_PORT "\n", mode,
+		     "subscribed to profile web", banner, sizeof(banner));
 }
 
 FIXTURE_TEARDOWN(fsa)
