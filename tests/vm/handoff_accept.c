@@ -142,30 +142,32 @@ static void result_free(struct ktls_handoff_result *r)
 	r->fd = -1;
 }
 
-/* Bytes both ways between the subscriber's socket and the client. */
-static void both_ways(struct __test_metadata *_metadata,
-		      struct ktls_handoff_result *r, struct far_end *f,
-		      size_t len)
+/* len bytes of pattern seed written on fd, read back through s. */
+static void one_way(struct __test_metadata *_metadata, int fd,
+		    struct ktls_session *s, size_t len, int seed,
+		    const char *reader)
 {
 	static char buf[1 << 20], got[sizeof(buf)];
 	ssize_t n, done;
 
 	ASSERT_GE(sizeof(buf), len);
+	fill_pattern(buf, len, seed, 0);
+	ASSERT_EQ((ssize_t)len, write_full(fd, buf, len));
+	for (done = 0; done < (ssize_t)len; done += n) {
+		n = ktls_recv(s, got + done, len - done, 0, NULL);
+		ASSERT_LT(0, n) TH_LOG("%s read: %s", reader, strerror(-n));
+	}
+	ASSERT_EQ(-1, check_pattern(got, len, seed, 0));
+}
+
+/* Bytes both ways between the subscriber's socket and the client. */
+static void both_ways(struct __test_metadata *_metadata,
+		      struct ktls_handoff_result *r, struct far_end *f,
+		      size_t len)
+{
 	ASSERT_EQ(0, far_join(f)) TH_LOG("client: %s", far_error(f));
-	fill_pattern(buf, len, 11, 0);
-	ASSERT_EQ((ssize_t)len, write_full(r->fd, buf, len));
-	for (done = 0; done < (ssize_t)len; done += n) {
-		n = ktls_recv(f->s, got + done, len - done, 0, NULL);
-		ASSERT_LT(0, n) TH_LOG("client read: %s", strerror(-n));
-	}
-	ASSERT_EQ(-1, check_pattern(got, len, 11, 0));
-	fill_pattern(buf, len, 12, 0);
-	ASSERT_EQ((ssize_t)len, write_full(f->fd, buf, len));
-	for (done = 0; done < (ssize_t)len; done += n) {
-		n = ktls_recv(r->session, got + done, len - done, 0, NULL);
-		ASSERT_LT(0, n) TH_LOG("subscriber read: %s", strerror(-n));
-	}
-	ASSERT_EQ(-1, check_pattern(got, len, 12, 0));
+	one_way(_metadata, r->fd, f->s, len, 11, "client");
+	one_way(_metadata, f->fd, r->session, len, 12, "subscriber");
 }
 
 /* One client served through subscription id, its data checked. */
