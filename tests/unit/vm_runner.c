@@ -5,7 +5,7 @@
  * kernel that offers the "tls" ULP, kill a hung guest at its timeout, and
  * boot again a guest that died before its command started, but not one
  * that died after. Skipped when tests/check runs the host tier alone
- * (make check KERNELS=).
+ * (make check KERNELS=) and in sanitizer builds.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -61,6 +61,11 @@ FIXTURE_SETUP(runner)
 
 	if (kernels && !kernels[0])
 		SKIP(return, "no VM: KERNELS is empty (the host tier alone)");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	/* 78 s of guests; a sanitizer finds nothing in a shell script. */
+	SKIP(return, "a sanitizer build: the plain build's tier tests the "
+		     "runner");
+#endif
 	if (access(RUNNER, X_OK))
 		SKIP(return, "run from the source tree (no %s)", RUNNER);
 }
