@@ -140,6 +140,17 @@ static int same_file(const char *a, const char *b)
 	return status == 0;
 }
 
+/* File name of directory root was served as got in directory out. */
+static int served(const char *root, const char *name, const char *out,
+		  const char *got)
+{
+	char a[256], b[256];
+
+	snprintf(a, sizeof(a), "%s/%s", root, name);
+	snprintf(b, sizeof(b), "%s/%s", out, got);
+	return same_file(a, b);
+}
+
 #define CURL_OPTS "-sS --max-time 300 --cacert " TEST_CERT " "
 #define CURL "curl " CURL_OPTS
 
@@ -151,7 +162,7 @@ static int same_file(const char *a, const char *b)
 /* Three files over one connection: the second and third open none. */
 TEST_F_TIMEOUT(fs, files_over_one_kept_alive_connection, 300)
 {
-	char cmd[2048], a[256], b[256];
+	char cmd[2048];
 	long long before = tls_stat("TlsTxSw");
 	int status;
 	char *out;
@@ -165,15 +176,9 @@ TEST_F_TIMEOUT(fs, files_over_one_kept_alive_connection, 300)
 	ASSERT_EQ(0, status) TH_LOG("curl: %s", out);
 	EXPECT_STREQ("200 1000 1\n200 300000 0\n200 10 0\n", out);
 	free(out);
-	snprintf(a, sizeof(a), "%s/a.txt", self->root);
-	snprintf(b, sizeof(b), "%s/a.txt", self->out);
-	EXPECT_TRUE(same_file(a, b));
-	snprintf(a, sizeof(a), "%s/b.bin", self->root);
-	snprintf(b, sizeof(b), "%s/b.bin", self->out);
-	EXPECT_TRUE(same_file(a, b));
-	snprintf(a, sizeof(a), "%s/index.html", self->root);
-	snprintf(b, sizeof(b), "%s/i.html", self->out);
-	EXPECT_TRUE(same_file(a, b));
+	EXPECT_TRUE(served(self->root, "a.txt", self->out, "a.txt"));
+	EXPECT_TRUE(served(self->root, "b.bin", self->out, "b.bin"));
+	EXPECT_TRUE(served(self->root, "index.html", self->out, "i.html"));
 	/* One connection, one kTLS TX context, and it was the kernel's. */
 	EXPECT_EQ(before + 1, tls_stat("TlsTxSw"));
 	EXPECT_EQ(1, log_count(&self->d, "kTLS TX sw RX sw"))
@@ -407,7 +412,7 @@ TEST_F_TIMEOUT(fs, pipelined_requests_from_openssl, 120)
 
 TEST_F_TIMEOUT(fs, download_64_mib, 600)
 {
-	char cmd[1024], a[256], b[256];
+	char cmd[1024];
 	int status;
 	char *out;
 
@@ -422,9 +427,7 @@ TEST_F_TIMEOUT(fs, download_64_mib, 600)
 	/* curl's line, then one distinct SHA-256 for the two files. */
 	EXPECT_STREQ("200 67108864\n1\n", out);
 	free(out);
-	snprintf(a, sizeof(a), "%s/big.bin", self->root);
-	snprintf(b, sizeof(b), "%s/big.bin", self->out);
-	EXPECT_TRUE(same_file(a, b));
+	EXPECT_TRUE(served(self->root, "big.bin", self->out, "big.bin"));
 }
 
 /* ---- -a: ktlsd listens (accept mode), the file server subscribes ---- */
@@ -457,7 +460,7 @@ FIXTURE_TEARDOWN(fsa)
 /* Two connections to ktlsd's port, each file byte for byte. */
 TEST_F_TIMEOUT(fsa, files_through_ktlsd_listener, 300)
 {
-	char cmd[2048], a[256], b[256];
+	char cmd[2048];
 	long long before = tls_stat("TlsTxSw");
 	int status;
 	char *out;
@@ -473,14 +476,9 @@ TEST_F_TIMEOUT(fsa, files_through_ktlsd_listener, 300)
 	ASSERT_EQ(0, status) TH_LOG("curl: %s", out);
 	EXPECT_STREQ("200 1000 1\n200 300000 0\n200\n", out);
 	free(out);
-	snprintf(a, sizeof(a), "%s/a.txt", self->root);
-	snprintf(b, sizeof(b), "%s/a.txt", self->out);
-	EXPECT_TRUE(same_file(a, b));
-	snprintf(a, sizeof(a), "%s/b.bin", self->root);
-	snprintf(b, sizeof(b), "%s/b.bin", self->out);
-	EXPECT_TRUE(same_file(a, b));
-	snprintf(b, sizeof(b), "%s/b2.bin", self->out);
-	EXPECT_TRUE(same_file(a, b));
+	EXPECT_TRUE(served(self->root, "a.txt", self->out, "a.txt"));
+	EXPECT_TRUE(served(self->root, "b.bin", self->out, "b.bin"));
+	EXPECT_TRUE(served(self->root, "b.bin", self->out, "b2.bin"));
 	/* Two connections, both handshaken by ktlsd, kTLS by the kernel. */
 	EXPECT_EQ(before + 2, tls_stat("TlsTxSw"));
 	EXPECT_EQ(2, log_count(&self->d, "kTLS TX sw RX sw"))
