@@ -261,16 +261,36 @@ TEST_F(acc, no_subscriber_waits_in_backlog)
  * A client that may be refused: ktlsd may close the connection before
  * its handshake begins (then the session cannot start) or after.
  */
-static void try_client(struct far_end *f)
+/* A client that may be refused; 1 if it got a connection at all. */
+static int try_client(struct far_end *f)
 {
 	int fd = dial(AF_INET, PORT4);
 
 	*f = (struct far_end){ 0 };
 	if (fd < 0)
-		return;
+		return 0;
 	far_start(f, fd, KTLS_CLIENT, NULL);	/* its outcome: either */
 	far_free(f);
 	close(fd);
+	return 1;
+}
+
+/* ktlsd_accept_dropped_total, as `ktlsctl stats --prometheus` says it. */
+static long dropped_total(void)
+{
+	char ctl[PATH_MAX], cmd[PATH_MAX + 64], line[256];
+	long n = -1;
+	FILE *f;
+
+	if (ktlsctl_path(ctl, sizeof(ctl)))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "%s stats --prometheus", ctl);
+	f = popen(cmd, "r");
+	while (f && fgets(line, sizeof(line), f))
+		sscanf(line, "ktlsd_accept_dropped_total %ld", &n);
+	if (f)
+		pclose(f);
+	return n;
 }
 
 /* A subscription as uid/gid in a child: ktls_handoff_subscribe()'s return. */
@@ -374,7 +394,7 @@ TEST_F_TIMEOUT(acc, two_subscribers_share, 120)
 /*
  * A subscriber that never reads: its socket buffer fills, then its
  * queue in ktlsd (subscriber_queue = 2); later connections are closed,
- * logged. ktlsd holds no more than the queue (descriptors, and its RSS
+ * logged and counted. ktlsd holds no more than the queue (descriptors, and its RSS
  * stays within 2 MiB over 20 refused connections); once the subscriber
  * reads again new connections are served.
  */
@@ -383,8 +403,8 @@ TEST_F_TIMEOUT(acc, stuck_subscriber_hits_the_bound, 300)
 	struct ktls_handoff_result r;
 	struct far_end f = { 0 };
 	struct ktls_handoff *h;
-	int i, taken = 0, ret;
-	long rss0, rss1, rss2;
+	int i, taken = 0, ret, dialled = 0;
+	long rss0, rss1, rss2, dropped;
 	uint64_t id;
 
 	if (!host_has_ktls())
@@ -392,7 +412,7 @@ TEST_F_TIMEOUT(acc, stuck_subscriber_hits_the_bound, 300)
 	subscribe(_metadata, &self->d, "acc", &h, &id);
 	rss0 = proc_rss_kib(hs_pid(self->d.pid));
 	for (i = 0; i < 120; i++) {
-		try_client(&f);
+		dialled += try_client(&f);
 		if (log_count(&self->d, "every subscriber's queue is full"))
 			break;
 	}
@@ -402,7 +422,7 @@ TEST_F_TIMEOUT(acc, stuck_subscriber_hits_the_bound, 300)
 	/* Twenty more: closed, and ktlsd does not grow with them. */
 	rss1 = proc_rss_kib(hs_pid(self->d.pid));
 	for (int k = 0; k < 20; k++)
-		try_client(&f);
+		dialled += try_client(&f);
 	rss2 = proc_rss_kib(hs_pid(self->d.pid));
 	TH_LOG("handshake process RSS: %ld KiB subscribed, %ld at the bound, "
 	       "%ld after 20 more", rss0, rss1, rss2);
@@ -421,6 +441,12 @@ TEST_F_TIMEOUT(acc, stuck_subscriber_hits_the_bound, 300)
 	/* The queue and what the socket buffer held; some were dropped. */
 	ASSERT_LE(QUEUE + 1, taken);
 	ASSERT_GT(i + 1 + 20, taken);
+	/* Counted: at least the one logged, at most what was not taken. */
+	dropped = dropped_total();
+	TH_LOG("%ld dropped of %d connections, %d taken", dropped, dialled,
+	       taken);
+	ASSERT_LE(1, dropped);
+	ASSERT_GE(dialled - taken, dropped);
 	served(_metadata, h, id, AF_INET, PORT4);
 	ktls_handoff_close(h);
 	ASSERT_NO_FD_LEAK(&self->d);
