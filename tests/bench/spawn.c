@@ -349,54 +349,60 @@ pid_t nginx_preload_start(const struct opts *o, struct daemon *d, int port)
 }
 
 /*
- * Accept mode: ktlsd listens on port for a profile "acc" (ec's
- * certificate), and the file server takes the connections from it (-a).
+ * ktlsd (more: lines for its configuration, or NULL), then the file
+ * server with mode (how it gets its connections) until who listens on
+ * port.
  */
-pid_t fileserver_accept_start(const struct opts *o, struct daemon *d,
-			      int port)
+static pid_t fileserver_run(const struct opts *o, struct daemon *d, int port,
+			    const char *more, char *const mode[],
+			    const char *who)
 {
-	char bin[PATH_MAX], root[PATH_MAX], log[PATH_MAX], more[PATH_MAX * 2];
-	char *argv[] = { bin, "-a", "acc", "-s", d->sock, "-n", root, NULL };
+	char bin[PATH_MAX], root[PATH_MAX], log[PATH_MAX], *argv[12] = { bin };
+	int n = 1;
 	pid_t pid;
 
 	tool_path(bin, sizeof(bin), "KTLS_FILESERVER", "../examples/ktls-fileserver");
 	if (access(bin, X_OK))
 		die("no file server at %s (make builds it)", bin);
+	daemon_start_more(d, o, 4096, 60000, more);
+	fmt(root, sizeof(root), "%s/www", o->dir);
+	fmt(log, sizeof(log), "%s/fileserver.log", o->dir);
+	while (*mode && n < 7)
+		argv[n++] = *mode++;
+	argv[n++] = "-s";
+	argv[n++] = d->sock;
+	argv[n++] = "-n";
+	argv[n] = root;
+	pid = spawn(argv, log);
+	if (wait_listen(port, 30000)) {
+		show_log(log);
+		die("%s did not listen on port %d", who, port);
+	}
+	return pid;
+}
+
+/*
+ * Accept mode: ktlsd listens on port for a profile "acc" (ec's
+ * certificate), and the file server takes the connections from it (-a);
+ * connections wait in ktlsd's listen queue for its subscription.
+ */
+pid_t fileserver_accept_start(const struct opts *o, struct daemon *d,
+			      int port)
+{
+	char more[PATH_MAX * 2], *mode[] = { "-a", "acc", NULL };
+
 	fmt(more, sizeof(more), "\n[profile acc]\nrole = server\n"
 	    "certificate = %s/ec.pem\nkey = %s/ec.key\nversions = 1.3\n"
 	    "ciphers = aes-128-gcm\nlisten = 127.0.0.1:%d\n", o->dir, o->dir,
 	    port);
-	daemon_start_more(d, o, 4096, 60000, more);
-	fmt(root, sizeof(root), "%s/www", o->dir);
-	fmt(log, sizeof(log), "%s/fileserver.log", o->dir);
-	pid = spawn(argv, log);
-	/* ktlsd listens already: connections wait for the subscription. */
-	if (wait_listen(port, 30000)) {
-		show_log(log);
-		die("ktlsd did not listen on port %d", port);
-	}
-	return pid;
+	return fileserver_run(o, d, port, more, mode, "ktlsd");
 }
 
 /* ktlsd, and the file server handing every connection to it. */
 pid_t fileserver_start(const struct opts *o, struct daemon *d, int port)
 {
-	char bin[PATH_MAX], listen_at[64], root[PATH_MAX], log[PATH_MAX];
-	char *argv[] = { bin, "-l", listen_at, "-s", d->sock, "-p", "ec", "-n",
-			 root, NULL };
-	pid_t pid;
+	char listen_at[64], *mode[] = { "-l", listen_at, "-p", "ec", NULL };
 
-	tool_path(bin, sizeof(bin), "KTLS_FILESERVER", "../examples/ktls-fileserver");
-	if (access(bin, X_OK))
-		die("no file server at %s (make builds it)", bin);
-	daemon_start(d, o, 4096, 60000);
 	fmt(listen_at, sizeof(listen_at), "127.0.0.1:%d", port);
-	fmt(root, sizeof(root), "%s/www", o->dir);
-	fmt(log, sizeof(log), "%s/fileserver.log", o->dir);
-	pid = spawn(argv, log);
-	if (wait_listen(port, 30000)) {
-		show_log(log);
-		die("ktls-fileserver did not listen on port %d", port);
-	}
-	return pid;
+	return fileserver_run(o, d, port, NULL, mode, "ktls-fileserver");
 }
