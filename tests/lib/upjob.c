@@ -23,8 +23,10 @@ static void *alert_main(struct upjob_peer *pe)
 	size_t len;
 
 	for (pe->n = 0; pe->n < UPJOB_TRIES; pe->n++) {
+		atomic_store(&pe->idle, 1);	/* waits for a ClientHello */
 		if (read_full(pe->fd, hdr, 5) != 5 || hdr[0] != 22)
 			break;
+		atomic_store(&pe->idle, 0);
 		len = hdr[3] << 8 | hdr[4];
 		if (len > sizeof(body) ||
 		    read_full(pe->fd, body, len) != (ssize_t)len ||
