@@ -82,6 +82,16 @@ long long tls_stat(const char *name);
 /* Whether TCP_ULP "tls" works here, tried once per process. */
 int host_has_ktls(void);
 
+/*
+ * tests/check runs the PSK tests once more with a GnuTLS that binds PSKs
+ * with SHA-384 and KTLSD_PSK_SHA384_REQUIRED=1: there, a test that finds
+ * no such support (supported 0) fails instead of taking the other path.
+ */
+#define ASSERT_PSK_SHA384_UNLESS_OPTIONAL(supported)			\
+	ASSERT_TRUE((supported) || !getenv("KTLSD_PSK_SHA384_REQUIRED"))	\
+		TH_LOG("KTLSD_PSK_SHA384_REQUIRED, but the GnuTLS loaded "	\
+		       "cannot bind a PSK with SHA-384")
+
 /* For libktls tests: the session's explanation of its failure says phrase. */
 #define ASSERT_ERROR_HAS(s, phrase)					\
 	ASSERT_NE(NULL, strstr(ktls_session_error(s), phrase))		\

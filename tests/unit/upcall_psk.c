@@ -183,6 +183,7 @@ TEST_F(psk, sha384_identity)
 	ASSERT_EQ(0, ktls_config_set_versions(self->sv.cfg, KTLS_TLS13,
 					      KTLS_TLS13));
 	ASSERT_EQ(0, ktls_config_set_psk(self->sv.cfg, id, key, sizeof(key)));
+	ASSERT_PSK_SHA384_UNLESS_OPTIONAL(config_psk_sha384_supported());
 	if (!config_psk_sha384_supported()) {
 		ASSERT_EQ(EOPNOTSUPP, run_request(self, &serial, 1));
 		ASSERT_EQ(0, self->sv.n);
