@@ -639,6 +639,36 @@ TEST_F(run_tests, check_slice_runs_kernel_tests_only)
 	EXPECT_NE(NULL, strstr(boot, "/pass3")) TH_LOG("trixie: %s", boot);
 }
 
+/*
+ * On the trixie root, a sliced kernel runs the upcall's consumers (nfs is
+ * one) but not the shim's plain paths (preload_conn).
+ */
+TEST_F(run_tests, check_slice_on_the_trixie_root)
+{
+	char *boot, *next;
+
+	RETURN_IF_SKIPPED();
+	ASSERT_EQ(0, make_bin("build/tests/vm/preload_conn", tap_pass3,
+			      "exit 0"));
+	ASSERT_EQ(0, setenv("KTLSD_SLICE", "sid", 1));
+	ASSERT_EQ(0, run_check(self, "build", "sid trixie", NULL))
+		TH_LOG("%s", printed(self));
+	unsetenv("KTLSD_SLICE");
+	read_text("vm-run.args", self->file, sizeof(self->file));
+	boot = strstr(self->file, "--kernel sid --rootfs trixie ");
+	ASSERT_NE(NULL, boot) TH_LOG("runner calls: %s", self->file);
+	next = strchr(boot, '\n');
+	ASSERT_NE(NULL, next);
+	*next++ = 0;
+	EXPECT_NE(NULL, strstr(boot, "/nfs")) TH_LOG("sid: %s", boot);
+	EXPECT_EQ(NULL, strstr(boot, "/preload_conn"))
+		TH_LOG("sid's root ran a test outside the slice: %s", boot);
+	boot = strstr(next, "--kernel trixie --rootfs trixie ");
+	ASSERT_NE(NULL, boot) TH_LOG("runner calls: %s", next);
+	EXPECT_NE(NULL, strstr(boot, "/nfs")) TH_LOG("trixie: %s", boot);
+	EXPECT_NE(NULL, strstr(boot, "/preload_conn")) TH_LOG("trixie: %s", boot);
+}
+
 /* No KERNELS argument at all: the trixie kernel, as before. */
 TEST_F(run_tests, check_without_kernels_boots_trixie)
 {
