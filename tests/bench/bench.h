@@ -41,6 +41,7 @@ enum { REC_ALERT = 21, REC_HANDSHAKE = 22, REC_DATA = 23 };
 
 enum measure {
 	M_KTLS_SENDFILE, M_GNUTLS_SEND, M_RAW_SENDFILE,
+	M_KTLS_RECV, M_GNUTLS_RECV,
 	M_HS_HANDOFF, M_HS_FLOOR, M_HTTP_GET, M_MEM_INFLIGHT, M_MEM_CHURN,
 	M_COUNT
 };
@@ -50,6 +51,7 @@ struct opts {
 	size_t len;		/* data path: bytes to transfer */
 	const char *receiver;	/* data path: "tcp" or "ktls" */
 	const char *cpus;	/* data path: "split" or "shared" */
+	int no_pad;		/* ktls-recv: TLS_RX_EXPECT_NO_PAD */
 	const char *dir;	/* work directory */
 	const char *cert;	/* "ec" or "rsa" */
 	unsigned workers;	/* ktlsd workers, floor threads, client threads */
@@ -188,7 +190,7 @@ void rx_check_init(struct rx_check *c, const unsigned char *key,
 void rx_check_free(struct rx_check *c);
 void rx_feed(struct rx_check *c, const unsigned char *p, size_t n);
 
-/* ---- datapath.c (P4, P5) ---- */
+/* ---- datapath.c (P4, P5, P8) ---- */
 
 void data_run(enum measure m, const struct opts *o);
 

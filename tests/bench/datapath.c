@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The data path (P4, P5): TLS 1.3 AES-128-GCM over a loopback TCP pair,
- * the sender (server) in a child process, the receiver (client) here;
- * what is timed is the sender.
+ * The data path (P4, P5, P8): TLS 1.3 AES-128-GCM over a loopback TCP
+ * pair, the sender (server) in a child process, the receiver (client)
+ * here; what is timed is the sender (P4, P5) or the receiver (P8).
  */
 #include <linux/tls.h>
 #include <sched.h>
@@ -37,7 +37,13 @@ struct bench {
 	int go[2];		/* pipe: the receiver's start signal */
 	/* raw-sendfile with RX_TCP: the keys fd[1] sends with */
 	unsigned char raw_key[KEY_LEN], raw_iv[NONCE_LEN];
+	int no_pad;		/* ktls-recv: TLS_RX_EXPECT_NO_PAD */
 };
+
+static int receive_measure(enum measure m)
+{
+	return m == M_KTLS_RECV || m == M_GNUTLS_RECV;
+}
 
 /* The data, in memory; its content matters to nobody, so a 1 MiB pattern repeats. */
 static int make_file(size_t len)
@@ -101,10 +107,11 @@ static ssize_t recv_data(int fd, void *buf, size_t len)
 
 /*
  * A libktls session on fd, TLS 1.3 AES-128-GCM only, installed in the
- * kernel; *cfg must outlive it.
+ * kernel with the kernel options opts (KTLS_OPT_*) and no others in
+ * effect; *cfg must outlive it.
  */
 static struct ktls_session *ktls_side(enum ktls_role role, int fd,
-				      struct ktls_config **cfg)
+				      struct ktls_config **cfg, unsigned opts)
 {
 	struct ktls_session *s = NULL;
 	const struct ktls_info *in;
@@ -119,6 +126,8 @@ static struct ktls_session *ktls_side(enum ktls_role role, int fd,
 		err = ktls_config_set_versions(*cfg, KTLS_TLS13, KTLS_TLS13);
 	if (!err)
 		err = ktls_config_set_ciphers(*cfg, KTLS_CIPHER_AES_128_GCM);
+	if (!err && opts)
+		err = ktls_config_set_kernel_options(*cfg, opts);
 	if (!err)
 		err = ktls_session_new(&s, *cfg, fd);
 	if (!err && role == KTLS_CLIENT)
@@ -134,6 +143,8 @@ static struct ktls_session *ktls_side(enum ktls_role role, int fd,
 		die("the handshake did not give TLS 1.3 AES-128-GCM");
 	if (in->tx == KTLS_OFFLOAD_NONE || in->rx == KTLS_OFFLOAD_NONE)
 		die("the kernel does not run this socket's records");
+	if (in->options != opts)
+		die("kernel options %#x in effect, not %#x", in->options, opts);
 	return s;
 }
 
@@ -205,12 +216,12 @@ static void raw_keys(struct bench *b)
 
 /* ---- The sender (server), in the child ---- */
 
-static void send_sendfile(const struct bench *b)
+static void send_sendfile(const struct bench *b, int file, size_t len)
 {
 	off_t off = 0;
 
-	while ((size_t)off < b->len) {
-		ssize_t n = sendfile(b->fd[1], b->file, &off, b->len - off);
+	while ((size_t)off < len) {
+		ssize_t n = sendfile(b->fd[1], file, &off, len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -218,6 +229,61 @@ static void send_sendfile(const struct bench *b)
 			die("sendfile at %lld: %s", (long long)off,
 			    n ? strerror(errno) : "no progress");
 	}
+}
+
+/*
+ * P8's sender: the whole file as TLS 1.3 records of 16 KiB, encrypted
+ * with gs's send keys into a memfd before the clock starts; *len gets
+ * its size. Sent over plain TCP, they cost the sender no crypto.
+ */
+static int encrypt_records(const struct bench *b, gnutls_session_t gs,
+			   size_t *len)
+{
+	static unsigned char pt[16384 + 1], rec[REC_HDR + REC_MAX_CT];
+	gnutls_aead_cipher_hd_t aead;
+	gnutls_datum_t key, iv;
+	unsigned char seqb[8], nonce[NONCE_LEN];
+	uint64_t seq = 0;
+	size_t done = 0;
+	int fd, i;
+
+	if (gnutls_record_get_state(gs, 0, NULL, &iv, &key, seqb) < 0 ||
+	    key.size != KEY_LEN || iv.size != NONCE_LEN ||
+	    gnutls_aead_cipher_init(&aead, GNUTLS_CIPHER_AES_128_GCM, &key) < 0)
+		die("GnuTLS gave no AES-128-GCM send key");
+	for (i = 0; i < 8; i++)
+		seq = seq << 8 | seqb[i];
+	fd = memfd_create("bench-records", MFD_CLOEXEC);
+	if (fd < 0)
+		die("memfd_create: %s", strerror(errno));
+	*len = 0;
+	while (done < b->len) {
+		size_t n = b->len - done < 16384 ? b->len - done : 16384;
+		size_t ct = REC_MAX_CT;
+
+		if (pread(b->file, pt, n, done) != (ssize_t)n)
+			die("reading the data file: %s", strerror(errno));
+		pt[n] = REC_DATA;	/* the inner content type */
+		rec[0] = REC_DATA;
+		rec[1] = rec[2] = 3;
+		rec[3] = (n + REC_OVERHEAD) >> 8;
+		rec[4] = (n + REC_OVERHEAD) & 0xff;
+		memcpy(nonce, iv.data, NONCE_LEN);
+		for (i = 0; i < 8; i++)
+			nonce[NONCE_LEN - 8 + i] ^= (unsigned char)(seq >> (56 - 8 * i));
+		if (gnutls_aead_cipher_encrypt(aead, nonce, NONCE_LEN, rec,
+					       REC_HDR, 16, pt, n + 1,
+					       rec + REC_HDR, &ct) < 0 ||
+		    ct != n + REC_OVERHEAD)
+			die("encrypting record %llu failed", (unsigned long long)seq);
+		if (write_full(fd, rec, REC_HDR + ct) < 0)
+			die("writing the records: %s", strerror(errno));
+		*len += REC_HDR + ct;
+		done += n;
+		seq++;
+	}
+	gnutls_aead_cipher_deinit(aead);
+	return fd;
 }
 
 /* What a userspace TLS server does without kTLS: read, then encrypt and send. */
@@ -253,9 +319,10 @@ static void sender(struct bench *b)
 	struct ktls_config *cfg = NULL;
 	struct ktls_session *s = NULL;
 	gnutls_session_t gs = NULL;
+	size_t ct_len = 0;
+	int n, ct = -1;
 	double cpu;
 	char buf[64];
-	int n;
 
 	side = "sender";
 	close(b->fd[0]);
@@ -264,16 +331,23 @@ static void sender(struct bench *b)
 	if (b->split)
 		pin_cpu(1);
 	if (b->m == M_KTLS_SENDFILE)
-		s = ktls_side(KTLS_SERVER, b->fd[1], &cfg);
-	else if (b->m == M_GNUTLS_SEND)
+		s = ktls_side(KTLS_SERVER, b->fd[1], &cfg, 0);
+	else if (b->m != M_RAW_SENDFILE)
 		gs = gnutls_side(GNUTLS_SERVER, b->fd[1], &cred);
+	if (receive_measure(b->m)) {
+		ct = encrypt_records(b, gs, &ct_len);
+		if (write(b->report[1], "r", 1) != 1)	/* ready */
+			die("telling the receiver: %s", strerror(errno));
+	}
 	if (read(b->go[0], buf, 1) != 1)
 		die("no start signal from the receiver");
 	cpu = cpu_seconds();
-	if (gs)
+	if (ct >= 0)
+		send_sendfile(b, ct, ct_len);
+	else if (gs)
 		send_gnutls(b, gs);
 	else
-		send_sendfile(b);
+		send_sendfile(b, b->file, b->len);
 	n = snprintf(buf, sizeof(buf), "%.6f\n", cpu_seconds() - cpu);
 	if (write_full(b->report[1], buf, n) != n)
 		die("reporting to the receiver: %s", strerror(errno));
@@ -333,6 +407,54 @@ static gnutls_session_t rx_tcp_setup(struct bench *b, struct rx_check *c,
 	return gs;
 }
 
+/*
+ * P8's receiver, timed: everything the sender encrypted, through kTLS RX
+ * (s) or GnuTLS (gs); one read in CHECK_EVERY is compared with the file,
+ * the first and the last too, and the lengths must add up.
+ */
+static void receive_timed(struct bench *b, struct ktls_session *s,
+			  gnutls_session_t gs, double *secs, double *cpu)
+{
+	static unsigned char buf[BENCH_CHUNK];
+	const unsigned char *want;
+	unsigned long reads = 0;
+	double t0, cpu0;
+	size_t got = 0;
+	char ready;
+
+	want = mmap(NULL, b->len, PROT_READ, MAP_SHARED, b->file, 0);
+	if (want == MAP_FAILED)
+		die("mapping the data file: %s", strerror(errno));
+	if (read(b->report[0], &ready, 1) != 1)
+		die("the sender did not get ready (see above)");
+	t0 = now();
+	cpu0 = cpu_seconds();
+	if (write(b->go[1], "g", 1) != 1)
+		die("sending the start signal: %s", strerror(errno));
+	while (got < b->len) {
+		ssize_t n;
+
+		if (s) {
+			n = ktls_recv(s, buf, sizeof(buf), 0, NULL);
+		} else {
+			do
+				n = gnutls_record_recv(gs, buf, sizeof(buf));
+			while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+		}
+		if (n <= 0 || (size_t)n > b->len - got)
+			die("after %zu of %zu bytes: %s", got, b->len,
+			    n > 0 ? "too much data" : !n ? "the sender closed" :
+			    s ? strerror(-n) : gnutls_strerror(n));
+		if ((reads++ % CHECK_EVERY == 0 || got + n == b->len) &&
+		    memcmp(buf, want + got, n))
+			die("the %zu bytes at offset %zu are not the file's", (size_t)n, got);
+		got += n;
+	}
+	*secs = now() - t0;
+	*cpu = cpu_seconds() - cpu0;
+	munmap((void *)want, b->len);
+}
+
 static void receiver(struct bench *b, pid_t pid)
 {
 	static unsigned char buf[BENCH_CHUNK];
@@ -350,10 +472,20 @@ static void receiver(struct bench *b, pid_t pid)
 	close(b->go[0]);
 	if (b->split)
 		pin_cpu(0);
+	if (b->m == M_KTLS_RECV)
+		s = ktls_side(KTLS_CLIENT, b->fd[0], &cfg,
+			      b->no_pad ? KTLS_OPT_RX_NO_PAD : 0);
+	else if (b->m == M_GNUTLS_RECV)
+		gs = gnutls_side(GNUTLS_CLIENT, b->fd[0], &cred);
+	if (receive_measure(b->m)) {
+		receive_timed(b, s, gs, &t1, &cpu1);
+		t0 = cpu0 = 0;
+		goto done;
+	}
 	if (b->rx == RX_TCP)
 		gs = rx_tcp_setup(b, &c, &cred);
 	else if (b->m != M_RAW_SENDFILE)
-		s = ktls_side(KTLS_CLIENT, b->fd[0], &cfg);
+		s = ktls_side(KTLS_CLIENT, b->fd[0], &cfg, 0);
 
 	t0 = now();
 	cpu0 = cpu_seconds();
@@ -381,7 +513,7 @@ static void receiver(struct bench *b, pid_t pid)
 	}
 	t1 = now();
 	cpu1 = cpu_seconds();
-
+done:
 	close(b->fd[0]);
 	scpu = sender_cpu(b, pid);
 	ktls_session_free(s);
@@ -392,11 +524,13 @@ static void receiver(struct bench *b, pid_t pid)
 		gnutls_certificate_free_credentials(cred);
 	printf("%s value=%.3f unit=MiB/s seconds=%.4f bytes=%zu "
 	       "sender_cpu_s=%.3f receiver_cpu_s=%.3f receiver=%s cpus=%s "
-	       "records=%lu decrypted=%lu\n", measure_names[b->m],
+	       "records=%lu decrypted=%lu%s\n", measure_names[b->m],
 	       b->len / (t1 - t0) / (1 << 20), t1 - t0, b->len, scpu,
-	       cpu1 - cpu0, b->rx == RX_TCP ? "tcp" : "ktls",
-	       b->split ? "split" : "shared", c.records, c.checked);
-	if (b->rx == RX_TCP)
+	       cpu1 - cpu0, receive_measure(b->m) ? (s ? "ktls" : "gnutls") :
+	       b->rx == RX_TCP ? "tcp" : "ktls",
+	       b->split ? "split" : "shared", c.records, c.checked,
+	       b->m != M_KTLS_RECV ? "" : b->no_pad ? " no_pad=1" : " no_pad=0");
+	if (b->rx == RX_TCP && !receive_measure(b->m))
 		rx_check_free(&c);
 }
 
@@ -407,6 +541,9 @@ void data_run(enum measure m, const struct opts *o)
 	int err;
 
 	b.rx = strcmp(o->receiver, "ktls") ? RX_TCP : RX_KTLS;
+	b.no_pad = o->no_pad;
+	if (b.no_pad && m != M_KTLS_RECV)
+		die("--no-pad is for ktls-recv");
 	b.split = !strcmp(o->cpus, "split");
 	if (b.split && get_nprocs() < 2)
 		die("--cpus split needs 2 CPUs; this machine has %d", get_nprocs());

@@ -19,6 +19,16 @@
  *   run itself); --cpus split (default: the sender on CPU 1, the receiver
  *   on CPU 0) or shared
  *
+ * Receive path (P8): the same pair, but what is timed is the receiver, the
+ * client: the server encrypts the records beforehand (with the keys of
+ * its GnuTLS handshake, not timed) and sends them with sendfile() over
+ * plain TCP, so that only the client decrypts while the clock runs.
+ *   ktls-recv      libktls client: kTLS RX and recvmsg(); --no-pad sets
+ *                  TLS_RX_EXPECT_NO_PAD (the run fails if the kernel does
+ *                  not take it)
+ *   gnutls-recv    GnuTLS client in userspace: gnutls_record_recv()
+ *   options: --size, --cpus as above
+ *
  * Handshakes (P1): TLS 1.3, X25519, one certificate (--cert ec: ECDSA
  * P-256, --cert rsa: RSA-2048), the same GnuTLS client code on both sides.
  * hs-handoff and mem-churn also take --cert psk (an external PSK, psk_ke:
@@ -55,7 +65,7 @@
  * $NGINX (nginx in PATH or /usr/sbin/nginx).
  *
  * Files: this one parses the options and runs the measure; one file per
- * row family, handshakes.c (P1), http.c (P2), datapath.c (P4, P5; its
+ * row family, handshakes.c (P1), http.c (P2), datapath.c (P4, P5, P8; its
  * receiver's record check in recordcheck.c), footprint.c (P6, P7);
  * spawn.c starts ktlsd, the file server and nginx; client.c and util.c
  * hold what the measures share; bench.h declares it all.
@@ -72,6 +82,8 @@ const char *const measure_names[M_COUNT] = {
 	[M_KTLS_SENDFILE] = "ktls-sendfile",
 	[M_GNUTLS_SEND] = "gnutls-send",
 	[M_RAW_SENDFILE] = "raw-sendfile",
+	[M_KTLS_RECV] = "ktls-recv",
+	[M_GNUTLS_RECV] = "gnutls-recv",
 	[M_HS_HANDOFF] = "hs-handoff",
 	[M_HS_FLOOR] = "hs-floor",
 	[M_HTTP_GET] = "http-get",
@@ -106,6 +118,8 @@ static void usage(void)
 	fprintf(stderr, "usage: bench probe\n"
 		"       bench ktls-sendfile|gnutls-send|raw-sendfile [--size MIB]\n"
 		"             [--receiver tcp|ktls] [--cpus split|shared]\n"
+		"       bench ktls-recv|gnutls-recv [--size MIB] [--no-pad] "
+		"[--cpus split|shared]\n"
 		"       bench hs-handoff|hs-floor --dir WORK --cert ec|rsa|psk|psk-dhe "
 		"[--keys-in-process] "
 		"[--workers N] [--clients N]\n"
@@ -153,6 +167,10 @@ static void parse(int argc, char **argv, struct opts *o)
 
 		if (!strcmp(k, "--close") || !strcmp(k, "--tcp")) {
 			*(k[2] == 'c' ? &o->close : &o->tcp) = 1;
+			continue;
+		}
+		if (!strcmp(k, "--no-pad")) {
+			o->no_pad = 1;
 			continue;
 		}
 		/* P1k's B: ktlsd as before its key process (it says so loudly). */
@@ -253,6 +271,8 @@ int main(int argc, char **argv)
 	case M_KTLS_SENDFILE:
 	case M_GNUTLS_SEND:
 	case M_RAW_SENDFILE:
+	case M_KTLS_RECV:
+	case M_GNUTLS_RECV:
 		data_run(i, &o);
 		break;
 	case M_HS_HANDOFF:
