@@ -622,7 +622,9 @@ static char *slurp(const char *path)
 /*
  * Socket activation as systemd does it (systemd-socket-activate): the
  * socket named after the profile is its listener (the profile has no
- * listen line), the one named otherwise the handoff socket.
+ * listen line), the Unix one the handoff socket, even named as systemd
+ * names it by default (after the unit, ktlsd.socket) when a profile has
+ * that name too.
  */
 TEST_F_TIMEOUT(acc, socket_activation_by_name, 120)
 {
@@ -644,6 +646,8 @@ TEST_F_TIMEOUT(acc, socket_activation_by_name, 120)
 	snprintf(port, sizeof(port), "127.0.0.1:%d", PORT4 + 10);
 	snprintf(text, sizeof(text), "[ktlsd]\nsocket = %s/unused.sock\n"
 		 "log = stderr\n%s\n[profile pass]\nrole = server\n"
+		 "certificate = " TEST_CERT "\nkey = " TEST_KEY "\n"
+		 "[profile ktlsd.socket]\nrole = server\n"
 		 "certificate = " TEST_CERT "\nkey = " TEST_KEY "\n", dir,
 		 test_user_line());
 	fd = open(conf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -659,7 +663,7 @@ TEST_F_TIMEOUT(acc, socket_activation_by_name, 120)
 			_exit(127);
 		execl("/usr/bin/systemd-socket-activate",
 		      "systemd-socket-activate", "-l", port, "-l", sock,
-		      "--fdname=pass:handoff", bin, "-f", "-c", conf,
+		      "--fdname=pass:ktlsd.socket", bin, "-f", "-c", conf,
 		      (char *)NULL);
 		_exit(127);
 	}
@@ -677,6 +681,8 @@ TEST_F_TIMEOUT(acc, socket_activation_by_name, 120)
 	ASSERT_NE(NULL, strstr(log, "profile pass: listening on the socket "
 			       "passed by socket activation")) TH_LOG("%s", log);
 	ASSERT_NE(NULL, strstr(log, "ready:")) TH_LOG("%s", log);
+	ASSERT_NE(NULL, strstr(log, "(ktlsd.socket) is a Unix socket: the "
+			       "handoff socket")) TH_LOG("%s", log);
 	ASSERT_EQ(0, ktls_handoff_subscribe(h, "pass", &id))
 		TH_LOG("%s", ktls_handoff_error(h));
 	served(_metadata, h, id, AF_INET, PORT4 + 10);
