@@ -205,7 +205,7 @@ static int make_config(const struct opts *o, enum ktls_role role,
 	return 0;
 }
 
-static const char *offload_name(enum ktls_offload m)
+const char *ctl_offload_name(enum ktls_offload m)
 {
 	switch (m) {
 	case KTLS_OFFLOAD_HW:
@@ -226,8 +226,8 @@ static void print_info(const struct ktls_info *in)
 		in->version == KTLS_TLS13 ? "1.3" : "1.2", in->cipher_name,
 		*in->group ? in->group : "-", *in->sigalg ? in->sigalg : "-",
 		*in->alpn ? in->alpn : "-", *in->sni ? in->sni : "-",
-		in->resumed ? "yes" : "no", offload_name(in->tx),
-		offload_name(in->rx));
+		in->resumed ? "yes" : "no", ctl_offload_name(in->tx),
+		ctl_offload_name(in->rx));
 	if (in->peer_subject)
 		fprintf(stderr, "ktlsctl: peer %s, SHA-256 %s\n",
 			in->peer_subject, in->peer_sha256);

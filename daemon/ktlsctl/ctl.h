@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <ktls.h>
+
 /* one function per ktlsctl subcommand */
 
 /*
@@ -16,6 +18,13 @@ int ctl_probe(int argc, char **argv);
 /* ktlsctl connect / listen: handshake, then relay stdin and stdout. */
 int ctl_connect(int argc, char **argv);
 int ctl_listen(int argc, char **argv);
+
+/*
+ * ktlsctl subscribe PROFILE [--handoff SOCKET] [--once]: take the
+ * connections ktlsd accepts for the profile, one line each on stdout,
+ * and echo what each sends.
+ */
+int ctl_subscribe(int argc, char **argv);
 
 /* ktlsctl stats [--socket PATH] [--json | --prometheus]: ktlsd's counters. */
 int ctl_stats(int argc, char **argv);
@@ -31,6 +40,8 @@ int ctl_ticket_key(int argc, char **argv);
  * lines, or (json) a ", \"interfaces\": [...]" member to close an object.
  */
 void ctl_probe_nic(int json);
+/* Where a direction's crypto runs, as ktlsctl prints it (conn.c). */
+const char *ctl_offload_name(enum ktls_offload m);
 /* s as a JSON string, quoted and escaped, on stdout (probe.c). */
 void ctl_json_string(const char *s);
 

@@ -13,6 +13,9 @@ static void usage(FILE *f)
 "       ktlsctl listen [ADDR:]PORT --cert FILE --key FILE [options] [--once]\n"
 "       ktlsctl connect|listen ... --handoff[=SOCKET] --profile NAME\n"
 "         (ktlsd runs the handshake with the profile's credentials)\n"
+"       ktlsctl subscribe PROFILE [--handoff SOCKET] [--once]\n"
+"         (accept mode: ktlsd listens for the profile; each connection\n"
+"         described in one line and echoed back)\n"
 "       ktlsctl status [--json]\n"
 "         (every kTLS socket here and its process; the kernel's counters)\n"
 "       ktlsctl stats [--socket PATH] [--json | --prometheus]\n"
@@ -44,6 +47,8 @@ int main(int argc, char **argv)
 		return ctl_connect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "listen"))
 		return ctl_listen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "subscribe"))
+		return ctl_subscribe(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return ctl_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stats"))

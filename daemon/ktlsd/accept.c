@@ -124,37 +124,95 @@ static const char *not_tcp_listener(int fd)
 	return NULL;
 }
 
+/*
+ * What a passed socket is, whatever its name: a listening Unix stream
+ * socket can only be the handoff socket, a listening TCP socket only a
+ * profile's. Anything else is neither.
+ */
+enum passed_kind { PASSED_UNIX, PASSED_TCP, PASSED_OTHER };
+
+static enum passed_kind passed_kind(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) ||
+	    type != SOCK_STREAM)
+		return PASSED_OTHER;
+	if (ss.ss_family == AF_UNIX) {
+		int v = 0;
+
+		len = sizeof(v);
+		return !getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) &&
+		       v ? PASSED_UNIX : PASSED_OTHER;
+	}
+	if ((ss.ss_family == AF_INET || ss.ss_family == AF_INET6) &&
+	    !not_tcp_listener(fd))
+		return PASSED_TCP;
+	return PASSED_OTHER;
+}
+
+/* A passed TCP listener for the profile it is named after: 0, or why not. */
+static const char *take_passed_tcp(struct listeners *ls,
+				   const struct conf *c, int fd,
+				   const char *name)
+{
+	const struct profile *p;
+
+	p = name ? conf_profile(c, name, strlen(name)) : NULL;
+	if (!p)
+		return "a TCP socket not named after a profile (its "
+		       "FileDescriptorName= must be a server profile's name)";
+	if (p->role != KTLS_SERVER)
+		return "named after a client profile";
+	if (fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK))
+		return "cannot be made non-blocking";
+	if (add_tcp(ls, p, &(struct listen_addr){ .text =
+		    "(socket activation)" }, fd))
+		return "out of memory";
+	log_info("profile %s: listening on the socket passed by socket "
+		 "activation", p->name);
+	return NULL;
+}
+
 int accept_activated(struct listeners *ls, const struct conf *c,
 		     const int *fds, char *const *names, int n)
 {
-	const struct profile *p;
+	const char *why, *name;
 	int i, handoff = -1;
-	const char *why;
 
 	for (i = 0; i < n; i++) {
-		p = names[i] ? conf_profile(c, names[i], strlen(names[i])) :
-			       NULL;
-		if (!p && handoff < 0) {
-			handoff = fds[i];
-			continue;
+		name = names[i] ? names[i] : "no name";
+		switch (passed_kind(fds[i])) {
+		case PASSED_UNIX:
+			why = handoff >= 0 ? "a second Unix socket (the handoff "
+			      "socket came before it)" : NULL;
+			if (!why) {
+				handoff = fds[i];
+				if (names[i] && conf_profile(c, names[i],
+							     strlen(names[i])))
+					log_info("socket activation: descriptor "
+						 "%d (%s) is a Unix socket: the "
+						 "handoff socket, not the "
+						 "profile's", fds[i], name);
+			}
+			break;
+		case PASSED_TCP:
+			why = take_passed_tcp(ls, c, fds[i], names[i]);
+			break;
+		default:
+			why = "neither a listening Unix stream socket (the "
+			      "handoff socket) nor a listening TCP socket (a "
+			      "server profile's)";
 		}
-		why = !p ? "a second socket for the handoff" :
-		      p->role != KTLS_SERVER ? "named after a client profile" :
-		      not_tcp_listener(fds[i]);
-		if (!why && fcntl(fds[i], F_SETFL, O_RDWR | O_NONBLOCK))
-			why = "cannot be made non-blocking";
-		if (!why && add_tcp(ls, p, &(struct listen_addr){ .text =
-				    "(socket activation)" }, fds[i]))
-			why = "out of memory";
 		if (why) {
 			log_warn("socket activation: descriptor %d (%s): %s; "
-				 "closed", fds[i], names[i] ? names[i] : "no "
-				 "name", why);
+				 "closed", fds[i], name, why);
 			close(fds[i]);
-			continue;
 		}
-		log_info("profile %s: listening on the socket passed by socket "
-			 "activation", p->name);
 	}
 	return handoff;
 }

@@ -230,11 +230,14 @@ int accept_listen(struct listeners *ls, const struct conf *c,
 		  int activated_fd);
 void accept_close(struct listeners *ls);
 /*
- * In the supervisor, before front_listen(): of the n sockets passed by
- * socket activation (fds[i], named names[i] or NULL), take those named
- * after a server profile as that profile's listening sockets into
- * ls->tcp (then its listen lines are not bound). Returns the first of
- * the others, the handoff socket, or -1; any more are closed, logged.
+ * In the supervisor, before front_listen(): sort the n sockets passed by
+ * socket activation (fds[i], named names[i] or NULL) by kind first, then
+ * by name. The first listening Unix stream socket is the handoff socket,
+ * whatever its name (systemd's default is the unit's, "ktlsd.socket",
+ * which a profile may share): returned, or -1 when none came. A listening
+ * TCP socket named after a server profile is that profile's, into
+ * ls->tcp (then its listen lines are not bound). Every other socket is
+ * closed, with a log line that says why.
  */
 int accept_activated(struct listeners *ls, const struct conf *c,
 		     const int *fds, char *const *names, int n);

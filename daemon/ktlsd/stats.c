@@ -199,10 +199,15 @@ static void format_front(struct out *o, const struct stats *st, enum front f,
 	if (json) {
 		put(o, "{\"front\":\"%s\",\"uptime_s\":%ld,\"accepted\":%lu,"
 		    "\"succeeded\":%lu,\"failed\":%lu,\"refused_busy\":%lu,"
-		    "\"missed\":%lu,\"reply_failed\":%lu,\"failed_by_reason\":{",
-		    name, uptime, atomic_load(&fs->accepted), ok,
-		    atomic_load(&fs->failed), atomic_load(&fs->refused_busy),
-		    atomic_load(&fs->missed), atomic_load(&fs->reply_failed));
+		    "\"missed\":%lu,\"reply_failed\":%lu,", name, uptime,
+		    atomic_load(&fs->accepted), ok, atomic_load(&fs->failed),
+		    atomic_load(&fs->refused_busy), atomic_load(&fs->missed),
+		    atomic_load(&fs->reply_failed));
+		/* Accept mode's connections come through the handoff door. */
+		if (f == FRONT_HANDOFF)
+			put(o, "\"accept_dropped\":%lu,",
+			    atomic_load(&st->accept_dropped));
+		put(o, "\"failed_by_reason\":{");
 		for (i = 0; i < R_COUNT; i++)
 			put(o, "%s\"%s\":%lu", i ? "," : "", reason_names[i],
 			    atomic_load(&fs->reason[i]));
@@ -219,6 +224,9 @@ static void format_front(struct out *o, const struct stats *st, enum front f,
 	if (f == FRONT_UPCALL)
 		put(o, "%s.missed %lu\n", name, atomic_load(&fs->missed));
 	put(o, "%s.reply_failed %lu\n", name, atomic_load(&fs->reply_failed));
+	if (f == FRONT_HANDOFF)
+		put(o, "%s.accept_dropped %lu\n", name,
+		    atomic_load(&st->accept_dropped));
 	put(o, "%s.nic_asked %lu\n%s.nic_fallback %lu\n", name,
 	    atomic_load(&fs->nic_asked), name, atomic_load(&fs->nic_fallback));
 	for (i = 0; i < R_COUNT; i++)

@@ -43,6 +43,7 @@ enum measure {
 	M_KTLS_SENDFILE, M_GNUTLS_SEND, M_RAW_SENDFILE,
 	M_KTLS_RECV, M_GNUTLS_RECV,
 	M_HS_HANDOFF, M_HS_FLOOR, M_HTTP_GET, M_MEM_INFLIGHT, M_MEM_CHURN,
+	M_HS_ACCEPT,
 	M_COUNT
 };
 
@@ -213,6 +214,10 @@ struct hs_run {
 	int windowed;			/* else: run to the limit, then idle */
 	atomic_ulong limit, started, finished;
 	atomic_int stop;
+	/* Accept mode: the clients dial ktlsd's listener at accept_addr, the
+	   thread's handle subscribes to profile instead of handing over. */
+	int accept;
+	struct sockaddr_in accept_addr;
 };
 
 struct slot {
@@ -220,6 +225,7 @@ struct slot {
 	gnutls_session_t gs;
 	double t_submit, t_reply;
 	int busy, cdone, cfail, sdone, queued;
+	unsigned short cport;		/* accept mode: the client's port */
 };
 
 struct hs_thread {
@@ -257,6 +263,7 @@ void hs_pool_start(struct hs_pool *p, const struct daemon *d,
 		   const struct opts *o, unsigned threads, int windowed);
 void hs_pool_join(struct hs_pool *p, struct hs_sum *sum);
 void hs_handoff(const struct opts *o);
+void hs_accept(const struct opts *o);
 void hs_floor(const struct opts *o);
 
 /* ---- footprint.c (P6, P7) ---- */

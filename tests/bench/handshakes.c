@@ -2,8 +2,11 @@
 /*
  * Handshakes (P1): full TLS 1.3 handshakes through ktlsd's handoff, driven
  * by the client threads of an hs_pool (bench.h; footprint.c uses them
- * too), against the floor: GnuTLS client and server in one process.
+ * too), against the floor: GnuTLS client and server in one process. In
+ * accept mode (P1a) the same clients dial ktlsd's own listener and the
+ * thread's handle is a subscriber.
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <sys/epoll.h>
 
@@ -121,6 +124,9 @@ static void client_step(struct hs_thread *t, unsigned i)
 		hs_error(t, "client handshake: %s", gnutls_strerror(ret));
 		s->cfail = 1;
 		epoll_ctl(t->ep, EPOLL_CTL_DEL, s->cfd, NULL);
+		/* Accept mode: ktlsd delivers no failed handshake. */
+		if (t->run->accept)
+			slot_free(t, s);
 		return;
 	}
 	s->cdone = 1;
@@ -165,32 +171,67 @@ static void slot_start(struct hs_thread *t, unsigned i)
 		return;
 	memset(s, 0, sizeof(*s));
 	s->busy = 1;
+	s->sfd = -1;
 	s->cfd = connect_to(&t->addr, t->lfd, &s->sfd);
 	nodelay(s->cfd);
-	nodelay(s->sfd);
 	set_nonblock(s->cfd);
 	s->gs = hs_client_session(t->run, s->cfd);
-	hs_submit(t, i);
+	if (t->run->accept) {
+		struct sockaddr_in me;
+		socklen_t len = sizeof(me);
+
+		if (getsockname(s->cfd, (struct sockaddr *)&me, &len))
+			die("getsockname: %s", strerror(errno));
+		s->cport = ntohs(me.sin_port);
+		s->t_submit = now();	/* from the connect to the delivery */
+	} else {
+		nodelay(s->sfd);
+		hs_submit(t, i);
+	}
 	ep_set(t->ep, EPOLL_CTL_ADD, s->cfd, EPOLLOUT, i);
 	client_step(t, i);
+}
+
+/*
+ * The slot a reply is for: by its socket, or in accept mode by the port
+ * (NULL: a client that gave up already).
+ */
+static struct slot *hs_slot_of(struct hs_thread *t, int fd)
+{
+	struct sockaddr_in peer;
+	socklen_t len = sizeof(peer);
+	unsigned i;
+
+	if (!t->run->accept) {
+		for (i = 0; i < t->n; i++)
+			if (t->slots[i].busy && t->slots[i].sfd == fd)
+				return &t->slots[i];
+		die("a handoff reply for an unknown socket (fd %d)", fd);
+	}
+	if (getpeername(fd, (struct sockaddr *)&peer, &len))
+		die("a delivered socket without a peer: %s", strerror(errno));
+	for (i = 0; i < t->n; i++)
+		if (t->slots[i].busy && t->slots[i].sfd < 0 &&
+		    t->slots[i].cport == ntohs(peer.sin_port)) {
+			t->slots[i].sfd = fd;
+			return &t->slots[i];
+		}
+	return NULL;
 }
 
 static void hs_results(struct hs_thread *t)
 {
 	struct ktls_handoff_result r = { .size = sizeof(r) };
-	unsigned i;
 	int ret;
 
 	while ((ret = ktls_handoff_result(t->h, &r)) == 1) {
-		struct slot *s = NULL;
+		struct slot *s = hs_slot_of(t, r.fd);
 
-		for (i = 0; i < t->n; i++)
-			if (t->slots[i].busy && t->slots[i].sfd == r.fd) {
-				s = &t->slots[i];
-				break;
-			}
-		if (!s)
-			die("a handoff reply for an unknown socket (fd %d)", r.fd);
+		if (!s) {
+			ktls_session_free(r.session);
+			close_reset(r.fd);
+			continue;
+		}
 		s->t_reply = now();
 		if (r.status || s->cfail) {
 			if (!s->cfail) {
@@ -277,10 +318,22 @@ static void hs_thread_init(struct hs_thread *t, struct hs_run *r, unsigned n)
 	t->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (t->ep < 0)
 		die("epoll_create1: %s", strerror(errno));
-	t->lfd = listener(&t->addr);
+	t->lfd = -1;
+	if (r->accept)
+		t->addr = r->accept_addr;
+	else
+		t->lfd = listener(&t->addr);
 	ret = ktls_handoff_open(&t->h, r->sock);
 	if (ret)
 		die("ktls_handoff_open %s: %s", r->sock, ktls_strerror(ret));
+	if (r->accept) {
+		uint64_t id;
+
+		ret = ktls_handoff_subscribe(t->h, r->profile, &id);
+		if (ret)
+			die("subscribing to %s: %s (%s)", r->profile,
+			    ktls_strerror(ret), ktls_handoff_error(t->h));
+	}
 	t->req.size = sizeof(t->req);
 	t->req.profile = r->profile;
 	t->h_events = EPOLLIN;
@@ -290,7 +343,8 @@ static void hs_thread_init(struct hs_thread *t, struct hs_run *r, unsigned n)
 static void hs_thread_free(struct hs_thread *t)
 {
 	ktls_handoff_close(t->h);
-	close(t->lfd);
+	if (t->lfd >= 0)
+		close(t->lfd);
 	close(t->ep);
 	free(t->slots);
 	free(t->queue);
@@ -303,13 +357,14 @@ void hs_pool_start(struct hs_pool *p, const struct daemon *d,
 	unsigned i;
 
 	p->run.sock = d->sock;
-	p->run.profile = o->cert;
+	p->run.profile = p->run.accept ? "acc" : o->cert;
 	p->run.windowed = windowed;
 	if (!strncmp(o->cert, "psk", 3)) {
 		gnutls_datum_t key = { (unsigned char *)PSK_KEY_HEX,
 				       sizeof(PSK_KEY_HEX) - 1 };
 
-		p->run.profile = "psk";
+		if (!p->run.accept)
+			p->run.profile = "psk";
 		/* Parsed once: this client is to cost little next to ktlsd. */
 		if (gnutls_priority_init(&p->run.psk_prio, strcmp(o->cert, "psk") ?
 					 PSK_DHE_PRIORITY : PSK_PRIORITY, NULL) ||
@@ -397,6 +452,48 @@ void hs_handoff(const struct opts *o)
 	hs_pool_join(p, &sum);
 	daemon_stop(&d);
 	hs_print("hs-handoff", o, &sum.recs, &p->run.win, cpu, sum.errors,
+		 sum.info, sum.first_error);
+	free(sum.recs.v);
+	free(p);
+}
+
+/*
+ * Accept mode: ktlsd listens for a profile "acc" with --cert's
+ * credentials; one client thread (the subscriber must see every
+ * connection its clients make: subscribers of a profile take turns).
+ */
+void hs_accept(const struct opts *o)
+{
+	struct daemon d = { 0 };
+	struct hs_pool *p = xcalloc(1, sizeof(*p));
+	char more[PATH_MAX * 2 + 256];
+	struct hs_sum sum;
+	int port = free_port();
+	double cpu;
+
+	side = "hs-accept";
+	if (port < 0)
+		die("no free port");
+	if (!strncmp(o->cert, "psk", 3))
+		die("hs-accept takes --cert ec or rsa");
+	if (o->workers == 1)
+		pin_cpu(0);
+	need_nofile(4 * o->clients + 1024);
+	fmt(more, sizeof(more), "\n[profile acc]\nrole = server\n"
+	    "certificate = %s/%s.pem\nkey = %s/%s.key\nversions = 1.3\n"
+	    "ciphers = aes-128-gcm\nhandshake_timeout = 60000\n"
+	    "listen = 127.0.0.1:%d\n", o->dir, o->cert, o->dir, o->cert, port);
+	daemon_start_more(&d, o, o->clients * 2 + 64, 60000, more);
+	p->run.accept = 1;
+	p->run.accept_addr = (struct sockaddr_in){ .sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	window_init(&p->run.win);
+	hs_pool_start(p, &d, o, 1, 1);
+	cpu = run_window(&p->run.win, o, &p->run.finished, o->clients, d.pid);
+	hs_pool_join(p, &sum);
+	daemon_stop(&d);
+	hs_print("hs-accept", o, &sum.recs, &p->run.win, cpu, sum.errors,
 		 sum.info, sum.first_error);
 	free(sum.recs.v);
 	free(p);

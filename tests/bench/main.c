@@ -36,6 +36,10 @@
  *   hs-handoff     build/ktlsd with --workers N runs the server side: loopback
  *                  TCP pairs, the accepted end handed over with
  *                  ktls_handoff_submit(), --clients concurrent handshakes
+ *   hs-accept      the same server side in accept mode: ktlsd listens (a
+ *                  profile with listen =), one client thread dials it and
+ *                  subscribes with ktls_handoff_subscribe(); a handshake
+ *                  counts once its socket is delivered and the client is done
  *   hs-floor       GnuTLS client and server in one process over socketpairs,
  *                  --workers threads, one handshake at a time each (--tcp:
  *                  over loopback TCP pairs instead, to tell costs apart)
@@ -89,6 +93,7 @@ const char *const measure_names[M_COUNT] = {
 	[M_HTTP_GET] = "http-get",
 	[M_MEM_INFLIGHT] = "mem-inflight",
 	[M_MEM_CHURN] = "mem-churn",
+	[M_HS_ACCEPT] = "hs-accept",
 };
 
 static int probe(void)
@@ -120,7 +125,7 @@ static void usage(void)
 		"             [--receiver tcp|ktls] [--cpus split|shared]\n"
 		"       bench ktls-recv|gnutls-recv [--size MIB] [--no-pad] "
 		"[--cpus split|shared]\n"
-		"       bench hs-handoff|hs-floor --dir WORK --cert ec|rsa|psk|psk-dhe "
+		"       bench hs-handoff|hs-accept|hs-floor --dir WORK --cert ec|rsa|psk|psk-dhe "
 		"[--keys-in-process] "
 		"[--workers N] [--clients N]\n"
 		"             [--seconds S] [--warmup S] [--tcp (floor only)]\n"
@@ -280,6 +285,9 @@ int main(int argc, char **argv)
 		break;
 	case M_HS_FLOOR:
 		hs_floor(&o);
+		break;
+	case M_HS_ACCEPT:
+		hs_accept(&o);
 		break;
 	case M_HTTP_GET:
 		http_get(&o);

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "kselftest_harness.h"
 #include "internal.h"
@@ -494,16 +495,18 @@ TEST_F(conf, listen_change_is_seen)
 }
 
 /*
- * Socket activation: a socket named after a server profile is its
- * listener (and its listen lines are not bound); the first other one is
- * the handoff socket; a second UDP one for the same profile, and one
- * named after a client profile, are closed.
+ * Socket activation: a TCP listener named after a server profile is its
+ * listener (and its listen lines are not bound); the Unix listener is
+ * the handoff socket, named like systemd's default (the unit's name); a
+ * second UDP one for the same profile, and one named after a client
+ * profile, are closed (tests/unit/accept_activation.c has more).
  */
 TEST_F(conf, activated_sockets_by_profile_name)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char *names[] = { "ktlsd.socket", "web", "web", "cl" };
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	struct listeners ls = { 0 };
 	int fds[4], i;
 
@@ -515,6 +518,9 @@ TEST_F(conf, activated_sockets_by_profile_name)
 	fds[3] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	for (i = 0; i < 4; i++)
 		ASSERT_LE(0, fds[i]);
+	/* An abstract name of the kernel's choosing: no file to remove. */
+	ASSERT_EQ(0, bind(fds[0], (struct sockaddr *)&un, sizeof(sa_family_t)));
+	ASSERT_EQ(0, listen(fds[0], 4));
 	ASSERT_EQ(0, bind(fds[1], (struct sockaddr *)&sa, sizeof(sa)));
 	ASSERT_EQ(0, listen(fds[1], 4));
 	ASSERT_EQ(fds[0], accept_activated(&ls, self->c, fds, names, 4));

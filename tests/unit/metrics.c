@@ -222,6 +222,35 @@ TEST_F(prom, kernel_tls_stat_missing)
 	ASSERT_LINE(self, "ktlsd_handshakes_in_flight 0");
 }
 
+/*
+ * Accept mode's drops in `ktlsctl stats` text and JSON too, under the
+ * handoff door (whose connections they are), not under the upcall's.
+ */
+TEST_F(prom, accept_dropped_in_text_and_json)
+{
+	char *handoff, *upcall;
+
+	fill(&self->st);
+	atomic_store(&self->st.accept_dropped, 7);
+	self->len = stats_format(&self->st, STATS_TEXT, 0, self->out,
+				 sizeof(self->out));
+	ASSERT_LT(0, self->len);
+	ASSERT_LINE(self, "handoff.accept_dropped 7");
+	ASSERT_NULL(strstr(self->out, "upcall.accept_dropped"));
+	self->len = stats_format(&self->st, STATS_JSON, 0, self->out,
+				 sizeof(self->out));
+	ASSERT_LT(0, self->len);
+	handoff = strstr(self->out, "{\"front\":\"handoff\"");
+	upcall = strstr(self->out, "{\"front\":\"upcall\"");
+	ASSERT_NE(NULL, handoff) TH_LOG("%s", self->out);
+	ASSERT_NE(NULL, upcall) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, handoff - self->out);	/* one line each, handoff first */
+	ASSERT_NE(NULL, strstr(handoff, ",\"reply_failed\":0,"
+			       "\"accept_dropped\":7,\"failed_by_reason\":{"))
+		TH_LOG("%s", self->out);
+	ASSERT_NULL(strstr(upcall, "accept_dropped")) TH_LOG("%s", upcall);
+}
+
 TEST_F(prom, buffer_too_small)
 {
 	char small[512];

@@ -293,6 +293,27 @@ static long dropped_total(void)
 	return n;
 }
 
+/* The same count, as `ktlsctl stats --json` has it for the handoff door. */
+static long dropped_json(void)
+{
+	char ctl[PATH_MAX], cmd[PATH_MAX + 64], line[4096], *at;
+	long n = -1;
+	FILE *f;
+
+	if (ktlsctl_path(ctl, sizeof(ctl)))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "%s stats --json", ctl);
+	f = popen(cmd, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		at = strstr(line, "\"accept_dropped\":");
+		if (!strncmp(line, "{\"front\":\"handoff\"", 18) && at)
+			sscanf(at, "\"accept_dropped\":%ld", &n);
+	}
+	if (f)
+		pclose(f);
+	return n;
+}
+
 /* A subscription as uid/gid in a child: ktls_handoff_subscribe()'s return. */
 static int subscribe_as(struct __test_metadata *_metadata,
 			const struct daemon *d, uid_t uid, const char *profile)
@@ -394,9 +415,11 @@ TEST_F_TIMEOUT(acc, two_subscribers_share, 120)
 /*
  * A subscriber that never reads: its socket buffer fills, then its
  * queue in ktlsd (subscriber_queue = 2); later connections are closed,
- * logged and counted. ktlsd holds no more than the queue (descriptors, and its RSS
- * stays within 2 MiB over 20 refused connections); once the subscriber
- * reads again new connections are served.
+ * logged and counted (the same count in the Prometheus text and in the
+ * JSON of `ktlsctl stats`). ktlsd holds no more than the queue
+ * (descriptors, and its RSS stays within 2 MiB over 20 refused
+ * connections); once the subscriber reads again new connections are
+ * served.
  */
 TEST_F_TIMEOUT(acc, stuck_subscriber_hits_the_bound, 300)
 {
@@ -447,6 +470,7 @@ TEST_F_TIMEOUT(acc, stuck_subscriber_hits_the_bound, 300)
 	       taken);
 	ASSERT_LE(1, dropped);
 	ASSERT_GE(dialled - taken, dropped);
+	ASSERT_EQ(dropped, dropped_json());
 	served(_metadata, h, id, AF_INET, PORT4);
 	ktls_handoff_close(h);
 	ASSERT_NO_FD_LEAK(&self->d);
@@ -516,6 +540,72 @@ TEST_F(acc, reload_with_new_listen_warns)
 	ASSERT_EQ(-ECONNREFUSED, dial(AF_INET, 18449));
 }
 
+/* len bytes of a peer's stdout within timeout_ms, whatever they are. */
+static ssize_t read_timed(int fd, char *buf, size_t len, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		if (poll(&p, 1, timeout_ms) != 1)
+			break;
+		n = read(fd, buf + done, len - done);
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * ktlsctl subscribe with openssl s_client as the client: the line that
+ * describes the connection, every byte value echoed back as it was sent,
+ * and a clean exit (--once) when s_client's close_notify comes.
+ */
+TEST_F_TIMEOUT(acc, ktlsctl_subscribe_echoes, 120)
+{
+	static char sent[32768], got[sizeof(sent)];
+	char ctl[PATH_MAX], out[4096] = "", hostport[32];
+	char *sub[] = { ctl, "subscribe", "acc", "--handoff", self->d.sock,
+			"--once", NULL };
+	char *cli[] = { "openssl", "s_client", "-connect", hostport, "-quiet",
+			"-no_ign_eof", "-nocommands", "-servername", "localhost",
+			"-CAfile", TEST_CERT, "-verify_return_error", NULL };
+	struct peer s = { .pid = -1, .in = -1, .out = -1 };
+	struct peer c = { .pid = -1, .in = -1, .out = -1, .data_only = 1 };
+	size_t i;
+
+	if (!host_has_ktls())
+		SKIP(return, NO_KTLS_REASON);
+	ASSERT_EQ(0, ktlsctl_path(ctl, sizeof(ctl)));
+	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", PORT4);
+	for (i = 0; i < sizeof(sent); i++)
+		sent[i] = (char)(i * 7 + i / 256);
+	ASSERT_EQ(0, peer_spawn(&s, sub));
+	ASSERT_TRUE(peer_expect(&s, "subscribed to profile acc\n", out,
+				sizeof(out), 10000 * DAEMON_SLOW))
+		TH_LOG("ktlsctl said: %s", out);
+	ASSERT_EQ(0, peer_spawn(&c, cli));
+	ASSERT_EQ((ssize_t)sizeof(sent), write_full(c.in, sent, sizeof(sent)));
+	ASSERT_EQ((ssize_t)sizeof(got), read_timed(c.out, got, sizeof(got),
+						   20000 * DAEMON_SLOW));
+	ASSERT_EQ(0, memcmp(sent, got, sizeof(sent)));
+	ASSERT_TRUE(peer_expect(&s, "peer -\n", out, sizeof(out), 5000))
+		TH_LOG("ktlsctl said: %s", out);
+	ASSERT_NE(NULL, strstr(out, "\n127.0.0.1:")) TH_LOG("%s", out);
+	ASSERT_NE(NULL, strstr(out, " TLS 1.3 aes-")) TH_LOG("%s", out);
+	ASSERT_NE(NULL, strstr(out, " SNI localhost ALPN - kTLS TX sw RX sw "
+			       "peer -\n")) TH_LOG("%s", out);
+	/* s_client's input ends: its close_notify ends the echo, and ktlsctl. */
+	close(c.in);
+	c.in = -1;
+	ASSERT_EQ(0, peer_wait(&s, 10000 * DAEMON_SLOW)) TH_LOG("%s", out);
+	peer_stop(&c);
+	peer_stop(&s);
+	ASSERT_NO_FD_LEAK(&self->d);
+}
+
 /* The whole of path (malloc'd), or NULL. */
 static char *slurp(const char *path)
 {
@@ -532,7 +622,9 @@ static char *slurp(const char *path)
 /*
  * Socket activation as systemd does it (systemd-socket-activate): the
  * socket named after the profile is its listener (the profile has no
- * listen line), the one named otherwise the handoff socket.
+ * listen line), the Unix one the handoff socket, even named as systemd
+ * names it by default (after the unit, ktlsd.socket) when a profile has
+ * that name too.
  */
 TEST_F_TIMEOUT(acc, socket_activation_by_name, 120)
 {
@@ -554,6 +646,8 @@ TEST_F_TIMEOUT(acc, socket_activation_by_name, 120)
 	snprintf(port, sizeof(port), "127.0.0.1:%d", PORT4 + 10);
 	snprintf(text, sizeof(text), "[ktlsd]\nsocket = %s/unused.sock\n"
 		 "log = stderr\n%s\n[profile pass]\nrole = server\n"
+		 "certificate = " TEST_CERT "\nkey = " TEST_KEY "\n"
+		 "[profile ktlsd.socket]\nrole = server\n"
 		 "certificate = " TEST_CERT "\nkey = " TEST_KEY "\n", dir,
 		 test_user_line());
 	fd = open(conf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -569,7 +663,7 @@ TEST_F_TIMEOUT(acc, socket_activation_by_name, 120)
 			_exit(127);
 		execl("/usr/bin/systemd-socket-activate",
 		      "systemd-socket-activate", "-l", port, "-l", sock,
-		      "--fdname=pass:handoff", bin, "-f", "-c", conf,
+		      "--fdname=pass:ktlsd.socket", bin, "-f", "-c", conf,
 		      (char *)NULL);
 		_exit(127);
 	}
@@ -587,6 +681,8 @@ TEST_F_TIMEOUT(acc, socket_activation_by_name, 120)
 	ASSERT_NE(NULL, strstr(log, "profile pass: listening on the socket "
 			       "passed by socket activation")) TH_LOG("%s", log);
 	ASSERT_NE(NULL, strstr(log, "ready:")) TH_LOG("%s", log);
+	ASSERT_NE(NULL, strstr(log, "(ktlsd.socket) is a Unix socket: the "
+			       "handoff socket")) TH_LOG("%s", log);
 	ASSERT_EQ(0, ktls_handoff_subscribe(h, "pass", &id))
 		TH_LOG("%s", ktls_handoff_error(h));
 	served(_metadata, h, id, AF_INET, PORT4 + 10);
