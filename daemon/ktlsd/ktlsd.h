@@ -51,6 +51,8 @@ struct profile {
 	size_t n_listen;
 	unsigned subscriber_queue;	/* ready sockets kept per subscriber;
 					   0: ACCEPT_QUEUE_DEFAULT */
+	int resumption;			/* client: resumption = yes */
+	unsigned resumption_cache;	/* its entries; 0: the default */
 };
 
 struct upcall_conf;
