@@ -42,6 +42,7 @@ enum { REC_ALERT = 21, REC_HANDSHAKE = 22, REC_DATA = 23 };
 enum measure {
 	M_KTLS_SENDFILE, M_GNUTLS_SEND, M_RAW_SENDFILE,
 	M_HS_HANDOFF, M_HS_FLOOR, M_HTTP_GET, M_MEM_INFLIGHT, M_MEM_CHURN,
+	M_HS_RESUMED, M_HS_FULL,
 	M_COUNT
 };
 
@@ -261,6 +262,10 @@ void hs_floor(const struct opts *o);
 
 void mem_inflight(const struct opts *o);
 void mem_churn(const struct opts *o);
+
+/* ---- resume.c: P9, client handoffs resumed or full ---- */
+
+void hs_client(const struct opts *o, int resume);
 
 /* ---- http.c (P2) ---- */
 
