@@ -169,7 +169,6 @@ void offload_installed(struct job *j, const struct ktls_info *in);
 #define RESUME_CACHE_DEFAULT	64
 #define RESUME_CACHE_MAX	65536
 struct resume;
-struct rcache_counts;
 struct resume *resume_new(void);
 void resume_free(struct resume *r);
 /*
@@ -190,8 +189,6 @@ uint64_t resume_keep(struct job *j);
  */
 int resume_ticket(struct ktlsd *d, uid_t uid, const uint8_t *body,
 		  size_t len, const char **why);
-/* The caches' counts, summed. */
-void resume_counts(struct ktlsd *d, struct rcache_counts *sum);
 
 /* ---- offload_query.c: the offload report, asked of the supervisor ---- */
 

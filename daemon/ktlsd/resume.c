@@ -200,6 +200,9 @@ int resume_prepare(struct job *j)
 	if (!c || rcache_get(c, name, now_ms(), &data, &len))
 		data = NULL;
 	pthread_mutex_unlock(&r->lock);
+	if (j->d->stats)
+		atomic_fetch_add(data ? &j->d->stats->resume_hits :
+				 &j->d->stats->resume_misses, 1);
 	ret = ktls_session_set_resumption(j->s, data, data ? len : 0);
 	/* Data GnuTLS does not take: a full handshake, as without. */
 	if (ret == -EINVAL && data)
@@ -303,25 +306,33 @@ static int64_t lifetime_ms(const uint8_t *msg, size_t len)
 }
 
 /* Feed k the ticket and store what it gives in k's cache. */
-static int store(struct resume *r, struct kept *k, const struct wire_ticket *t)
+static int store(struct ktlsd *d, struct kept *k, const struct wire_ticket *t)
 {
+	struct resume *r = d->resume;
+	struct rcache_counts before, after;
 	int64_t life = lifetime_ms(t->msg, t->len), now;
-	gnutls_datum_t d = { NULL, 0 };
+	gnutls_datum_t data = { NULL, 0 };
 	int ret;
 
 	if (!life)
 		return -EINVAL;
 	ret = session_gnutls_ticket(k->gs, t->msg, t->len);
 	if (!ret)
-		ret = session_gnutls_data(k->gs, &d);
+		ret = session_gnutls_data(k->gs, &data);
 	if (ret)
 		return ret;
 	now = now_ms();
 	pthread_mutex_lock(&r->lock);
-	ret = rcache_put(k->cache, k->name, d.data, d.size, now + life, now);
+	rcache_counts(k->cache, &before);
+	ret = rcache_put(k->cache, k->name, data.data, data.size, now + life,
+			 now);
+	rcache_counts(k->cache, &after);
 	pthread_mutex_unlock(&r->lock);
-	gnutls_memset(d.data, 0, d.size);
-	gnutls_free(d.data);
+	if (d->stats)
+		atomic_fetch_add(&d->stats->resume_evicted,
+				 after.evicted - before.evicted);
+	gnutls_memset(data.data, 0, data.size);
+	gnutls_free(data.data);
 	return ret;
 }
 
@@ -345,7 +356,7 @@ int resume_ticket(struct ktlsd *d, uid_t uid, const uint8_t *body,
 			  (unsigned)uid);
 		return 0;
 	}
-	ret = store(r, &k, &t);
+	ret = store(d, &k, &t);
 	if (ret)
 		log_info("uid %u: a ticket for %s could not be used: %s",
 			 (unsigned)uid, k.name, strerror(-ret));
@@ -354,26 +365,4 @@ int resume_ticket(struct ktlsd *d, uid_t uid, const uint8_t *body,
 			 k.name);
 	kept_free(&k);
 	return 0;
-}
-
-void resume_counts(struct ktlsd *d, struct rcache_counts *sum)
-{
-	struct resume *r = d->resume;
-	struct rcache_counts c;
-	struct pcache *pc;
-
-	memset(sum, 0, sizeof(*sum));
-	if (!r)
-		return;
-	pthread_mutex_lock(&r->lock);
-	for (pc = r->caches; pc; pc = pc->next) {
-		rcache_counts(pc->c, &c);
-		sum->entries += c.entries;
-		sum->bytes += c.bytes;
-		sum->hits += c.hits;
-		sum->misses += c.misses;
-		sum->evicted += c.evicted;
-		sum->expired += c.expired;
-	}
-	pthread_mutex_unlock(&r->lock);
 }
