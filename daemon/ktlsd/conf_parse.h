@@ -229,7 +229,7 @@ int accept_conf_queue(struct parse *p, const char *value);
 int accept_conf_check(struct parse *p, size_t i);
 
 /*
- * ---- resume.c: client resumption's keys ----
+ * ---- resume_conf.c: client resumption's keys ----
  * resumption = yes|no and resumption_cache = N (1 to RESUME_CACHE_MAX);
  * resume_conf_check(): for client profiles only.
  */

@@ -53,6 +53,8 @@ struct profile {
 					   0: ACCEPT_QUEUE_DEFAULT */
 	int resumption;			/* client: resumption = yes */
 	unsigned resumption_cache;	/* its entries; 0: the default */
+#define RESUME_CACHE_DEFAULT	64
+#define RESUME_CACHE_MAX	65536
 };
 
 struct upcall_conf;

@@ -166,8 +166,6 @@ void offload_installed(struct job *j, const struct ktls_info *in);
 
 /* ---- resume.c: client resumption (resumption = yes) ---- */
 
-#define RESUME_CACHE_DEFAULT	64
-#define RESUME_CACHE_MAX	65536
 struct resume;
 struct resume *resume_new(void);
 void resume_free(struct resume *r);
