@@ -14,6 +14,7 @@
 #include "tlsio.h"
 
 /*
+ * Besides handoff_util.h's PROFILES ("web" shows that ktlsd serves on):
  * "res": resumes, to localhost. "names": resumes, with the request's
  * server name (the chain verified, not the name: the test certificate
  * names localhost only), two names at most. "plain": as "res" without
@@ -58,7 +59,7 @@ FIXTURE_SETUP(hr)
 {
 	memset(&self->p, 0, sizeof(self->p));
 	self->p.pid = 0;
-	daemon_start(_metadata, &self->d, RES_PROFILES, 1024);
+	daemon_start(_metadata, &self->d, PROFILES "\n" RES_PROFILES, 1024);
 }
 
 FIXTURE_TEARDOWN(hr)
@@ -234,6 +235,41 @@ TEST_F_TIMEOUT(hr, off_by_default, 180)
 	/* The same server resumes for the profile that asks. */
 	ASSERT_EQ(0, handoff_once(_metadata, self, "res", NULL, 3));
 	ASSERT_EQ(1, handoff_once(_metadata, self, "res", NULL, 4));
+}
+
+/*
+ * Tickets that are no use: one under a token ktlsd never gave is dropped
+ * without a word, a malformed ticket message refused as any malformed
+ * message is; ktlsd serves on and holds nothing more.
+ */
+TEST_F_TIMEOUT(hr, bad_tickets_change_nothing, 180)
+{
+	static const uint8_t nst[13] = { 4, 0, 0, 9, 0, 0, 0x1c, 0x20, 1 };
+	static const uint8_t no_token[12 + 8 + 13] = {
+		'K', 'T', 'L', 'S', 1, 4, 0, 0, 0, 0, 0, 21,
+		0, 32, 0, 0, 0, 0, 0, 13, 4, 0, 0, 9, 0, 0, 0x1c, 0x20, 1,
+	};
+	struct wire_ticket t = { 0x0123456789abcdefull, nst, sizeof(nst) };
+	struct wire_buf b = { 0 };
+	struct reply rep;
+	int sock;
+
+	ASSERT_EQ(0, wire_encode_ticket(&b, &t));
+	sock = unix_connect(self->d.sock);
+	ASSERT_LE(0, sock);
+	ASSERT_EQ((ssize_t)b.len, send(sock, b.p, b.len, MSG_NOSIGNAL));
+	ASSERT_EQ(-ETIMEDOUT, read_reply(sock, &rep, 1000))
+		TH_LOG("ktlsd answered a ticket");
+	ASSERT_EQ((ssize_t)sizeof(no_token),
+		  send(sock, no_token, sizeof(no_token), MSG_NOSIGNAL));
+	ASSERT_EQ(0, read_reply(sock, &rep, 10000));
+	EXPECT_EQ(0u, rep.r.id);
+	EXPECT_EQ(-EBADMSG, rep.r.status);
+	EXPECT_NE(NULL, strstr(rep.msg, "token")) TH_LOG("%s", rep.msg);
+	EXPECT_TRUE(closed_within(sock, 5000));
+	close(sock);
+	wire_buf_wipe_free(&b);
+	serves_on(_metadata, &self->d);
 }
 
 TEST_HARNESS_MAIN
