@@ -414,7 +414,10 @@ void ktls_session_free(struct ktls_session *s);
  * post-handshake messages are consumed: a TLS 1.3 NewSessionTicket goes
  * to GnuTLS when the session keeps tickets (ktls_session_get_resumption();
  * one GnuTLS cannot parse is -EPROTO with decode_error, one that finds no
- * memory is dropped), else it is skipped. A TLS 1.3
+ * memory is dropped); in a session from ktls_handoff() whose ktlsd profile
+ * resumes (resumption = yes), the first one goes back to ktlsd, on a
+ * connection of its own, without waiting (docs/handoff.md, "Ticket");
+ * else it is skipped. A TLS 1.3
  * KeyUpdate is followed (new receive key; ours too if the peer asks) where
  * the kernel takes new keys (6.14+); elsewhere it returns -KTLS_E_REKEY
  * after sending a fatal alert, and no byte after it is ever returned. flags: MSG_DONTWAIT (then

@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "session.h"
+#include "wire.h"
 
 static void copy_str(char *dst, size_t size, struct wire_str src)
 {
@@ -70,4 +73,40 @@ int session_adopt(struct ktls_session **out, int fd, const struct wire_reply *r)
 nomem:
 	ktls_session_free(s);
 	return -ENOMEM;
+}
+
+void session_set_ticket_sink(struct ktls_session *s,
+			     const struct sockaddr_un *to, uint64_t token)
+{
+	if (s->role != KTLS_CLIENT || s->info.version != KTLS_TLS13)
+		return;
+	s->ticket_to = *to;
+	s->ticket_token = token;
+}
+
+/*
+ * Its own connection, not the program's handoff connection: that one is
+ * not ours to write from inside ktls_recv() (another thread may be using
+ * it, or it may be closed), and ktlsd answers nothing here. Non-blocking:
+ * the data path never waits for ktlsd. One ticket per handoff is enough.
+ */
+void session_ticket_back(struct ktls_session *s, const uint8_t *msg,
+			 size_t len)
+{
+	struct wire_ticket t = { s->ticket_token, msg, len };
+	struct wire_buf b = { 0 };
+	int sock;
+
+	s->ticket_token = 0;
+	if (!t.token || wire_encode_ticket(&b, &t))
+		goto out;
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (sock < 0)
+		goto out;
+	if (!connect(sock, (struct sockaddr *)&s->ticket_to,
+		     sizeof(s->ticket_to)))
+		(void)!send(sock, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(sock);
+out:
+	wire_buf_wipe_free(&b);
 }

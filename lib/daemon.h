@@ -110,6 +110,26 @@ const char *tls_stat_meaning(const char *name);
 int session_new_daemon(struct ktls_session **s, const struct ktls_config *cfg,
 		       int fd, int may_block, int diag_nl);
 
+/*
+ * One whole TLS 1.3 NewSessionTicket message (header included) into a
+ * GnuTLS client session after its handshake, one that is no ktls_session's:
+ * ktlsd keeps them for the tickets programs send back. 0, -ENOMEM, or
+ * -EPROTO when GnuTLS refused it.
+ */
+int session_gnutls_ticket(gnutls_session_t gs, const uint8_t *msg,
+			  size_t len);
+/*
+ * Resumption data of a GnuTLS client session once a ticket is in
+ * (gnutls_free() it, wiped first): 0, -EAGAIN (no ticket yet), -ENOMEM,
+ * -EIO.
+ */
+int session_gnutls_data(gnutls_session_t gs, gnutls_datum_t *d);
+/*
+ * ktlsd: take the GnuTLS session out of s (s keeps none; free it as
+ * usual). NULL if it has none.
+ */
+gnutls_session_t session_take_gnutls(struct ktls_session *s);
+
 /* Whether the kernel and the session can move to the next TLS 1.3 keys. */
 int session_can_rekey(const struct ktls_session *s);
 

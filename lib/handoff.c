@@ -427,6 +427,9 @@ static int take_one(struct ktls_handoff *h, size_t i,
 		 w->message.p ? w->message.p : "");
 	if (!r->status) {
 		r->status = session_adopt(&r->session, r->fd, w);
+		if (!r->status && w->ticket_token)
+			session_set_ticket_sink(r->session, &h->sa,
+						w->ticket_token);
 		if (r->status)
 			set_error(h, r->status, "ktlsd's reply for request %llu "
 				  "could not be used.", (unsigned long long)w->id);

@@ -159,8 +159,9 @@ struct ktls_rx_end {
 struct ktls_rx_end *session_rx_end(struct ktls_session *s);
 
 /*
- * A client that asked for resumption: TLS 1.3 tickets read after the
- * switch go to GnuTLS (session_take_ticket), others are skipped.
+ * A client that asked for resumption, or one ktlsd made that ktlsd takes
+ * tickets for: TLS 1.3 tickets read after the switch go to GnuTLS or back
+ * to ktlsd (session_take_ticket), others are skipped.
  */
 int session_wants_tickets(const struct ktls_session *s);
 /*
@@ -177,6 +178,16 @@ gnutls_session_t session_gnutls(const struct ktls_session *s);
  */
 int session_take_ticket(struct ktls_session *s, const uint8_t *msg,
 			size_t len);
+struct sockaddr_un;
+/*
+ * A session ktlsd made (adopt.c): where its TLS 1.3 ticket goes, the
+ * token of the reply. Sent once, on a connection of its own, without
+ * waiting for an answer; any failure just stops the sending.
+ */
+void session_set_ticket_sink(struct ktls_session *s,
+			     const struct sockaddr_un *to, uint64_t token);
+void session_ticket_back(struct ktls_session *s, const uint8_t *msg,
+			 size_t len);
 
 /*
  * ktls_send()'s count: bytes sent under the current send key, and the

@@ -15,6 +15,10 @@
  * KeyUpdates, and nothing has to be encrypted again for GnuTLS's record
  * layer to read.
  *
+ * A session ktlsd made has no GnuTLS session: its ticket goes back to
+ * ktlsd when ktlsd asked for it (adopt.c), which keeps the GnuTLS
+ * session for a while and resumes its next handshakes to the server.
+ *
  * Servers need nothing here: GnuTLS sends TLS 1.3 tickets at the end of
  * gnutls_handshake(), before the keys go to the kernel, and TLS 1.2
  * tickets travel inside the handshake either way.
@@ -39,20 +43,50 @@ static int no_handshake_output(gnutls_session_t gs,
 	return GNUTLS_E_INVALID_REQUEST;
 }
 
-int session_take_ticket(struct ktls_session *s, const uint8_t *msg,
-			size_t len)
+int session_gnutls_ticket(gnutls_session_t gs, const uint8_t *msg,
+			  size_t len)
 {
-	gnutls_session_t gs = session_gnutls(s);
 	int ret;
 
-	if (!gs || !session_wants_tickets(s))
-		return 0;
 	gnutls_handshake_set_read_function(gs, no_handshake_output);
 	ret = gnutls_handshake_write(gs, GNUTLS_ENCRYPTION_LEVEL_APPLICATION,
 				     msg, len);
 	if (ret == GNUTLS_E_MEMORY_ERROR)
 		return -ENOMEM;
 	return ret < 0 ? -EPROTO : 0;
+}
+
+int session_take_ticket(struct ktls_session *s, const uint8_t *msg,
+			size_t len)
+{
+	gnutls_session_t gs = session_gnutls(s);
+
+	if (!session_wants_tickets(s))
+		return 0;
+	if (!gs) {
+		session_ticket_back(s, msg, len);
+		return 0;
+	}
+	return session_gnutls_ticket(gs, msg, len);
+}
+
+int session_gnutls_data(gnutls_session_t gs, gnutls_datum_t *d)
+{
+	int ret;
+
+	/*
+	 * Without a ticket in hand, GnuTLS would wait for one by reading the
+	 * socket, and return data that cannot resume.
+	 */
+	if (gnutls_protocol_get_version(gs) == GNUTLS_TLS1_3 &&
+	    !(gnutls_session_get_flags(gs) & GNUTLS_SFLAGS_SESSION_TICKET))
+		return -EAGAIN;
+	d->data = NULL;
+	d->size = 0;
+	ret = gnutls_session_get_data2(gs, d);
+	if (ret < 0)
+		return ret == GNUTLS_E_MEMORY_ERROR ? -ENOMEM : -EIO;
+	return 0;
 }
 
 KTLS_EXPORT int ktls_session_set_resumption(struct ktls_session *s,
@@ -85,16 +119,9 @@ KTLS_EXPORT int ktls_session_get_resumption(const struct ktls_session *s,
 		return -EOPNOTSUPP;
 	if (!session_wants_tickets(s))
 		return -EINVAL;
-	/*
-	 * Without a ticket in hand, GnuTLS would wait for one by reading the
-	 * socket, and return data that cannot resume.
-	 */
-	if (session_version(s) == KTLS_TLS13 &&
-	    !(gnutls_session_get_flags(gs) & GNUTLS_SFLAGS_SESSION_TICKET))
-		return -EAGAIN;
-	ret = gnutls_session_get_data2(gs, &d);
-	if (ret < 0)
-		return ret == GNUTLS_E_MEMORY_ERROR ? -ENOMEM : -EIO;
+	ret = session_gnutls_data(gs, &d);
+	if (ret)
+		return ret;
 	if (!buf || *len < d.size) {
 		ret = -ENOSPC;
 	} else {

@@ -460,12 +460,21 @@ int session_keep_tickets(struct ktls_session *s)
 
 int session_wants_tickets(const struct ktls_session *s)
 {
-	return s->tickets && s->gs && s->state == S_DONE;
+	return s->state == S_DONE &&
+	       ((s->tickets && s->gs) || s->ticket_token);
 }
 
 gnutls_session_t session_gnutls(const struct ktls_session *s)
 {
 	return s->gs;
+}
+
+gnutls_session_t session_take_gnutls(struct ktls_session *s)
+{
+	gnutls_session_t gs = s->gs;
+
+	s->gs = NULL;
+	return gs;
 }
 
 struct ktls_tx_count *session_tx_count(struct ktls_session *s)

@@ -9,6 +9,7 @@
 #define KTLS_SESSION_H
 
 #include <netinet/in.h>
+#include <sys/un.h>
 
 #include "internal.h"
 
@@ -32,6 +33,9 @@ struct ktls_session {
 	char *alpn_list;	/* ktls_session_set_alpn()'s, or NULL */
 	int tickets;		/* client: keep tickets, for resumption */
 	int ticket_pick;	/* server: tickets_hello() is to choose the key */
+	/* Handed over by ktlsd, which takes a TLS 1.3 ticket (adopt.c). */
+	uint64_t ticket_token;	/* 0: none, or no more */
+	struct sockaddr_un ticket_to;
 	struct ktls_tx_count tx;
 	int blocking;
 	int never_block;	/* ktlsd's: not blocking, whatever the fd */

@@ -202,6 +202,8 @@ int wire_encode_reply(struct wire_buf *b, const struct wire_reply *r)
 		field(b, WT_ROLE, &r->role, 1, max);
 		if (r->options)
 			field(b, WT_OPTIONS, &r->options, 1, max);
+		if (r->ticket_token)
+			field_u64(b, WT_TICKET_TOKEN, r->ticket_token, max);
 		if (r->early_len)
 			field(b, WT_EARLY_DATA, r->early, r->early_len, max);
 		if (r->secret_len) {
@@ -209,6 +211,18 @@ int wire_encode_reply(struct wire_buf *b, const struct wire_reply *r)
 			field(b, WT_SECRET_RX, r->secret_rx, r->secret_len, max);
 		}
 	}
+	return end(b);
+}
+
+int wire_encode_ticket(struct wire_buf *b, const struct wire_ticket *t)
+{
+	const size_t max = WIRE_HDR_LEN + WIRE_REQ_MAX;
+
+	if (!t->token || t->len < 5 || t->len > WIRE_TICKET_MAX)
+		return -EINVAL;
+	begin(b, WIRE_TICKET);
+	field_u64(b, WT_REQUEST_ID, t->token, max);
+	field(b, WT_TICKET, t->msg, t->len, max);
 	return end(b);
 }
 
@@ -303,9 +317,17 @@ static const struct spec reply_specs[] = {
 	INT(WT_REKEY, R, rekey, "rekey"),
 	INT(WT_ROLE, R, role, "role"),
 	INT(WT_OPTIONS, R, options, "kernel options"),
+	INT(WT_TICKET_TOKEN, R, ticket_token, "ticket token"),
 	{ 0 }
 };
 #undef R
+
+static const struct spec ticket_specs[] = {
+	INT(WT_REQUEST_ID, struct wire_ticket, token, "token"),
+	BYTES(WT_TICKET, struct wire_ticket, msg,
+	      offsetof(struct wire_ticket, len), 5, WIRE_TICKET_MAX, "ticket"),
+	{ 0 }
+};
 
 /* A mandatory field, and the reason given when it is absent. */
 struct must {
@@ -316,6 +338,12 @@ struct must {
 static const struct must req_must[] = {
 	{ WT_PROFILE, "profile (missing)" },
 	{ WT_REQUEST_ID, "request id (missing)" },
+	{ 0 }
+};
+
+static const struct must ticket_must[] = {
+	{ WT_REQUEST_ID, "token (missing)" },
+	{ WT_TICKET, "ticket (missing)" },
 	{ 0 }
 };
 
@@ -433,5 +461,18 @@ int wire_decode_reply(const uint8_t *body, size_t len, struct wire_reply *r,
 	r->options &= KTLS_OPT_ZEROCOPY_SENDFILE | KTLS_OPT_RX_NO_PAD;
 	r->offload_tx = r->offload >> 8;
 	r->offload_rx = r->offload & 0xff;
+	return 0;
+}
+
+int wire_decode_ticket(const uint8_t *body, size_t len, struct wire_ticket *t,
+		       const char **why)
+{
+	int ret = decode(body, len, ticket_specs, ticket_must, t, sizeof(*t),
+			 why);
+
+	if (ret)
+		return ret;
+	if (!t->token)
+		return bad_msg(why, "token");
 	return 0;
 }

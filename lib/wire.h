@@ -16,6 +16,7 @@
 #define WIRE_REQUEST		1
 #define WIRE_REPLY		2
 #define WIRE_SUBSCRIBE		3	/* accept mode: a request's body */
+#define WIRE_TICKET		4	/* a TLS 1.3 ticket back to ktlsd */
 #define WIRE_REQ_MAX		4096	/* a request's body, at most */
 #define WIRE_REPLY_MAX		(128 * 1024)
 
@@ -43,9 +44,11 @@ enum {
 	WT_SECRET_RX = 29,
 	WT_REKEY = 30,		/* u8: the kernel takes new keys */
 	WT_ROLE = 31,		/* u8: 0 client, 1 server (enum ktls_role) */
+	WT_TICKET = 32,		/* ticket message: a NewSessionTicket */
 
 	WT_TAG_OPTIONAL = 0x8000,
 	WT_OPTIONS = 0x8001,	/* reply: u8, KTLS_OPT_* the kernel took */
+	WT_TICKET_TOKEN = 0x8002, /* reply: u64, ktlsd takes the ticket */
 };
 
 #define WIRE_NAME_MAX	255	/* strings other than the message */
@@ -72,6 +75,7 @@ struct wire_reply {
 	struct wire_str group, sigalg, alpn, sni, peer_subject;
 	const uint8_t *peer_sha256;	/* 32 bytes, or NULL */
 	uint8_t resumed, offload_tx, offload_rx, rekey, role, options;
+	uint64_t ticket_token;		/* nonzero: send the ticket back */
 	const uint8_t *early;
 	size_t early_len;
 	const uint8_t *secret_tx, *secret_rx;
@@ -110,6 +114,20 @@ int wire_encode_subscribe(struct wire_buf *b, uint64_t id,
 			  struct wire_str profile);
 
 /*
+ * A ticket message (type WIRE_TICKET): the token of a reply and one whole
+ * TLS 1.3 NewSessionTicket handshake message (its 4-byte header included),
+ * at most WIRE_TICKET_MAX bytes.
+ */
+#define WIRE_TICKET_MAX	4000	/* with the fields, within WIRE_REQ_MAX */
+struct wire_ticket {
+	uint64_t token;
+	const uint8_t *msg;
+	size_t len;
+};
+
+int wire_encode_ticket(struct wire_buf *b, const struct wire_ticket *t);
+
+/*
  * Check a 12-byte header: returns the body length that follows, or
  * -EPROTO (bad magic), -EPROTONOSUPPORT (another version), -EBADMSG (not
  * of type want), -EMSGSIZE (body over max).
@@ -127,5 +145,8 @@ int wire_decode_req(const uint8_t *body, size_t len, struct wire_req *r,
 		    const char **why);
 int wire_decode_reply(const uint8_t *body, size_t len, struct wire_reply *r,
 		      const char **why);
+/* A ticket message's body: both fields required, the message 5 bytes up. */
+int wire_decode_ticket(const uint8_t *body, size_t len, struct wire_ticket *t,
+		       const char **why);
 
 #endif

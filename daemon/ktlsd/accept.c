@@ -498,7 +498,7 @@ static void accept_done(struct job *j, int status, const char *msg,
 	pthread_mutex_lock(&a->lock);
 	for (tries = 0; ret && tries < 4 && (sub = pick(a, j->p->name, 1));
 	     tries++) {
-		ret = handoff_encode_result(&b, sub->id, 1, s);
+		ret = handoff_encode_result(&b, sub->id, 1, s, 0);
 		if (!ret)
 			ret = handoff_deliver(sub->c, &b, aj->fd, sub->max);
 		wire_buf_wipe_free(&b);

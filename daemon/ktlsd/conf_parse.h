@@ -121,7 +121,7 @@ enum {
 	P_PSK_ID, P_PSK_KEY, P_ALPN, P_VERSIONS, P_CIPHERS, P_TIMEOUT,
 	P_SERVER_NAME, P_OVERRIDE, P_USERS, P_GROUPS, P_TICKETS,
 	P_TICKET_KEY_FILE, P_ZEROCOPY, P_NO_PAD, P_NIC, P_LISTEN, P_SUB_QUEUE,
-	P_COUNT
+	P_RESUME, P_RESUME_CACHE, P_COUNT
 };
 
 struct pair {
@@ -227,6 +227,15 @@ int tickets_apply(struct parse *p, struct profile *pr, const struct draft *d);
 int accept_conf_listen(struct parse *p, const char *value);
 int accept_conf_queue(struct parse *p, const char *value);
 int accept_conf_check(struct parse *p, size_t i);
+
+/*
+ * ---- resume_conf.c: client resumption's keys ----
+ * resumption = yes|no and resumption_cache = N (1 to RESUME_CACHE_MAX);
+ * resume_conf_check(): for client profiles only.
+ */
+int resume_conf_enable(struct parse *p, const char *value);
+int resume_conf_cache(struct parse *p, const char *value);
+int resume_conf_check(struct parse *p, size_t i);
 
 /* What a draft owns (not the borrowed buffers); the PSK wiped. */
 void draft_free(struct draft *d);

@@ -184,7 +184,7 @@ static void job_released(struct conn *c, struct job *j)
 }
 
 int handoff_encode_result(struct wire_buf *b, uint64_t id, int server,
-			  const struct ktls_session *s)
+			  const struct ktls_session *s, uint64_t ticket_token)
 {
 	const struct ktls_info *in = ktls_session_info(s);
 	struct wire_reply r = { .id = id };
@@ -207,6 +207,7 @@ int handoff_encode_result(struct wire_buf *b, uint64_t id, int server,
 	r.rekey = session_can_rekey(s);
 	r.role = server;
 	r.options = in->options;
+	r.ticket_token = ticket_token;
 	r.early_len = ktls_session_early_data(s, &early);
 	r.early = early;
 	r.secret_len = session_secrets(s, &r.secret_tx, &r.secret_rx);
@@ -223,7 +224,8 @@ static void handoff_done(struct job *j, int status, const char *msg,
 
 	if (status || !ktls_session_info(s))
 		reply_error(c, j->id, status ? status : -EIO, msg);
-	else if (handoff_encode_result(&b, j->id, j->p->role == KTLS_SERVER, s))
+	else if (handoff_encode_result(&b, j->id, j->p->role == KTLS_SERVER, s,
+				       resume_keep(j)))
 		reply_error(c, j->id, -EMSGSIZE, "The reply did not fit.");
 	else
 		conn_send(c, &b);
@@ -398,8 +400,16 @@ static void take_message(struct conn *c)
 	char msg[128];
 	int ret, fd = c->in_fd;
 
-	ret = wire_decode_req(c->in + WIRE_HDR_LEN, c->in_len - WIRE_HDR_LEN,
-			      &rq, &why);
+	if (c->in[5] == WIRE_TICKET) {
+		if (fd >= 0)
+			close(fd);
+		c->in_fd = -1;
+		ret = resume_ticket(c->d, c->uid, c->in + WIRE_HDR_LEN,
+				    c->in_len - WIRE_HDR_LEN, &why);
+	} else {
+		ret = wire_decode_req(c->in + WIRE_HDR_LEN,
+				      c->in_len - WIRE_HDR_LEN, &rq, &why);
+	}
 	if (ret) {
 		snprintf(msg, sizeof(msg), "Malformed request: %s.", why);
 		protocol_error(c, ret, msg);
@@ -408,7 +418,7 @@ static void take_message(struct conn *c)
 	c->in_fd = -1;
 	if (c->in[5] == WIRE_SUBSCRIBE)
 		handoff_subscribe(c, &rq, fd);
-	else
+	else if (c->in[5] == WIRE_REQUEST)
 		start(c, &rq, fd);
 	c->extra_fds = 0;
 	c->in_len = 0;
@@ -442,8 +452,9 @@ static void conn_read(struct conn *c)
 			continue;
 		if (c->want == WIRE_HDR_LEN) {
 			len = wire_check_header(c->in, WIRE_REQUEST, WIRE_REQ_MAX);
-			if (len == -EBADMSG && c->in[5] == WIRE_SUBSCRIBE)
-				len = wire_check_header(c->in, WIRE_SUBSCRIBE,
+			if (len == -EBADMSG && (c->in[5] == WIRE_SUBSCRIBE ||
+						c->in[5] == WIRE_TICKET))
+				len = wire_check_header(c->in, c->in[5],
 							WIRE_REQ_MAX);
 			if (len < 0) {
 				protocol_error(c, (int)len,

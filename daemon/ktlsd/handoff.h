@@ -66,7 +66,7 @@ void conn_send(struct conn *c, const struct wire_buf *m);
 void reply_error(struct conn *c, uint64_t id, int status, const char *msg);
 /* A successful handshake's reply (s installed) into b: 0 or -errno. */
 int handoff_encode_result(struct wire_buf *b, uint64_t id, int server,
-			  const struct ktls_session *s);
+			  const struct ktls_session *s, uint64_t ticket_token);
 
 /* ---- handoff_sub.c: accept mode on a handoff connection ---- */
 

@@ -202,6 +202,7 @@ void hsproc_main(const struct hsproc_args *a)
 	pthread_mutex_init(&d.offload_lock, NULL);
 	d.stats = a->stats;
 	d.inflight = &a->stats->inflight[a->slot];
+	d.resume = resume_new();	/* without memory: no resumption */
 	start_serving(&d, a);
 	if (write(a->ready_fd, "R", 1) != 1)
 		exit(1);
@@ -214,6 +215,7 @@ void hsproc_main(const struct hsproc_args *a)
 		log_debug("the supervisor did not take our drain: %m");
 	close(a->ready_fd);
 	loop_stop(&d);
+	resume_free(d.resume);
 	ktlsd_set_conf(&d, NULL);
 	close(sfd);
 	exit(0);

@@ -51,6 +51,10 @@ struct profile {
 	size_t n_listen;
 	unsigned subscriber_queue;	/* ready sockets kept per subscriber;
 					   0: ACCEPT_QUEUE_DEFAULT */
+	int resumption;			/* client: resumption = yes */
+	unsigned resumption_cache;	/* its entries; 0: the default */
+#define RESUME_CACHE_DEFAULT	64
+#define RESUME_CACHE_MAX	65536
 };
 
 struct upcall_conf;

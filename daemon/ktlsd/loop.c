@@ -418,6 +418,9 @@ static int job_session(struct job *j, const char **msg)
 	int ret = session_new_daemon(&j->s, offload_pick(j, j->ev.fd),
 				     j->ev.fd, 0, j->ev.w->diag_nl);
 
+	/* Before the server name: it may make the GnuTLS session again. */
+	if (!ret)
+		ret = resume_prepare(j);
 	if (!ret && j->server_name[0])
 		ret = ktls_session_set_server_name(j->s, j->server_name);
 	if (!ret && j->alpn[0])

@@ -49,6 +49,7 @@ struct ktlsd {
 					   the supervisor and later processes */
 	struct upcall *upcall;		/* upcall.c's, or NULL */
 	struct acceptor *acceptor;	/* accept.c's, or NULL */
+	struct resume *resume;		/* resume.c's, or NULL: none kept */
 	int offload_fd;			/* offload.c: to the supervisor, or -1 */
 	pthread_mutex_t offload_lock;
 	/* uidlimit.c: connections and handshakes per uid, hashed by uid */
@@ -162,6 +163,30 @@ int job_submit(struct ktlsd *d, struct job *j);
 const struct ktls_config *offload_pick(struct job *j, int fd);
 /* After the install: count, and log a silent software fallback once. */
 void offload_installed(struct job *j, const struct ktls_info *in);
+
+/* ---- resume.c: client resumption (resumption = yes) ---- */
+
+struct resume;
+struct resume *resume_new(void);
+void resume_free(struct resume *r);
+/*
+ * Before j's handshake (its session made): offer the resumption data
+ * cached for j's server name, if j's profile resumes. 0 or -ENOMEM.
+ */
+int resume_prepare(struct job *j);
+/*
+ * After j's successful TLS 1.3 handshake, before the reply: keep its
+ * GnuTLS session (taken from j->s) for the ticket the program sends
+ * back. The token for the reply, or 0 (nothing kept).
+ */
+uint64_t resume_keep(struct job *j);
+/*
+ * A ticket message's body from a handoff connection of uid: the kept
+ * session with its token, if uid's, takes the ticket and fills the cache.
+ * 0 (used or not), or -EBADMSG with *why for a malformed one.
+ */
+int resume_ticket(struct ktlsd *d, uid_t uid, const uint8_t *body,
+		  size_t len, const char **why);
 
 /* ---- offload_query.c: the offload report, asked of the supervisor ---- */
 

@@ -372,6 +372,8 @@ static const struct key keys[P_COUNT] = {
 	[P_NIC]		= { "prefer_nic_offload", set_nic, 0 },
 	[P_LISTEN]	= { "listen", accept_conf_listen, 1 },
 	[P_SUB_QUEUE]	= { "subscriber_queue", accept_conf_queue, 0 },
+	[P_RESUME]	= { "resumption", resume_conf_enable, 0 },
+	[P_RESUME_CACHE] = { "resumption_cache", resume_conf_cache, 0 },
 };
 
 const struct key *profile_keys(struct parse *p, size_t *n, int **seen)
@@ -530,6 +532,8 @@ int profile_check_build(struct parse *p, size_t i)
 
 	if (!ret)
 		ret = accept_conf_check(p, i);
+	if (!ret)
+		ret = resume_conf_check(p, i);
 	if (!ret)
 		ret = profile_build(p, pr, d);
 	if (!ret && d->prefer_nic)

@@ -354,6 +354,15 @@ static void prom_daemon(struct out *o, const struct stats *st,
 		    "queue full, or over a handshake limit).");
 	put(o, "ktlsd_accept_dropped_total %lu\n",
 	    atomic_load(&st->accept_dropped));
+	prom_family(o, "ktlsd_resumption_cache_total", "counter", "Client "
+		    "profiles with resumption = yes: handshakes that offered "
+		    "cached data (hit) or had none (miss), entries evicted by "
+		    "resumption_cache.");
+	put(o, "ktlsd_resumption_cache_total{result=\"hit\"} %lu\n"
+	    "ktlsd_resumption_cache_total{result=\"miss\"} %lu\n"
+	    "ktlsd_resumption_cache_total{result=\"evicted\"} %lu\n",
+	    atomic_load(&st->resume_hits), atomic_load(&st->resume_misses),
+	    atomic_load(&st->resume_evicted));
 }
 
 /*

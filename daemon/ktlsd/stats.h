@@ -55,6 +55,9 @@ struct stats {
 	atomic_ulong reloads, reloads_refused;
 	/* accept mode: connections closed unserved, subscribers full */
 	atomic_ulong accept_dropped;
+	/* resumption = yes: handshakes offered cached data or not, cached
+	   entries pushed out by the bound */
+	atomic_ulong resume_hits, resume_misses, resume_evicted;
 	const char *tls_stat_path;	/* NULL: the kernel's (tests set it) */
 };
 

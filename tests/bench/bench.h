@@ -44,6 +44,7 @@ enum measure {
 	M_KTLS_RECV, M_GNUTLS_RECV,
 	M_HS_HANDOFF, M_HS_FLOOR, M_HTTP_GET, M_MEM_INFLIGHT, M_MEM_CHURN,
 	M_HS_ACCEPT,
+	M_HS_RESUMED, M_HS_FULL,
 	M_COUNT
 };
 
@@ -270,6 +271,10 @@ void hs_floor(const struct opts *o);
 
 void mem_inflight(const struct opts *o);
 void mem_churn(const struct opts *o);
+
+/* ---- resume.c: P9, client handoffs resumed or full ---- */
+
+void hs_client(const struct opts *o, int resume);
 
 /* ---- http.c (P2) ---- */
 

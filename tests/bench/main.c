@@ -94,6 +94,8 @@ const char *const measure_names[M_COUNT] = {
 	[M_MEM_INFLIGHT] = "mem-inflight",
 	[M_MEM_CHURN] = "mem-churn",
 	[M_HS_ACCEPT] = "hs-accept",
+	[M_HS_RESUMED] = "hs-resumed",
+	[M_HS_FULL] = "hs-full",
 };
 
 static int probe(void)
@@ -132,6 +134,9 @@ static void usage(void)
 		"       bench http-get --dir WORK --server ktls|ktls-accept|nginx --file 1m|1k "
 		"[--close] [--workers N]\n"
 		"             [--clients N] [--seconds S] [--warmup S]\n"
+		"       bench hs-resumed|hs-full --dir WORK --cert ec|rsa "
+		"[--workers N] [--clients N]\n"
+		"             [--seconds S] [--warmup S]\n"
 		"       bench mem-inflight --dir WORK --counts N,N,...\n"
 		"       bench mem-churn --dir WORK --first N --max N --budget S "
 		"[--clients N]\n"
@@ -297,6 +302,10 @@ int main(int argc, char **argv)
 		break;
 	case M_MEM_CHURN:
 		mem_churn(&o);
+		break;
+	case M_HS_RESUMED:
+	case M_HS_FULL:
+		hs_client(&o, i == M_HS_RESUMED);
 		break;
 	case M_COUNT:
 		break;

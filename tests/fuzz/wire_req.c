@@ -3,7 +3,8 @@
  * The handoff request as ktlsd reads it off an application's socket
  * (daemon/ktlsd/handoff.c): a 12-byte header, then the body it announces.
  * A request that decodes must encode again to the same fields. A
- * subscription (type 3) has a request's body: the same decoder.
+ * subscription (type 3) has a request's body: the same decoder. A ticket
+ * message (type 4) has its own, and must encode again to the same too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,29 @@ static void round_trip(const struct wire_req *r, int type)
 	wire_buf_wipe_free(&b);
 }
 
+/* A ticket message's body: 1 when it decodes (and round-trips). */
+static int ticket(const uint8_t *body, long len)
+{
+	struct wire_buf b = { 0 };
+	const char *why = NULL;
+	struct wire_ticket t, again;
+	int ret = wire_decode_ticket(body, len, &t, &why);
+
+	FUZZ_CHECK(ret == 0 || (ret < 0 && why));
+	if (ret)
+		return 0;
+	FUZZ_CHECK(t.token && t.len >= 5 && t.len <= WIRE_TICKET_MAX);
+	FUZZ_CHECK(wire_encode_ticket(&b, &t) == 0);
+	FUZZ_CHECK(wire_check_header(b.p, WIRE_TICKET, WIRE_REQ_MAX) ==
+		   (long)(b.len - WIRE_HDR_LEN));
+	FUZZ_CHECK(wire_decode_ticket(b.p + WIRE_HDR_LEN, b.len - WIRE_HDR_LEN,
+				      &again, NULL) == 0);
+	FUZZ_CHECK(again.token == t.token && again.len == t.len &&
+		   !memcmp(again.msg, t.msg, t.len));
+	wire_buf_wipe_free(&b);
+	return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *why = NULL;
@@ -59,8 +83,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		type = WIRE_SUBSCRIBE;
 		body = fuzz_wire_body(data, size, type, WIRE_REQ_MAX, &len);
 	}
-	if (!body)
+	if (!body) {
+		body = fuzz_wire_body(data, size, WIRE_TICKET, WIRE_REQ_MAX,
+				      &len);
+		if (body)
+			fuzz_verdict = ticket(body, len);
+		free(body);
 		return 0;
+	}
 	ret = wire_decode_req(body, len, &r, &why);
 	FUZZ_CHECK(ret == 0 || (ret < 0 && why));
 	if (!ret) {

@@ -393,6 +393,53 @@ TEST_F(conf, prefer_nic_offload_refusals)
 		TH_LOG("%s", self->err);
 }
 
+/* ---- Client resumption: resumption and resumption_cache ---- */
+
+#define CLI "[profile c]\nrole = client\nverify = no\n"
+
+TEST_F(conf, resumption_keys)
+{
+	const struct profile *p;
+
+	ASSERT_LOADS(CLI "resumption = yes\nresumption_cache = 65536\n");
+	p = profile(self->c, "c");
+	EXPECT_EQ(1, p->resumption);
+	EXPECT_EQ(65536u, p->resumption_cache);
+	conf_put(self->c);
+	self->c = NULL;
+	ASSERT_LOADS(CLI);
+	EXPECT_EQ(0, profile(self->c, "c")->resumption) TH_LOG("on by default");
+	EXPECT_EQ(0u, profile(self->c, "c")->resumption_cache);
+}
+
+TEST_F(conf, resumption_refusals)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ CLI "resumption = maybe\n", ".conf:4: resumption" },
+		{ CLI "resumption_cache = 0\n", ".conf:4: resumption_cache: "
+		  "'0' is not a number from 1 to 65536" },
+		{ CLI "resumption_cache = 65537\n", ".conf:4: resumption_cache" },
+		{ "[profile web]\nrole = server\ncertificate = @CERT@\n"
+		  "key = @KEY@\nresumption = yes\n", ".conf:5: resumption is "
+		  "for client profiles" },
+		{ "[profile web]\nrole = server\ncertificate = @CERT@\n"
+		  "key = @KEY@\nresumption_cache = 4\n", ".conf:5: "
+		  "resumption_cache is for client profiles" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EINVAL, load(self, bad[i].text)) TH_LOG("case %zu", i);
+		EXPECT_NE(NULL, strstr(self->err, bad[i].want))
+			TH_LOG("case %zu: '%s', not '%s'", i, self->err,
+			       bad[i].want);
+		conf_put(self->c);
+		self->c = NULL;
+	}
+}
+
 /* ---- Accept mode: listen and subscriber_queue ---- */
 
 #define WEB "[profile web]\nrole = server\ncertificate = @CERT@\n" \

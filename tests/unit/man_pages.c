@@ -631,7 +631,7 @@ TEST(handoff_reply_fields)
 		.options = KTLS_OPT_RX_NO_PAD,
 		.early = early, .early_len = sizeof(early),
 		.secret_tx = secret, .secret_rx = secret,
-		.secret_len = sizeof(secret),
+		.secret_len = sizeof(secret), .ticket_token = 5,
 	};
 	struct wire_buf b = { 0 };
 	struct names rows = { 0 };
@@ -700,6 +700,20 @@ TEST(handoff_subscription_fields)
 	ASSERT_EQ(0, wire_encode_subscribe(&b, 7, STR("web")));
 	EXPECT_EQ(0, same_tags(_metadata, "subscription tag", &b, &rows));
 	EXPECT_EQ(2U, rows.n);
+	wire_buf_wipe_free(&b);
+	names_free(&rows);
+}
+
+TEST(handoff_ticket_fields)
+{
+	static const uint8_t nst[8] = { 4, 0, 0, 4 };
+	struct wire_ticket t = { 7, nst, sizeof(nst) };
+	struct wire_buf b = { 0 };
+	struct names rows = { 0 };
+
+	EXPECT_EQ(0, same_table(_metadata, "Ticket", "TICKET", 0, 2, &rows));
+	ASSERT_EQ(0, wire_encode_ticket(&b, &t));
+	EXPECT_EQ(0, same_tags(_metadata, "ticket tag", &b, &rows));
 	wire_buf_wipe_free(&b);
 	names_free(&rows);
 }

@@ -172,7 +172,13 @@ TEST_F(prom, duration_histogram)
 TEST_F(prom, daemon_gauges_reloads_installs)
 {
 	fill(&self->st);
+	atomic_store(&self->st.resume_hits, 7);
+	atomic_store(&self->st.resume_misses, 2);
+	atomic_store(&self->st.resume_evicted, 1);
 	format(_metadata, self, 5);
+	ASSERT_LINE(self, "ktlsd_resumption_cache_total{result=\"hit\"} 7");
+	ASSERT_LINE(self, "ktlsd_resumption_cache_total{result=\"miss\"} 2");
+	ASSERT_LINE(self, "ktlsd_resumption_cache_total{result=\"evicted\"} 1");
 	ASSERT_LINE(self, "ktlsd_handshakes_in_flight 5");
 	ASSERT_LINE(self, "ktlsd_reloads_total{result=\"success\"} 2");
 	ASSERT_LINE(self, "ktlsd_reloads_total{result=\"refused\"} 1");

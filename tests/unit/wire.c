@@ -375,4 +375,99 @@ TEST(encoder_refuses_oversize_and_nul)
 	wire_buf_wipe_free(&b);
 }
 
+/* ---- Ticket messages (type 4) ---- */
+
+/* A NewSessionTicket as bytes: type 4, length 9, lifetime 7200 s, ... */
+static const uint8_t nst[13] = { 4, 0, 0, 9, 0, 0, 0x1c, 0x20, 1, 2, 3, 4, 5 };
+
+TEST(ticket_hand_built_decodes)
+{
+	struct wire_ticket t;
+	struct body m = { .len = 0 };
+
+	put(&m, 1, id42, 8);
+	put(&m, 32, nst, sizeof(nst));
+	ASSERT_EQ(0, wire_decode_ticket(m.b, m.len, &t, NULL));
+	EXPECT_EQ(42u, t.token);
+	ASSERT_EQ(sizeof(nst), t.len);
+	EXPECT_EQ(0, memcmp(t.msg, nst, sizeof(nst)));
+}
+
+TEST(ticket_round_trip_and_header)
+{
+	struct wire_ticket in = { 0x1122334455667788ull, nst, sizeof(nst) }, out;
+	struct wire_buf b = { 0 };
+
+	ASSERT_EQ(0, wire_encode_ticket(&b, &in));
+	ASSERT_EQ(8 + 8 + 8 + 13, wire_check_header(b.p, WIRE_TICKET,
+						    WIRE_REQ_MAX));
+	EXPECT_EQ(4, b.p[5]);
+	EXPECT_EQ(-EBADMSG, wire_check_header(b.p, WIRE_REQUEST, WIRE_REQ_MAX));
+	ASSERT_EQ(0, wire_decode_ticket(b.p + WIRE_HDR_LEN,
+					b.len - WIRE_HDR_LEN, &out, NULL));
+	EXPECT_EQ(0x1122334455667788ull, out.token);
+	EXPECT_EQ(0, memcmp(out.msg, nst, sizeof(nst)));
+	wire_buf_wipe_free(&b);
+}
+
+TEST(ticket_refused_when_malformed)
+{
+	uint8_t big[WIRE_TICKET_MAX + 1] = { 4 };
+	const uint8_t zero[8] = { 0 };
+	struct wire_ticket t = { 1, big, sizeof(big) };
+	struct wire_buf b = { 0 };
+	const char *why = NULL;
+	struct body m = { .len = 0 };
+
+	EXPECT_EQ(-EINVAL, wire_encode_ticket(&b, &t));
+	t.len = 4;	/* shorter than a header and a lifetime */
+	EXPECT_EQ(-EINVAL, wire_encode_ticket(&b, &t));
+	t = (struct wire_ticket){ 0, nst, sizeof(nst) };
+	EXPECT_EQ(-EINVAL, wire_encode_ticket(&b, &t));
+	wire_buf_wipe_free(&b);
+
+	put(&m, 1, id42, 8);	/* no ticket */
+	EXPECT_EQ(-EBADMSG, wire_decode_ticket(m.b, m.len, &t, &why));
+	EXPECT_STREQ("ticket (missing)", why);
+	m.len = 0;
+	put(&m, 32, nst, sizeof(nst));	/* no token */
+	EXPECT_EQ(-EBADMSG, wire_decode_ticket(m.b, m.len, &t, NULL));
+	put(&m, 1, zero, 8);		/* token 0 */
+	EXPECT_EQ(-EBADMSG, wire_decode_ticket(m.b, m.len, &t, &why));
+	EXPECT_STREQ("token", why);
+	m.len = 0;
+	put(&m, 1, id42, 8);
+	put(&m, 32, big, sizeof(big));	/* over the limit */
+	EXPECT_EQ(-EBADMSG, wire_decode_ticket(m.b, m.len, &t, NULL));
+	m.len = 0;
+	put(&m, 1, id42, 8);
+	put(&m, 32, nst, sizeof(nst));
+	put_str(&m, 2, "web");		/* a request's field */
+	EXPECT_EQ(-EBADMSG, wire_decode_ticket(m.b, m.len, &t, NULL));
+}
+
+TEST(reply_carries_the_ticket_token_as_optional)
+{
+	struct wire_reply in = { .id = 3, .version = 0x0304, .cipher = 1 }, out;
+	struct wire_buf b = { 0 };
+	size_t i;
+
+	in.ticket_token = 0xfedcba9876543210ull;
+	ASSERT_EQ(0, wire_encode_reply(&b, &in));
+	ASSERT_EQ(0, wire_decode_reply(b.p + WIRE_HDR_LEN,
+				       b.len - WIRE_HDR_LEN, &out, NULL));
+	EXPECT_EQ(0xfedcba9876543210ull, out.ticket_token);
+	/* Tag 0x8002: optional, so an older libktls skips it. */
+	for (i = WIRE_HDR_LEN; i + 1 < b.len; i++)
+		if (b.p[i] == 0x80 && b.p[i + 1] == 0x02)
+			break;
+	EXPECT_GT(b.len - 1, i) TH_LOG("no tag 0x8002 in the reply");
+	in.ticket_token = 0;
+	ASSERT_EQ(0, wire_encode_reply(&b, &in));
+	ASSERT_EQ(0, wire_decode_reply(b.p + WIRE_HDR_LEN,
+				       b.len - WIRE_HDR_LEN, &out, NULL));
+	EXPECT_EQ(0u, out.ticket_token);
+	wire_buf_wipe_free(&b);
+}
+
 TEST_HARNESS_MAIN
