@@ -405,8 +405,13 @@ $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/common.o \
 	     $(B)/examples/fileserver/http.o $(LIBA) $(KTLSD_A)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ \
-		$(filter %.o,$^) $(FUZZ_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer,address,undefined $(FUZZ_WRAP) \
+		-o $@ $(filter %.o,$^) $(FUZZ_LIBS)
+
+# The configuration harnesses' key process, a thread (keyproc_thread.c).
+FUZZ_KEYPROC := $(B)/fuzz/ktlsd_conf $(B)/fuzz/tlshd_conf
+$(FUZZ_KEYPROC): $(B)/tests/fuzz/keyproc_thread.o
+$(FUZZ_KEYPROC): FUZZ_WRAP := -Wl,--wrap=keyproc_spawn,--wrap=keyproc_put
 
 fuzz-build: $(FUZZ_NAMES:%=$(B)/fuzz/%)
 
