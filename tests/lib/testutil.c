@@ -123,6 +123,17 @@ void fill_pattern(void *buf, size_t len, uint64_t seed, uint64_t off)
 	}
 }
 
+void hex_line(char *buf, size_t len, uint64_t seed)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	fill_pattern(buf, len, seed, 0);
+	for (i = 0; i < len - 1; i++)
+		buf[i] = hex[(unsigned char)buf[i] & 15];
+	buf[len - 1] = '\n';
+}
+
 long long check_pattern(const void *buf, size_t len, uint64_t seed,
 			uint64_t off)
 {

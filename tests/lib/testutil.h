@@ -65,6 +65,11 @@ int tcp_set_ulp_tls(int fd);
 
 /* A byte stream that depends on the seed and the offset only. */
 void fill_pattern(void *buf, size_t len, uint64_t seed, uint64_t off);
+/*
+ * len - 1 hex digits from fill_pattern()'s bytes, then a newline: a line
+ * that no command letter of openssl s_server or s_client starts.
+ */
+void hex_line(char *buf, size_t len, uint64_t seed);
 
 /* Offset of the first byte that differs from the pattern, or -1. */
 long long check_pattern(const void *buf, size_t len, uint64_t seed,

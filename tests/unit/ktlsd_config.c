@@ -166,6 +166,27 @@ static int load(FIXTURE_DATA(conf) *self, const char *text)
 	return conf_load(self->path, &self->c, self->err, sizeof(self->err));
 }
 
+/* Each text refused, with an error that says want. */
+struct refusal {
+	const char *text, *want;
+};
+
+static void expect_refusals(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(conf) *self,
+			    const struct refusal *bad, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(-EINVAL, load(self, bad[i].text)) TH_LOG("case %zu", i);
+		EXPECT_NE(NULL, strstr(self->err, bad[i].want))
+			TH_LOG("case %zu: '%s', not '%s'", i, self->err,
+			       bad[i].want);
+		conf_put(self->c);
+		self->c = NULL;
+	}
+}
+
 #define ASSERT_LOADS(text) do {						\
 	int __r = load(self, text);					\
 	ASSERT_EQ(0, __r) TH_LOG("%s", self->err);			\
@@ -414,9 +435,7 @@ TEST_F(conf, resumption_keys)
 
 TEST_F(conf, resumption_refusals)
 {
-	static const struct {
-		const char *text, *want;
-	} bad[] = {
+	static const struct refusal bad[] = {
 		{ CLI "resumption = maybe\n", ".conf:4: resumption" },
 		{ CLI "resumption_cache = 0\n", ".conf:4: resumption_cache: "
 		  "'0' is not a number from 1 to 65536" },
@@ -428,16 +447,8 @@ TEST_F(conf, resumption_refusals)
 		  "key = @KEY@\nresumption_cache = 4\n", ".conf:5: "
 		  "resumption_cache is for client profiles" },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-EINVAL, load(self, bad[i].text)) TH_LOG("case %zu", i);
-		EXPECT_NE(NULL, strstr(self->err, bad[i].want))
-			TH_LOG("case %zu: '%s', not '%s'", i, self->err,
-			       bad[i].want);
-		conf_put(self->c);
-		self->c = NULL;
-	}
+	expect_refusals(_metadata, self, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* ---- Accept mode: listen and subscriber_queue ---- */
@@ -479,9 +490,7 @@ TEST_F(conf, listen_default_none)
 /* Each bad line: refused, with the file, the line and the reason. */
 TEST_F(conf, listen_refusals)
 {
-	static const struct {
-		const char *text, *want;
-	} bad[] = {
+	static const struct refusal bad[] = {
 		{ WEB "listen = localhost:443\n", ".conf:5: listen: "
 		  "'localhost:443' is not ADDRESS:PORT" },
 		{ WEB "listen = 127.0.0.1\n", ".conf:5: listen: '127.0.0.1'" },
@@ -507,16 +516,8 @@ TEST_F(conf, listen_refusals)
 		  ".conf:10: listen: 127.0.0.1:8443 is profile web's already "
 		  "(line 5)" },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-EINVAL, load(self, bad[i].text)) TH_LOG("case %zu", i);
-		EXPECT_NE(NULL, strstr(self->err, bad[i].want))
-			TH_LOG("case %zu: '%s', not '%s'", i, self->err,
-			       bad[i].want);
-		conf_put(self->c);
-		self->c = NULL;
-	}
+	expect_refusals(_metadata, self, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 TEST_F(conf, listen_change_is_seen)

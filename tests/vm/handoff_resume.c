@@ -82,18 +82,6 @@ static void gnutls_serv(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, wait_listen(self->port, 10000));
 }
 
-/* A line of hex digits, then a newline. */
-static void text_line(char *buf, size_t len, int seed)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	fill_pattern(buf, len, seed, 0);
-	for (i = 0; i < len - 1; i++)
-		buf[i] = hex[(unsigned char)buf[i] & 15];
-	buf[len - 1] = '\n';
-}
-
 /*
  * A line through s: to gnutls-serv and back, or from s_server's stdin.
  * Reading it reads the server's tickets first, which go back to ktlsd.
@@ -104,7 +92,7 @@ static void line_through(struct __test_metadata *_metadata,
 {
 	char line[201], got[201];
 
-	text_line(line, sizeof(line), seed);
+	hex_line(line, sizeof(line), seed);
 	if (self->s_server) {
 		ASSERT_EQ((ssize_t)sizeof(line),
 			  write(self->p.in, line, sizeof(line)));

@@ -192,18 +192,6 @@ static int count(const char *hay, const char *needle)
 	return n;
 }
 
-/* A line of text that no openssl command letter starts. */
-static void text_line(char *buf, size_t len, int seed)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	fill_pattern(buf, len, seed, 0);
-	for (i = 0; i < len - 1; i++)
-		buf[i] = hex[(unsigned char)buf[i] & 15];
-	buf[len - 1] = '\n';
-}
-
 /* A server program listening on a free port, "127.0.0.1:port" in hp. */
 static void server_spawn(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(res) *self, char *const argv[], char *hp,
@@ -223,7 +211,7 @@ static void echo_line(struct __test_metadata *_metadata,
 {
 	char line[301], back[301];
 
-	text_line(line, sizeof(line), seed);
+	hex_line(line, sizeof(line), seed);
 	ASSERT_EQ((ssize_t)sizeof(line), send_all(self->s, line, sizeof(line)));
 	ASSERT_EQ((ssize_t)sizeof(back),
 		  recv_all(self->s, back, sizeof(back), sizeof(back)));
@@ -263,7 +251,7 @@ static void line_from_s_server(struct __test_metadata *_metadata,
 {
 	char line[201], got[201];
 
-	text_line(line, sizeof(line), seed);
+	hex_line(line, sizeof(line), seed);
 	ASSERT_EQ((ssize_t)sizeof(line), write(self->p.in, line, sizeof(line)));
 	ASSERT_EQ((ssize_t)sizeof(got),
 		  recv_all(self->s, got, sizeof(got), sizeof(got)));
@@ -348,7 +336,7 @@ static int s_client_once(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ret) TH_LOG("%s", ktls_session_error(self->ss));
 	ASSERT_EQ(resumed, ktls_session_info(self->ss)->resumed);
 	/* Data after the tickets: s_client prints it once it has them. */
-	text_line(line, sizeof(line), 5 + resumed);
+	hex_line(line, sizeof(line), 5 + resumed);
 	ASSERT_EQ((ssize_t)sizeof(line), send_all(self->ss, line, sizeof(line)));
 	line[sizeof(line) - 1] = 0;
 	ASSERT_TRUE(peer_expect(p, line, out, cap, 10000))
@@ -842,7 +830,7 @@ static void line_to_client(struct __test_metadata *_metadata,
 {
 	char line[81];
 
-	text_line(line, sizeof(line), seed);
+	hex_line(line, sizeof(line), seed);
 	ASSERT_EQ((ssize_t)sizeof(line), write(self->p.in, line, sizeof(line)));
 	line[sizeof(line) - 1] = 0;
 	ASSERT_TRUE(peer_expect(&self->p2, line, self->out2,
