@@ -210,3 +210,18 @@ int make_test_cert(void)
 		      " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
 		      " -keyout " TEST_KEY " -out " TEST_CERT " 2>/dev/null") ? -1 : 0;
 }
+
+int gnutls_serv_echo(struct peer *p, int *port)
+{
+	char ps[16];
+	char *argv[] = { "gnutls-serv", "--echo", "-p", ps, "--x509certfile",
+			 TEST_CERT, "--x509keyfile", TEST_KEY, NULL };
+	int ret;
+
+	*port = free_port();
+	if (*port < 0)
+		return -EADDRNOTAVAIL;
+	snprintf(ps, sizeof(ps), "%d", *port);
+	ret = peer_spawn(p, argv);
+	return ret ? ret : wait_listen(*port, 10000);
+}

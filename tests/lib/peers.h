@@ -61,6 +61,12 @@ int wait_listen(int port, int timeout_ms);
 int listen_any(int *port);
 
 /*
+ * gnutls-serv --echo with the test certificate (make_test_cert()) on a
+ * free port (*port), listening: 0, or -errno.
+ */
+int gnutls_serv_echo(struct peer *p, int *port);
+
+/*
  * A program of the build (build/NAME), found from the test binary
  * (build/tests/vm/TEST), unless the environment variable env_name names
  * it. 0 or -errno.

@@ -72,14 +72,7 @@ FIXTURE_TEARDOWN(hr)
 static void gnutls_serv(struct __test_metadata *_metadata,
 			FIXTURE_DATA(hr) *self)
 {
-	char port[16];
-	char *argv[] = { "gnutls-serv", "--echo", "-p", port,
-		"--x509certfile", TEST_CERT, "--x509keyfile", TEST_KEY, NULL };
-
-	self->port = free_port();
-	snprintf(port, sizeof(port), "%d", self->port);
-	ASSERT_EQ(0, peer_spawn(&self->p, argv));
-	ASSERT_EQ(0, wait_listen(self->port, 10000));
+	ASSERT_EQ(0, gnutls_serv_echo(&self->p, &self->port));
 }
 
 /*

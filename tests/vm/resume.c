@@ -220,14 +220,7 @@ static void echo_line(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(res, client_vs_gnutls_serv, 120)
 {
-	char port[16];
-	char *argv[] = { "gnutls-serv", "--echo", "-p", port,
-		"--x509certfile", TEST_CERT, "--x509keyfile", TEST_KEY, NULL };
-
-	self->port = free_port();
-	snprintf(port, sizeof(port), "%d", self->port);
-	ASSERT_EQ(0, peer_spawn(&self->p, argv));
-	ASSERT_EQ(0, wait_listen(self->port, 10000));
+	ASSERT_EQ(0, gnutls_serv_echo(&self->p, &self->port));
 
 	ASSERT_HANDSHAKE(client_connect(_metadata, self, variant, 0));
 	ASSERT_EQ(0, ktls_session_info(self->s)->resumed);
