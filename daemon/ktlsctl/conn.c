@@ -238,6 +238,16 @@ static void print_info(const struct ktls_info *in)
 			in->options & KTLS_OPT_RX_NO_PAD ? " rx-no-pad" : "");
 }
 
+int ctl_recv_failed(ssize_t n, int alert)
+{
+	if (n == -KTLS_E_ALERT)
+		fprintf(stderr, "ktlsctl: the peer sent the fatal alert %d\n",
+			alert);
+	else
+		fprintf(stderr, "ktlsctl: receive: %s\n", ktls_strerror((int)n));
+	return 1;
+}
+
 /* stdin -> socket, socket -> stdout, until the peer closes. */
 static int relay(struct ktls_session *s, int fd)
 {
@@ -271,15 +281,8 @@ static int relay(struct ktls_session *s, int fd)
 				continue;
 			if (n == 0)	/* the peer closed; ours went back */
 				return 0;
-			if (n < 0) {
-				if (n == -KTLS_E_ALERT)
-					fprintf(stderr, "ktlsctl: the peer sent "
-						"the fatal alert %d\n", alert);
-				else
-					fprintf(stderr, "ktlsctl: receive: %s\n",
-						ktls_strerror((int)n));
-				return 1;
-			}
+			if (n < 0)
+				return ctl_recv_failed(n, alert);
 			if (util_write_all(1, buf, n))
 				return 1;
 		}

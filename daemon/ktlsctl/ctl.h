@@ -42,6 +42,8 @@ int ctl_ticket_key(int argc, char **argv);
 void ctl_probe_nic(int json);
 /* Where a direction's crypto runs, as ktlsctl prints it (conn.c). */
 const char *ctl_offload_name(enum ktls_offload m);
+/* Says why ktls_recv() failed with n (alert: the one it gave); 1. */
+int ctl_recv_failed(ssize_t n, int alert);
 /* s as a JSON string, quoted and escaped, on stdout (probe.c). */
 void ctl_json_string(const char *s);
 

@@ -71,15 +71,8 @@ static int echo(struct ktls_session *s, int fd)
 			continue;
 		if (n == 0)	/* close_notify: ktls_recv() answered it */
 			return 0;
-		if (n < 0) {
-			if (n == -KTLS_E_ALERT)
-				fprintf(stderr, "ktlsctl: the peer sent the "
-					"fatal alert %d\n", alert);
-			else
-				fprintf(stderr, "ktlsctl: receive: %s\n",
-					ktls_strerror((int)n));
-			return 1;
-		}
+		if (n < 0)
+			return ctl_recv_failed(n, alert);
 		if (util_write_all(fd, buf, n)) {
 			fprintf(stderr, "ktlsctl: send: %s\n", strerror(errno));
 			return 1;
