@@ -433,28 +433,39 @@ static void hs_print(const char *name, const struct opts *o,
 	       info[0] ? info : "group=? sigalg=? cipher=?");
 }
 
+/*
+ * A windowed run of pool p's client threads against d, which it stops;
+ * its result line under the measure's name (side), and p freed.
+ */
+static void pool_window(struct hs_pool *p, struct daemon *d,
+			const struct opts *o, unsigned threads)
+{
+	struct hs_sum sum;
+	double cpu;
+
+	window_init(&p->run.win);
+	hs_pool_start(p, d, o, threads, 1);
+	/* The first round of clients all start at once: let it pass. */
+	cpu = run_window(&p->run.win, o, &p->run.finished, o->clients, d->pid);
+	hs_pool_join(p, &sum);
+	daemon_stop(d);
+	hs_print(side, o, &sum.recs, &p->run.win, cpu, sum.errors, sum.info,
+		 sum.first_error);
+	free(sum.recs.v);
+	free(p);
+}
+
 void hs_handoff(const struct opts *o)
 {
 	struct daemon d = { 0 };
 	struct hs_pool *p = xcalloc(1, sizeof(*p));
-	struct hs_sum sum;
-	double cpu;
 
 	side = "hs-handoff";
 	if (o->workers == 1)
 		pin_cpu(0);	/* ktlsd and its clients share one CPU */
 	need_nofile(4 * o->clients + 1024);
 	daemon_start(&d, o, o->clients * 2 + 64, 60000);
-	window_init(&p->run.win);
-	hs_pool_start(p, &d, o, o->workers, 1);
-	/* The first round of clients all start at once: let it pass. */
-	cpu = run_window(&p->run.win, o, &p->run.finished, o->clients, d.pid);
-	hs_pool_join(p, &sum);
-	daemon_stop(&d);
-	hs_print("hs-handoff", o, &sum.recs, &p->run.win, cpu, sum.errors,
-		 sum.info, sum.first_error);
-	free(sum.recs.v);
-	free(p);
+	pool_window(p, &d, o, o->workers);
 }
 
 /*
@@ -467,9 +478,7 @@ void hs_accept(const struct opts *o)
 	struct daemon d = { 0 };
 	struct hs_pool *p = xcalloc(1, sizeof(*p));
 	char more[PATH_MAX * 2 + 256];
-	struct hs_sum sum;
 	int port = free_port();
-	double cpu;
 
 	side = "hs-accept";
 	if (port < 0)
@@ -488,15 +497,7 @@ void hs_accept(const struct opts *o)
 	p->run.accept_addr = (struct sockaddr_in){ .sin_family = AF_INET,
 		.sin_port = htons(port),
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	window_init(&p->run.win);
-	hs_pool_start(p, &d, o, 1, 1);
-	cpu = run_window(&p->run.win, o, &p->run.finished, o->clients, d.pid);
-	hs_pool_join(p, &sum);
-	daemon_stop(&d);
-	hs_print("hs-accept", o, &sum.recs, &p->run.win, cpu, sum.errors,
-		 sum.info, sum.first_error);
-	free(sum.recs.v);
-	free(p);
+	pool_window(p, &d, o, 1);
 }
 
 /* ---- The floor: client and server in one process, no daemon ---- */
