@@ -24,6 +24,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
+#include "keyproc.h"
 #include "loop.h"
 #include "upcall.h"
 
@@ -137,10 +138,14 @@ static int child_signals(void)
 static void start_serving(struct ktlsd *d, const struct hsproc_args *a)
 {
 	struct conf *c = a->conf;
+	unsigned i;
 	int ret;
 
 	ktlsd_set_conf(d, conf_get(c));
 	keyring_init();		/* before the workers: they share it */
+	/* A lane to the key process per worker, open before "ready:". */
+	for (i = 0; c->keys && i < worker_count(c); i++)
+		keyproc_open_lane(c->keys, i);
 	ret = loop_start(d, worker_count(c));
 	if (ret)
 		fatal("starting workers: %s", strerror(-ret));

@@ -102,7 +102,6 @@ static int spawn(int fd, pid_t *pid)
 
 int keyproc_spawn(struct keyproc **out)
 {
-	struct timeval tv = { .tv_sec = KP_TIMEOUT_S };
 	struct keyproc *kp = calloc(1, sizeof(*kp));
 	int sv[2], child, ret;
 
@@ -125,14 +124,34 @@ int keyproc_spawn(struct keyproc **out)
 		free(kp);
 		return ret;
 	}
-	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	atomic_init(&kp->refs, 1);
-	kp->fd = sv[0];
-	pthread_mutex_init(&kp->lock, NULL);
+	keyproc_init(kp, sv[0]);
 	log_debug("key process started: pid %d", (int)kp->pid);
 	*out = kp;
 	return 0;
+}
+
+/* A request not answered in KP_TIMEOUT_S counts as the process gone. */
+static void conn_set(struct kp_conn *c, int fd)
+{
+	struct timeval tv = { .tv_sec = KP_TIMEOUT_S };
+
+	c->fd = fd;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+void keyproc_init(struct keyproc *kp, int fd)
+{
+	size_t i;
+
+	atomic_init(&kp->refs, 1);
+	pthread_mutex_init(&kp->c.lock, NULL);
+	conn_set(&kp->c, fd);
+	pthread_mutex_init(&kp->lanes_lock, NULL);
+	for (i = 0; i < KP_LANES; i++) {
+		kp->lanes[i].fd = -1;
+		pthread_mutex_init(&kp->lanes[i].lock, NULL);
+	}
 }
 
 struct keyproc *keyproc_get(struct keyproc *kp)
@@ -164,14 +183,37 @@ static void reap(pid_t pid)
 		  "holds its connection", (int)pid);
 }
 
+void keyproc_forget(struct keyproc *kp)
+{
+	size_t i;
+
+	if (!kp)
+		return;
+	if (kp->c.fd >= 0)
+		close(kp->c.fd);
+	kp->c.fd = -1;
+	for (i = 0; i < KP_LANES; i++) {
+		if (kp->lanes[i].fd >= 0)
+			close(kp->lanes[i].fd);
+		kp->lanes[i].fd = -1;
+		kp->lanes[i].state = -1;
+	}
+	kp->dead = 1;
+}
+
 void keyproc_put(struct keyproc *kp)
 {
+	size_t i;
+
 	if (!kp || atomic_fetch_sub(&kp->refs, 1) != 1)
 		return;
-	close(kp->fd);
+	keyproc_forget(kp);
 	if (kp->pid > 0)	/* 0: its parent reaped it already */
 		reap(kp->pid);
-	pthread_mutex_destroy(&kp->lock);
+	pthread_mutex_destroy(&kp->c.lock);
+	pthread_mutex_destroy(&kp->lanes_lock);
+	for (i = 0; i < KP_LANES; i++)
+		pthread_mutex_destroy(&kp->lanes[i].lock);
 	free(kp);
 }
 
@@ -188,38 +230,72 @@ static int gone(struct keyproc *kp, int err)
 	return err;
 }
 
-/* Its reply to request id: skips late replies to earlier ones. */
-static ssize_t receive(struct keyproc *kp, uint32_t id, uint8_t *buf,
-		       struct keyproc_hdr *h)
+/* The descriptor a packet carried, or -1. */
+static int passed_fd(struct msghdr *m)
 {
+	struct cmsghdr *c = CMSG_FIRSTHDR(m);
+	int fd = -1;
+
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	return fd;
+}
+
+/*
+ * Its reply to request id: skips late replies to earlier ones. A
+ * descriptor that came with the reply goes to *fd when fd is given; any
+ * other is closed.
+ */
+static ssize_t receive(struct kp_conn *c, uint32_t id, uint8_t *buf,
+		       struct keyproc_hdr *h, int *fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, KP_MSG_MAX };
+	struct msghdr m;
 	ssize_t n;
+	int got;
 
 	for (;;) {
-		n = recv(kp->fd, buf, KP_MSG_MAX, MSG_TRUNC);
+		m = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctl,
+				     .msg_controllen = sizeof(ctl) };
+		n = recvmsg(c->fd, &m, MSG_TRUNC | MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		if (n == 0)
 			return -EPIPE;
-		if (n < KP_HDR_LEN || n > KP_MSG_MAX)
+		got = passed_fd(&m);
+		if (n >= KP_HDR_LEN && n <= KP_MSG_MAX)
+			memcpy(h, buf, KP_HDR_LEN);
+		if (n < KP_HDR_LEN || n > KP_MSG_MAX ||
+		    m.msg_flags & MSG_CTRUNC || h->len != n - KP_HDR_LEN) {
+			if (got >= 0)
+				close(got);
 			return -EBADMSG;
-		memcpy(h, buf, KP_HDR_LEN);
-		if (h->len != n - KP_HDR_LEN)
-			return -EBADMSG;
+		}
+		if (h->id == id && fd) {
+			*fd = got;
+			return n - KP_HDR_LEN;
+		}
+		if (got >= 0)
+			close(got);
 		if (h->id == id)
 			return n - KP_HDR_LEN;
 	}
 }
 
 /*
- * Send type with body a (+ b), wait for the reply: its body (KP_MSG_MAX
- * bytes) into out, length returned, type in *type; a KP_ERROR reply is
- * returned as its negative errno.
+ * Send type with body a (+ b) over c, wait for the reply: its body
+ * (KP_MSG_MAX bytes) into out, length returned, type in *rtype, a
+ * descriptor it carried in *fd (when fd is given; -1 if none); a KP_ERROR
+ * reply is returned as its negative errno.
  */
-static ssize_t call(struct keyproc *kp, uint16_t type, const void *a,
-		    size_t alen, const void *b, size_t blen, uint8_t *out,
-		    uint16_t *rtype)
+static ssize_t call(struct keyproc *kp, struct kp_conn *c, uint16_t type,
+		    const void *a, size_t alen, const void *b, size_t blen,
+		    uint8_t *out, uint16_t *rtype, int *fd)
 {
 	struct keyproc_hdr h = { .type = type, .len = alen + blen };
 	struct iovec iov[3] = { { &h, KP_HDR_LEN }, { (void *)a, alen },
@@ -229,14 +305,17 @@ static ssize_t call(struct keyproc *kp, uint16_t type, const void *a,
 	int32_t err;
 	ssize_t n;
 
-	pthread_mutex_lock(&kp->lock);
-	h.id = ++kp->next_id;
-	n = kp->dead ? -EPIPE : sendmsg(kp->fd, &m, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	if (fd)
+		*fd = -1;
+	pthread_mutex_lock(&c->lock);
+	h.id = ++c->next_id;
+	n = kp->dead || c->fd < 0 ? -EPIPE :
+	    sendmsg(c->fd, &m, MSG_NOSIGNAL) < 0 ? -errno : 0;
 	if (!n)
-		n = receive(kp, h.id, buf, &h);
+		n = receive(c, h.id, buf, &h, fd);
 	if (n == -EPIPE || n == -ECONNRESET || n == -ETIMEDOUT || n == -EBADMSG)
 		n = gone(kp, n);
-	pthread_mutex_unlock(&kp->lock);
+	pthread_mutex_unlock(&c->lock);
 	if (n < 0)
 		return n;
 	*rtype = h.type;
@@ -250,6 +329,98 @@ static ssize_t call(struct keyproc *kp, uint16_t type, const void *a,
 	return n;
 }
 
+/* ---- Lanes: a connection per signing thread ---- */
+
+/* Bumped in the child of every fork: lanes opened before are the parent's. */
+static atomic_uint fork_gen;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void forked(void)
+{
+	atomic_fetch_add(&fork_gen, 1);
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forked);
+}
+
+/* LANE over the first connection: the new connection, or -errno. */
+static int ask_lane(struct keyproc *kp)
+{
+	uint8_t out[KP_MSG_MAX];
+	uint16_t type;
+	ssize_t n;
+	int fd;
+
+	n = call(kp, &kp->c, KP_LANE, NULL, 0, NULL, 0, out, &type, &fd);
+	if (n < 0)
+		return n;
+	if (type == KP_OK && !n && fd >= 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return type == KP_OK && !n ? -EOPNOTSUPP : -EBADMSG;
+}
+
+/* This thread's slot of every keyproc's lanes; -1: none taken yet. */
+static __thread int slot = -1;
+
+void keyproc_set_lane(unsigned n)
+{
+	slot = n % KP_LANES;
+}
+
+/*
+ * Lane n of kp, asked for once per process (a lane inherited through a
+ * fork is the parent's: closed here, not used); the first connection
+ * when the key process gave none (KP_LANES_MAX reached) or is gone.
+ */
+static struct kp_conn *lane(struct keyproc *kp, unsigned n)
+{
+	unsigned gen = atomic_load(&fork_gen);
+	struct kp_conn *l = &kp->lanes[n], *use;
+	int fd;
+
+	pthread_mutex_lock(&kp->lanes_lock);
+	if (l->state && l->gen != gen) {
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+		l->state = 0;
+	}
+	if (!l->state && !kp->dead) {
+		fd = ask_lane(kp);
+		if (fd >= 0)
+			conn_set(l, fd);
+		else if (fd != -EPIPE && fd != -ETIMEDOUT)
+			log_debug("key process: no lane (%s): signing over "
+				  "the first connection", strerror(-fd));
+		l->state = fd >= 0 ? 1 : -1;
+		l->gen = gen;
+	}
+	use = l->state > 0 ? l : &kp->c;
+	pthread_mutex_unlock(&kp->lanes_lock);
+	return use;
+}
+
+int keyproc_open_lane(struct keyproc *kp, unsigned n)
+{
+	pthread_once(&fork_once, watch_forks);
+	return lane(kp, n % KP_LANES) == &kp->c ? -EAGAIN : 0;
+}
+
+/* This thread's lane: a thread that took no slot takes the next. */
+static struct kp_conn *lane_for(struct keyproc *kp)
+{
+	static atomic_uint slots;
+
+	pthread_once(&fork_once, watch_forks);
+	if (slot < 0)
+		slot = atomic_fetch_add(&slots, 1) % KP_LANES;
+	return lane(kp, slot);
+}
+
 int keyproc_load(struct keyproc *kp, int source, const void *what,
 		 struct kp_loaded *out)
 {
@@ -259,11 +430,11 @@ int keyproc_load(struct keyproc *kp, int source, const void *what,
 	ssize_t n;
 
 	if (source == KP_SRC_KEYRING)
-		n = call(kp, KP_LOAD, &src, sizeof(src), what, sizeof(int32_t),
-			 buf, &type);
+		n = call(kp, &kp->c, KP_LOAD, &src, sizeof(src), what,
+			 sizeof(int32_t), buf, &type, NULL);
 	else
-		n = call(kp, KP_LOAD, &src, sizeof(src), what, strlen(what),
-			 buf, &type);
+		n = call(kp, &kp->c, KP_LOAD, &src, sizeof(src), what,
+			 strlen(what), buf, &type, NULL);
 	if (n < 0)
 		return n;
 	if (type != KP_LOADED || n != sizeof(*out))
@@ -277,7 +448,7 @@ static int call_ok(struct keyproc *kp, uint16_t type, const void *a,
 {
 	uint8_t out[KP_MSG_MAX];
 	uint16_t rtype;
-	ssize_t n = call(kp, type, a, alen, NULL, 0, out, &rtype);
+	ssize_t n = call(kp, &kp->c, type, a, alen, NULL, 0, out, &rtype, NULL);
 
 	if (n < 0)
 		return n;
@@ -305,7 +476,8 @@ int keyproc_sign(struct keyproc *kp, uint32_t key, int form, unsigned algo,
 
 	if (in->size > KP_SIGN_MAX)
 		return -EMSGSIZE;
-	n = call(kp, KP_SIGN, &rq, sizeof(rq), in->data, in->size, out, &type);
+	n = call(kp, lane_for(kp), KP_SIGN, &rq, sizeof(rq), in->data, in->size,
+		 out, &type, NULL);
 	if (n < 0)
 		return n;
 	if (type != KP_SIGNATURE || !n || n > KP_SIG_MAX)

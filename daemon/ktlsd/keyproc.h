@@ -34,6 +34,7 @@ struct keyproc_hdr {
 #define KP_SIG_MAX	2048		/* a signature (RSA 16384 bits) */
 #define KP_MSG_MAX	(KP_HDR_LEN + 16 + KP_SIGN_MAX)
 #define KP_KEYS_MAX	4096		/* keys loaded at once */
+#define KP_LANES_MAX	64		/* lanes open at once */
 
 enum {
 	/* Requests */
@@ -41,6 +42,7 @@ enum {
 	KP_SEAL = 2,		/* empty: no more keys from files or URLs */
 	KP_SIGN = 3,		/* struct kp_sign, then the bytes */
 	KP_DROP = 4,		/* u32 key id: forget the key */
+	KP_LANE = 5,		/* empty: OK carries a new connection */
 	/* Replies */
 	KP_OK = 0x100,		/* empty */
 	KP_LOADED = 0x101,	/* struct kp_loaded */
@@ -92,13 +94,25 @@ int keyproc_srv_run(int fd);
 
 /* ---- keyproc.c: the client ---- */
 
+/* A connection to the key process: SEQPACKET, close-on-exec. */
+struct kp_conn {
+	int fd;
+	uint32_t next_id;
+	pthread_mutex_t lock;		/* one request at a time */
+	int state;			/* a lane: 0 not asked, 1 open, -1 none */
+	unsigned gen;			/* a lane: the fork it was opened after */
+};
+
+/* Lanes a client opens at most; more threads share them. */
+#define KP_LANES	16
+
 struct keyproc {
 	atomic_int refs;
 	pid_t pid;
-	int fd;				/* SEQPACKET, close-on-exec */
-	uint32_t next_id;
 	int dead;			/* EOF seen: logged once */
-	pthread_mutex_t lock;		/* one request at a time */
+	struct kp_conn c;		/* the first connection: every request */
+	pthread_mutex_t lanes_lock;	/* opening lanes */
+	struct kp_conn lanes[KP_LANES];	/* SIGN: one per signing thread */
 };
 
 /*
@@ -106,9 +120,16 @@ struct keyproc {
  * reference. 0 or -errno.
  */
 int keyproc_spawn(struct keyproc **out);
+/* A client of the key process already connected on fd, with one reference. */
+void keyproc_init(struct keyproc *kp, int fd);
 struct keyproc *keyproc_get(struct keyproc *kp);
 /* The last reference closes the connection (the key process exits). */
 void keyproc_put(struct keyproc *kp);
+/*
+ * In a forked process that must not keep kp's key process alive: this
+ * process's descriptors of it closed (requests fail with EPIPE after).
+ */
+void keyproc_forget(struct keyproc *kp);
 /*
  * Load a key (source KP_SRC_*; what: a path or URL, or for
  * KP_SRC_KEYRING a pointer to the int32_t serial). 0 with *out set (its
@@ -120,7 +141,20 @@ int keyproc_load(struct keyproc *kp, int source, const void *what,
 		 struct kp_loaded *out);
 int keyproc_seal(struct keyproc *kp);
 int keyproc_drop(struct keyproc *kp, uint32_t key);
-/* Sign: *sig is gnutls_malloc'd. 0 or -errno. */
+/*
+ * Lanes up front: lane n of kp asked for now (0, or -EAGAIN when the
+ * first connection must do), and this thread's signatures go over lane n
+ * of any keyproc (n modulo KP_LANES). ktlsd's workers do both at start,
+ * so that their descriptors are all open before the first handshake.
+ */
+int keyproc_open_lane(struct keyproc *kp, unsigned n);
+void keyproc_set_lane(unsigned n);
+/*
+ * Sign: *sig is gnutls_malloc'd. 0 or -errno. Each thread signs over a
+ * lane of its own (KP_LANE; keyproc_set_lane()'s, or one asked for at its
+ * first signature), so the workers' signatures run at once in the key
+ * process; the first connection when no lane can be had.
+ */
 int keyproc_sign(struct keyproc *kp, uint32_t key, int form, unsigned algo,
 		 unsigned flags, const gnutls_datum_t *in, gnutls_datum_t *sig);
 /*

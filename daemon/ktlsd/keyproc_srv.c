@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The key process itself: loads private keys when asked and signs with
- * them, one request at a time, over the one connection it was started
- * with. Every packet is size-checked against its header and its type
- * before a field of it is read; a malformed one is logged and ends the
- * connection, and with it the process. Keys never leave this process:
- * no message carries one out.
+ * them, over the connection it was started with and over lanes: further
+ * connections that LANE asks for, each served by a thread of its own
+ * that signs and does nothing else, so that the handshake process's
+ * workers sign at once. Every packet is size-checked against its header
+ * and its type before a field of it is read; a malformed one is logged
+ * and ends its connection (the first one's, and with it the process).
+ * Keys never leave this process: no message carries one out.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,24 +29,49 @@
 #define KP_FILE_MAX	(1 << 20)
 
 struct keyproc_srv {
+	/* keys[]: SIGN holds it to read, LOAD and DROP to write. */
+	pthread_rwlock_t lock;
 	gnutls_privkey_t keys[KP_KEYS_MAX];	/* key id - 1 */
+	uint8_t from_url[KP_KEYS_MAX];		/* a token's: signs alone */
+	pthread_mutex_t url_lock;
 	int sealed;
+	int lane_asked;		/* LANE: keyproc_srv_run() opens it */
+	atomic_int lanes;	/* open */
 };
 
 struct keyproc_srv *keyproc_srv_new(void)
 {
-	return calloc(1, sizeof(struct keyproc_srv));
+	struct keyproc_srv *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	pthread_rwlock_init(&s->lock, NULL);
+	pthread_mutex_init(&s->url_lock, NULL);
+	return s;
 }
 
+/*
+ * Every key freed once the signatures in progress are done; a lane that
+ * asks later finds none. Lanes still open (the process is ending: its
+ * first connection closed) keep the rest.
+ */
 void keyproc_srv_free(struct keyproc_srv *s)
 {
 	size_t i;
 
 	if (!s)
 		return;
-	for (i = 0; i < KP_KEYS_MAX; i++)
+	pthread_rwlock_wrlock(&s->lock);
+	for (i = 0; i < KP_KEYS_MAX; i++) {
 		if (s->keys[i])
 			gnutls_privkey_deinit(s->keys[i]);
+		s->keys[i] = NULL;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	if (atomic_load(&s->lanes))
+		return;
+	pthread_rwlock_destroy(&s->lock);
+	pthread_mutex_destroy(&s->url_lock);
 	free(s);
 }
 
@@ -148,7 +176,10 @@ static int free_slot(const struct keyproc_srv *s)
 	return -1;
 }
 
-/* LOAD: the source was checked; loads into a free slot. */
+/*
+ * LOAD: the source was checked; loads into a free slot. The import runs
+ * unlocked (a token or a file may be slow): lanes go on signing.
+ */
 static int load(struct keyproc_srv *s, uint32_t src, const char *str,
 		int32_t serial, struct kp_loaded *out)
 {
@@ -160,9 +191,6 @@ static int load(struct keyproc_srv *s, uint32_t src, const char *str,
 		return -EPERM;
 	if (src == KP_SRC_FILE && str[0] != '/')
 		return -EINVAL;
-	slot = free_slot(s);
-	if (slot < 0)
-		return -ENOSPC;
 	if (gnutls_privkey_init(&pk) < 0)
 		return -ENOMEM;
 	ret = src == KP_SRC_FILE ? import_file(pk, str) :
@@ -172,10 +200,20 @@ static int load(struct keyproc_srv *s, uint32_t src, const char *str,
 		gnutls_privkey_deinit(pk);
 		return ret;
 	}
+	pthread_rwlock_wrlock(&s->lock);
+	slot = free_slot(s);
+	if (slot >= 0) {
+		s->keys[slot] = pk;
+		s->from_url[slot] = src == KP_SRC_URL;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	if (slot < 0) {
+		gnutls_privkey_deinit(pk);
+		return -ENOSPC;
+	}
 	out->pk = gnutls_privkey_get_pk_algorithm(pk, &bits);
 	out->bits = bits;
 	out->key = slot + 1;
-	s->keys[slot] = pk;
 	return 0;
 }
 
@@ -186,20 +224,41 @@ static gnutls_privkey_t key_of(const struct keyproc_srv *s, uint32_t id)
 	return id >= 1 && id <= KP_KEYS_MAX ? s->keys[id - 1] : NULL;
 }
 
+/*
+ * Under the read lock: a DROP waits for the signatures in progress. A
+ * software key signs in several threads at once, as GnuTLS's credentials
+ * do in a threaded server; a token's key signs alone (a PKCS#11 session
+ * is not GnuTLS's to share).
+ */
+static int sign_locked(struct keyproc_srv *s, const struct kp_sign *rq,
+		       const gnutls_datum_t *in, gnutls_datum_t *sig)
+{
+	gnutls_privkey_t pk;
+	int ret, url;
+
+	pthread_rwlock_rdlock(&s->lock);
+	pk = key_of(s, rq->key);
+	url = pk && s->from_url[rq->key - 1];
+	if (url)
+		pthread_mutex_lock(&s->url_lock);
+	ret = !pk ? -ENOKEY : (rq->form == KP_FORM_HASH ?
+	      gnutls_privkey_sign_hash2(pk, rq->algo, rq->flags, in, sig) :
+	      gnutls_privkey_sign_data2(pk, rq->algo, rq->flags, in, sig)) < 0 ?
+	      -EKEYREJECTED : 0;
+	if (url)
+		pthread_mutex_unlock(&s->url_lock);
+	pthread_rwlock_unlock(&s->lock);
+	return ret;
+}
+
 static int sign(struct keyproc_srv *s, const struct kp_sign *rq,
 		const uint8_t *data, size_t len, uint8_t *out, size_t *out_len)
 {
-	gnutls_privkey_t pk = key_of(s, rq->key);
 	gnutls_datum_t in = { (unsigned char *)data, len }, sig = { 0 };
-	int ret;
+	int ret = sign_locked(s, rq, &in, &sig);
 
-	if (!pk)
-		return -ENOKEY;
-	ret = rq->form == KP_FORM_HASH ?
-	      gnutls_privkey_sign_hash2(pk, rq->algo, rq->flags, &in, &sig) :
-	      gnutls_privkey_sign_data2(pk, rq->algo, rq->flags, &in, &sig);
-	if (ret < 0)
-		return -EKEYREJECTED;
+	if (ret)
+		return ret;
 	ret = sig.size > KP_SIG_MAX ? -EMSGSIZE : 0;
 	if (!ret) {
 		memcpy(out, sig.data, sig.size);
@@ -300,23 +359,45 @@ static int handle_drop(struct keyproc_srv *s, const struct keyproc_hdr *h,
 		       const uint8_t *b, uint8_t *reply, size_t *rlen,
 		       const char **why)
 {
+	gnutls_privkey_t pk;
 	uint32_t id;
 
 	if (h->len != sizeof(id))
 		return malformed("DROP: not 4 bytes");
 	memcpy(&id, b, sizeof(id));
-	if (!key_of(s, id)) {
+	pthread_rwlock_wrlock(&s->lock);
+	pk = key_of(s, id);
+	if (pk)
+		s->keys[id - 1] = NULL;
+	pthread_rwlock_unlock(&s->lock);
+	if (!pk) {
 		*rlen = reply_err(reply, h->id, -ENOKEY);
 		return 0;
 	}
-	gnutls_privkey_deinit(s->keys[id - 1]);
-	s->keys[id - 1] = NULL;
+	gnutls_privkey_deinit(pk);
 	*rlen = reply_to(reply, h->id, KP_OK, NULL, 0);
 	return 0;
 }
 
-int keyproc_srv_handle(struct keyproc_srv *s, const uint8_t *msg, size_t len,
-		       uint8_t *reply, size_t *reply_len, const char **why)
+/* LANE: OK, and keyproc_srv_run() sends the lane with it. */
+static int handle_lane(struct keyproc_srv *s, const struct keyproc_hdr *h,
+		       uint8_t *reply, size_t *rlen, const char **why)
+{
+	if (h->len)
+		return malformed("LANE with a body");
+	if (atomic_load(&s->lanes) >= KP_LANES_MAX) {
+		*rlen = reply_err(reply, h->id, -EMFILE);
+		return 0;
+	}
+	s->lane_asked = 1;
+	*rlen = reply_to(reply, h->id, KP_OK, NULL, 0);
+	return 0;
+}
+
+/* One request; on a lane (lane set) SIGN is the only one. */
+static int handle(struct keyproc_srv *s, int lane, const uint8_t *msg,
+		  size_t len, uint8_t *reply, size_t *reply_len,
+		  const char **why)
 {
 	struct keyproc_hdr h;
 
@@ -328,6 +409,8 @@ int keyproc_srv_handle(struct keyproc_srv *s, const uint8_t *msg, size_t len,
 	if (h.zero || h.len != len - KP_HDR_LEN)
 		return malformed("header and packet sizes disagree");
 	msg += KP_HDR_LEN;
+	if (lane && h.type != KP_SIGN)
+		return malformed("a lane takes SIGN only");
 	switch (h.type) {
 	case KP_LOAD:
 		return handle_load(s, &h, msg, reply, reply_len, why);
@@ -341,11 +424,19 @@ int keyproc_srv_handle(struct keyproc_srv *s, const uint8_t *msg, size_t len,
 		s->sealed = 1;
 		*reply_len = reply_to(reply, h.id, KP_OK, NULL, 0);
 		return 0;
+	case KP_LANE:
+		return handle_lane(s, &h, reply, reply_len, why);
 	}
 	return malformed("unknown request type");
 }
 
-/* ---- The process ---- */
+int keyproc_srv_handle(struct keyproc_srv *s, const uint8_t *msg, size_t len,
+		       uint8_t *reply, size_t *reply_len, const char **why)
+{
+	return handle(s, 0, msg, len, reply, reply_len, why);
+}
+
+/* ---- Its start ---- */
 
 /* Nothing but the connection and stderr (for the log) stays open. */
 static void shed_process(void)
@@ -370,6 +461,102 @@ static void shed_process(void)
 	}
 	close_range(KEYPROC_FD + 1, ~0u, 0);
 }
+
+/* ---- Lanes ---- */
+
+struct lane {
+	struct keyproc_srv *s;
+	int fd;
+};
+
+static void *lane_main(void *arg)
+{
+	struct lane *l = arg;
+	uint8_t *msg = malloc(KP_MSG_MAX + 1), *reply = malloc(KP_MSG_MAX);
+	const char *why = "";
+	size_t rlen = 0;
+	ssize_t n;
+
+	while (msg && reply) {
+		n = recv(l->fd, msg, KP_MSG_MAX + 1, MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (handle(l->s, 1, msg, n, reply, &rlen, &why)) {
+			log_err("key process: malformed request on a lane (%s, "
+				"%zd bytes): closing the lane", why, n);
+			break;
+		}
+		if (send(l->fd, reply, rlen, MSG_NOSIGNAL) < 0)
+			break;
+	}
+	free(msg);
+	free(reply);
+	close(l->fd);
+	atomic_fetch_sub(&l->s->lanes, 1);
+	free(l);
+	return NULL;
+}
+
+/* A lane: a thread serves one end; the other end, or -errno. */
+static int open_lane(struct keyproc_srv *s)
+{
+	struct lane *l = malloc(sizeof(*l));
+	pthread_attr_t a;
+	pthread_t t;
+	int sv[2], ret;
+
+	if (!l)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		ret = -errno;
+		free(l);
+		return ret;
+	}
+	l->s = s;
+	l->fd = sv[0];
+	atomic_fetch_add(&s->lanes, 1);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	ret = -pthread_create(&t, &a, lane_main, l);
+	pthread_attr_destroy(&a);
+	if (!ret)
+		return sv[1];
+	atomic_fetch_sub(&s->lanes, 1);
+	close(sv[0]);
+	close(sv[1]);
+	free(l);
+	return ret;
+}
+
+/* LANE's OK with the lane's descriptor, or an ERROR instead. */
+static int send_lane(struct keyproc_srv *s, int fd, uint8_t *reply,
+		     size_t rlen)
+{
+	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { reply, rlen };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	struct keyproc_hdr h;
+	int lane = open_lane(s), ret;
+
+	if (lane < 0) {
+		memcpy(&h, reply, KP_HDR_LEN);
+		rlen = reply_err(reply, h.id, lane);
+		return send(fd, reply, rlen, MSG_NOSIGNAL) < 0 ? -1 : 0;
+	}
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &lane, sizeof(int));
+	ret = sendmsg(fd, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
+	close(lane);
+	return ret;
+}
+
+/* ---- The process ---- */
 
 int keyproc_srv_run(int fd)
 {
@@ -396,8 +583,13 @@ int keyproc_srv_run(int fd)
 			status = 1;
 			break;
 		}
-		if (send(fd, reply, rlen, MSG_NOSIGNAL) < 0)
+		if (s->lane_asked) {
+			s->lane_asked = 0;
+			if (send_lane(s, fd, reply, rlen))
+				break;
+		} else if (send(fd, reply, rlen, MSG_NOSIGNAL) < 0) {
 			break;
+		}
 	}
 	keyproc_srv_free(s);
 	close(fd);

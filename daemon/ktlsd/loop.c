@@ -22,6 +22,7 @@
 #include <linux/netlink.h>
 
 #include "daemon.h"
+#include "keyproc.h"
 #include "loop.h"
 
 struct worker {
@@ -205,6 +206,7 @@ static void *worker_main(void *arg)
 	int i, n, wait = 1000;
 
 	self = w;
+	keyproc_set_lane(w - w->d->workers);	/* hsproc.c opened it */
 	for (;;) {
 		if (atomic_load(&w->d->stopping) && !w->stop_seen) {
 			w->stop_seen = 1;

@@ -100,10 +100,8 @@ static struct gen *find(struct sup *s, enum gen_state st)
  */
 static void close_keys(struct conf *other, const struct conf *c)
 {
-	if (other && other != c && other->keys && other->keys->fd >= 0) {
-		close(other->keys->fd);
-		other->keys->fd = -1;
-	}
+	if (other && other != c)
+		keyproc_forget(other->keys);
 }
 
 /* Fork a handshake process serving c; -EBUSY when all slots are taken. */

@@ -43,7 +43,8 @@ static void check_reply(const uint8_t *req, const uint8_t *reply, size_t len)
 	switch (h.type) {
 	case KP_OK:
 		FUZZ_CHECK(h.len == 0);
-		FUZZ_CHECK(rq.type == KP_SEAL || rq.type == KP_DROP);
+		FUZZ_CHECK(rq.type == KP_SEAL || rq.type == KP_DROP ||
+			   rq.type == KP_LANE);
 		break;
 	case KP_LOADED:
 		FUZZ_CHECK(h.len == sizeof(struct kp_loaded));

@@ -98,9 +98,7 @@ int __wrap_keyproc_spawn(struct keyproc **out)
 		free(kp);
 		return -ENOMEM;
 	}
-	atomic_init(&kp->refs, 1);
-	kp->fd = sv[0];
-	pthread_mutex_init(&kp->lock, NULL);
+	keyproc_init(kp, sv[0]);
 	serving = kp;
 	busy = 1;
 	pending = sv[1];

@@ -9,6 +9,7 @@
  * GnuTLS here, not by the code under test.
  */
 #include <keyutils.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -229,6 +230,8 @@ TEST_F(proto, bodies_of_the_wrong_size)
 	ASSERT_EQ(-EBADMSG, req(self, KP_LOAD, &word, 3, NULL, 0));
 	ASSERT_EQ(-EBADMSG, req(self, KP_LOAD, &src, 4, &word, 2));
 	ASSERT_EQ(-EBADMSG, req(self, KP_SIGN, &word, 4, NULL, 0));
+	ASSERT_EQ(-EBADMSG, req(self, KP_LANE, &word, 4, NULL, 0));
+	ASSERT_STREQ("LANE with a body", self->why);
 	src = 9;
 	ASSERT_EQ(-EBADMSG, req(self, KP_LOAD, &src, 4, "/x", 2));
 }
@@ -453,9 +456,9 @@ TEST_F(live, malformed_packet_ends_the_connection)
 	int status = 0;
 	char c;
 
-	ASSERT_EQ(3, send(self->kp->fd, "bad", 3, 0));
+	ASSERT_EQ(3, send(self->kp->c.fd, "bad", 3, 0));
 	/* It closes without a reply, and exits with 1. */
-	ASSERT_EQ(0, recv(self->kp->fd, &c, 1, 0));
+	ASSERT_EQ(0, recv(self->kp->c.fd, &c, 1, 0));
 	ASSERT_EQ(self->kp->pid, waitpid(self->kp->pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(1, WEXITSTATUS(status));
@@ -474,6 +477,206 @@ TEST_F(live, after_it_died_signing_fails)
 				       &sig));
 	ASSERT_EQ(NULL, sig.data);
 	ASSERT_EQ(-EPIPE, keyproc_seal(self->kp));
+}
+
+/* ---- Lanes: a connection per signing thread ---- */
+
+/* The threads of process pid (the key process: 1 + its open lanes). */
+static int threads_of(pid_t pid)
+{
+	return proc_status(pid, "Threads");
+}
+
+/* Until pid has n threads (a closed lane's thread ends on its own). */
+static int threads_become(pid_t pid, int n)
+{
+	int i;
+
+	for (i = 0; i < 200 && threads_of(pid) != n; i++)
+		usleep(10000);
+	return threads_of(pid);
+}
+
+/*
+ * LANE by hand over the first connection: the lane's descriptor, or the
+ * ERROR's negative errno, or -1000 for a reply of another kind.
+ */
+static int lane_by_hand(struct keyproc *kp, uint32_t id)
+{
+	struct keyproc_hdr h = { .type = KP_LANE, .id = id };
+	uint8_t buf[KP_MSG_MAX];
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+	int32_t err;
+	ssize_t n;
+	int fd;
+
+	if (send(kp->c.fd, &h, KP_HDR_LEN, 0) != KP_HDR_LEN)
+		return -1000;
+	n = recvmsg(kp->c.fd, &m, MSG_CMSG_CLOEXEC);
+	if (n < KP_HDR_LEN)
+		return -1000;
+	memcpy(&h, buf, KP_HDR_LEN);
+	c = CMSG_FIRSTHDR(&m);
+	if (h.id != id)
+		return -1000;
+	if (h.type == KP_ERROR && n == KP_HDR_LEN + sizeof(err) && !c) {
+		memcpy(&err, buf + KP_HDR_LEN, sizeof(err));
+		return err;
+	}
+	if (h.type != KP_OK || n != KP_HDR_LEN || !c ||
+	    c->cmsg_type != SCM_RIGHTS)
+		return -1000;
+	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	return fd;
+}
+
+struct signer {
+	struct keyproc *kp;
+	struct keyfiles *k;
+	uint32_t key;
+	pthread_t tid;
+	int good;
+};
+
+static void *sign_50(void *arg)
+{
+	struct signer *t = arg;
+	gnutls_datum_t data = { (unsigned char *)"lane", 4 }, sig;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		sig = (gnutls_datum_t){ 0 };
+		if (!keyproc_sign(t->kp, t->key, KP_FORM_DATA,
+				  GNUTLS_SIGN_ECDSA_SHA256, 0, &data, &sig) &&
+		    verifies(t->k->ec_cert, GNUTLS_SIGN_ECDSA_SHA256, &data,
+			     &sig))
+			t->good++;
+		gnutls_free(sig.data);
+	}
+	return NULL;
+}
+
+/*
+ * Four threads sign 50 times each: every signature verifies, and the key
+ * process serves each thread on a lane of its own (a thread per lane).
+ */
+TEST_F(live, each_signing_thread_gets_a_lane)
+{
+	struct signer t[4];
+	struct kp_loaded key;
+	int i;
+
+	ASSERT_EQ(0, keyproc_load(self->kp, KP_SRC_FILE, self->k.ec_key, &key));
+	ASSERT_EQ(1, threads_of(self->kp->pid));
+	for (i = 0; i < 4; i++) {
+		t[i] = (struct signer){ .kp = self->kp, .k = &self->k,
+					.key = key.key };
+		ASSERT_EQ(0, pthread_create(&t[i].tid, NULL, sign_50, &t[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i].tid, NULL);
+		EXPECT_EQ(50, t[i].good);
+	}
+	EXPECT_EQ(5, threads_of(self->kp->pid));
+}
+
+/* A lane signs and does nothing else: anything more ends that lane only. */
+TEST_F(live, a_lane_takes_sign_only)
+{
+	struct keyproc_hdr h = { .type = KP_SEAL, .id = 1 };
+	gnutls_datum_t data = { (unsigned char *)"abc", 3 }, sig = { 0 };
+	struct kp_loaded key;
+	int lane;
+	char c;
+
+	ASSERT_EQ(0, keyproc_load(self->kp, KP_SRC_FILE, self->k.ec_key, &key));
+	lane = lane_by_hand(self->kp, 1000);
+	ASSERT_LE(0, lane);
+	ASSERT_EQ(2, threads_of(self->kp->pid));
+	ASSERT_EQ(KP_HDR_LEN, send(lane, &h, KP_HDR_LEN, 0));
+	ASSERT_EQ(0, recv(lane, &c, 1, 0));
+	close(lane);
+	ASSERT_EQ(1, threads_become(self->kp->pid, 1));
+	/* The process and its first connection serve on. */
+	ASSERT_EQ(0, keyproc_sign(self->kp, key.key, KP_FORM_DATA,
+				  GNUTLS_SIGN_ECDSA_SHA256, 0, &data, &sig));
+	ASSERT_TRUE(verifies(self->k.ec_cert, GNUTLS_SIGN_ECDSA_SHA256, &data,
+			     &sig));
+	gnutls_free(sig.data);
+}
+
+/*
+ * KP_LANES_MAX lanes at once, then EMFILE (a handshake process cannot
+ * make it start threads without end); a closed lane frees its place; a
+ * client refused a lane signs over the first connection.
+ */
+TEST_F(live, lanes_are_bounded)
+{
+	gnutls_datum_t data = { (unsigned char *)"abc", 3 }, sig = { 0 };
+	int lanes[KP_LANES_MAX], i, fd;
+	struct kp_loaded key;
+
+	ASSERT_EQ(0, keyproc_load(self->kp, KP_SRC_FILE, self->k.ec_key, &key));
+	for (i = 0; i < KP_LANES_MAX; i++) {
+		lanes[i] = lane_by_hand(self->kp, 1000 + i);
+		ASSERT_LE(0, lanes[i]) TH_LOG("lane %d: %d", i, lanes[i]);
+	}
+	ASSERT_EQ(-EMFILE, lane_by_hand(self->kp, 2000));
+	ASSERT_EQ(1 + KP_LANES_MAX, threads_of(self->kp->pid));
+	ASSERT_EQ(0, keyproc_sign(self->kp, key.key, KP_FORM_DATA,
+				  GNUTLS_SIGN_ECDSA_SHA256, 0, &data, &sig));
+	ASSERT_TRUE(verifies(self->k.ec_cert, GNUTLS_SIGN_ECDSA_SHA256, &data,
+			     &sig));
+	gnutls_free(sig.data);
+	ASSERT_EQ(1 + KP_LANES_MAX, threads_of(self->kp->pid));
+	close(lanes[0]);
+	ASSERT_EQ(KP_LANES_MAX, threads_become(self->kp->pid, KP_LANES_MAX));
+	fd = lane_by_hand(self->kp, 2001);
+	ASSERT_LE(0, fd);
+	close(fd);
+	for (i = 1; i < KP_LANES_MAX; i++)
+		close(lanes[i]);
+}
+
+/*
+ * A forked child never signs over its parent's lane (their replies would
+ * cross): its first signature asks for a lane of its own.
+ */
+TEST_F(live, a_forked_child_asks_for_its_own_lane)
+{
+	gnutls_datum_t data = { (unsigned char *)"abc", 3 }, sig = { 0 };
+	struct kp_loaded key;
+	int status = 0;
+	pid_t child;
+
+	ASSERT_EQ(0, keyproc_load(self->kp, KP_SRC_FILE, self->k.ec_key, &key));
+	ASSERT_EQ(0, keyproc_sign(self->kp, key.key, KP_FORM_DATA,
+				  GNUTLS_SIGN_ECDSA_SHA256, 0, &data, &sig));
+	gnutls_free(sig.data);
+	ASSERT_EQ(2, threads_of(self->kp->pid));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		sig = (gnutls_datum_t){ 0 };
+		_exit(keyproc_sign(self->kp, key.key, KP_FORM_DATA,
+				   GNUTLS_SIGN_ECDSA_SHA256, 0, &data, &sig) ||
+		      !verifies(self->k.ec_cert, GNUTLS_SIGN_ECDSA_SHA256,
+				&data, &sig) ||
+		      threads_of(self->kp->pid) != 3);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* Its lane ended with it; ours still serves. */
+	ASSERT_EQ(2, threads_become(self->kp->pid, 2));
+	sig = (gnutls_datum_t){ 0 };
+	ASSERT_EQ(0, keyproc_sign(self->kp, key.key, KP_FORM_DATA,
+				  GNUTLS_SIGN_ECDSA_SHA256, 0, &data, &sig));
+	gnutls_free(sig.data);
 }
 
 /* ---- Handshakes whose server signs in the key process ---- */
