@@ -344,12 +344,13 @@ BENCH_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard tests/bench/*.c))
 $(B)/tests/bench/%.o: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -iquote tests/lib -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -iquote tests/lib -iquote daemon/ktlsd -c -o $@ $<
 
-$(BENCH): $(BENCH_OBJS) $(TESTLIB_A) $(LIBA)
+# With ktlsd's internals: hs-floor --keyproc starts its key process.
+$(BENCH): $(BENCH_OBJS) $(TESTLIB_A) $(KTLSD_A) $(LIBA)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_OBJS) $(TESTLIB_A) $(LIBA) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_OBJS) $(TESTLIB_A) $(KTLSD_A) $(LIBA) $(PKG_LIBS) $(KTLSD_LIBS) -lpthread
 
 # In the test VM when this kernel lacks kTLS, on the trixie root (it has
 # nginx for P2; BENCH_ROOTFS=host skips that comparison); $(B)/bench is
@@ -361,7 +362,7 @@ bench: deps
 		QUICK=$(QUICK) tests/bench/run $(B)/bench; \
 	else \
 		echo "this kernel has no kTLS: running the benchmarks in a $(firstword $(KERNELS)) VM"; \
-		tests/bench/run --host-facts $(B)/bench && \
+		QUICK=$(QUICK) tests/bench/run --host-facts $(B)/bench && \
 		QUICK=$(QUICK) tests/vm/run --kernel $(firstword $(KERNELS)) \
 			--rootfs $(BENCH_ROOTFS) --share $(B)/bench --timeout 3600 -- \
 			tests/bench/run --measure-only $(B)/bench && \

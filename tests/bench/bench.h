@@ -64,6 +64,7 @@ struct opts {
 	const char *file;	/* http-get: the file under WORK/www */
 	int close;		/* http-get: Connection: close */
 	int tcp;		/* hs-floor: loopback TCP pairs, not socketpairs */
+	int keyproc;		/* hs-floor: the server's key in a key process */
 	const char *counts;	/* mem-inflight */
 	unsigned long first, max;	/* mem-churn */
 	double budget;		/* mem-churn: seconds for the second sample */

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 
 #include "bench.h"
+#include "keyproc.h"
 
 #define EP_HANDOFF	UINT64_MAX
 
@@ -581,6 +582,41 @@ static void *floor_main(void *arg)
 	return NULL;
 }
 
+/*
+ * --keyproc: the server's key in a key process of ktlsd's, as ktlsd's
+ * profiles have it; everything else as in the floor. The ratio of the two
+ * is the key process's own cost, and needs no kTLS: it runs on any kernel.
+ */
+static struct keyproc *floor_keyproc(gnutls_certificate_credentials_t cred,
+				     const char *cert, const char *key)
+{
+	gnutls_pcert_st pcert[8];
+	unsigned n = 8;
+	struct kp_loaded loaded;
+	struct keyproc *kp;
+	gnutls_privkey_t pk;
+	char abs[PATH_MAX];
+	int ret;
+
+	if (!realpath(key, abs))
+		die("%s: %s", key, strerror(errno));
+	ret = keyproc_spawn(&kp);
+	if (!ret)
+		ret = keyproc_load(kp, KP_SRC_FILE, abs, &loaded);
+	if (!ret)
+		ret = keyproc_seal(kp);
+	if (!ret)
+		ret = keyproc_privkey(kp, &loaded, 0, &pk);
+	if (ret)
+		die("the key process with %s: %s", abs, strerror(-ret));
+	if (gnutls_pcert_list_import_x509_file(pcert, &n, cert,
+					       GNUTLS_X509_FMT_PEM, NULL, NULL,
+					       0) < 0 ||
+	    gnutls_certificate_set_key(cred, NULL, 0, pcert, n, pk) < 0)
+		die("cannot load %s", cert);
+	return kp;
+}
+
 void hs_floor(const struct opts *o)
 {
 	struct floor_thread f[MAX_THREADS];
@@ -589,6 +625,7 @@ void hs_floor(const struct opts *o)
 	atomic_ulong finished = 0;
 	struct recs recs = { 0 };
 	char cert[PATH_MAX], key[PATH_MAX];
+	struct keyproc *kp = NULL;
 	double cpu;
 	unsigned i;
 
@@ -599,9 +636,12 @@ void hs_floor(const struct opts *o)
 		pin_cpu(0);
 	fmt(cert, sizeof(cert), "%s/%s.pem", o->dir, o->cert);
 	fmt(key, sizeof(key), "%s/%s.key", o->dir, o->cert);
-	if (gnutls_certificate_allocate_credentials(&scred) ||
-	    gnutls_certificate_set_x509_key_file(scred, cert, key,
-						 GNUTLS_X509_FMT_PEM) < 0)
+	if (gnutls_certificate_allocate_credentials(&scred))
+		die("out of memory");
+	if (o->keyproc)
+		kp = floor_keyproc(scred, cert, key);
+	else if (gnutls_certificate_set_x509_key_file(scred, cert, key,
+						      GNUTLS_X509_FMT_PEM) < 0)
 		die("cannot load %s and %s", cert, key);
 	ccred = client_cred(o, o->cert);
 	window_init(&win);
@@ -624,4 +664,5 @@ void hs_floor(const struct opts *o)
 	free(recs.v);
 	gnutls_certificate_free_credentials(scred);
 	gnutls_certificate_free_credentials(ccred);
+	keyproc_put(kp);
 }

@@ -130,7 +130,7 @@ static void usage(void)
 		"       bench hs-handoff|hs-accept|hs-floor --dir WORK --cert ec|rsa|psk|psk-dhe "
 		"[--keys-in-process] "
 		"[--workers N] [--clients N]\n"
-		"             [--seconds S] [--warmup S] [--tcp (floor only)]\n"
+		"             [--seconds S] [--warmup S] [--tcp] [--keyproc] (these two: floor only)\n"
 		"       bench http-get --dir WORK --server ktls|ktls-accept|nginx --file 1m|1k "
 		"[--close] [--workers N]\n"
 		"             [--clients N] [--seconds S] [--warmup S]\n"
@@ -179,8 +179,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			*(k[2] == 'c' ? &o->close : &o->tcp) = 1;
 			continue;
 		}
-		if (!strcmp(k, "--no-pad")) {
-			o->no_pad = 1;
+		if (!strcmp(k, "--no-pad") || !strcmp(k, "--keyproc")) {
+			*(k[2] == 'n' ? &o->no_pad : &o->keyproc) = 1;
 			continue;
 		}
 		/* P1k's B: ktlsd as before its key process (it says so loudly). */
