@@ -436,7 +436,7 @@ int keyproc_srv_handle(struct keyproc_srv *s, const uint8_t *msg, size_t len,
 	return handle(s, 0, msg, len, reply, reply_len, why);
 }
 
-/* ---- Its start ---- */
+/* ---- The process: its start ---- */
 
 /* Nothing but the connection and stderr (for the log) stays open. */
 static void shed_process(void)
@@ -556,7 +556,7 @@ static int send_lane(struct keyproc_srv *s, int fd, uint8_t *reply,
 	return ret;
 }
 
-/* ---- The process ---- */
+/* ---- The process: its first connection ---- */
 
 int keyproc_srv_run(int fd)
 {
