@@ -37,6 +37,8 @@ struct keyproc_srv {
 	int sealed;
 	int lane_asked;		/* LANE: keyproc_srv_run() opens it */
 	atomic_int lanes;	/* open */
+	pthread_mutex_t lanes_lock;
+	int lane_fd[KP_LANES_MAX];	/* their ends, -1: free */
 };
 
 struct keyproc_srv *keyproc_srv_new(void)
@@ -47,14 +49,19 @@ struct keyproc_srv *keyproc_srv_new(void)
 		return NULL;
 	pthread_rwlock_init(&s->lock, NULL);
 	pthread_mutex_init(&s->url_lock, NULL);
+	pthread_mutex_init(&s->lanes_lock, NULL);
+	memset(s->lane_fd, -1, sizeof(s->lane_fd));
 	return s;
 }
 
 /*
  * Every key freed once the signatures in progress are done; a lane that
- * asks later finds none. Lanes still open (the process is ending: its
- * first connection closed) keep the rest.
+ * asks later finds none. A lane still open (keyproc_srv_run() shut them
+ * all; one stuck past its wait) keeps the rest, reachable from here: the
+ * process is ending.
  */
+static struct keyproc_srv *volatile kept;
+
 void keyproc_srv_free(struct keyproc_srv *s)
 {
 	size_t i;
@@ -68,10 +75,13 @@ void keyproc_srv_free(struct keyproc_srv *s)
 		s->keys[i] = NULL;
 	}
 	pthread_rwlock_unlock(&s->lock);
-	if (atomic_load(&s->lanes))
+	if (atomic_load(&s->lanes)) {
+		kept = s;
 		return;
+	}
 	pthread_rwlock_destroy(&s->lock);
 	pthread_mutex_destroy(&s->url_lock);
+	pthread_mutex_destroy(&s->lanes_lock);
 	free(s);
 }
 
@@ -467,6 +477,7 @@ static void shed_process(void)
 struct lane {
 	struct keyproc_srv *s;
 	int fd;
+	int slot;			/* in s->lane_fd[] */
 };
 
 static void *lane_main(void *arg)
@@ -493,7 +504,10 @@ static void *lane_main(void *arg)
 	}
 	free(msg);
 	free(reply);
+	pthread_mutex_lock(&l->s->lanes_lock);
+	l->s->lane_fd[l->slot] = -1;
 	close(l->fd);
+	pthread_mutex_unlock(&l->s->lanes_lock);
 	atomic_fetch_sub(&l->s->lanes, 1);
 	free(l);
 	return NULL;
@@ -516,6 +530,12 @@ static int open_lane(struct keyproc_srv *s)
 	}
 	l->s = s;
 	l->fd = sv[0];
+	/* A free slot there is: LANE checked the count, and only we add. */
+	pthread_mutex_lock(&s->lanes_lock);
+	for (l->slot = 0; s->lane_fd[l->slot] >= 0; l->slot++)
+		;
+	s->lane_fd[l->slot] = sv[0];
+	pthread_mutex_unlock(&s->lanes_lock);
 	atomic_fetch_add(&s->lanes, 1);
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
@@ -524,10 +544,31 @@ static int open_lane(struct keyproc_srv *s)
 	if (!ret)
 		return sv[1];
 	atomic_fetch_sub(&s->lanes, 1);
+	pthread_mutex_lock(&s->lanes_lock);
+	s->lane_fd[l->slot] = -1;
+	pthread_mutex_unlock(&s->lanes_lock);
 	close(sv[0]);
 	close(sv[1]);
 	free(l);
 	return ret;
+}
+
+/*
+ * The first connection closed: every lane shut, so that its thread ends
+ * once the signature it may be making is sent; waited for, a second at
+ * most (a signature takes milliseconds).
+ */
+static void end_lanes(struct keyproc_srv *s)
+{
+	int i;
+
+	pthread_mutex_lock(&s->lanes_lock);
+	for (i = 0; i < KP_LANES_MAX; i++)
+		if (s->lane_fd[i] >= 0)
+			shutdown(s->lane_fd[i], SHUT_RDWR);
+	pthread_mutex_unlock(&s->lanes_lock);
+	for (i = 0; i < 500 && atomic_load(&s->lanes); i++)
+		usleep(2000);
 }
 
 /* LANE's OK with the lane's descriptor, or an ERROR instead. */
@@ -591,6 +632,7 @@ int keyproc_srv_run(int fd)
 			break;
 		}
 	}
+	end_lanes(s);
 	keyproc_srv_free(s);
 	close(fd);
 	return status;

@@ -643,6 +643,32 @@ TEST_F(live, lanes_are_bounded)
 }
 
 /*
+ * The first connection closed: the key process shuts its lanes, frees its
+ * keys and exits 0 (under ASan, whose leak check fails the exit when the
+ * state was left behind for a lane).
+ */
+TEST_F(live, closing_the_first_connection_ends_the_lanes)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	struct kp_loaded key;
+	int lane, status = 0;
+	char c;
+
+	ASSERT_EQ(0, keyproc_load(self->kp, KP_SRC_FILE, self->k.ec_key, &key));
+	lane = lane_by_hand(self->kp, 1000);
+	ASSERT_LE(0, lane);
+	ASSERT_EQ(0, setsockopt(lane, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	close(self->kp->c.fd);
+	self->kp->c.fd = -1;
+	ASSERT_EQ(0, recv(lane, &c, 1, 0));
+	ASSERT_EQ(self->kp->pid, waitpid(self->kp->pid, &status, 0));
+	self->kp->pid = 0;
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	close(lane);
+}
+
+/*
  * A forked child never signs over its parent's lane (their replies would
  * cross): its first signature asks for a lane of its own.
  */
