@@ -507,20 +507,24 @@ struct floor_thread {
 	const struct opts *o;
 	pthread_t tid;
 	gnutls_certificate_credentials_t scred, ccred;
+	gnutls_certificate_credentials_t scred_mem;	/* --alternate */
 	struct window *win;
 	atomic_ulong *finished;
-	struct recs recs;
+	struct recs recs, recs_mem;
 	char info[200];
 };
 
 static void *floor_main(void *arg)
 {
 	struct floor_thread *f = arg;
+	unsigned long k;
 
-	while (!window_over(f->win)) {
+	for (k = 0; !window_over(f->win); k++) {
 		gnutls_session_t c, s;
 		int sv[2], cdone = 0, sdone = 0, ret, spins = 0;
 		double start = now(), end;
+		/* --alternate: odd blocks sign in this process's memory. */
+		int mem = f->o->alternate && (k / f->o->alternate) % 2;
 
 		if (f->o->tcp) {
 			ret = tcp_pair(sv);
@@ -539,7 +543,8 @@ static void *floor_main(void *arg)
 		if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NONBLOCK |
 				GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS) ||
 		    gnutls_priority_set_direct(s, HS_PRIORITY, NULL) ||
-		    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, f->scred))
+		    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
+					   mem ? f->scred_mem : f->scred))
 			die("GnuTLS server setup failed");
 		gnutls_transport_set_int(s, sv[1]);
 		while (!cdone || !sdone) {
@@ -561,7 +566,8 @@ static void *floor_main(void *arg)
 				die("floor handshake makes no progress");
 		}
 		end = now();
-		rec_add(&f->recs, end, (end - start) * 1000);
+		rec_add(mem ? &f->recs_mem : &f->recs, end,
+			(end - start) * 1000);
 		atomic_fetch_add(f->finished, 1);
 		if (!f->info[0])
 			snprintf(f->info, sizeof(f->info),
@@ -617,13 +623,33 @@ static struct keyproc *floor_keyproc(gnutls_certificate_credentials_t cred,
 	return kp;
 }
 
+/*
+ * Handshakes per second of busy time: in-window records over the sum of
+ * their own durations (--alternate: the time of the other half's blocks
+ * does not count against either).
+ */
+static double busy_rate(const struct recs *r, struct window *w,
+			unsigned long *count)
+{
+	double t0 = atomic_load(&w->t0), t1 = atomic_load(&w->t1), ms = 0;
+	size_t i;
+
+	*count = 0;
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].end >= t0 && r->v[i].end < t1) {
+			ms += r->v[i].ms;
+			(*count)++;
+		}
+	return ms > 0 ? *count * 1000 / ms : 0;
+}
+
 void hs_floor(const struct opts *o)
 {
 	struct floor_thread f[MAX_THREADS];
-	gnutls_certificate_credentials_t scred, ccred;
+	gnutls_certificate_credentials_t scred, ccred, smem = NULL;
 	struct window win;
 	atomic_ulong finished = 0;
-	struct recs recs = { 0 };
+	struct recs recs = { 0 }, recs_mem = { 0 };
 	char cert[PATH_MAX], key[PATH_MAX];
 	struct keyproc *kp = NULL;
 	double cpu;
@@ -638,6 +664,13 @@ void hs_floor(const struct opts *o)
 	fmt(key, sizeof(key), "%s/%s.key", o->dir, o->cert);
 	if (gnutls_certificate_allocate_credentials(&scred))
 		die("out of memory");
+	if (o->alternate && (!o->keyproc || o->workers != 1))
+		die("--alternate takes --keyproc and --workers 1");
+	if (o->alternate &&
+	    (gnutls_certificate_allocate_credentials(&smem) ||
+	     gnutls_certificate_set_x509_key_file(smem, cert, key,
+						  GNUTLS_X509_FMT_PEM) < 0))
+		die("cannot load %s and %s", cert, key);
 	if (o->keyproc)
 		kp = floor_keyproc(scred, cert, key);
 	else if (gnutls_certificate_set_x509_key_file(scred, cert, key,
@@ -649,6 +682,7 @@ void hs_floor(const struct opts *o)
 		memset(&f[i], 0, sizeof(f[i]));
 		f[i].o = o;
 		f[i].scred = scred;
+		f[i].scred_mem = smem;
 		f[i].ccred = ccred;
 		f[i].win = &win;
 		f[i].finished = &finished;
@@ -658,10 +692,26 @@ void hs_floor(const struct opts *o)
 	for (i = 0; i < o->workers; i++) {
 		pthread_join(f[i].tid, NULL);
 		recs_merge(&recs, &f[i].recs);
+		recs_merge(&recs_mem, &f[i].recs_mem);
 		free(f[i].recs.v);
+		free(f[i].recs_mem.v);
 	}
-	hs_print("hs-floor", o, &recs, &win, cpu, 0, f[0].info, "");
+	if (o->alternate) {
+		unsigned long na, nb;
+		double a = busy_rate(&recs, &win, &na);
+		double b = busy_rate(&recs_mem, &win, &nb);
+
+		printf("hs-floor-alternate value=%.2f unit=hs/s seconds=%.2f "
+		       "count=%lu mem_value=%.2f mem_count=%lu ratio=%.4f "
+		       "block=%u %s\n", a, o->seconds, na, b, nb, b ? a / b : 0,
+		       o->alternate, f[0].info);
+	} else {
+		hs_print("hs-floor", o, &recs, &win, cpu, 0, f[0].info, "");
+	}
 	free(recs.v);
+	free(recs_mem.v);
+	if (smem)
+		gnutls_certificate_free_credentials(smem);
 	gnutls_certificate_free_credentials(scred);
 	gnutls_certificate_free_credentials(ccred);
 	keyproc_put(kp);

@@ -130,7 +130,9 @@ static void usage(void)
 		"       bench hs-handoff|hs-accept|hs-floor --dir WORK --cert ec|rsa|psk|psk-dhe "
 		"[--keys-in-process] "
 		"[--workers N] [--clients N]\n"
-		"             [--seconds S] [--warmup S] [--tcp] [--keyproc] (these two: floor only)\n"
+		"             [--seconds S] [--warmup S] [--tcp] [--keyproc [--alternate N]]\n"
+		"             (these: floor only; --alternate: blocks of N handshakes with the\n"
+		"             key in the key process and in memory take turns, both reported)\n"
 		"       bench http-get --dir WORK --server ktls|ktls-accept|nginx --file 1m|1k "
 		"[--close] [--workers N]\n"
 		"             [--clients N] [--seconds S] [--warmup S]\n"
@@ -197,6 +199,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->receiver = v;
 		else if (!strcmp(k, "--cpus"))
 			o->cpus = v;
+		else if (!strcmp(k, "--alternate"))
+			o->alternate = num(k, v, 1, 100000);
 		else if (!strcmp(k, "--dir"))
 			o->dir = v;
 		else if (!strcmp(k, "--cert"))
