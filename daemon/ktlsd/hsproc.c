@@ -138,14 +138,18 @@ static int child_signals(void)
 static void start_serving(struct ktlsd *d, const struct hsproc_args *a)
 {
 	struct conf *c = a->conf;
-	unsigned i;
+	unsigned i, shared = 0;
 	int ret;
 
 	ktlsd_set_conf(d, conf_get(c));
 	keyring_init();		/* before the workers: they share it */
 	/* A lane to the key process per worker, open before "ready:". */
 	for (i = 0; c->keys && i < worker_count(c); i++)
-		keyproc_open_lane(c->keys, i);
+		shared += keyproc_open_lane(c->keys, i) < 0;
+	if (shared)
+		log_warn("key process: %u of %u workers got no lane of their "
+			 "own; they sign one at a time over the first "
+			 "connection", shared, worker_count(c));
 	ret = loop_start(d, worker_count(c));
 	if (ret)
 		fatal("starting workers: %s", strerror(-ret));

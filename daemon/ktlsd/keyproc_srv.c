@@ -36,10 +36,20 @@ struct keyproc_srv {
 	pthread_mutex_t url_lock;
 	int sealed;
 	int lane_asked;		/* LANE: keyproc_srv_run() opens it */
-	atomic_int lanes;	/* open */
-	pthread_mutex_t lanes_lock;
+	pthread_mutex_t lanes_lock;	/* lanes and lane_fd[] */
+	int lanes;			/* open */
 	int lane_fd[KP_LANES_MAX];	/* their ends, -1: free */
 };
+
+static int lanes_open(struct keyproc_srv *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lanes_lock);
+	n = s->lanes;
+	pthread_mutex_unlock(&s->lanes_lock);
+	return n;
+}
 
 struct keyproc_srv *keyproc_srv_new(void)
 {
@@ -75,7 +85,7 @@ void keyproc_srv_free(struct keyproc_srv *s)
 		s->keys[i] = NULL;
 	}
 	pthread_rwlock_unlock(&s->lock);
-	if (atomic_load(&s->lanes)) {
+	if (lanes_open(s)) {
 		kept = s;
 		return;
 	}
@@ -395,7 +405,7 @@ static int handle_lane(struct keyproc_srv *s, const struct keyproc_hdr *h,
 {
 	if (h->len)
 		return malformed("LANE with a body");
-	if (atomic_load(&s->lanes) >= KP_LANES_MAX) {
+	if (lanes_open(s) >= KP_LANES_MAX) {
 		*rlen = reply_err(reply, h->id, -EMFILE);
 		return 0;
 	}
@@ -506,9 +516,9 @@ static void *lane_main(void *arg)
 	free(reply);
 	pthread_mutex_lock(&l->s->lanes_lock);
 	l->s->lane_fd[l->slot] = -1;
+	l->s->lanes--;
 	close(l->fd);
 	pthread_mutex_unlock(&l->s->lanes_lock);
-	atomic_fetch_sub(&l->s->lanes, 1);
 	free(l);
 	return NULL;
 }
@@ -535,17 +545,17 @@ static int open_lane(struct keyproc_srv *s)
 	for (l->slot = 0; s->lane_fd[l->slot] >= 0; l->slot++)
 		;
 	s->lane_fd[l->slot] = sv[0];
+	s->lanes++;
 	pthread_mutex_unlock(&s->lanes_lock);
-	atomic_fetch_add(&s->lanes, 1);
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	ret = -pthread_create(&t, &a, lane_main, l);
 	pthread_attr_destroy(&a);
 	if (!ret)
 		return sv[1];
-	atomic_fetch_sub(&s->lanes, 1);
 	pthread_mutex_lock(&s->lanes_lock);
 	s->lane_fd[l->slot] = -1;
+	s->lanes--;
 	pthread_mutex_unlock(&s->lanes_lock);
 	close(sv[0]);
 	close(sv[1]);
@@ -567,7 +577,7 @@ static void end_lanes(struct keyproc_srv *s)
 		if (s->lane_fd[i] >= 0)
 			shutdown(s->lane_fd[i], SHUT_RDWR);
 	pthread_mutex_unlock(&s->lanes_lock);
-	for (i = 0; i < 500 && atomic_load(&s->lanes); i++)
+	for (i = 0; i < 500 && lanes_open(s); i++)
 		usleep(2000);
 }
 
