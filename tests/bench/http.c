@@ -518,7 +518,8 @@ void http_get(const struct opts *o)
 		die("--file missing");
 	need_nofile(4 * per * o->clients + 1024);
 	make_www(o);
-	if (o->versus)
+	for (i = 0; o->versus && i < 10 && (port[1] < 0 || port[1] == port[0]);
+	     i++)
 		port[1] = free_port();
 	if (port[0] < 0 || (o->versus && (port[1] < 0 || port[1] == port[0])))
 		die("no free port");
