@@ -61,8 +61,6 @@ struct opts {
 	double seconds;		/* counted */
 	double warmup;		/* before counting */
 	const char *server;	/* http-get: "ktls" or "nginx" */
-	const char *versus;	/* http-get: B's server, in the same run */
-	double phase;		/* http-get --versus: seconds a side */
 	const char *file;	/* http-get: the file under WORK/www */
 	int close;		/* http-get: Connection: close */
 	int tcp;		/* hs-floor: loopback TCP pairs, not socketpairs */

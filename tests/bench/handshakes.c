@@ -702,7 +702,7 @@ void hs_floor(const struct opts *o)
 		double b = busy_rate(&recs_mem, &win, &nb);
 
 		printf("hs-floor-alternate value=%.2f unit=hs/s seconds=%.2f "
-		       "count=%lu b_value=%.2f b_count=%lu ratio=%.4f "
+		       "count=%lu mem_value=%.2f mem_count=%lu ratio=%.4f "
 		       "block=%u %s\n", a, o->seconds, na, b, nb, b ? a / b : 0,
 		       o->alternate, f[0].info);
 	} else {

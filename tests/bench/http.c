@@ -32,29 +32,10 @@ static void make_www(const struct opts *o)
 }
 
 /* The load client: threads of non-blocking GnuTLS connections. */
-enum { H_HANDSHAKE, H_SEND, H_HEAD, H_BODY, H_PARKED };
-
-/*
- * --versus: both servers up at once, their turns alternating every
- * o->phase seconds (phase k is A's when k is even). A side's connections
- * start requests only in its turns; its bytes and responses count from
- * the moment the other side has nothing in flight (counted_from[k]) to
- * the turn's end, so that in every counted stretch one server alone
- * works and both see the same host.
- */
-#define MAX_PHASES	4096
-
-struct alt {
-	int on;
-	double origin, phase;
-	atomic_int inflight[2];
-	_Atomic double counted_from[MAX_PHASES];	/* 0: not yet */
-	atomic_ullong counted[MAX_PHASES];	/* bytes, or responses */
-};
+enum { H_HANDSHAKE, H_SEND, H_HEAD, H_BODY };
 
 struct hconn {
 	int fd;
-	int side;		/* 0: A (--server), 1: B (--versus) */
 	gnutls_session_t gs;
 	int st;
 	char head[8192];
@@ -65,9 +46,7 @@ struct hconn {
 struct http_thread {
 	const struct opts *o;
 	pthread_t tid;
-	struct sockaddr_in addr[2];	/* A's and B's */
-	struct alt *alt;
-	long seen_phase;
+	struct sockaddr_in addr;
 	gnutls_certificate_credentials_t cred;
 	struct window *win;
 	atomic_ulong *finished;		/* responses, all threads */
@@ -76,105 +55,24 @@ struct http_thread {
 	int ep;
 	char req[256];
 	size_t req_len;
-	unsigned long long bytes[2];	/* body bytes counted, by side */
-	unsigned long responses[2];	/* completed and counted */
+	unsigned long long bytes;	/* body bytes inside the window */
+	unsigned long responses;	/* completed inside the window */
 	unsigned long errors;
 	char info[200], first_error[300];
 };
 
-static long phase_at(const struct alt *a, double x)
+static int in_window(const struct http_thread *t)
 {
-	return (long)((x - a->origin) / a->phase);
-}
+	double x = now();
 
-static int side_now(const struct http_thread *t)
-{
-	return t->alt->on ? phase_at(t->alt, now()) % 2 : 0;
-}
-
-/* The other side's last request in this turn is done: counting starts. */
-static void mark_quiet(struct alt *a, int which)
-{
-	double x = now(), zero = 0;
-	long k = phase_at(a, x);
-
-	if (a->on && k % 2 != which && k < MAX_PHASES &&
-	    !atomic_load(&a->inflight[which]))
-		atomic_compare_exchange_strong(&a->counted_from[k], &zero, x);
-}
-
-/* Do bytes of this side received now count? */
-static int counts(const struct http_thread *t, int which)
-{
-	double x = now(), from;
-	long k;
-
-	if (x < atomic_load(&t->win->t0) || x >= atomic_load(&t->win->t1))
-		return 0;
-	if (!t->alt->on)
-		return 1;
-	k = phase_at(t->alt, x);
-	if (k % 2 != which || k >= MAX_PHASES)
-		return 0;
-	from = atomic_load(&t->alt->counted_from[k]);
-	return from > 0 && x >= from;
-}
-
-/* Per turn too (--versus), for the log. */
-static void count_turn(struct http_thread *t, unsigned long long n)
-{
-	long k = phase_at(t->alt, now());
-
-	if (t->alt->on && k < MAX_PHASES)
-		atomic_fetch_add(&t->alt->counted[k], n);
-}
-
-static void count_bytes(struct http_thread *t, int which, size_t n)
-{
-	t->bytes[which] += n;
-	if (!t->o->close)
-		count_turn(t, n);
-}
-
-/*
- * Each side's counted seconds inside the window [t0, t1), and each turn's
- * own rate into turns ("A" or "B", counted seconds, rate in the row's
- * unit: scale bytes or responses to it) to show how steady a side is.
- */
-static void counted_seconds(struct alt *a, double t0, double t1,
-			    double out[2], double scale, char *turns,
-			    size_t size)
-{
-	size_t len = 0;
-	long k;
-
-	out[0] = out[1] = 0;
-	turns[0] = 0;
-	for (k = 0; k < MAX_PHASES; k++) {
-		double from = atomic_load(&a->counted_from[k]);
-		double end = a->origin + (k + 1) * a->phase;
-		int n;
-
-		if (from <= 0)
-			continue;
-		from = from > t0 ? from : t0;
-		end = end < t1 ? end : t1;
-		if (end <= from)
-			continue;
-		out[k % 2] += end - from;
-		n = snprintf(turns + len, size - len, "%s%c%.2f:%.1f",
-			     len ? "," : "", k % 2 ? 'B' : 'A', end - from,
-			     atomic_load(&a->counted[k]) / scale / (end - from));
-		if (n > 0 && (size_t)n < size - len)
-			len += n;
-	}
+	return x >= atomic_load(&t->win->t0) && x < atomic_load(&t->win->t1);
 }
 
 static void hconn_open(struct http_thread *t, unsigned i)
 {
 	struct hconn *c = &t->c[i];
 
-	c->fd = connect_to(&t->addr[c->side], -1, NULL);
+	c->fd = connect_to(&t->addr, -1, NULL);
 	nodelay(c->fd);
 	set_nonblock(c->fd);
 	c->gs = client_session(t->cred, c->fd);
@@ -187,8 +85,6 @@ static void hconn_close(struct http_thread *t, unsigned i)
 {
 	struct hconn *c = &t->c[i];
 
-	if (c->fd < 0)
-		return;
 	epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	gnutls_deinit(c->gs);
 	close(c->fd);
@@ -304,8 +200,8 @@ static int hconn_head(struct http_thread *t, unsigned i)
 		return 0;
 	}
 	c->left -= n;
-	if (counts(t, c->side))
-		count_bytes(t, c->side, n);
+	if (in_window(t))
+		t->bytes += n;
 	c->st = H_BODY;
 	return 1;
 }
@@ -328,69 +224,24 @@ static int hconn_body(struct http_thread *t, unsigned i)
 			return 0;
 		}
 		c->left -= n;
-		if (counts(t, c->side))
-			count_bytes(t, c->side, n);
+		if (in_window(t))
+			t->bytes += n;
 		return 1;
 	}
 	if (c->left < 0) {
 		http_fail(t, i, "more body than Content-Length");
 		return 0;
 	}
-	if (counts(t, c->side)) {
-		t->responses[c->side]++;
-		if (t->o->close)
-			count_turn(t, 1);
-	}
+	if (in_window(t))
+		t->responses++;
 	atomic_fetch_add(t->finished, 1);
-	if (t->o->close)
-		hconn_close(t, i);
-	if (side_now(t) != c->side) {
-		/* Not this side's turn: it waits, nothing in flight. */
-		if (c->fd >= 0)
-			ep_set(t->ep, EPOLL_CTL_MOD, c->fd, 0, i);
-		c->st = H_PARKED;
-		atomic_fetch_sub(&t->alt->inflight[c->side], 1);
-		mark_quiet(t->alt, c->side);
-		return 0;
-	}
 	if (t->o->close) {
+		hconn_close(t, i);
 		hconn_open(t, i);
 		return 0;
 	}
 	c->st = H_SEND;
 	return 1;
-}
-
-static void hconn_step(struct http_thread *t, unsigned i);
-
-/* Its side's turn: a parked connection's next request. */
-static void hconn_resume(struct http_thread *t, unsigned i)
-{
-	struct hconn *c = &t->c[i];
-
-	atomic_fetch_add(&t->alt->inflight[c->side], 1);
-	if (c->fd < 0) {
-		hconn_open(t, i);
-		return;
-	}
-	c->st = H_SEND;
-	hconn_step(t, i);
-}
-
-/* A new turn: this thread's parked connections of its side go on. */
-static void turn(struct http_thread *t)
-{
-	long k = phase_at(t->alt, now());
-	unsigned i;
-
-	if (k == t->seen_phase)
-		return;
-	t->seen_phase = k;
-	/* Nothing of the other side in flight at all: count from now. */
-	mark_quiet(t->alt, !(k % 2));
-	for (i = 0; i < t->n; i++)
-		if (t->c[i].st == H_PARKED && t->c[i].side == k % 2)
-			hconn_resume(t, i);
 }
 
 /* Run connection i as far as it goes without waiting. */
@@ -412,9 +263,6 @@ static void hconn_step(struct http_thread *t, unsigned i)
 		case H_BODY:
 			more = hconn_body(t, i);
 			break;
-		case H_PARKED:
-			more = 0;
-			break;
 		}
 	}
 }
@@ -426,19 +274,10 @@ static void *http_main(void *arg)
 	unsigned i;
 	int n;
 
-	t->seen_phase = -1;
-	for (i = 0; i < t->n; i++) {
-		t->c[i].fd = -1;
-		t->c[i].st = H_PARKED;
-		t->c[i].side = t->alt->on ? i % 2 : 0;
-	}
+	for (i = 0; i < t->n; i++)
+		hconn_open(t, i);
 	while (!window_over(t->win)) {
-		if (t->alt->on)
-			turn(t);
-		else if (t->seen_phase < 0)
-			for (t->seen_phase = 0, i = 0; i < t->n; i++)
-				hconn_resume(t, i);
-		n = epoll_wait(t->ep, ev, 64, t->alt->on ? 5 : 50);
+		n = epoll_wait(t->ep, ev, 64, 50);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (int k = 0; k < n; k++)
@@ -449,106 +288,46 @@ static void *http_main(void *arg)
 	return NULL;
 }
 
-/*
- * WORK/versus: B's work directory, its certificates and files those of
- * WORK (links), so that two ktlsds or two nginxes keep their sockets,
- * configurations and logs apart.
- */
-static const char *versus_dir(const struct opts *o, char *dir, size_t size)
-{
-	static const char *const shared[] = {
-		"ec.pem", "ec.key", "rsa.pem", "rsa.key", "www",
-	};
-	char from[PATH_MAX], abs[PATH_MAX], to[PATH_MAX];
-	size_t i;
-
-	fmt(dir, size, "%s/versus", o->dir);
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		die("%s: %s", dir, strerror(errno));
-	for (i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
-		fmt(from, sizeof(from), "%s/%s", o->dir, shared[i]);
-		fmt(to, sizeof(to), "%s/%s", dir, shared[i]);
-		if (!realpath(from, abs)) {
-			if (errno == ENOENT)
-				continue;
-			die("%s: %s", from, strerror(errno));
-		}
-		if (symlink(abs, to) && errno != EEXIST)
-			die("linking %s: %s", to, strerror(errno));
-	}
-	return dir;
-}
-
-/* A server by name, listening on port; d for ktlsd when it uses one. */
-static pid_t server_start(const struct opts *o, const char *name,
-			  struct daemon *d, int port, int *uses_ktlsd)
-{
-	*uses_ktlsd = strcmp(name, "nginx") != 0;
-	if (!strcmp(name, "ktls"))
-		return fileserver_start(o, d, port);
-	if (!strcmp(name, "ktls-accept"))
-		return fileserver_accept_start(o, d, port);
-	if (!strcmp(name, "nginx-preload"))
-		return nginx_preload_start(o, d, port);
-	if (!strcmp(name, "nginx"))
-		return nginx_start(o, port);
-	die("--server and --versus take ktls, ktls-accept, nginx or "
-	    "nginx-preload");
-}
-
 void http_get(const struct opts *o)
 {
 	struct http_thread *t = xcalloc(o->workers, sizeof(*t));
-	struct alt *alt = xcalloc(1, sizeof(*alt));
-	struct daemon d[2] = { { 0 }, { 0 } };
-	char dir_b[PATH_MAX];
+	struct daemon d = { 0 };
 	struct window win;
 	atomic_ulong finished = 0;
-	unsigned long long bytes[2] = { 0, 0 };
-	unsigned long responses[2] = { 0, 0 }, errors = 0;
-	double secs[2] = { o->seconds, 0 }, value[2], cpu;
-	char turns[1024];
+	unsigned long long bytes = 0;
+	unsigned long responses = 0, errors = 0;
 	long long tx0, tx1;
-	pid_t server[2] = { 0, 0 };
-	unsigned i, per = o->versus ? 2 : 1;
-	int port[2] = { free_port(), -1 }, ktlsd[2] = { 0, 0 };
+	double cpu;
+	pid_t server;
+	unsigned i;
+	int port, ktls = !strcmp(o->server, "ktls");
+	int shim = !strcmp(o->server, "nginx-preload");
+	int acc = !strcmp(o->server, "ktls-accept");
 
 	side = "http-get";
+	if (!ktls && !shim && !acc && strcmp(o->server, "nginx"))
+		die("--server takes ktls, ktls-accept, nginx or nginx-preload");
 	if (!o->file)
 		die("--file missing");
-	need_nofile(4 * per * o->clients + 1024);
+	need_nofile(4 * o->clients + 1024);
 	make_www(o);
-	for (i = 0; o->versus && i < 10 && (port[1] < 0 || port[1] == port[0]);
-	     i++)
-		port[1] = free_port();
-	if (port[0] < 0 || (o->versus && (port[1] < 0 || port[1] == port[0])))
+	port = free_port();
+	if (port < 0)
 		die("no free port");
 	tx0 = tls_stat("TlsTxSw");
-	server[0] = server_start(o, o->server, &d[0], port[0], &ktlsd[0]);
-	if (o->versus) {
-		/* B's files (ktlsd's, nginx's) in a directory of its own. */
-		struct opts ob = *o;
-
-		ob.dir = versus_dir(o, dir_b, sizeof(dir_b));
-		server[1] = server_start(&ob, o->versus, &d[1], port[1],
-					 &ktlsd[1]);
-		alt->on = 1;
-		alt->phase = o->phase;
-		alt->origin = now();
-	}
+	server = ktls ? fileserver_start(o, &d, port) :
+		 acc ? fileserver_accept_start(o, &d, port) :
+		 shim ? nginx_preload_start(o, &d, port) : nginx_start(o, port);
 	window_init(&win);
 	for (i = 0; i < o->workers; i++) {
 		t[i].o = o;
-		t[i].alt = alt;
 		t[i].cred = client_cred(o, "ec");
-		for (unsigned k = 0; k < 2; k++) {
-			t[i].addr[k].sin_family = AF_INET;
-			t[i].addr[k].sin_port = htons(port[k]);
-			t[i].addr[k].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		}
+		t[i].addr.sin_family = AF_INET;
+		t[i].addr.sin_port = htons(port);
+		t[i].addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		t[i].win = &win;
 		t[i].finished = &finished;
-		t[i].n = per * (o->clients / o->workers + (i < o->clients % o->workers));
+		t[i].n = o->clients / o->workers + (i < o->clients % o->workers);
 		t[i].c = xcalloc(t[i].n, sizeof(*t[i].c));
 		t[i].ep = epoll_create1(EPOLL_CLOEXEC);
 		if (t[i].ep < 0)
@@ -559,44 +338,29 @@ void http_get(const struct opts *o)
 		start_thread(&t[i].tid, http_main, &t[i]);
 	}
 	/* Every connection's first response is in before the window. */
-	cpu = run_window(&win, o, &finished, per * o->clients, 0);
+	cpu = run_window(&win, o, &finished, o->clients, 0);
 	for (i = 0; i < o->workers; i++) {
 		pthread_join(t[i].tid, NULL);
-		for (unsigned k = 0; k < 2; k++) {
-			bytes[k] += t[i].bytes[k];
-			responses[k] += t[i].responses[k];
-		}
+		bytes += t[i].bytes;
+		responses += t[i].responses;
 		errors += t[i].errors;
 		if (t[i].first_error[0])
 			fprintf(stderr, "bench: http-get: %lu errors, the first: %s\n",
 				t[i].errors, t[i].first_error);
 	}
-	for (i = 0; i < per; i++) {
-		stop(server[i], SIGTERM, 30);
-		if (ktlsd[i])
-			daemon_stop(&d[i]);
-	}
+	stop(server, SIGTERM, 30);
+	if (ktls || shim || acc)
+		daemon_stop(&d);
 	tx1 = tls_stat("TlsTxSw");
-	if (alt->on)
-		counted_seconds(alt, atomic_load(&win.t0), atomic_load(&win.t1),
-				secs, o->close ? 1 : 1 << 20, turns,
-				sizeof(turns));
-	for (i = 0; i < 2; i++)
-		value[i] = secs[i] <= 0 ? 0 : o->close ? responses[i] / secs[i] :
-			   bytes[i] / secs[i] / (1 << 20);
-	printf("http-get value=%.3f unit=%s seconds=%.2f server=%s "
-	       "responses=%lu mib=%.1f", value[0],
-	       o->close ? "conn/s" : "MiB/s", o->seconds, o->server,
-	       responses[0], bytes[0] / (double)(1 << 20));
-	if (alt->on)
-		printf(" b_value=%.3f versus=%s b_responses=%lu b_mib=%.1f "
-		       "counted_s=%.2f b_counted_s=%.2f phase_s=%.2f turns=%s",
-		       value[1], o->versus, responses[1],
-		       bytes[1] / (double)(1 << 20), secs[0], secs[1],
-		       o->phase, turns[0] ? turns : "none");
-	/* The load client's own CPU: what is left for the servers. */
-	printf(" client_cpu_s=%.2f errors=%lu ktls_tx_sockets=%lld %s\n", cpu,
-	       errors,
+	if (o->close)
+		printf("http-get value=%.2f unit=conn/s", responses / o->seconds);
+	else
+		printf("http-get value=%.3f unit=MiB/s",
+		       bytes / o->seconds / (1 << 20));
+	/* The load client's own CPU: what it leaves the server. */
+	printf(" seconds=%.2f server=%s responses=%lu mib=%.1f client_cpu_s=%.2f "
+	       "errors=%lu ktls_tx_sockets=%lld %s\n", o->seconds, o->server,
+	       responses, bytes / (double)(1 << 20), cpu, errors,
 	       tx0 >= 0 && tx1 >= 0 ? tx1 - tx0 : -1LL,
 	       t[0].info[0] ? t[0].info : "group=? cipher=?");
 	for (i = 0; i < o->workers; i++) {
@@ -605,5 +369,4 @@ void http_get(const struct opts *o)
 		close(t[i].ep);
 	}
 	free(t);
-	free(alt);
 }

@@ -49,15 +49,10 @@
  *
  * HTTPS (P2): --server ktls (examples/ktls-fileserver and build/ktlsd),
  * ktls-accept (the same in accept mode: ktlsd listens, the file server
- * subscribes), nginx (with kTLS) or nginx-preload (a plain listen under
- * libktls-preload.so), all serving WORK/www; the same GnuTLS load client
- * with --clients connections on --workers threads.
+ * subscribes) or --server nginx (with kTLS), all serving WORK/www; the same GnuTLS load
+ * client with --clients connections on --workers threads.
  *   http-get       GET /FILE (--file 1m or 1k) over and over: keep-alive, or
  *                  with --close a new connection for each (Connection: close)
- *                  --versus SERVER: that server up too, with connections of
- *                  its own; the two sets take turns of --phase seconds (1)
- *                  and each side counts only while the other is idle; B's
- *                  figures come as b_value= and so on, each turn's on stderr
  *
  * Daemon footprint (P6, P7), build/ktlsd with 2 workers:
  *   mem-inflight   --counts 1000,5000,10000: that many TCP clients that never
@@ -138,8 +133,8 @@ static void usage(void)
 		"             [--seconds S] [--warmup S] [--tcp] [--keyproc [--alternate N]]\n"
 		"             (these: floor only; --alternate: blocks of N handshakes with the\n"
 		"             key in the key process and in memory take turns, both reported)\n"
-		"       bench http-get --dir WORK --server ktls|ktls-accept|nginx|nginx-preload\n"
-		"             --file 1m|1k [--close] [--workers N] [--versus SERVER [--phase S]]\n"
+		"       bench http-get --dir WORK --server ktls|ktls-accept|nginx --file 1m|1k "
+		"[--close] [--workers N]\n"
 		"             [--clients N] [--seconds S] [--warmup S]\n"
 		"       bench hs-resumed|hs-full --dir WORK --cert ec|rsa "
 		"[--workers N] [--clients N]\n"
@@ -220,10 +215,6 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->warmup = secs(k, v);
 		else if (!strcmp(k, "--server"))
 			o->server = v;
-		else if (!strcmp(k, "--versus"))
-			o->versus = v;
-		else if (!strcmp(k, "--phase"))
-			o->phase = secs(k, v);
 		else if (!strcmp(k, "--file"))
 			o->file = v;
 		else if (!strcmp(k, "--counts"))
@@ -239,8 +230,6 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if (o->seconds <= 0)
 		die("--seconds must be above 0");
-	if (o->phase < 0.2)
-		die("--phase takes at least 0.2 seconds");
 	if (o->clients < o->workers)
 		o->clients = o->workers;
 	if (strcmp(o->cert, "ec") && strcmp(o->cert, "rsa") &&
@@ -268,7 +257,7 @@ int main(int argc, char **argv)
 	struct opts o = {
 		.len = 64u << 20, .receiver = "tcp", .cpus = "split", .cert = "ec", .workers = 1, .clients = 64,
 		.seconds = 10, .warmup = 1, .first = 1000, .max = 100000,
-		.budget = 60, .phase = 1,
+		.budget = 60,
 	};
 	size_t i;
 
