@@ -66,6 +66,7 @@ struct opts {
 	int tcp;		/* hs-floor: loopback TCP pairs, not socketpairs */
 	int keyproc;		/* hs-floor: the server's key in a key process */
 	unsigned alternate;	/* hs-floor --keyproc: blocks of this many */
+	int control;		/* --alternate: both halves in the key process */
 	const char *counts;	/* mem-inflight */
 	unsigned long first, max;	/* mem-churn */
 	double budget;		/* mem-churn: seconds for the second sample */

@@ -666,6 +666,8 @@ void hs_floor(const struct opts *o)
 		die("out of memory");
 	if (o->alternate && (!o->keyproc || o->workers != 1))
 		die("--alternate takes --keyproc and --workers 1");
+	if (o->control && !o->alternate)
+		die("--control takes --alternate");
 	if (o->alternate &&
 	    (gnutls_certificate_allocate_credentials(&smem) ||
 	     gnutls_certificate_set_x509_key_file(smem, cert, key,
@@ -682,7 +684,7 @@ void hs_floor(const struct opts *o)
 		memset(&f[i], 0, sizeof(f[i]));
 		f[i].o = o;
 		f[i].scred = scred;
-		f[i].scred_mem = smem;
+		f[i].scred_mem = o->control ? scred : smem;
 		f[i].ccred = ccred;
 		f[i].win = &win;
 		f[i].finished = &finished;

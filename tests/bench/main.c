@@ -130,9 +130,10 @@ static void usage(void)
 		"       bench hs-handoff|hs-accept|hs-floor --dir WORK --cert ec|rsa|psk|psk-dhe "
 		"[--keys-in-process] "
 		"[--workers N] [--clients N]\n"
-		"             [--seconds S] [--warmup S] [--tcp] [--keyproc [--alternate N]]\n"
+		"             [--seconds S] [--warmup S] [--tcp] [--keyproc [--alternate N [--control]]]\n"
 		"             (these: floor only; --alternate: blocks of N handshakes with the\n"
-		"             key in the key process and in memory take turns, both reported)\n"
+		"             key in the key process and in memory take turns, both reported;\n"
+		"             --control: both in the key process, the ratio must be 1)\n"
 		"       bench http-get --dir WORK --server ktls|ktls-accept|nginx --file 1m|1k "
 		"[--close] [--workers N]\n"
 		"             [--clients N] [--seconds S] [--warmup S]\n"
@@ -183,6 +184,11 @@ static void parse(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(k, "--no-pad") || !strcmp(k, "--keyproc")) {
 			*(k[2] == 'n' ? &o->no_pad : &o->keyproc) = 1;
+			continue;
+		}
+		/* --alternate's A/A control: both halves sign alike. */
+		if (!strcmp(k, "--control")) {
+			o->control = 1;
 			continue;
 		}
 		/* P1k's B: ktlsd as before its key process (it says so loudly). */
