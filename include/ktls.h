@@ -127,7 +127,11 @@ enum ktls_role { KTLS_CLIENT, KTLS_SERVER };
 
 struct ktls_config;
 
-/* A new configuration for one role. Returns 0 or -ENOMEM. */
+/*
+ * A new configuration for one role. Returns 0 or -ENOMEM. It offers only
+ * ciphers the running kernel can install, learnt from a ktls_probe() made
+ * once per process (again while the kernel has no kTLS).
+ */
 int ktls_config_new(struct ktls_config **cfg, enum ktls_role role);
 /* Release it; sessions made from it must be freed first. */
 void ktls_config_free(struct ktls_config *cfg);

@@ -3,11 +3,42 @@
  * Credentials and policy, built once and shared read-only by sessions.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+/*
+ * The kernel's answer, kept once it has TLS: a probe opens a dozen loopback
+ * connections and installs a cipher on each, which costs more than many a
+ * handshake (a ktlsd worker builds a config for each upcall that names its
+ * own keys). What a kernel with TLS takes does not shrink while it runs;
+ * ktlsd's reload starts a new process, which probes afresh. A kernel
+ * without TLS is asked again next time (the module may be loaded since).
+ */
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ktls_probe probed;
+static int have_probed;
+
+static int kernel_probe(struct ktls_probe *p)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&probe_lock);
+	if (!have_probed) {
+		probed.size = sizeof(probed);
+		ret = ktls_probe(&probed);
+		have_probed = !ret && !probed.ulp;
+		if (!ret)
+			*p = probed;
+	} else {
+		*p = probed;
+	}
+	pthread_mutex_unlock(&probe_lock);
+	return ret;
+}
 
 /*
  * Never negotiate what the running kernel could not install. Without kTLS
@@ -16,9 +47,9 @@
  */
 static void kernel_ciphers(struct ktls_config *cfg)
 {
-	struct ktls_probe p = { .size = sizeof(p) };
+	struct ktls_probe p;
 
-	if (ktls_probe(&p) || p.ulp)
+	if (kernel_probe(&p) || p.ulp)
 		return;
 	if (p.tx12 & p.rx12)
 		cfg->kernel12 = p.tx12 & p.rx12;
@@ -369,6 +400,20 @@ static int groups_x25519_first(char *buf, size_t size)
 }
 
 /*
+ * The groups, made once: the system's defaults are read when GnuTLS
+ * starts, and a process that wants new ones (ktlsd on reload) is a new
+ * one. A config costs a priority parse less.
+ */
+static pthread_once_t groups_once = PTHREAD_ONCE_INIT;
+static char groups[512];
+static int groups_len;
+
+static void groups_make(void)
+{
+	groups_len = groups_x25519_first(groups, sizeof(groups));
+}
+
+/*
  * Start from the system's default priorities (keeping their order, but
  * for X25519 first among the groups) and take away what the kernel's
  * record layer cannot carry: non-AEAD and other ciphers, and versions
@@ -383,8 +428,12 @@ int config_update_priority(struct ktls_config *cfg)
 	const char *err;
 	gnutls_priority_t p;
 	unsigned bit;
-	int n, g;
+	int n;
 
+	if (cfg->held) {
+		cfg->stale = 1;
+		return 0;
+	}
 	if (cfg->vmin <= KTLS_TLS12 && (usable & cfg->kernel12))
 		usable &= cfg->kernel12;
 	if (cfg->vmax >= KTLS_TLS13 && (usable & cfg->kernel13))
@@ -405,13 +454,28 @@ int config_update_priority(struct ktls_config *cfg)
 		n += snprintf(buf + n, sizeof(buf) - n, ":+ECDHE-PSK:+DHE-PSK:+PSK");
 	if (n >= (int)sizeof(buf))
 		return -EOVERFLOW;
-	g = groups_x25519_first(buf + n, sizeof(buf) - n);
-	if (g < 0)
+	pthread_once(&groups_once, groups_make);
+	if (groups_len < 0 || groups_len >= (int)sizeof(buf) - n)
 		return -EOVERFLOW;
+	memcpy(buf + n, groups, groups_len + 1);
 	if (gnutls_priority_init2(&p, buf, &err, GNUTLS_PRIORITY_INIT_DEF_APPEND) < 0)
 		return -KTLS_E_CONFIG;
 	if (cfg->prio)
 		gnutls_priority_deinit(cfg->prio);
 	cfg->prio = p;
 	return 0;
+}
+
+void config_hold_priority(struct ktls_config *cfg)
+{
+	cfg->held = 1;
+}
+
+int config_release_priority(struct ktls_config *cfg)
+{
+	int stale = cfg->stale;
+
+	cfg->held = 0;
+	cfg->stale = 0;
+	return stale ? config_update_priority(cfg) : 0;
 }

@@ -153,6 +153,16 @@ const gnutls_datum_t *session_peer_certs(const struct ktls_session *s,
  */
 int session_peer_sha256(const struct ktls_session *s, uint8_t out[32]);
 
+/*
+ * Building a configuration with many setters: from hold to release the
+ * setters leave its GnuTLS priorities alone, and release makes them once
+ * (a parse costs more than most setters). No session may be made from cfg
+ * in between. Release returns what the last setter's remaking would have:
+ * 0 or a negative error.
+ */
+void config_hold_priority(struct ktls_config *cfg);
+int config_release_priority(struct ktls_config *cfg);
+
 /* ---- config_mem.c: keys held elsewhere ---- */
 
 /*

@@ -137,6 +137,8 @@ struct ktls_config {
 	gnutls_datum_t ticket_prev;	/* servers: the key before a rotation */
 	uint64_t rekey_limit;		/* ktls_send(): bytes per send key; 0 off */
 	unsigned options;		/* KTLS_OPT_*, set after the install */
+	int held, stale;		/* config_hold_priority(): prio is
+					   made again on release */
 };
 
 /* The configuration of the ktls_session behind a GnuTLS session. */

@@ -645,6 +645,11 @@ static int apply_policy(struct parse *p, struct profile *pr,
 	ret = ktls_config_set_verify(cfg, d->verify | d->client_verify);
 	if (ret)
 		return refused(p, d, P_VERIFY, "verify", ret);
+	/*
+	 * The PSK, versions and ciphers each make the GnuTLS priorities
+	 * again; once is enough (the upcall builds a profile per request).
+	 */
+	config_hold_priority(cfg);
 	ret = apply_psk(p, pr, d);
 	if (ret)
 		return ret;
@@ -657,8 +662,11 @@ static int apply_policy(struct parse *p, struct profile *pr,
 	if (ret)
 		return refused(p, d, P_VERSIONS, "versions", ret);
 	ret = d->ciphers ? ktls_config_set_ciphers(cfg, d->ciphers) : 0;
+	if (!ret)
+		ret = config_release_priority(cfg);
 	if (ret)
-		return refused(p, d, P_CIPHERS, "ciphers", ret);
+		return d->ciphers ? refused(p, d, P_CIPHERS, "ciphers", ret) :
+		       refused(p, d, P_VERSIONS, "versions", ret);
 	ret = ktls_config_set_timeout(cfg, pr->timeout_ms);
 	if (ret)
 		return refused(p, d, P_TIMEOUT, "handshake_timeout", ret);

@@ -216,6 +216,73 @@ TEST(probe_and_sockinfo_close_their_fds)
 	close(fd[1]);
 }
 
+/* The TCP connections this machine opened so far (/proc/net/snmp). */
+static long active_opens(void)
+{
+	char line[1024], names[1024] = "";
+	FILE *f = fopen("/proc/net/snmp", "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *n, *val, *sn, *sv;
+		int i = 0, col = -1;
+
+		if (strncmp(line, "Tcp:", 4))
+			continue;
+		if (!names[0]) {
+			strcpy(names, line);
+			continue;
+		}
+		/* The header line names the columns, the next has values. */
+		for (n = strtok_r(names, " \n", &sn); n;
+		     n = strtok_r(NULL, " \n", &sn), i++)
+			if (!strcmp(n, "ActiveOpens"))
+				col = i;
+		for (i = 0, val = strtok_r(line, " \n", &sv); val && col >= 0;
+		     val = strtok_r(NULL, " \n", &sv), i++)
+			if (i == col)
+				v = atol(val);
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
+/*
+ * A configuration learns the kernel's ciphers from a probe, a dozen
+ * loopback connections; a process probes once, not once per config
+ * (ktlsd builds one for each upcall that names its own keys).
+ */
+TEST(config_probes_the_kernel_once)
+{
+	struct ktls_probe p = { .size = sizeof(p) };
+	struct ktls_config *cfg;
+	long before, after;
+	int fd[2], i;
+
+	ASSERT_EQ(0, tcp_pair(fd));
+	REQUIRE_KTLS(fd[0]);
+	close(fd[0]);
+	close(fd[1]);
+	ASSERT_EQ(0, ktls_config_new(&cfg, KTLS_CLIENT));
+	ktls_config_free(cfg);
+	before = active_opens();
+	ASSERT_LT(0, before);
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, ktls_config_new(&cfg, i % 2 ? KTLS_SERVER :
+					     KTLS_CLIENT));
+		ktls_config_free(cfg);
+	}
+	after = active_opens();
+	EXPECT_EQ(before, after) TH_LOG("10 configs opened %ld connections",
+					after - before);
+	/* ktls_probe() itself always asks afresh. */
+	ASSERT_EQ(0, ktls_probe(&p));
+	EXPECT_LT(after, active_opens());
+}
+
 /* ---- sockinfo_offload() ---- */
 
 FIXTURE(offload)
