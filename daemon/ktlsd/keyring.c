@@ -155,16 +155,19 @@ int keyring_possess_shared(int32_t keyring)
 	return link_into(keyring, KEY_SPEC_SESSION_KEYRING);
 }
 
+int32_t keyring_find_possessed_psk(const char *identity)
+{
+	long id = keyctl_search(KEY_SPEC_PROCESS_KEYRING, "psk", identity, 0);
+
+	return id > 0 ? id : 0;
+}
+
 int32_t keyring_find_psk(const int32_t *keyrings, size_t n,
 			 const char *identity)
 {
 	long id;
 	size_t i;
 
-	/* What the kernel linked for us, and what we linked before. */
-	id = keyctl_search(KEY_SPEC_PROCESS_KEYRING, "psk", identity, 0);
-	if (id > 0)
-		return id;
 	for (i = 0; i < n; i++) {
 		keyring_possess(keyrings[i]);
 		id = keyctl_search(keyrings[i], "psk", identity, 0);

@@ -361,7 +361,15 @@ int keyring_possess(int32_t keyring);
  * keyring, .nvme say, into the caller's process keyring, which needs that).
  */
 int keyring_possess_shared(int32_t keyring);
-/* A "psk" key of this description in these keyrings; 0 if none. */
+/*
+ * A "psk" key of this description among those we possess: what the kernel
+ * linked for us and what we linked before; 0 if none. Cheap: one search.
+ */
+int32_t keyring_find_possessed_psk(const char *identity);
+/*
+ * The same in these keyrings (each linked into ours first, so that we
+ * possess it next time), then in the session keyring; 0 if none.
+ */
 int32_t keyring_find_psk(const int32_t *keyrings, size_t n,
 			 const char *identity);
 /*

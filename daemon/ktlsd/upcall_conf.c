@@ -564,6 +564,13 @@ static int server_psk(void *arg, const char *identity, uint8_t *key,
 	/* The configuration the job started with, as for the rest of it. */
 	const struct conf *c = r->j.conf;
 
+	/*
+	 * Mostly found among the keys we possess already: the keyrings are
+	 * looked up by name (a read of /proc/keys each) only when it is not.
+	 */
+	serial = keyring_find_possessed_psk(identity);
+	if (serial)
+		goto found;
 	if (r->keyring)
 		rings[n++] = r->keyring;
 	for (i = 0; c->upcall && i < c->upcall->n_keyrings &&
@@ -579,6 +586,7 @@ static int server_psk(void *arg, const char *identity, uint8_t *key,
 			rings[n++] = serial;
 	}
 	serial = keyring_find_psk(rings, n, identity);
+found:
 	if (!serial || keyring_read(serial, &data, &len)) {
 		atomic_store(&r->psk_unknown, UPCALL_PSK_UNKNOWN);
 		log_info("upcall: no PSK with identity '%s' in the keyrings",
