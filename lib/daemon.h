@@ -104,7 +104,9 @@ const char *tls_stat_meaning(const char *name);
  * MSG_DONTWAIT; a step ends with -EAGAIN), so the application's file
  * flags stay untouched. The offload report after the install asks
  * sock_diag on diag_nl, a NETLINK_SOCK_DIAG socket the caller keeps and
- * uses from one thread at a time (-1: one of the session's own). 0,
+ * uses from one thread at a time (-1: one of the session's own), unless
+ * the kernel's counts of NIC installs tell it (nic_count.c; with a
+ * diag_nl of the caller's only: it keeps /proc/net/tls_stat open). 0,
  * -EINVAL or -ENOMEM.
  */
 int session_new_daemon(struct ktls_session **s, const struct ktls_config *cfg,
@@ -162,6 +164,18 @@ int session_peer_sha256(const struct ktls_session *s, uint8_t out[32]);
  */
 void config_hold_priority(struct ktls_config *cfg);
 int config_release_priority(struct ktls_config *cfg);
+
+/*
+ * Tests of ktlsd's sock_diag paths: the offload report always asks
+ * sock_diag, never the kernel's counts (nic_count.c). Before any session.
+ */
+void nic_count_disable(void);
+/*
+ * ktlsd's handshake process at its start: the counts' file opened now (if
+ * the kernel has TLS), so that it is among the descriptors a fresh process
+ * holds rather than one that appears at the first handshake.
+ */
+void nic_count_open(void);
 
 /* ---- config_mem.c: keys held elsewhere ---- */
 

@@ -182,7 +182,8 @@ static void take_peer_cert(struct ktls_session *s)
 		session_set_peer_sha256(s, md);
 }
 
-static void fill_info(struct ktls_session *s, int version, unsigned cipher)
+static void fill_info(struct ktls_session *s, int version, unsigned cipher,
+		      const struct nic_count *before)
 {
 	struct ktls_info *in = &s->info;
 	const char *name;
@@ -207,8 +208,10 @@ static void fill_info(struct ktls_session *s, int version, unsigned cipher)
 	take_peer_cert(s);
 	session_set_info(s, version, cipher);
 	in->resumed = gnutls_session_is_resumed(s->gs);
-	/* We installed the ULP: straight to sock_diag (sockinfo.c). */
-	if (sockinfo_tls_modes(s->fd, 0, s->diag_nl, &in->tx, &in->rx) < 0)
+	/* No NIC took a direction (nic_count.c), or ask sock_diag. */
+	if (s->diag_nl >= 0 && nic_count_unmoved(s->fd, before))
+		in->tx = in->rx = KTLS_OFFLOAD_SW;
+	else if (sockinfo_tls_modes(s->fd, 0, s->diag_nl, &in->tx, &in->rx) < 0)
 		in->tx = in->rx = KTLS_OFFLOAD_UNKNOWN;
 }
 
@@ -257,6 +260,7 @@ static unsigned set_options(int fd, unsigned opts, int version,
 
 int session_install(struct ktls_session *s)
 {
+	struct nic_count before;
 	unsigned cipher, limit;
 	int version, ret;
 
@@ -300,6 +304,14 @@ int session_install(struct ktls_session *s)
 	}
 	limit = reclimit_payload(&s->rl, version);
 	ret = check_record_limit(s, limit);
+	/*
+	 * ktlsd's sessions (a kept sock_diag socket) only: the counts' file
+	 * stays open, and a program may close descriptors it does not know.
+	 * The ULP made the file if it was not there yet.
+	 */
+	before.ok = 0;
+	if (s->diag_nl >= 0)
+		nic_count_read(&before);
 	if (!ret)
 		ret = install_dir(s, 0, version, cipher);
 	if (!ret)
@@ -308,7 +320,7 @@ int session_install(struct ktls_session *s)
 		ret = set_record_limit(s, limit);
 	if (ret)
 		return ret;
-	fill_info(s, version, cipher);
+	fill_info(s, version, cipher, &before);
 	s->info.options = set_options(s->fd, s->cfg->options, version,
 				      s->info.tx);
 	s->state = S_DONE;

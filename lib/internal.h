@@ -108,6 +108,21 @@ int sockinfo_offload(int fd, enum ktls_offload *tx, enum ktls_offload *rx);
 int sockinfo_tls_modes(int fd, int family, int nl, enum ktls_offload *tx,
 		       enum ktls_offload *rx);
 
+/* ---- nic_count.c: no NIC took it, told without sock_diag ---- */
+
+/* The kernel's counts of directions given to a NIC (ok: they were read). */
+struct nic_count {
+	int64_t tx, rx;
+	int ok;
+};
+void nic_count_read(struct nic_count *c);
+/*
+ * After an install on fd that started after before was read: 1 when
+ * neither count moved and fd is in the namespace they count (so both
+ * directions are in software), 0 when that cannot be told.
+ */
+int nic_count_unmoved(int fd, const struct nic_count *before);
+
 
 /* ---- config.c / session.c ---- */
 

@@ -24,6 +24,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
+#include "daemon.h"
 #include "keyproc.h"
 #include "loop.h"
 #include "upcall.h"
@@ -212,6 +213,7 @@ void hsproc_main(const struct hsproc_args *a)
 	d.stats = a->stats;
 	d.inflight = &a->stats->inflight[a->slot];
 	d.resume = resume_new();	/* without memory: no resumption */
+	nic_count_open();
 	start_serving(&d, a);
 	if (write(a->ready_fd, "R", 1) != 1)
 		exit(1);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "loop.h"
 #include "upcall.h"
 
@@ -154,6 +155,22 @@ static int activation(const struct conf *c, struct listeners *ls)
 	return ret;
 }
 
+/*
+ * The tests' only (tests/vm/privsep.c): the offload report always from
+ * sock_diag, through the supervisor where the handshake process may not
+ * see it, as on a host whose NIC offloads TLS.
+ */
+static void test_switches(void)
+{
+	const char *v = getenv("KTLSD_TEST_OFFLOAD_SOCK_DIAG");
+
+	if (!v || strcmp(v, "1"))
+		return;
+	nic_count_disable();
+	log_warn("KTLSD_TEST_OFFLOAD_SOCK_DIAG=1: every handshake asks "
+		 "sock_diag for its offload report (a test switch)");
+}
+
 int main(int argc, char **argv)
 {
 	struct listeners ls = { 0 };
@@ -176,6 +193,7 @@ int main(int argc, char **argv)
 	}
 	log_open(f.fg || !c->log_syslog, log_level(c, f.verbose));
 	conf_log_loosened(c);
+	test_switches();
 	sfd = setup_process();
 	nfds = activation(c, &ls);
 	if (front_listen(&ls, c, nfds)) {

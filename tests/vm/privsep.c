@@ -106,6 +106,11 @@ FIXTURE_SETUP(ps)
 {
 	if (variant->upcall && !have_handshake_family())
 		SKIP(return, "this kernel has no handshake upcall (6.5+)");
+	/*
+	 * The offload report from sock_diag, as where a NIC offloads TLS:
+	 * elsewhere the kernel's counts tell it (tests/vm/probe.c).
+	 */
+	setenv("KTLSD_TEST_OFFLOAD_SOCK_DIAG", "1", 1);
 	daemon_start(_metadata, &self->d, variant->profiles, 1024);
 	self->hs = self->d.hs;
 }

@@ -12,6 +12,7 @@
 #include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/tls.h>
+#include <sched.h>
 #include <stddef.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -281,6 +282,96 @@ TEST(config_probes_the_kernel_once)
 	/* ktls_probe() itself always asks afresh. */
 	ASSERT_EQ(0, ktls_probe(&p));
 	EXPECT_LT(after, active_opens());
+}
+
+/*
+ * nic_count.c: an install that no NIC took is told by the kernel's counts
+ * (ktlsd then skips sock_diag), and anything it cannot vouch for is left
+ * to sock_diag: a count that moved, a socket of another namespace.
+ */
+TEST(nic_counts_tell_software)
+{
+	enum ktls_offload tx, rx;
+	struct nic_count before, moved, none = { 0 };
+	int fd[2];
+
+	ASSERT_EQ(0, tcp_pair(fd));
+	REQUIRE_KTLS(fd[0]);
+	nic_count_read(&before);
+	ASSERT_EQ(1, before.ok);
+	ASSERT_EQ(0, set_keys(fd[0], TLS_TX));
+	ASSERT_EQ(0, set_keys(fd[0], TLS_RX));
+	ASSERT_EQ(1, nic_count_unmoved(fd[0], &before));
+	/* What sock_diag says of the same socket. */
+	ASSERT_EQ(0, sockinfo_offload(fd[0], &tx, &rx));
+	ASSERT_EQ((int)KTLS_OFFLOAD_SW, (int)tx);
+	ASSERT_EQ((int)KTLS_OFFLOAD_SW, (int)rx);
+
+	moved = before;
+	moved.tx--;
+	EXPECT_EQ(0, nic_count_unmoved(fd[0], &moved));
+	moved = before;
+	moved.rx--;
+	EXPECT_EQ(0, nic_count_unmoved(fd[0], &moved));
+	EXPECT_EQ(0, nic_count_unmoved(fd[0], &none));
+	close(fd[0]);
+	close(fd[1]);
+}
+
+/* A TCP socket made in a network namespace of its own, passed to us. */
+static int foreign_socket(void)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b = 0;
+	struct iovec iov = { &b, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int sv[2], fd = -1, st;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int s;
+
+		close(sv[0]);
+		if (unshare(CLONE_NEWNET))
+			_exit(1);
+		s = socket(AF_INET, SOCK_STREAM, 0);
+		if (s < 0)
+			_exit(2);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &s, sizeof(int));
+		_exit(sendmsg(sv[1], &m, 0) == 1 ? 0 : 3);
+	}
+	close(sv[1]);
+	if (recvmsg(sv[0], &m, 0) == 1 && (c = CMSG_FIRSTHDR(&m)) &&
+	    c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	close(sv[0]);
+	waitpid(pid, &st, 0);
+	return fd;
+}
+
+TEST(nic_counts_vouch_for_our_namespace_only)
+{
+	struct nic_count before;
+	int fd[2], other;
+
+	ASSERT_EQ(0, tcp_pair(fd));
+	REQUIRE_KTLS(fd[0]);
+	close(fd[0]);
+	close(fd[1]);
+	other = foreign_socket();
+	ASSERT_LE(0, other) TH_LOG("no socket from a new network namespace");
+	nic_count_read(&before);
+	ASSERT_EQ(1, before.ok);
+	EXPECT_EQ(0, nic_count_unmoved(other, &before));
+	close(other);
 }
 
 /* ---- sockinfo_offload() ---- */
