@@ -94,6 +94,8 @@ typedef int (*tls_stat_fn)(const char *name, unsigned long long value,
  * is not loaded.
  */
 int tls_stat_read(const char *path, tls_stat_fn fn, void *arg);
+/* The same for the file's text in buf (NUL-terminated; cut into lines). */
+int tls_stat_parse(char *buf, tls_stat_fn fn, void *arg);
 /* What counter name counts, as a sentence fragment; NULL if unknown. */
 const char *tls_stat_meaning(const char *name);
 

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -75,16 +74,15 @@ void nic_count_open(void)
 		count_file();
 }
 
-/* The value of the line "name N" in buf, or -1. */
-static int64_t count_of(const char *buf, const char *name)
+static int take_count(const char *name, unsigned long long v, void *arg)
 {
-	size_t len = strlen(name);
-	const char *p;
+	struct nic_count *c = arg;
 
-	for (p = buf; (p = strstr(p, name)); p += len)
-		if ((p == buf || p[-1] == '\n') && (p[len] == ' ' || p[len] == '\t'))
-			return strtoll(p + len, NULL, 10);
-	return -1;
+	if (!strcmp(name, "TlsTxDevice"))
+		c->tx = v;
+	else if (!strcmp(name, "TlsRxDevice"))
+		c->rx = v;
+	return 0;
 }
 
 void nic_count_read(struct nic_count *c)
@@ -100,8 +98,8 @@ void nic_count_read(struct nic_count *c)
 	if (n <= 0)
 		return;
 	buf[n] = 0;
-	c->tx = count_of(buf, "TlsTxDevice");
-	c->rx = count_of(buf, "TlsRxDevice");
+	c->tx = c->rx = -1;
+	tls_stat_parse(buf, take_count, c);
 	c->ok = c->tx >= 0 && c->rx >= 0;
 }
 

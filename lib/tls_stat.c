@@ -57,22 +57,40 @@ static int good_name(const char *s)
 				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
 }
 
+/* One line to fn if it is "Name value": 1 with *ret fn's, else 0. */
+static int one_line(const char *line, tls_stat_fn fn, void *arg, int *ret)
+{
+	char name[64];
+	unsigned long long v;
+
+	if (sscanf(line, "%63s %llu", name, &v) != 2 || !good_name(name))
+		return 0;
+	*ret = fn(name, v, arg);
+	return 1;
+}
+
 int tls_stat_read(const char *path, tls_stat_fn fn, void *arg)
 {
-	char line[128], name[64];
-	unsigned long long v;
+	char line[128];
 	int ret = 0, n = 0;
 	FILE *f;
 
 	f = fopen(path ? path : TLS_STAT_PATH, "re");
 	if (!f)
 		return -errno;
-	while (!ret && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %llu", name, &v) != 2 || !good_name(name))
-			continue;
-		ret = fn(name, v, arg);
-		n++;
-	}
+	while (!ret && fgets(line, sizeof(line), f))
+		n += one_line(line, fn, arg, &ret);
 	fclose(f);
+	return ret ? ret : n;
+}
+
+int tls_stat_parse(char *buf, tls_stat_fn fn, void *arg)
+{
+	char *line, *save;
+	int ret = 0, n = 0;
+
+	for (line = strtok_r(buf, "\n", &save); !ret && line;
+	     line = strtok_r(NULL, "\n", &save))
+		n += one_line(line, fn, arg, &ret);
 	return ret ? ret : n;
 }
