@@ -31,11 +31,9 @@ static int kernel_probe(struct ktls_probe *p)
 		probed.size = sizeof(probed);
 		ret = ktls_probe(&probed);
 		have_probed = !ret && !probed.ulp;
-		if (!ret)
-			*p = probed;
-	} else {
-		*p = probed;
 	}
+	if (!ret)
+		*p = probed;
 	pthread_mutex_unlock(&probe_lock);
 	return ret;
 }

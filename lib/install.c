@@ -209,7 +209,7 @@ static void fill_info(struct ktls_session *s, int version, unsigned cipher,
 	session_set_info(s, version, cipher);
 	in->resumed = gnutls_session_is_resumed(s->gs);
 	/* No NIC took a direction (nic_count.c), or ask sock_diag. */
-	if (s->diag_nl >= 0 && nic_count_unmoved(s->fd, before))
+	if (nic_count_unmoved(s->fd, before))
 		in->tx = in->rx = KTLS_OFFLOAD_SW;
 	else if (sockinfo_tls_modes(s->fd, 0, s->diag_nl, &in->tx, &in->rx) < 0)
 		in->tx = in->rx = KTLS_OFFLOAD_UNKNOWN;
@@ -310,7 +310,7 @@ int session_install(struct ktls_session *s)
 	 * The ULP made the file if it was not there yet.
 	 */
 	before.ok = 0;
-	if (s->diag_nl >= 0)
+	if (!ret && s->diag_nl >= 0)
 		nic_count_read(&before);
 	if (!ret)
 		ret = install_dir(s, 0, version, cipher);
